@@ -1,0 +1,8 @@
+/** The desktop app and the process entry point for both the GUI and the command line. */
+module dev.fusebox.app {
+    requires dev.fusebox.viewmodel;
+    requires dev.fusebox.converter;
+    requires javafx.controls;
+
+    exports dev.fusebox.app to javafx.graphics;
+}

@@ -1,0 +1,58 @@
+package dev.fusebox.converter;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The one checked exception of the engine: a problem a user can act on, with the file and the tensor it
+ * concerns. Its message is a complete sentence that starts with the file.
+ */
+public final class FuseboxException extends Exception {
+
+    private final Problem problem;
+    private final Path file;
+    private final String key;
+
+    public FuseboxException(Problem problem, Path file, String key, String detail) {
+        this(problem, file, key, detail, null);
+    }
+
+    public FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause) {
+        super(sentence(file, key, detail), cause);
+        this.problem = problem;
+        this.file = file;
+        this.key = key;
+    }
+
+    public FuseboxException(Problem problem, Path file, String detail) {
+        this(problem, file, null, detail, null);
+    }
+
+    public FuseboxException(Problem problem, Path file, String detail, Throwable cause) {
+        this(problem, file, null, detail, cause);
+    }
+
+    public Problem problem() {
+        return problem;
+    }
+
+    public Optional<Path> file() {
+        return Optional.ofNullable(file);
+    }
+
+    public Optional<String> key() {
+        return Optional.ofNullable(key);
+    }
+
+    private static String sentence(Path file, String key, String detail) {
+        StringBuilder s = new StringBuilder();
+        if (file != null) {
+            s.append(file).append(": ");
+        }
+        if (key != null) {
+            s.append("tensor '").append(key).append("': ");
+        }
+        s.append(detail);
+        return s.toString();
+    }
+}

@@ -1,0 +1,47 @@
+package dev.fusebox.converter;
+
+/** What went wrong, as a closed set the CLI and the view models can react to. */
+public enum Problem {
+    /** The path does not exist or is not a checkpoint, adapter or safetensors file. */
+    NOT_A_CHECKPOINT,
+    /** Reading or writing failed at the operating-system level. */
+    IO_ERROR,
+    /** Fewer than 8 bytes: no room for the header length. */
+    HEADER_TOO_SMALL,
+    /** The header length is over the 100 MB limit of the format. */
+    HEADER_TOO_LARGE,
+    /** The header length points past the end of the file. */
+    INVALID_HEADER_LENGTH,
+    /** The header is not valid UTF-8. */
+    INVALID_HEADER_UTF8,
+    /** The header is not a JSON object of the expected shape. */
+    INVALID_HEADER_JSON,
+    /** The same key appears twice. */
+    DUPLICATE_KEY,
+    /** {@code __metadata__} is not a map of strings to strings. */
+    INVALID_METADATA,
+    /** A dtype the format does not define. */
+    UNKNOWN_DTYPE,
+    /** A negative or non-integer dimension. */
+    INVALID_SHAPE,
+    /** Data offsets reversed, overlapping or leaving holes. */
+    INVALID_OFFSETS,
+    /** The byte length of a tensor is not its element count times the dtype size. */
+    SIZE_MISMATCH,
+    /** A size computation does not fit in 64 bits. */
+    SIZE_OVERFLOW,
+    /** The last tensor does not end where the file ends. */
+    INCOMPLETE_DATA,
+    /** model.safetensors.index.json is malformed. */
+    INVALID_INDEX,
+    /** A shard named by the index leaves the checkpoint directory. */
+    SHARD_OUTSIDE_CHECKPOINT,
+    /** A shard named by the index does not exist. */
+    MISSING_SHARD,
+    /** A tensor named by the index is not in its shard, or a shard holds tensors the index does not name. */
+    INDEX_MISMATCH,
+    /** config.json or adapter_config.json is malformed. */
+    INVALID_CONFIG,
+    /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
+    UNSUPPORTED
+}

@@ -1,0 +1,330 @@
+package dev.fusebox.converter.checkpoint;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A checkpoint as the user named it: a model directory (config.json and one or more safetensors files, sharded
+ * through {@code model.safetensors.index.json} or not), a PEFT adapter directory (adapter_config.json and
+ * adapter_model.safetensors), a single {@code .safetensors} file, or an index file. Opening reads headers and
+ * configs only.
+ */
+public final class Checkpoint implements AutoCloseable {
+
+    public static final String CONFIG = "config.json";
+    public static final String ADAPTER_CONFIG = "adapter_config.json";
+    public static final String ADAPTER_WEIGHTS = "adapter_model.safetensors";
+    public static final String SINGLE_WEIGHTS = "model.safetensors";
+
+    private final Path location;
+    private final Path directory;
+    private final CheckpointKind kind;
+    private final ModelConfig config;
+    private final AdapterConfig adapterConfig;
+    private final ShardIndex index;
+    private final List<SafetensorsFile> files;
+    private final Map<String, StoredTensor> tensors;
+    private final Layout layout;
+
+    private Checkpoint(Path location, Path directory, CheckpointKind kind, ModelConfig config,
+                       AdapterConfig adapterConfig, ShardIndex index, List<SafetensorsFile> files,
+                       Map<String, StoredTensor> tensors) {
+        this.location = location;
+        this.directory = directory;
+        this.kind = kind;
+        this.config = config;
+        this.adapterConfig = adapterConfig;
+        this.index = index;
+        this.files = List.copyOf(files);
+        this.tensors = Collections.unmodifiableMap(tensors);
+        this.layout = LayoutDetector.detect(tensors.keySet());
+    }
+
+    /** Opens whatever {@code path} names, reading headers and configs only. */
+    public static Checkpoint open(Path path) throws FuseboxException {
+        Path location = path.toAbsolutePath().normalize();
+        if (!Files.exists(location)) {
+            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path, "does not exist");
+        }
+        if (Files.isDirectory(location)) {
+            return openDirectory(location);
+        }
+        String name = location.getFileName().toString();
+        Path dir = location.getParent();
+        if (name.endsWith(".index.json")) {
+            return openIndexed(location, dir, location, readConfigIfPresent(dir));
+        }
+        if (name.endsWith(".safetensors")) {
+            List<SafetensorsFile> files = new ArrayList<>();
+            files.add(SafetensorsFile.open(location));
+            Map<String, StoredTensor> tensors = collect(files);
+            boolean adapter = name.equals(ADAPTER_WEIGHTS) || looksLikeAdapter(tensors.keySet());
+            if (adapter) {
+                AdapterConfig ac = Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))
+                        ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
+                return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors);
+            }
+            return new Checkpoint(location, dir, CheckpointKind.MODEL, readConfigIfPresent(dir), null, null,
+                    files, tensors);
+        }
+        throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
+                "is neither a checkpoint directory, a .safetensors file nor a model.safetensors.index.json");
+    }
+
+    private static Checkpoint openDirectory(Path dir) throws FuseboxException {
+        if (Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))) {
+            AdapterConfig ac = AdapterConfig.read(dir.resolve(ADAPTER_CONFIG));
+            Path weights = dir.resolve(ADAPTER_WEIGHTS);
+            if (!Files.isRegularFile(weights)) {
+                String detail = Files.isRegularFile(dir.resolve("adapter_model.bin"))
+                        ? "holds adapter_model.bin (a PyTorch pickle) but no " + ADAPTER_WEIGHTS
+                        + "; Fusebox reads adapters in safetensors"
+                        : "has adapter_config.json but no " + ADAPTER_WEIGHTS;
+                throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir, detail);
+            }
+            List<SafetensorsFile> files = List.of(SafetensorsFile.open(weights));
+            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, collect(files));
+        }
+        ModelConfig config = readConfigIfPresent(dir);
+        Path indexFile = dir.resolve(ShardIndex.FILE_NAME);
+        if (Files.isRegularFile(indexFile)) {
+            return openIndexed(dir, dir, indexFile, config);
+        }
+        List<Path> shards = safetensorsIn(dir);
+        if (shards.isEmpty()) {
+            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
+                    "holds no .safetensors file and no " + ADAPTER_CONFIG);
+        }
+        List<SafetensorsFile> files = new ArrayList<>();
+        for (Path shard : shards) {
+            files.add(SafetensorsFile.open(shard));
+        }
+        return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files));
+    }
+
+    private static Checkpoint openIndexed(Path location, Path dir, Path indexFile, ModelConfig config)
+            throws FuseboxException {
+        ShardIndex index = ShardIndex.read(indexFile);
+        List<SafetensorsFile> files = new ArrayList<>();
+        for (String shard : index.shardNames()) {
+            files.add(SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard)));
+        }
+        Map<String, StoredTensor> tensors = collect(files);
+        for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
+            StoredTensor t = tensors.get(e.getKey());
+            if (t == null || !t.file().path().getFileName().toString().equals(Path.of(e.getValue()).getFileName().toString())) {
+                throw new FuseboxException(Problem.INDEX_MISMATCH, indexFile, e.getKey(),
+                        "the index places it in '" + e.getValue() + "', but that shard does not hold it");
+            }
+        }
+        for (StoredTensor t : tensors.values()) {
+            if (!index.weightMap().containsKey(t.key())) {
+                throw new FuseboxException(Problem.INDEX_MISMATCH, indexFile, t.key(),
+                        "shard '" + t.file().path().getFileName() + "' holds it, but the index does not list it");
+            }
+        }
+        return new Checkpoint(location, dir, CheckpointKind.MODEL, config, null, index, files, tensors);
+    }
+
+    private static Map<String, StoredTensor> collect(List<SafetensorsFile> files) throws FuseboxException {
+        Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+        for (SafetensorsFile f : files) {
+            for (TensorEntry e : f.tensors()) {
+                StoredTensor previous = tensors.putIfAbsent(e.key(), new StoredTensor(f, e));
+                if (previous != null) {
+                    throw new FuseboxException(Problem.DUPLICATE_KEY, f.path(), e.key(),
+                            "it is also in " + previous.file().path().getFileName());
+                }
+            }
+        }
+        return tensors;
+    }
+
+    private static ModelConfig readConfigIfPresent(Path dir) throws FuseboxException {
+        Path config = dir.resolve(CONFIG);
+        return Files.isRegularFile(config) ? ModelConfig.read(config) : null;
+    }
+
+    private static List<Path> safetensorsIn(Path dir) throws FuseboxException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.safetensors")) {
+            for (Path p : s) {
+                if (Files.isRegularFile(p)) {
+                    out.add(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, dir, "could not be listed (" + e.getMessage() + ")", e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static boolean looksLikeAdapter(java.util.Collection<String> keys) {
+        return !keys.isEmpty() && keys.stream().allMatch(k -> k.contains("lora_") || k.startsWith("base_model.model."));
+    }
+
+    /** What the user named, made absolute. */
+    public Path location() {
+        return location;
+    }
+
+    /** The directory the checkpoint lives in. */
+    public Path directory() {
+        return directory;
+    }
+
+    /** A short name for titles: the directory or file name. */
+    public String displayName() {
+        return location.getFileName() == null ? location.toString() : location.getFileName().toString();
+    }
+
+    public CheckpointKind kind() {
+        return kind;
+    }
+
+    public Optional<ModelConfig> config() {
+        return Optional.ofNullable(config);
+    }
+
+    public Optional<AdapterConfig> adapterConfig() {
+        return Optional.ofNullable(adapterConfig);
+    }
+
+    public Optional<ShardIndex> index() {
+        return Optional.ofNullable(index);
+    }
+
+    public List<SafetensorsFile> files() {
+        return files;
+    }
+
+    /** Every tensor, by key, in file order then data order. */
+    public Map<String, StoredTensor> tensors() {
+        return tensors;
+    }
+
+    public Optional<StoredTensor> tensor(String key) {
+        return Optional.ofNullable(tensors.get(key));
+    }
+
+    public List<TensorSpec> specs() {
+        return tensors.values().stream().map(StoredTensor::spec).toList();
+    }
+
+    public Layout layout() {
+        return layout;
+    }
+
+    /**
+     * The model type: config.json's {@code model_type}, else the base model's for an adapter whose base is a
+     * local directory, else a guess from the keys ("unknown" when there is none).
+     */
+    public String modelType() {
+        return modelConfig().flatMap(ModelConfig::modelType)
+                .or(() -> ModelTypeGuess.fromKeys(tensors.keySet()))
+                .orElse("unknown");
+    }
+
+    /** The model's config: config.json for a model, the base model's (when it is a local directory) for an adapter. */
+    public Optional<ModelConfig> modelConfig() {
+        if (config != null) {
+            return Optional.of(config);
+        }
+        return baseModelDirectory().flatMap(d -> {
+            try {
+                return Optional.of(ModelConfig.read(d.resolve(CONFIG)));
+            } catch (FuseboxException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    /**
+     * For an adapter, the base model directory its config names, when that is a local directory with a
+     * config.json: the path as given if absolute, else beside the adapter, else relative to the working directory.
+     */
+    public Optional<Path> baseModelDirectory() {
+        if (adapterConfig == null || adapterConfig.baseModelNameOrPath().isEmpty()) {
+            return Optional.empty();
+        }
+        String name = adapterConfig.baseModelNameOrPath().get();
+        List<Path> candidates = new ArrayList<>();
+        try {
+            Path given = Path.of(name);
+            if (given.isAbsolute()) {
+                candidates.add(given);
+            } else {
+                if (directory.getParent() != null) {
+                    candidates.add(directory.getParent().resolve(given));
+                }
+                candidates.add(given.toAbsolutePath());
+            }
+        } catch (java.nio.file.InvalidPathException e) {
+            return Optional.empty();
+        }
+        return candidates.stream().map(Path::normalize)
+                .filter(p -> !p.equals(directory) && Files.isRegularFile(p.resolve(CONFIG)))
+                .findFirst();
+    }
+
+    /**
+     * Files a conversion carries over unchanged: everything in the directory but the weights, the index and, for
+     * adapters, the adapter config (which conversion rewrites). Empty for a lone safetensors file.
+     */
+    public List<Path> companionFiles() throws FuseboxException {
+        if (!Files.isDirectory(location) && !location.getFileName().toString().endsWith(".index.json")) {
+            return List.of();
+        }
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(directory)) {
+            for (Path p : s) {
+                String n = p.getFileName().toString();
+                boolean weights = n.endsWith(".safetensors") || n.equals(ShardIndex.FILE_NAME)
+                        || n.equals(ADAPTER_CONFIG) || n.equals("adapter_model.bin") || n.startsWith(".");
+                if (!weights && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    out.add(p);
+                }
+            }
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + e.getMessage() + ")", e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Total bytes of tensor data. */
+    public long tensorBytes() {
+        long n = 0;
+        for (StoredTensor t : tensors.values()) {
+            n = Math.addExact(n, t.byteSize());
+        }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        for (SafetensorsFile f : files) {
+            f.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return location.toString();
+    }
+}

@@ -1,0 +1,178 @@
+package dev.fusebox.converter.checkpoint;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+
+/**
+ * Reads the small JSON files of a checkpoint (config.json, adapter_config.json, the shard index) strictly enough
+ * to name what is wrong, tolerantly enough to accept what Python's json module writes (NaN, Infinity).
+ */
+final class JsonFiles {
+
+    /** No config or index of a real checkpoint comes near this; a larger one is refused rather than parsed. */
+    static final long MAX_BYTES = 64L * 1024 * 1024;
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .build();
+
+    static {
+        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+    }
+
+    private JsonFiles() {
+    }
+
+    /** Reads {@code file} as a JSON object. */
+    static ObjectNode readObject(Path file, Problem problem) throws FuseboxException {
+        byte[] bytes;
+        try {
+            long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw new FuseboxException(problem, file, "is " + size + " bytes long, over the "
+                        + MAX_BYTES + "-byte limit for a JSON file of a checkpoint");
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new FuseboxException(problem, file, "does not exist");
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + e.getMessage() + ")", e);
+        }
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
+        } catch (CharacterCodingException e) {
+            throw new FuseboxException(problem, file, "is not valid UTF-8 text");
+        }
+        JsonNode node;
+        try (JsonParser p = MAPPER.createParser(bytes)) {
+            node = MAPPER.readTree(p);
+            if (node != null && p.nextToken() != null) {
+                throw new FuseboxException(problem, file, "has content after its JSON object");
+            }
+        } catch (IOException e) {
+            String m = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage()
+                    : e.getMessage();
+            throw new FuseboxException(problem, file, "is not valid JSON (" + firstLine(m) + ")");
+        }
+        if (!(node instanceof ObjectNode object)) {
+            throw new FuseboxException(problem, file, "is not a JSON object");
+        }
+        return object;
+    }
+
+    static OptionalInt intField(Path file, JsonNode node, String field, Problem problem) throws FuseboxException {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return OptionalInt.empty();
+        }
+        if (v.isIntegralNumber() && v.canConvertToInt()) {
+            return OptionalInt.of(v.intValue());
+        }
+        if (v.isFloatingPointNumber() && v.doubleValue() == Math.rint(v.doubleValue())
+                && Math.abs(v.doubleValue()) <= Integer.MAX_VALUE) {
+            return OptionalInt.of((int) v.doubleValue());
+        }
+        throw new FuseboxException(problem, file, field + " is " + v + ", expected an integer");
+    }
+
+    static OptionalInt positiveIntField(Path file, JsonNode node, String field, Problem problem)
+            throws FuseboxException {
+        OptionalInt v = intField(file, node, field, problem);
+        if (v.isPresent() && v.getAsInt() <= 0) {
+            throw new FuseboxException(problem, file, field + " is " + v.getAsInt() + ", expected a positive integer");
+        }
+        return v;
+    }
+
+    static OptionalDouble doubleField(Path file, JsonNode node, String field, Problem problem)
+            throws FuseboxException {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return OptionalDouble.empty();
+        }
+        if (v.isNumber()) {
+            return OptionalDouble.of(v.doubleValue());
+        }
+        throw new FuseboxException(problem, file, field + " is " + v + ", expected a number");
+    }
+
+    static String stringField(Path file, JsonNode node, String field, Problem problem) throws FuseboxException {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new FuseboxException(problem, file, field + " is " + v + ", expected a string");
+        }
+        return v.textValue();
+    }
+
+    static Boolean booleanField(Path file, JsonNode node, String field, Problem problem) throws FuseboxException {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isBoolean()) {
+            throw new FuseboxException(problem, file, field + " is " + v + ", expected true or false");
+        }
+        return v.booleanValue();
+    }
+
+    /** A list of strings; a single string is read as a list of one. */
+    static List<String> stringList(Path file, JsonNode node, String field, Problem problem) throws FuseboxException {
+        JsonNode v = node.get(field);
+        List<String> out = new ArrayList<>();
+        if (v == null || v.isNull()) {
+            return out;
+        }
+        if (v.isTextual()) {
+            out.add(v.textValue());
+            return out;
+        }
+        if (!v.isArray()) {
+            throw new FuseboxException(problem, file, field + " is " + v + ", expected a list of strings");
+        }
+        for (JsonNode e : v) {
+            if (!e.isTextual()) {
+                throw new FuseboxException(problem, file, field + " holds " + e + ", expected strings only");
+            }
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
+    static ObjectMapper mapper() {
+        return MAPPER;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "unreadable";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,44 @@
+package dev.fusebox.converter.checkpoint;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.lang.foreign.MemorySegment;
+
+/** A tensor of a checkpoint and the file that holds its bytes. */
+public record StoredTensor(SafetensorsFile file, TensorEntry entry) {
+
+    public String key() {
+        return entry.key();
+    }
+
+    public Dtype dtype() {
+        return entry.dtype();
+    }
+
+    public Shape shape() {
+        return entry.shape();
+    }
+
+    public TensorSpec spec() {
+        return entry.spec();
+    }
+
+    public long byteSize() {
+        return entry.byteSize();
+    }
+
+    /** The absolute offset of the first byte in {@link #file()}. */
+    public long fileOffset() {
+        return file.fileOffset(entry);
+    }
+
+    /** The bytes, mapped read-only. */
+    public MemorySegment data() throws FuseboxException {
+        return file.data(entry);
+    }
+}

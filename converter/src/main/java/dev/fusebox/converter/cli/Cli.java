@@ -1,0 +1,71 @@
+package dev.fusebox.converter.cli;
+
+import dev.fusebox.converter.FuseboxException;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.util.Arrays;
+
+/**
+ * The command line: parses arguments, runs one command, and turns every failure into an exit code and one
+ * sentence on standard error (0 success, 1 a check failed, 2 bad input or usage; stack traces with --debug).
+ */
+public final class Cli {
+
+    public static final int OK = 0;
+    public static final int CHECK_FAILED = 1;
+    public static final int BAD_INPUT = 2;
+
+    private Cli() {
+    }
+
+    /** Runs {@code args}; with no arguments, opens the GUI on the bundled sample. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err, GuiStarter gui) {
+        String[] effective = args.length == 0 ? new String[] {"gui"} : args;
+        boolean debug = Arrays.asList(effective).contains("--debug");
+        CommandLine cl = commandLine(gui);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setParameterExceptionHandler((ex, a) -> {
+            String help = ex.getCommandLine().getCommandSpec().qualifiedName();
+            err.println("fusebox: " + sentence(ex.getMessage()) + " (see '" + help + " --help')");
+            err.flush();
+            return BAD_INPUT;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof FuseboxException fe) {
+                err.println("fusebox: " + sentence(fe.getMessage()));
+            } else if (ex instanceof IllegalArgumentException iae) {
+                err.println("fusebox: " + sentence(iae.getMessage()));
+            } else {
+                err.println("fusebox: unexpected error: " + ex + (debug ? "" : " (run with --debug for details)"));
+            }
+            if (debug) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return BAD_INPUT;
+        });
+        int code = cl.execute(effective);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** The command tree, with every subcommand. */
+    static CommandLine commandLine(GuiStarter gui) {
+        CommandLine cl = new CommandLine(new FuseboxCommand());
+        cl.addSubcommand(new GuiCommand(gui));
+        cl.addSubcommand(new InspectCommand());
+        return cl;
+    }
+
+    private static String sentence(String message) {
+        String m = message == null ? "failed" : message.strip();
+        int nl = m.indexOf('\n');
+        if (nl >= 0) {
+            m = m.substring(0, nl);
+        }
+        return m.endsWith(".") ? m : m + ".";
+    }
+}

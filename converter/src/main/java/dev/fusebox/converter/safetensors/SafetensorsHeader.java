@@ -1,0 +1,315 @@
+package dev.fusebox.converter.safetensors;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The parsed and validated header of a safetensors file. Validation follows the reference implementation, in
+ * its order: size of the length prefix, the 100 MB limit, the length against the file, UTF-8, JSON shape
+ * (known dtypes, string metadata, non-negative integer dims and offsets), then the offsets sorted: each tensor
+ * begins where the previous one ends, its span is its element count times its dtype size, and the last one
+ * ends where the file ends. Two gaps of the reference are closed: duplicate keys are refused, and leading
+ * whitespace before the JSON object is accepted.
+ */
+public final class SafetensorsHeader {
+
+    /** The format's limit on the header length. */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxStringLength((int) MAX_HEADER_BYTES)
+                    .maxNestingDepth(8)
+                    .build())
+            .build();
+
+    private final Map<String, String> metadata;
+    private final List<TensorEntry> tensors;
+    private final Map<String, TensorEntry> byKey;
+    private final long headerLength;
+
+    private SafetensorsHeader(Map<String, String> metadata, List<TensorEntry> tensors, long headerLength) {
+        this.metadata = Collections.unmodifiableMap(metadata);
+        this.tensors = List.copyOf(tensors);
+        this.byKey = new HashMap<>(tensors.size() * 2);
+        for (TensorEntry t : tensors) {
+            byKey.put(t.key(), t);
+        }
+        this.headerLength = headerLength;
+    }
+
+    /** The string-to-string {@code __metadata__} map (empty when absent). */
+    public Map<String, String> metadata() {
+        return metadata;
+    }
+
+    /** All tensors, in the order of their data in the file. */
+    public List<TensorEntry> tensors() {
+        return tensors;
+    }
+
+    public Optional<TensorEntry> tensor(String key) {
+        return Optional.ofNullable(byKey.get(key));
+    }
+
+    /** N, the length of the JSON header as the 8-byte prefix gives it. */
+    public long headerLength() {
+        return headerLength;
+    }
+
+    /** Where the data section starts in the file: 8 + N. */
+    public long dataStart() {
+        return 8 + headerLength;
+    }
+
+    /** Reads and validates the header of {@code file} through {@code channel}; the channel's size bounds every read. */
+    public static SafetensorsHeader read(Path file, FileChannel channel) throws FuseboxException, IOException {
+        long fileSize = channel.size();
+        if (fileSize < 8) {
+            throw new FuseboxException(Problem.HEADER_TOO_SMALL, file,
+                    "the file is " + fileSize + " bytes long, too short to hold a safetensors header length");
+        }
+        ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(channel, prefix, 0);
+        long n = prefix.getLong(0);
+        if (n < 0 || n > MAX_HEADER_BYTES) {
+            throw new FuseboxException(Problem.HEADER_TOO_LARGE, file, "the header length "
+                    + Long.toUnsignedString(n) + " is over the format's limit of " + MAX_HEADER_BYTES + " bytes");
+        }
+        if (8 + n > fileSize) {
+            throw new FuseboxException(Problem.INVALID_HEADER_LENGTH, file, "the header length " + n
+                    + " points past the end of the file (" + fileSize + " bytes); the file may be truncated");
+        }
+        ByteBuffer json = ByteBuffer.allocate((int) n);
+        readFully(channel, json, 8);
+        return parse(file, json.array(), fileSize - 8 - n);
+    }
+
+    /** Parses header bytes (without the length prefix) for a data section of {@code dataLength} bytes. */
+    public static SafetensorsHeader parse(Path file, byte[] json, long dataLength) throws FuseboxException {
+        requireUtf8(file, json);
+        Map<String, String> metadata = new LinkedHashMap<>();
+        List<TensorEntry> tensors = new ArrayList<>();
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw invalid(file, null, "the header is not a JSON object");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                p.nextToken();
+                if (key.equals("__metadata__")) {
+                    readMetadata(file, p, metadata);
+                } else {
+                    tensors.add(readTensor(file, p, key));
+                }
+            }
+            if (p.nextToken() != null) {
+                throw invalid(file, null, "the header has content after its JSON object");
+            }
+        } catch (StreamConstraintsException e) {
+            throw invalid(file, null, "the header exceeds a parser limit (" + e.getOriginalMessage() + ")");
+        } catch (JsonParseException e) {
+            String message = e.getOriginalMessage();
+            if (message.startsWith("Duplicate field")) {
+                throw new FuseboxException(Problem.DUPLICATE_KEY, file,
+                        "the header names a key twice (" + message.replace("Duplicate field ", "") + ")");
+            }
+            throw invalid(file, null, "the header is not valid JSON (" + message + ")");
+        } catch (IOException e) {
+            throw invalid(file, null, "the header could not be parsed (" + e.getMessage() + ")");
+        }
+        validateOffsets(file, tensors, dataLength);
+        return new SafetensorsHeader(metadata, tensors, json.length);
+    }
+
+    private static void readMetadata(Path file, JsonParser p, Map<String, String> metadata)
+            throws IOException, FuseboxException {
+        if (p.currentToken() == JsonToken.VALUE_NULL) {
+            return;
+        }
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new FuseboxException(Problem.INVALID_METADATA, file, "__metadata__ is not a JSON object");
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String k = p.currentName();
+            if (p.nextToken() != JsonToken.VALUE_STRING) {
+                throw new FuseboxException(Problem.INVALID_METADATA, file,
+                        "__metadata__ entry '" + k + "' is not a string (metadata holds strings only)");
+            }
+            metadata.put(k, p.getText());
+        }
+    }
+
+    private static TensorEntry readTensor(Path file, JsonParser p, String key) throws IOException, FuseboxException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw invalid(file, key, "its header entry is not a JSON object");
+        }
+        Dtype dtype = null;
+        long[] shape = null;
+        long[] offsets = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            switch (field) {
+                case "dtype" -> {
+                    if (value != JsonToken.VALUE_STRING) {
+                        throw invalid(file, key, "dtype is not a string");
+                    }
+                    String name = p.getText();
+                    dtype = Dtype.fromHeaderName(name).orElseThrow(() -> new FuseboxException(
+                            Problem.UNKNOWN_DTYPE, file, key, "unknown dtype '" + name + "'"));
+                }
+                case "shape" -> shape = readLongs(file, p, key, "shape", Problem.INVALID_SHAPE);
+                case "data_offsets" -> {
+                    offsets = readLongs(file, p, key, "data_offsets", Problem.INVALID_OFFSETS);
+                    if (offsets.length != 2) {
+                        throw new FuseboxException(Problem.INVALID_OFFSETS, file, key,
+                                "data_offsets has " + offsets.length + " numbers instead of 2");
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+        if (dtype == null || shape == null || offsets == null) {
+            String missing = dtype == null ? "dtype" : shape == null ? "shape" : "data_offsets";
+            throw invalid(file, key, "its header entry has no " + missing);
+        }
+        return new TensorEntry(key, dtype, new Shape(shape), offsets[0], offsets[1]);
+    }
+
+    private static long[] readLongs(Path file, JsonParser p, String key, String field, Problem problem)
+            throws IOException, FuseboxException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw new FuseboxException(problem, file, key, field + " is not a JSON array");
+        }
+        long[] values = new long[4];
+        int n = 0;
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+                throw new FuseboxException(problem, file, key, field + " holds '" + p.getText()
+                        + "', which is not a non-negative integer");
+            }
+            if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                throw new FuseboxException(Problem.SIZE_OVERFLOW, file, key,
+                        field + " holds " + p.getText() + ", which does not fit in 64 bits");
+            }
+            long v = p.getLongValue();
+            if (v < 0) {
+                throw new FuseboxException(problem, file, key, field + " holds the negative number " + v);
+            }
+            if (n == values.length) {
+                if (n >= 64) {
+                    throw new FuseboxException(problem, file, key, field + " has more than 64 entries");
+                }
+                values = java.util.Arrays.copyOf(values, n * 2);
+            }
+            values[n++] = v;
+        }
+        return java.util.Arrays.copyOf(values, n);
+    }
+
+    private static void validateOffsets(Path file, List<TensorEntry> tensors, long dataLength)
+            throws FuseboxException {
+        tensors.sort(Comparator.comparingLong(TensorEntry::begin).thenComparingLong(TensorEntry::end));
+        long expectedBegin = 0;
+        for (TensorEntry t : tensors) {
+            if (t.begin() != expectedBegin || t.end() < t.begin()) {
+                String why = t.end() < t.begin() ? "its data_offsets are reversed"
+                        : t.begin() < expectedBegin ? "its bytes overlap the previous tensor's"
+                        : "there is a hole of " + (t.begin() - expectedBegin) + " bytes before it";
+                throw new FuseboxException(Problem.INVALID_OFFSETS, file, t.key(),
+                        why + " (data_offsets [" + t.begin() + ", " + t.end() + "], expected to begin at "
+                                + expectedBegin + ")");
+            }
+            long size;
+            try {
+                size = t.shape().byteSize(t.dtype());
+            } catch (ArithmeticException e) {
+                throw new FuseboxException(Problem.SIZE_OVERFLOW, file, t.key(),
+                        "shape " + t.shape() + " of " + t.dtype() + " has more bytes than fit in 64 bits");
+            }
+            if (t.end() - t.begin() != size) {
+                throw new FuseboxException(Problem.SIZE_MISMATCH, file, t.key(), "it spans "
+                        + (t.end() - t.begin()) + " bytes, but shape " + t.shape() + " of " + t.dtype()
+                        + " needs " + size);
+            }
+            expectedBegin = t.end();
+        }
+        if (expectedBegin != dataLength) {
+            throw new FuseboxException(Problem.INCOMPLETE_DATA, file, expectedBegin < dataLength
+                    ? "the data section holds " + dataLength + " bytes, but the tensors cover only " + expectedBegin
+                    : "the tensors need " + expectedBegin + " bytes of data, but the file holds only " + dataLength
+                            + "; the file may be truncated");
+        }
+    }
+
+    private static void requireUtf8(Path file, byte[] json) throws FuseboxException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(json);
+        CharBuffer out = CharBuffer.allocate(8192);
+        try {
+            while (true) {
+                CoderResult r = decoder.decode(in, out, true);
+                if (r.isError()) {
+                    r.throwException();
+                }
+                if (r.isUnderflow()) {
+                    break;
+                }
+                out.clear();
+            }
+            out.clear();
+            CoderResult r = decoder.flush(out);
+            if (r.isError()) {
+                r.throwException();
+            }
+        } catch (CharacterCodingException e) {
+            throw new FuseboxException(Problem.INVALID_HEADER_UTF8, file,
+                    "the header is not valid UTF-8 (bad byte at header offset " + in.position() + ")");
+        }
+    }
+
+    private static FuseboxException invalid(Path file, String key, String detail) {
+        return new FuseboxException(Problem.INVALID_HEADER_JSON, file, key, detail);
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+        long pos = position;
+        while (buffer.hasRemaining()) {
+            int n = channel.read(buffer, pos);
+            if (n < 0) {
+                throw new IOException("unexpected end of file at byte " + pos);
+            }
+            pos += n;
+        }
+    }
+}

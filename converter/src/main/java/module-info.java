@@ -1,0 +1,14 @@
+/** The Fusebox engine: safetensors I/O, the checkpoint model, rules, plans, LoRA, the forward pass and the CLI. */
+module dev.fusebox.converter {
+    requires com.fasterxml.jackson.databind;
+    requires info.picocli;
+
+    exports dev.fusebox.converter;
+    exports dev.fusebox.converter.safetensors;
+    exports dev.fusebox.converter.checkpoint;
+    exports dev.fusebox.converter.tree;
+    exports dev.fusebox.converter.cli;
+
+    opens dev.fusebox.converter.cli to info.picocli;
+    opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;
+}

@@ -1,0 +1,9 @@
+/**
+ * What the screens show and what they can do, as javafx.base properties and javafx.concurrent tasks. No scene
+ * graph, no controls: everything here runs and is tested without a screen.
+ */
+module dev.fusebox.viewmodel {
+    requires transitive dev.fusebox.converter;
+    requires transitive javafx.base;
+    requires transitive javafx.graphics;
+}
