@@ -8,6 +8,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.checkpoint;
     exports dev.fusebox.converter.tree;
     exports dev.fusebox.converter.cli;
+    exports dev.fusebox.converter.progress;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

@@ -43,5 +43,7 @@ public enum Problem {
     /** config.json or adapter_config.json is malformed. */
     INVALID_CONFIG,
     /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
-    UNSUPPORTED
+    UNSUPPORTED,
+    /** The user cancelled the work. */
+    CANCELLED
 }
