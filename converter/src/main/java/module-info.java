@@ -9,6 +9,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.tree;
     exports dev.fusebox.converter.cli;
     exports dev.fusebox.converter.progress;
+    exports dev.fusebox.converter.tensor;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

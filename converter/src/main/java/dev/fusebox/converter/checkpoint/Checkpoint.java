@@ -3,6 +3,7 @@ package dev.fusebox.converter.checkpoint;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.safetensors.TensorEntry;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
@@ -36,12 +37,12 @@ public final class Checkpoint implements AutoCloseable {
     private final ModelConfig config;
     private final AdapterConfig adapterConfig;
     private final ShardIndex index;
-    private final List<SafetensorsFile> files;
+    private final List<TensorFile> files;
     private final Map<String, StoredTensor> tensors;
     private final Layout layout;
 
     private Checkpoint(Path location, Path directory, CheckpointKind kind, ModelConfig config,
-                       AdapterConfig adapterConfig, ShardIndex index, List<SafetensorsFile> files,
+                       AdapterConfig adapterConfig, ShardIndex index, List<TensorFile> files,
                        Map<String, StoredTensor> tensors) {
         this.location = location;
         this.directory = directory;
@@ -69,7 +70,7 @@ public final class Checkpoint implements AutoCloseable {
             return openIndexed(location, dir, location, readConfigIfPresent(dir));
         }
         if (name.endsWith(".safetensors")) {
-            List<SafetensorsFile> files = new ArrayList<>();
+            List<TensorFile> files = new ArrayList<>();
             files.add(SafetensorsFile.open(location));
             Map<String, StoredTensor> tensors = collect(files);
             boolean adapter = name.equals(ADAPTER_WEIGHTS) || looksLikeAdapter(tensors.keySet());
@@ -96,7 +97,7 @@ public final class Checkpoint implements AutoCloseable {
                         : "has adapter_config.json but no " + ADAPTER_WEIGHTS;
                 throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir, detail);
             }
-            List<SafetensorsFile> files = List.of(SafetensorsFile.open(weights));
+            List<TensorFile> files = List.of(SafetensorsFile.open(weights));
             return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, collect(files));
         }
         ModelConfig config = readConfigIfPresent(dir);
@@ -109,7 +110,7 @@ public final class Checkpoint implements AutoCloseable {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
                     "holds no .safetensors file and no " + ADAPTER_CONFIG);
         }
-        List<SafetensorsFile> files = new ArrayList<>();
+        List<TensorFile> files = new ArrayList<>();
         for (Path shard : shards) {
             files.add(SafetensorsFile.open(shard));
         }
@@ -119,7 +120,7 @@ public final class Checkpoint implements AutoCloseable {
     private static Checkpoint openIndexed(Path location, Path dir, Path indexFile, ModelConfig config)
             throws FuseboxException {
         ShardIndex index = ShardIndex.read(indexFile);
-        List<SafetensorsFile> files = new ArrayList<>();
+        List<TensorFile> files = new ArrayList<>();
         for (String shard : index.shardNames()) {
             files.add(SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard)));
         }
@@ -140,9 +141,9 @@ public final class Checkpoint implements AutoCloseable {
         return new Checkpoint(location, dir, CheckpointKind.MODEL, config, null, index, files, tensors);
     }
 
-    private static Map<String, StoredTensor> collect(List<SafetensorsFile> files) throws FuseboxException {
+    private static Map<String, StoredTensor> collect(List<TensorFile> files) throws FuseboxException {
         Map<String, StoredTensor> tensors = new LinkedHashMap<>();
-        for (SafetensorsFile f : files) {
+        for (TensorFile f : files) {
             for (TensorEntry e : f.tensors()) {
                 StoredTensor previous = tensors.putIfAbsent(e.key(), new StoredTensor(f, e));
                 if (previous != null) {
@@ -209,7 +210,7 @@ public final class Checkpoint implements AutoCloseable {
         return Optional.ofNullable(index);
     }
 
-    public List<SafetensorsFile> files() {
+    public List<TensorFile> files() {
         return files;
     }
 
@@ -318,7 +319,7 @@ public final class Checkpoint implements AutoCloseable {
 
     @Override
     public void close() {
-        for (SafetensorsFile f : files) {
+        for (TensorFile f : files) {
             f.close();
         }
     }

@@ -2,7 +2,7 @@ package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.safetensors.Shape;
 import dev.fusebox.converter.safetensors.TensorEntry;
 import dev.fusebox.converter.safetensors.TensorSpec;
@@ -10,7 +10,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.lang.foreign.MemorySegment;
 
 /** A tensor of a checkpoint and the file that holds its bytes. */
-public record StoredTensor(SafetensorsFile file, TensorEntry entry) {
+public record StoredTensor(TensorFile file, TensorEntry entry) {
 
     public String key() {
         return entry.key();

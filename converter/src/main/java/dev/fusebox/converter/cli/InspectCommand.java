@@ -8,7 +8,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.tree.ModuleTreeBuilder;
 import dev.fusebox.converter.tree.TorchRepr;
 import picocli.CommandLine.Command;
@@ -64,7 +64,7 @@ final class InspectCommand implements Callable<Integer> {
         r.put("layout", c.layout().jsonName());
         r.put("model_type", c.modelType());
         ArrayNode files = r.putArray("files");
-        for (SafetensorsFile f : c.files()) {
+        for (TensorFile f : c.files()) {
             files.addObject().put("file", fileName(c, f)).put("bytes", f.fileSize()).put("tensors", f.tensors().size());
         }
         ArrayNode tensors = r.putArray("tensors");
@@ -96,7 +96,7 @@ final class InspectCommand implements Callable<Integer> {
         c.modelConfig().ifPresent(cfg -> out.println("  config    " + describe(cfg)));
         c.adapterConfig().ifPresent(ac -> out.println("  adapter   " + describe(ac)));
         List<String> fileLines = new ArrayList<>();
-        for (SafetensorsFile f : c.files()) {
+        for (TensorFile f : c.files()) {
             fileLines.add(fileName(c, f) + " (" + Sizes.bytes(f.fileSize()) + ", " + f.tensors().size() + " tensors)");
         }
         out.println("  files     " + String.join("\n            ", fileLines));
@@ -157,7 +157,7 @@ final class InspectCommand implements Callable<Integer> {
         }
     }
 
-    private static String fileName(Checkpoint c, SafetensorsFile f) {
+    private static String fileName(Checkpoint c, TensorFile f) {
         Path p = f.path();
         return p.startsWith(c.directory()) ? c.directory().relativize(p).toString() : p.toString();
     }

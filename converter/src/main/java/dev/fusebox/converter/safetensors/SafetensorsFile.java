@@ -2,6 +2,7 @@ package dev.fusebox.converter.safetensors;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -20,7 +21,7 @@ import java.util.Optional;
  * whole (a {@link MemorySegment} has no 2 GiB limit), the first time a tensor's bytes are asked for. No file
  * handle stays open between calls, so a checkpoint of many shards costs nothing until its data is used.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements TensorFile {
 
     private final Path path;
     private final long fileSize;
@@ -49,10 +50,12 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
+    @Override
     public Path path() {
         return path;
     }
 
+    @Override
     public long fileSize() {
         return fileSize;
     }
@@ -61,25 +64,28 @@ public final class SafetensorsFile implements AutoCloseable {
         return header;
     }
 
+    @Override
     public Map<String, String> metadata() {
         return header.metadata();
     }
 
-    /** Tensors in data order. */
+    @Override
     public List<TensorEntry> tensors() {
         return header.tensors();
     }
 
+    @Override
     public Optional<TensorEntry> tensor(String key) {
         return header.tensor(key);
     }
 
-    /** The absolute file offset of a tensor's first byte. */
+    @Override
     public long fileOffset(TensorEntry entry) {
         return header.dataStart() + entry.begin();
     }
 
     /** The bytes of one tensor, as a read-only slice of the mapped file. */
+    @Override
     public MemorySegment data(TensorEntry entry) throws FuseboxException {
         return mapped().asSlice(fileOffset(entry), entry.byteSize());
     }

@@ -1,0 +1,80 @@
+package dev.fusebox.converter.tensor;
+
+import dev.fusebox.converter.safetensors.Dtype;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Reads and writes the float dtypes of safetensors (little-endian F64, F32, F16, BF16) as Java floats and
+ * doubles. BF16 is the upper half of an F32; writing rounds to nearest even as torch does.
+ */
+public final class FloatCodec {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private FloatCodec() {
+    }
+
+    /** Element {@code index} of a tensor of {@code dtype} held in {@code data}. */
+    public static double get(MemorySegment data, Dtype dtype, long index) {
+        return switch (dtype) {
+            case F64 -> data.getAtIndex(F64, index);
+            case F32 -> data.getAtIndex(F32, index);
+            case F16 -> Float.float16ToFloat(data.getAtIndex(I16, index));
+            case BF16 -> bf16ToFloat(data.getAtIndex(I16, index));
+            default -> throw new IllegalArgumentException(dtype + " is not a float dtype Fusebox decodes");
+        };
+    }
+
+    /** Decodes {@code count} elements from {@code fromIndex} into {@code dst[dstOffset...]}. */
+    public static void decode(MemorySegment data, Dtype dtype, long fromIndex, float[] dst, int dstOffset, int count) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(data, F32, fromIndex * 4, dst, dstOffset, count);
+            case F64 -> {
+                for (int i = 0; i < count; i++) {
+                    dst[dstOffset + i] = (float) data.getAtIndex(F64, fromIndex + i);
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < count; i++) {
+                    dst[dstOffset + i] = Float.float16ToFloat(data.getAtIndex(I16, fromIndex + i));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < count; i++) {
+                    dst[dstOffset + i] = bf16ToFloat(data.getAtIndex(I16, fromIndex + i));
+                }
+            }
+            default -> throw new IllegalArgumentException(dtype + " is not a float dtype Fusebox decodes");
+        }
+    }
+
+    /** Writes {@code value} as element {@code index} of a tensor of {@code dtype}, rounding to nearest even. */
+    public static void set(MemorySegment data, Dtype dtype, long index, double value) {
+        switch (dtype) {
+            case F64 -> data.setAtIndex(F64, index, value);
+            case F32 -> data.setAtIndex(F32, index, (float) value);
+            case F16 -> data.setAtIndex(I16, index, Float.floatToFloat16((float) value));
+            case BF16 -> data.setAtIndex(I16, index, floatToBf16((float) value));
+            default -> throw new IllegalArgumentException(dtype + " is not a float dtype Fusebox encodes");
+        }
+    }
+
+    public static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
+    /** Round to nearest even, NaN kept quiet, as torch converts float32 to bfloat16. */
+    public static short floatToBf16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if (Float.isNaN(value)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int rounding = 0x7fff + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+}
