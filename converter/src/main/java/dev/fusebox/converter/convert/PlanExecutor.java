@@ -26,10 +26,12 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -62,7 +64,7 @@ public final class PlanExecutor {
         try (SourceFiles files = new SourceFiles(source)) {
             TargetBytes bytes = new TargetBytes(files, cancellation, tracker::add);
             if (output.getFileName().toString().endsWith(".safetensors")) {
-                writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation);
+                writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source));
                 tracker.finish();
                 return new ConversionResult(output, List.of(output), List.of(), plan.targets().size(),
                         plan.targetBytes(), System.nanoTime() - start);
@@ -95,7 +97,8 @@ public final class PlanExecutor {
             List<Path> weightFiles = new ArrayList<>();
             for (int i = 0; i < shards.shards().size(); i++) {
                 Path shard = partial.resolve(shards.names().get(i));
-                writeShard(shard, metadata, shards.shards().get(i), bytes, tracker, cancellation);
+                writeShard(shard, metadata, shards.shards().get(i), bytes, tracker, cancellation,
+                        permissionsOf(source));
                 weightFiles.add(output.resolve(shards.names().get(i)));
             }
             if (shards.shards().size() > 1) {
@@ -122,8 +125,8 @@ public final class PlanExecutor {
     }
 
     private static void writeShard(Path file, Map<String, String> metadata, List<PlannedTarget> targets,
-                                   TargetBytes bytes, Tracker tracker, Cancellation cancellation)
-            throws FuseboxException {
+                                   TargetBytes bytes, Tracker tracker, Cancellation cancellation,
+                                   Set<PosixFilePermission> permissions) throws FuseboxException {
         List<TensorSpec> specs = targets.stream().map(PlannedTarget::spec).toList();
         try (SafetensorsWriter w = SafetensorsWriter.create(file, metadata, specs)) {
             ByteSink sink = new WriterSink(w);
@@ -134,8 +137,20 @@ public final class PlanExecutor {
             }
             cancellation.check();
             w.commit();
+            if (permissions != null) {
+                Files.setPosixFilePermissions(file, permissions);
+            }
         } catch (IOException e) {
             throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** The input's file permissions, which the weight files get too (the writer's temporary file has 0600). */
+    private static Set<PosixFilePermission> permissionsOf(Checkpoint source) {
+        try {
+            return Files.getPosixFilePermissions(source.files().getFirst().path());
+        } catch (UnsupportedOperationException | IOException e) {
+            return null;
         }
     }
 

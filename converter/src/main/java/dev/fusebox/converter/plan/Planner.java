@@ -19,6 +19,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -203,8 +204,10 @@ public final class Planner {
                 for (int s = 0; s < slots.size(); s++) {
                     Assembly a = slots.get(s).get(i);
                     String key = rules.outputKey(c.targets().get(s), g.match, indexed.get(s) ? i : -1);
+                    List<Placement> placements = new ArrayList<>(a.placements());
+                    placements.sort(Comparator.comparingLong(p -> p.runs(a.shape()).targetBase()));
                     out.add(new PlannedTarget(new TensorSpec(key, first.dtype(), a.shape()), ops,
-                            new CopyRecipe(a.placements())));
+                            new CopyRecipe(placements)));
                 }
             }
             return out;
