@@ -13,6 +13,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.rules;
     exports dev.fusebox.converter.plan;
     exports dev.fusebox.converter.convert;
+    exports dev.fusebox.converter.lora;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

@@ -9,6 +9,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ShardIndex;
 import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.OutputFile;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
@@ -28,6 +29,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,18 +54,41 @@ public final class PlanExecutor {
     public static ConversionResult execute(Checkpoint source, ConversionPlan plan, Path out, ConvertOptions options,
                                            ProgressListener listener, Cancellation cancellation)
             throws FuseboxException {
+        return execute(source, List.of(), plan, out, options, listener, cancellation);
+    }
+
+    /**
+     * Executes a plan that also reads tensors of {@code otherInputs} (as {@link ConversionPlan#otherInputs()} names
+     * them, in that order), such as an adapter merged into the base being converted.
+     */
+    public static ConversionResult execute(Checkpoint source, List<Checkpoint> otherInputs, ConversionPlan plan,
+                                           Path out, ConvertOptions options, ProgressListener listener,
+                                           Cancellation cancellation)
+            throws FuseboxException {
         if (!plan.source().equals(source.location())) {
             throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
                     "the plan given was made for " + plan.source());
         }
+        List<Path> others = otherInputs.stream().map(Checkpoint::location).toList();
+        if (!others.equals(plan.otherInputs())) {
+            throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
+                    "the plan given reads " + plan.otherInputs() + " besides it, not " + others);
+        }
         Path output = out.toAbsolutePath().normalize();
         checkOutput(source, output, options.force());
+        for (Checkpoint other : otherInputs) {
+            checkOutput(other, output, options.force());
+        }
         long start = System.nanoTime();
         Tracker tracker = new Tracker(plan, listener);
         Map<String, String> metadata = metadata(source);
-        try (SourceFiles files = new SourceFiles(source)) {
+        try (SourceFiles files = new SourceFiles(source, otherInputs)) {
             TargetBytes bytes = new TargetBytes(files, cancellation, tracker::add);
             if (output.getFileName().toString().endsWith(".safetensors")) {
+                if (!plan.files().isEmpty()) {
+                    throw new FuseboxException(Problem.UNSUPPORTED, output, "is a single file, but the conversion also "
+                            + "writes " + plan.files().getFirst().name() + "; give a directory to write to");
+                }
                 writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source));
                 tracker.finish();
                 return new ConversionResult(output, List.of(output), List.of(), plan.targets().size(),
@@ -93,7 +118,7 @@ public final class PlanExecutor {
         boolean done = false;
         try {
             Files.createDirectory(partial);
-            ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), Checkpoint.SINGLE_WEIGHTS);
+            ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), plan.weightsName());
             List<Path> weightFiles = new ArrayList<>();
             for (int i = 0; i < shards.shards().size(); i++) {
                 Path shard = partial.resolve(shards.names().get(i));
@@ -105,7 +130,15 @@ public final class PlanExecutor {
                 writeIndex(partial.resolve(ShardIndex.FILE_NAME), plan, shards);
             }
             List<Path> companions = new ArrayList<>();
+            Set<String> written = new HashSet<>();
+            for (OutputFile f : plan.files()) {
+                Files.write(partial.resolve(f.name()), f.content());
+                written.add(f.name());
+            }
             for (Path c : source.companionFiles()) {
+                if (written.contains(c.getFileName().toString())) {
+                    continue;
+                }
                 Files.copy(c, partial.resolve(c.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
                 companions.add(output.resolve(c.getFileName()));
             }

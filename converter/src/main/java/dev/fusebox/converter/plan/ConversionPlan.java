@@ -1,5 +1,6 @@
 package dev.fusebox.converter.plan;
 
+import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
@@ -27,6 +28,10 @@ public final class ConversionPlan {
     private final List<PlannedTarget> targets;
     private final Map<String, PlannedTarget> byTarget;
     private final Map<String, List<SourceUse>> bySource;
+    private final String weightsName;
+    private final List<OutputFile> files;
+    private final List<String> warnings;
+    private final List<Path> otherInputs;
 
     /**
      * @param source        the checkpoint the plan reads
@@ -39,6 +44,27 @@ public final class ConversionPlan {
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets) {
+        this(source, modelType, rules, from, to, sourceTensors, targets, Checkpoint.SINGLE_WEIGHTS, List.of(), List.of(),
+                List.of());
+    }
+
+    /**
+     * A plan that also names its weight file, writes small files beside the tensors, warns, or reads tensors of
+     * other inputs (a LoRA adapter merged into a base, say).
+     *
+     * @param weightsName the weight file's name when it is not sharded ({@code model.safetensors},
+     *                    {@code adapter_model.safetensors})
+     * @param files       files written whole beside the tensors, in place of any companion of the same name
+     * @param warnings    what the user should know before converting, one sentence each
+     * @param otherInputs checkpoints besides {@code source} whose tensors computed targets read
+     */
+    public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
+                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
+                          List<OutputFile> files, List<String> warnings, List<Path> otherInputs) {
+        this.weightsName = weightsName;
+        this.files = List.copyOf(files);
+        this.warnings = List.copyOf(warnings);
+        this.otherInputs = List.copyOf(otherInputs);
         this.source = source;
         this.modelType = modelType;
         this.rules = rules;
@@ -89,6 +115,26 @@ public final class ConversionPlan {
 
     public Layout to() {
         return to;
+    }
+
+    /** The name of the weight file when the output is one directory and not sharded. */
+    public String weightsName() {
+        return weightsName;
+    }
+
+    /** Files written whole beside the tensors. */
+    public List<OutputFile> files() {
+        return files;
+    }
+
+    /** What the user should know before converting, one sentence each. */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    /** Checkpoints besides the source whose tensors computed targets read. */
+    public List<Path> otherInputs() {
+        return otherInputs;
     }
 
     /** Every tensor of the source, in its order. */
