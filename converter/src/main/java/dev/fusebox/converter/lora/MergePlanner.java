@@ -85,12 +85,10 @@ public final class MergePlanner {
             throw new FuseboxException(Problem.MISSING_TENSOR, base.location(), missing.iterator().next(),
                     "the adapter changes it, but the base model has no such weight");
         }
-        List<String> warnings = new ArrayList<>(basePlan.warnings());
-        warnings.add("Merged " + adapter.displayName() + " into " + merged + " tensor" + (merged == 1 ? "" : "s")
-                + " (W + scale·B@A in double, stored in the base dtype); dropout does nothing at inference.");
-        return new ConversionPlan(base.location(), basePlan.modelType(), basePlan.rules(), basePlan.from(),
-                target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.files(), warnings,
-                List.of(adapter.location()));
+        return new ConversionPlan(base.location(), basePlan.modelType(), basePlan.rules() + ", with "
+                + adapter.displayName() + " merged into " + merged + " tensor" + (merged == 1 ? "" : "s"),
+                basePlan.from(), target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.files(),
+                basePlan.warnings(), List.of(adapter.location()));
     }
 
     private static boolean isLegacy(Checkpoint adapter, AdapterTensors tensors, LoraRoles roles)

@@ -89,21 +89,17 @@ final class PeftCheck {
         if (!refusals.isEmpty()) {
             List<String> all = new ArrayList<>(refusals);
             all.addAll(wrongs);
-            return new PeftVerdict(PeftVerdict.Outcome.REFUSES, PEFT + " would refuse to load it on the v5 model: "
-                    + lower(refusals.getFirst()), all);
+            return new PeftVerdict(PeftVerdict.Outcome.REFUSES, PEFT + " would refuse to load it on the v5 model.",
+                    all);
         }
         if (!wrongs.isEmpty()) {
             List<String> all = new ArrayList<>(wrongs);
             all.addAll(notes);
             return new PeftVerdict(PeftVerdict.Outcome.LOADS_WRONG, PEFT + " would load it without an error, but "
-                    + "it would not compute what the adapter computes: " + lower(wrongs.getFirst()), all);
+                    + "it would not compute what the adapter computes.", all);
         }
         return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would convert and load it exactly on "
                 + "the v5 model; Fusebox gives the same adapter, written once.", notes);
-    }
-
-    private static String lower(String sentence) {
-        return sentence.isEmpty() ? sentence : Character.toLowerCase(sentence.charAt(0)) + sentence.substring(1);
     }
 
     private static void configRefusals(AdapterConfig config, List<String> refusals) {
