@@ -53,7 +53,7 @@ for DIR in "${DIRS[@]}"; do
   echo "== $WORK ($FS)"
   "$JAVA" "$ROOT/bench/SyntheticCheckpoint.java" "$WORK/legacy" "$SIZE_GIB"
   sync
-  BYTES=$(cat "$WORK"/legacy/*.safetensors | wc -c)
+  BYTES=$(stat -c %s "$WORK"/legacy/*.safetensors | awk '{ s += $1 } END { print s }')
   CP_TIMES=(); CV_TIMES=(); CV_RSS=(); ENGINE=()
   for run in $(seq "$RUNS"); do
     rm -rf "$WORK/copy" "$WORK/v5"; sync

@@ -197,6 +197,24 @@ class PlanExecutorTest {
     }
 
     @Test
+    void aPlanCanNameItsWeightsFileAndAddFilesOfItsOwn() throws Exception {
+        Path out = dir.resolve("adapter");
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
+            ConversionPlan base = plan(c);
+            ConversionPlan adapterLike = new ConversionPlan(c.location(), base.modelType(), base.rules(), base.from(),
+                    base.to(), base.sourceTensors(), base.targets(), "adapter_model.safetensors",
+                    Map.of("config.json", "{\"rewritten\": true}", "README.md", "made by a test"));
+            ConversionResult r = PlanExecutor.execute(c, adapterLike, out, new ConvertOptions(500_000, false),
+                    ProgressListener.NONE, Cancellation.NEVER);
+            assertThat(r.weightFiles()).extracting(p -> p.getFileName().toString())
+                    .containsExactly("adapter_model-00001-of-00002.safetensors", "adapter_model-00002-of-00002.safetensors");
+        }
+        assertThat(out.resolve("adapter_model.safetensors.index.json")).exists();
+        assertThat(Files.readString(out.resolve("config.json"))).isEqualTo("{\"rewritten\": true}");
+        assertThat(Files.readString(out.resolve("README.md"))).isEqualTo("made by a test");
+    }
+
+    @Test
     void aFailureHalfwayRemovesThePartialOutput() throws Exception {
         Path out = dir.resolve("computed");
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
