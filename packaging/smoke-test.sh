@@ -52,8 +52,15 @@ else
     else
       fail "JavaFX's native code loads from '${natives:-nowhere}', not the app's runtime"
     fi
-    if command -v import >/dev/null 2>&1; then
-      DISPLAY="$display" import -window root "$ROOT/dist/smoke-test-gui.png" && echo "      screenshot: dist/smoke-test-gui.png"
+    if command -v import >/dev/null 2>&1 && command -v convert >/dev/null 2>&1; then
+      # A window is mapped before JavaFX first paints it: wait for the screen to be more than one colour.
+      shot="$ROOT/dist/smoke-test-gui.png"
+      for _ in $(seq 60); do
+        DISPLAY="$display" import -window root "$shot"
+        [ "$(convert "$shot" -format '%[fx:standard_deviation>0]' info:)" = 1 ] && break
+        sleep 0.5
+      done
+      echo "      screenshot: dist/smoke-test-gui.png"
     fi
   else
     fail "the GUI opened no window in 30 s: $(head -c 300 "$HOME_DIR/gui.log")"
