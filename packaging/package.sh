@@ -52,7 +52,7 @@ mkdir -p "$WORK/modules" "$WORK/resources"
 # Jars left in lib/ by an earlier dependency version would be duplicate modules to jlink: copy them afresh.
 say "building the jars ..."
 rm -rf "$LIB_DIR"
-if ! (cd "$ROOT" && mvn -B -Dstyle.color=never -DskipTests package >"$WORK/build.log" 2>&1); then
+if ! (cd "$ROOT" && mvn -B -Dstyle.color=never -Dmaven.test.skip=true package >"$WORK/build.log" 2>&1); then
   grep -E '^\[(ERROR|FATAL)\]' "$WORK/build.log" | head -n 20 >&2 || true
   die "the build failed; its log is target/package/build.log."
 fi
