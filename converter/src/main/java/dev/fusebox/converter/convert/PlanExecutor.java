@@ -7,9 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.checkpoint.ShardIndex;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.plan.OutputFile;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
@@ -29,7 +27,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,8 +35,8 @@ import java.util.TreeMap;
 
 /**
  * Executes a plan: streams every target into new safetensors files, shards them with
- * {@code model.safetensors.index.json} when they pass the shard size, and copies the companion files (config,
- * tokenizer, generation config) unchanged. The input is only read. A directory output is built in
+ * {@code model.safetensors.index.json} when they pass the shard size, copies the companion files (config,
+ * tokenizer, generation config) unchanged and writes the files the plan generates. The input is only read. A directory output is built in
  * {@code OUT.partial/} and renamed to {@code OUT} when complete; a single {@code .safetensors} output goes through
  * a temporary file beside it. A failure or a cancellation removes what was written; an existing output is
  * replaced only when asked to, and never when it is, or holds, the input.
@@ -58,8 +55,8 @@ public final class PlanExecutor {
     }
 
     /**
-     * Executes a plan that also reads tensors of {@code otherInputs} (as {@link ConversionPlan#otherInputs()} names
-     * them, in that order), such as an adapter merged into the base being converted.
+     * Executes a plan whose computed targets also read tensors of {@code otherInputs} (those
+     * {@link ConversionPlan#otherInputs()} names, in that order), such as an adapter merged into the base.
      */
     public static ConversionResult execute(Checkpoint source, List<Checkpoint> otherInputs, ConversionPlan plan,
                                            Path out, ConvertOptions options, ProgressListener listener,
@@ -85,9 +82,9 @@ public final class PlanExecutor {
         try (SourceFiles files = new SourceFiles(source, otherInputs)) {
             TargetBytes bytes = new TargetBytes(files, cancellation, tracker::add);
             if (output.getFileName().toString().endsWith(".safetensors")) {
-                if (!plan.files().isEmpty()) {
+                if (!plan.generatedFiles().isEmpty()) {
                     throw new FuseboxException(Problem.UNSUPPORTED, output, "is a single file, but the conversion also "
-                            + "writes " + plan.files().getFirst().name() + "; give a directory to write to");
+                            + "writes " + plan.generatedFiles().keySet().iterator().next() + "; give a directory");
                 }
                 writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source));
                 tracker.finish();
@@ -127,20 +124,22 @@ public final class PlanExecutor {
                 weightFiles.add(output.resolve(shards.names().get(i)));
             }
             if (shards.shards().size() > 1) {
-                writeIndex(partial.resolve(ShardIndex.FILE_NAME), plan, shards);
+                writeIndex(partial.resolve(plan.weightsName() + ".index.json"), plan, shards);
             }
             List<Path> companions = new ArrayList<>();
-            Set<String> written = new HashSet<>();
-            for (OutputFile f : plan.files()) {
-                Files.write(partial.resolve(f.name()), f.content());
-                written.add(f.name());
-            }
             for (Path c : source.companionFiles()) {
-                if (written.contains(c.getFileName().toString())) {
-                    continue;
+                if (!plan.generatedFiles().containsKey(c.getFileName().toString())) {
+                    Files.copy(c, partial.resolve(c.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+                    companions.add(output.resolve(c.getFileName()));
                 }
-                Files.copy(c, partial.resolve(c.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
-                companions.add(output.resolve(c.getFileName()));
+            }
+            for (Map.Entry<String, String> g : plan.generatedFiles().entrySet()) {
+                Path file = partial.resolve(g.getKey()).normalize();
+                if (!file.getParent().equals(partial)) {
+                    throw new FuseboxException(Problem.UNSUPPORTED, output, "a plan may only add plain file names, "
+                            + "not " + g.getKey());
+                }
+                Files.writeString(file, g.getValue());
             }
             cancellation.check();
             moveIntoPlace(partial, output);

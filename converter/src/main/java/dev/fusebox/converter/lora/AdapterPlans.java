@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.plan.OutputFile;
 import dev.fusebox.converter.plan.PlannedTarget;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -24,9 +22,9 @@ final class AdapterPlans {
     static AdapterPlan assemble(Checkpoint adapter, String modelType, LoraRoles roles, String dtypeNote,
                                 List<PlannedTarget> targets, ObjectNode config, List<String> warnings,
                                 Map<String, TargetLora> lora, PeftVerdict verdict, Layout from, Layout to) {
-        byte[] text = pythonJson(config).getBytes(StandardCharsets.UTF_8);
-        ConversionPlan plan = new ConversionPlan(adapter.location(), modelType, roles.rules() + dtypeNote, from, to, adapter.specs(), targets, Checkpoint.ADAPTER_WEIGHTS,
-                List.of(new OutputFile(Checkpoint.ADAPTER_CONFIG, text)), warnings, List.of());
+        ConversionPlan plan = new ConversionPlan(adapter.location(), modelType, roles.rules() + dtypeNote, from, to,
+                adapter.specs(), targets, Checkpoint.ADAPTER_WEIGHTS,
+                Map.of(Checkpoint.ADAPTER_CONFIG, pythonJson(config)), warnings, List.of());
         return new AdapterPlan(plan, config, lora, verdict);
     }
 

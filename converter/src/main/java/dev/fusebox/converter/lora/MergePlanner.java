@@ -87,7 +87,7 @@ public final class MergePlanner {
         }
         return new ConversionPlan(base.location(), basePlan.modelType(), basePlan.rules() + ", with "
                 + adapter.displayName() + " merged into " + merged + " tensor" + (merged == 1 ? "" : "s"),
-                basePlan.from(), target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.files(),
+                basePlan.from(), target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.generatedFiles(),
                 basePlan.warnings(), List.of(adapter.location()));
     }
 

@@ -1,6 +1,5 @@
 package dev.fusebox.converter.plan;
 
-import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
@@ -8,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,12 +26,12 @@ public final class ConversionPlan {
     private final Layout to;
     private final List<TensorSpec> sourceTensors;
     private final List<PlannedTarget> targets;
-    private final Map<String, PlannedTarget> byTarget;
-    private final Map<String, List<SourceUse>> bySource;
     private final String weightsName;
-    private final List<OutputFile> files;
+    private final Map<String, String> generatedFiles;
     private final List<String> warnings;
     private final List<Path> otherInputs;
+    private final Map<String, PlannedTarget> byTarget;
+    private final Map<String, List<SourceUse>> bySource;
 
     /**
      * @param source        the checkpoint the plan reads
@@ -44,27 +44,42 @@ public final class ConversionPlan {
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets) {
-        this(source, modelType, rules, from, to, sourceTensors, targets, Checkpoint.SINGLE_WEIGHTS, List.of(), List.of(),
+        this(source, modelType, rules, from, to, sourceTensors, targets, "model.safetensors", Map.of());
+    }
+
+    /**
+     * A plan whose output names its weights differently or carries files of its own (an adapter conversion writes
+     * {@code adapter_model.safetensors} and a rewritten {@code adapter_config.json}).
+     *
+     * @param weightsName    the weights file of a directory output ({@code model.safetensors}); shards are named
+     *                       after it ({@code model-00001-of-00002.safetensors})
+     * @param generatedFiles files to write into a directory output, by name, replacing any companion of that name
+     */
+    public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
+                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
+                          Map<String, String> generatedFiles) {
+        this(source, modelType, rules, from, to, sourceTensors, targets, weightsName, generatedFiles, List.of(),
                 List.of());
     }
 
     /**
-     * A plan that also names its weight file, writes small files beside the tensors, warns, or reads tensors of
-     * other inputs (a LoRA adapter merged into a base, say).
+     * A plan that also warns, or whose computed targets read tensors of other inputs besides the source (an
+     * adapter merged into the base being converted).
      *
-     * @param weightsName the weight file's name when it is not sharded ({@code model.safetensors},
-     *                    {@code adapter_model.safetensors})
-     * @param files       files written whole beside the tensors, in place of any companion of the same name
      * @param warnings    what the user should know before converting, one sentence each
-     * @param otherInputs checkpoints besides {@code source} whose tensors computed targets read
+     * @param otherInputs the checkpoints besides {@code source} that computed targets read, in lookup order
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
-                          List<OutputFile> files, List<String> warnings, List<Path> otherInputs) {
-        this.weightsName = weightsName;
-        this.files = List.copyOf(files);
+                          Map<String, String> generatedFiles, List<String> warnings, List<Path> otherInputs) {
         this.warnings = List.copyOf(warnings);
         this.otherInputs = List.copyOf(otherInputs);
+        if (!weightsName.endsWith(".safetensors") || weightsName.contains("/")) {
+            throw new IllegalArgumentException("the weights file name must be a plain *.safetensors name, not "
+                    + weightsName);
+        }
+        this.weightsName = weightsName;
+        this.generatedFiles = Collections.unmodifiableMap(new LinkedHashMap<>(generatedFiles));
         this.source = source;
         this.modelType = modelType;
         this.rules = rules;
@@ -117,14 +132,14 @@ public final class ConversionPlan {
         return to;
     }
 
-    /** The name of the weight file when the output is one directory and not sharded. */
+    /** The name of the weights file a directory output gets. */
     public String weightsName() {
         return weightsName;
     }
 
-    /** Files written whole beside the tensors. */
-    public List<OutputFile> files() {
-        return files;
+    /** Files the output directory gets besides the weights and the companions, by name. */
+    public Map<String, String> generatedFiles() {
+        return generatedFiles;
     }
 
     /** What the user should know before converting, one sentence each. */
@@ -132,7 +147,7 @@ public final class ConversionPlan {
         return warnings;
     }
 
-    /** Checkpoints besides the source whose tensors computed targets read. */
+    /** The checkpoints besides the source that computed targets read, in lookup order. */
     public List<Path> otherInputs() {
         return otherInputs;
     }
