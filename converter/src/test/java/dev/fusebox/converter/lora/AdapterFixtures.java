@@ -14,7 +14,6 @@ import dev.fusebox.converter.safetensors.Dtype;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -51,7 +50,10 @@ final class AdapterFixtures {
         return JsonMapper.builder().build().readTree(file.toFile());
     }
 
-    /** The fields of adapter_config.json that decide what PEFT builds, normalised (lists as sets, numbers). */
+    /**
+     * The fields of adapter_config.json that decide what PEFT builds, normalised: lists as sets, numbers as doubles,
+     * pattern maps without their order (which decides only between overlapping patterns; these tests use none).
+     */
     static TreeMap<String, Object> meaning(JsonNode c) {
         TreeMap<String, Object> m = new TreeMap<>();
         for (String f : List.of("peft_type", "r", "bias", "use_rslora", "use_dora", "fan_in_fan_out",
@@ -72,10 +74,10 @@ final class AdapterFixtures {
             }
         }
         for (String f : List.of("rank_pattern", "alpha_pattern")) {
-            List<String> entries = new ArrayList<>();
+            TreeMap<String, Double> entries = new TreeMap<>();
             JsonNode v = c.get(f);
             if (v != null && v.isObject()) {
-                v.properties().forEach(e -> entries.add(e.getKey() + "=" + e.getValue().doubleValue()));
+                v.properties().forEach(e -> entries.put(e.getKey(), e.getValue().doubleValue()));
             }
             m.put(f, entries);
         }

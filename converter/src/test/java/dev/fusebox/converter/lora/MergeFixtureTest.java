@@ -68,7 +68,7 @@ class MergeFixtureTest {
         assertWithinRounding(fused, Fixtures.tiny("v5-merged-experts_gate_rslora.float32.safetensors"));
     }
 
-    private static void merge(Path base, Path adapter, Path out, Optional<Layout> to) throws Exception {
+    static void merge(Path base, Path adapter, Path out, Optional<Layout> to) throws Exception {
         try (Checkpoint b = Checkpoint.open(base); Checkpoint a = Checkpoint.open(adapter)) {
             ConversionPlan plan = MergePlanner.plan(b, a, RuleBook.bundled(), to);
             PlanExecutor.execute(b, List.of(a), plan, out, ConvertOptions.DEFAULTS, ProgressListener.NONE,
