@@ -6,6 +6,7 @@ import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.ModelTypeGuess;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.safetensors.Dtype;
@@ -39,7 +40,7 @@ public final class AdapterPlanner {
         }
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
-        LoraRoles roles = new LoraRoles(rules(adapter, base, book, tensors));
+        LoraRoles roles = roles(adapter, base, book, tensors);
         Layout from = layout(adapter, config, tensors, roles);
         Layout target = to.orElse(from.other());
         if (target == Layout.UNKNOWN) {
@@ -76,19 +77,34 @@ public final class AdapterPlanner {
         return named.isPresent() ? Optional.of(BaseModel.open(named.get(), book)) : Optional.empty();
     }
 
-    private static RuleSet rules(Checkpoint adapter, Optional<BaseModel> base, RuleBook book, AdapterTensors tensors)
-            throws FuseboxException {
-        String modelType = base.map(BaseModel::modelType).orElse(adapter.modelType());
-        Optional<RuleSet> rules = book.forModelType(modelType);
-        if (rules.isEmpty() && base.flatMap(BaseModel::config).flatMap(c -> c.modelType()).isEmpty()) {
-            List<String> weights = new ArrayList<>();
-            tensors.pairs().keySet().forEach(m -> weights.add(m + ".weight"));
-            tensors.others().forEach(s -> weights.add(AdapterTensors.modelKey(s)));
-            rules = book.guess(weights);
+    /**
+     * The family: the base model's type; without a base config, the type the module names show (Mixtral's
+     * {@code block_sparse_moe.experts.N.w1}), else the rules that fit a legacy adapter's module names best (a v5
+     * adapter's fused names look alike across families, so it needs the base).
+     */
+    private static LoraRoles roles(Checkpoint adapter, Optional<BaseModel> base, RuleBook book,
+                                   AdapterTensors tensors) throws FuseboxException {
+        Optional<String> declared = base.flatMap(BaseModel::config).flatMap(c -> c.modelType());
+        if (declared.isPresent()) {
+            String type = declared.get();
+            RuleSet rules = book.forModelType(type).orElseThrow(() -> new FuseboxException(Problem.NO_RULES,
+                    adapter.location(), "is an adapter for model type '" + type + "', for which Fusebox has no "
+                    + "conversion rules; add a rule file"));
+            return new LoraRoles(rules, type, false);
         }
-        return rules.orElseThrow(() -> new FuseboxException(Problem.NO_RULES, adapter.location(), "is an adapter "
-                + "for model type '" + modelType + "', for which Fusebox has no conversion rules; pass --base DIR "
-                + "if its base model is another, or add a rule file"));
+        List<String> weights = new ArrayList<>();
+        tensors.pairs().keySet().forEach(m -> weights.add(m.replace(".base_layer", "") + ".weight"));
+        tensors.others().forEach(s -> weights.add(AdapterTensors.modelKey(s)));
+        Optional<String> shown = ModelTypeGuess.fromKeys(weights);
+        if (shown.isEmpty() && !AdapterPlanner.config(adapter).targetParameters().isEmpty()) {
+            throw new FuseboxException(Problem.NO_RULES, adapter.location(), "is a v5 adapter whose family its keys "
+                    + "do not tell (fused experts look alike across families); pass --base DIR");
+        }
+        Optional<RuleSet> rules = shown.flatMap(book::forModelType).or(() -> book.guess(weights));
+        RuleSet found = rules.orElseThrow(() -> new FuseboxException(Problem.NO_RULES, adapter.location(), "is an "
+                + "adapter whose module names no conversion rule knows, and it names no local base model; pass "
+                + "--base DIR"));
+        return new LoraRoles(found, shown.orElse(found.modelTypes().getFirst()), true);
     }
 
     /**

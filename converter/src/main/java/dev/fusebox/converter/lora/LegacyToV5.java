@@ -155,13 +155,9 @@ final class LegacyToV5 {
         targets.addAll(others());
         targets.sort((a, b) -> a.key().compareTo(b.key()));
         ObjectNode v5Config = v5Config(reading, parameters);
-        PeftVerdict verdict = PeftCheck.check(config, reading, roles, modelType(checkpoint), experts);
-        return AdapterPlans.assemble(checkpoint, modelType(checkpoint), roles, dtypeNote(), targets, v5Config,
+        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
+        return AdapterPlans.assemble(checkpoint, roles.modelType(), roles, dtypeNote(), targets, v5Config,
                 warnings, lora, verdict, Layout.LEGACY, Layout.V5);
-    }
-
-    private String modelType(Checkpoint checkpoint) {
-        return base.map(BaseModel::modelType).orElse(checkpoint.modelType());
     }
 
     private String dtypeNote() {

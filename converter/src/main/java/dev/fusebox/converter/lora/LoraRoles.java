@@ -27,17 +27,33 @@ public final class LoraRoles {
     static final String ROUTER = "gate";
 
     private final RuleSet rules;
+    private final String modelType;
+    private final boolean guessed;
     private final DirectedRules toV5;
     private final DirectedRules toLegacy;
 
-    public LoraRoles(RuleSet rules) {
+    /**
+     * @param modelType the model type, from the base model's config, or guessed from the keys ({@code guessed})
+     */
+    public LoraRoles(RuleSet rules, String modelType, boolean guessed) {
         this.rules = rules;
+        this.modelType = modelType;
+        this.guessed = guessed;
         this.toV5 = rules.toward(Direction.TO_V5);
         this.toLegacy = rules.toward(Direction.TO_LEGACY);
     }
 
     public RuleSet rules() {
         return rules;
+    }
+
+    public String modelType() {
+        return modelType;
+    }
+
+    /** Whether the model type is a guess from the keys (no base model config said it). */
+    public boolean modelTypeGuessed() {
+        return guessed;
     }
 
     /** A module's place across the boundary. */

@@ -53,7 +53,8 @@ public final class MergePlanner {
         AdapterTensors tensors = AdapterTensors.of(adapter.location(), adapter.specs());
         LoraRoles roles = new LoraRoles(book.forModelType(baseModel.modelType()).orElseThrow(() ->
                 new FuseboxException(Problem.NO_RULES, base.location(), "has the model type '"
-                        + baseModel.modelType() + "', for which Fusebox has no conversion rules")));
+                        + baseModel.modelType() + "', for which Fusebox has no conversion rules")),
+                baseModel.modelType(), false);
         boolean legacyAdapter = isLegacy(adapter, tensors, roles);
         AdapterDeltas deltas = AdapterDeltas.of(adapter, Optional.of(baseModel), roles, legacyAdapter);
 

@@ -38,14 +38,21 @@ final class PeftCheck {
     private PeftCheck() {
     }
 
-    static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, String modelType,
-                             int experts) throws FuseboxException {
+    static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts)
+            throws FuseboxException {
+        String modelType = roles.modelType();
         if (reading.groups().isEmpty() && reading.routers().isEmpty()) {
             return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would load it exactly: it has no "
                     + "expert or router LoRA, so nothing in it changes on v5.", List.of());
         }
         List<String> refusals = new ArrayList<>();
         List<String> wrongs = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        if (roles.modelTypeGuessed()) {
+            notes.add("Without the base model's config the model type is a guess from the keys ('" + modelType
+                    + "'); pass --base DIR for a firm answer, since PEFT 0.21 converts some types of a family and "
+                    + "not others.");
+        }
         Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
         if (pattern.isEmpty()) {
             String why = PEFT + " rewrites legacy expert targets for " + known() + " only; for '" + modelType
@@ -55,7 +62,7 @@ final class PeftCheck {
             } else {
                 wrongs.add(why + ", so the experts' and router's LoRA would not be applied.");
             }
-            return verdict(refusals, wrongs, List.of());
+            return verdict(refusals, wrongs, notes);
         }
         Pattern p = pattern.get();
         configRefusals(config, refusals);
@@ -71,7 +78,6 @@ final class PeftCheck {
             }
         }
         scales(config, reading, rankPattern, alphaPattern, refusals, wrongs);
-        List<String> notes = new ArrayList<>();
         if (config.layersToTransform().isPresent()) {
             String effect = config.raw().path("init_lora_weights").asBoolean(true)
                     ? "; their B starts at zero, so they have no effect" : "";
@@ -89,6 +95,7 @@ final class PeftCheck {
         if (!refusals.isEmpty()) {
             List<String> all = new ArrayList<>(refusals);
             all.addAll(wrongs);
+            all.addAll(notes);
             return new PeftVerdict(PeftVerdict.Outcome.REFUSES, PEFT + " would refuse to load it on the v5 model.",
                     all);
         }

@@ -76,8 +76,7 @@ final class V5ToLegacy {
         ObjectNode legacy = legacyConfig(reading, leaves);
         PeftVerdict verdict = new PeftVerdict(PeftVerdict.Outcome.NOT_APPLICABLE, "It is already in the v5 format, "
                 + "which PEFT 0.21 loads as it is; PEFT cannot write the legacy format back, Fusebox can.", List.of());
-        String modelType = base.map(BaseModel::modelType).orElse(adapter.modelType());
-        return AdapterPlans.assemble(adapter, modelType, roles, dtype.map(d -> " as " + d.name()).orElse(""),
+        return AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as " + d.name()).orElse(""),
                 targets, legacy, warnings, lora, verdict, Layout.V5, Layout.LEGACY);
     }
 
@@ -85,7 +84,8 @@ final class V5ToLegacy {
         String aKey = AdapterTensors.key(m.legacy(), 'A');
         String bKey = AdapterTensors.key(m.legacy(), 'B');
         double alpha = switch (m.source()) {
-            case V5Reading.Stacked s -> snap(PeftPatterns.alphaFor(config.useRslora(), m.rank(), m.scale()));
+            case V5Reading.Stacked s -> snap(PeftPatterns.keepScale(config.useRslora(), s.fusedRank(), s.alpha(),
+                    m.rank()));
             case V5Reading.RouterParam r -> r.alpha();
             case V5Reading.PlainModule p -> p.alpha();
         };

@@ -34,6 +34,13 @@ final class SyntheticAdapter {
     private SyntheticAdapter() {
     }
 
+    /** An adapter with no tensors yet and this config. */
+    static SyntheticAdapter empty(ObjectNode config) {
+        SyntheticAdapter s = new SyntheticAdapter();
+        s.config = config.deepCopy();
+        return s;
+    }
+
     /** The adapter at {@code dir}, every tensor read. */
     static SyntheticAdapter from(Path dir) throws Exception {
         SyntheticAdapter s = new SyntheticAdapter();
@@ -83,12 +90,21 @@ final class SyntheticAdapter {
 
     /** Writes adapter_config.json and adapter_model.safetensors (tensors in key order) into {@code dir}. */
     Path write(Path dir) throws Exception {
+        return write(dir, Checkpoint.ADAPTER_CONFIG, Checkpoint.ADAPTER_WEIGHTS);
+    }
+
+    /** Writes the tensors as a model instead: config.json (the config given) and model.safetensors. */
+    Path writeModel(Path dir) throws Exception {
+        return write(dir, Checkpoint.CONFIG, Checkpoint.SINGLE_WEIGHTS);
+    }
+
+    private Path write(Path dir, String configName, String weightsName) throws Exception {
         Files.createDirectories(dir);
-        Files.writeString(dir.resolve(Checkpoint.ADAPTER_CONFIG), config.toPrettyString());
+        Files.writeString(dir.resolve(configName), config.toPrettyString());
         List<TensorSpec> specs = new ArrayList<>();
         tensors.forEach((k, t) -> specs.add(new TensorSpec(k, t.dtype, t.shape)));
-        try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(Checkpoint.ADAPTER_WEIGHTS),
-                Map.of("format", "pt"), specs)) {
+        try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(weightsName), Map.of("format", "pt"),
+                specs)) {
             for (Tensor t : tensors.values()) {
                 byte[] bytes = new byte[Math.multiplyExact(t.values.length, t.dtype.byteSize())];
                 MemorySegment seg = MemorySegment.ofArray(bytes);
