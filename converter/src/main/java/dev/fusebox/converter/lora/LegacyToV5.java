@@ -234,7 +234,7 @@ final class LegacyToV5 {
         }
         Optional<TensorSpec> baseParam = base.flatMap(b -> b.v5Tensor(g.param));
         if (baseParam.isPresent()) {
-            Shape want = Shape.of(experts, g.branches * out, in);
+            Shape want = Shape.of(experts, Math.multiplyExact(g.branches, out), in);
             if (!baseParam.get().shape().equals(want)) {
                 throw new FuseboxException(Problem.RAGGED_SHAPES, file, first.pair().a().key(), "its LoRA makes "
                         + g.param + " " + want + ", but the base model's is " + baseParam.get().shape());
@@ -278,8 +278,10 @@ final class LegacyToV5 {
                             + " has one scale, " + TargetLora.number(scale) + ": its B is multiplied by "
                             + TargetLora.number(factor) + " (exact up to rounding in " + type.name() + ").");
                 }
-                as.add(new BlockMatrix.Block(MatrixView.whole(p.pair().a()), (long) e * rank + offset[b], 0, 1, 1.0));
-                bs.add(new BlockMatrix.Block(MatrixView.whole(p.pair().b()), b * out, (long) offset[b] * experts + e,
+                as.add(new BlockMatrix.Block(MatrixView.whole(p.pair().a()),
+                        Math.addExact(Math.multiplyExact((long) e, rank), offset[b]), 0, 1, 1.0));
+                bs.add(new BlockMatrix.Block(MatrixView.whole(p.pair().b()), Math.multiplyExact(b, out),
+                        Math.addExact(Math.multiplyExact((long) offset[b], experts), e),
                         experts, factor));
                 modules.add(p.pair().module());
                 ranks.add(p.rank());
@@ -297,26 +299,27 @@ final class LegacyToV5 {
         String wrapper = g.holder() + ".base_layer".repeat(depth);
         String aKey = AdapterTensors.key(wrapper, 'A');
         String bKey = AdapterTensors.key(wrapper, 'B');
-        List<String> windows = new ArrayList<>();
+        List<String> ranksOf = new ArrayList<>();
+        List<String> blocksOf = new ArrayList<>();
         for (int b = 0; b < g.branches; b++) {
             if (width[b] > 0) {
-                windows.add(names.get(b) + " k " + offset[b] + ":" + (offset[b] + width[b]) + ", rows "
-                        + b * out + ":" + (b + 1) * out);
+                String k = names.get(b) + " k " + offset[b] + ":" + (offset[b] + width[b]);
+                ranksOf.add(k);
+                blocksOf.add(k + ", rows " + b * out + ":" + (b + 1) * out);
             }
         }
-        String aOps = g.branches > 1 ? "concat(dim=1)" : null;
-        List<String> opsA = aOps == null ? List.of("stack(dim=0)", "flatten(0, 1)")
-                : List.of("stack(dim=0)", aOps, "flatten(0, 1)");
+        List<String> opsA = g.branches > 1 ? List.of("stack(dim=0)", "concat(dim=1)", "flatten(0, 1)")
+                : List.of("stack(dim=0)", "flatten(0, 1)");
         List<String> opsB = g.branches > 1
                 ? List.of("stack(dim=0)", "block_diag", "permute(2, 0, 1)", "flatten(0, 1)", "transpose(0, 1)")
                 : List.of("stack(dim=0)", "permute(2, 0, 1)", "flatten(0, 1)", "transpose(0, 1)");
         List<PlannedTarget> made = new ArrayList<>();
-        made.add(Targets.blocks(aKey, type, (long) experts * rank, in, as, opsA, "LoRA A of " + g.param
-                + ": expert e's rows at e·" + rank + " + k (" + String.join("; ", windows.stream()
-                .map(w -> w.substring(0, w.indexOf(", rows"))).toList()) + ")"));
-        made.add(Targets.blocks(bKey, type, g.branches * out, (long) rank * experts, bs, opsB, "LoRA B of " + g.param
-                + ": rank-major columns k·" + experts + " + e" + (g.branches > 1 ? ", block-diagonal (" + String.join("; ",
-                windows) + "), zeros elsewhere" : "")));
+        made.add(Targets.blocks(aKey, type, Math.multiplyExact((long) experts, rank), in, as, opsA, "LoRA A of " + g.param
+                + ": expert e's rows at e·" + rank + " + k (" + String.join("; ", ranksOf) + ")"));
+        made.add(Targets.blocks(bKey, type, Math.multiplyExact(g.branches, out),
+                Math.multiplyExact((long) rank, experts), bs, opsB, "LoRA B of " + g.param
+                + ": rank-major columns k·" + experts + " + e" + (g.branches > 1 ? ", block-diagonal ("
+                + String.join("; ", blocksOf) + "), zeros elsewhere" : "")));
         TargetLora t = new TargetLora(modules, List.copyOf(ranks), List.copyOf(alphas), rank, alpha, scale);
         lora.put(aKey, t);
         lora.put(bKey, t);

@@ -65,16 +65,6 @@ public final class LoraRoles {
      * of the v5 parameter {@code param}, made by converter {@code converter} of the family.
      */
     public record Expert(String param, int converter, int branch, int branches, int expert) implements Role {
-
-        /** The parameter's own name, what PEFT's {@code target_parameters} lists: {@code gate_up_proj}. */
-        public String leaf() {
-            return param.substring(param.lastIndexOf('.') + 1);
-        }
-
-        /** The module holding the parameter: {@code model.layers.0.mlp.experts}. */
-        public String holder() {
-            return param.substring(0, param.lastIndexOf('.'));
-        }
     }
 
     /** The router, whose LoRA targets the v5 parameter {@code param} ({@code ….mlp.gate.weight}). */

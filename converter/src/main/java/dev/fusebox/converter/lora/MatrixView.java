@@ -47,7 +47,7 @@ public record MatrixView(TensorSpec tensor, long rows, long cols, long offset, l
     }
 
     /** Whether the rows lie back to back in the tensor, so the view is one contiguous range of it. */
-    public boolean contiguous() {
+    private boolean contiguous() {
         return colStride == 1 && (rows <= 1 || rowStride == cols);
     }
 

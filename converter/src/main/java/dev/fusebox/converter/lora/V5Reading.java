@@ -10,9 +10,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -145,9 +143,10 @@ final class V5Reading {
                     continue;
                 }
                 String legacy = roles.legacyExpertModule(file, param, br, e).orElseThrow();
-                MatrixView av = MatrixView.rows(a, (long) e * rank + k0, r);
-                long cols = (long) rank * experts;
-                MatrixView bv = new MatrixView(b, out, r, br * out * cols + (long) k0 * experts + e, cols, experts);
+                MatrixView av = MatrixView.rows(a, Math.addExact(Math.multiplyExact((long) e, rank), k0), r);
+                long cols = Math.multiplyExact((long) rank, experts);
+                MatrixView bv = new MatrixView(b, out, r, Math.addExact(Math.multiplyExact(Math.multiplyExact(br, out), cols),
+                        Math.addExact(Math.multiplyExact((long) k0, experts), e)), cols, experts);
                 modules.add(new Module(legacy, av, bv, r, scale, new Stacked(param, kind.converter(), br, e, rank, alpha,
                         blockDiagonal)));
             }
@@ -275,14 +274,5 @@ final class V5Reading {
             }
             return last + 1 - from;
         }
-    }
-
-    /** The modules of {@code result} by legacy name, in order. */
-    static Map<String, Module> byLegacyName(Result result) {
-        Map<String, Module> out = new LinkedHashMap<>();
-        for (Module m : result.modules()) {
-            out.put(m.legacy(), m);
-        }
-        return out;
     }
 }
