@@ -69,7 +69,7 @@ for DIR in "${DIRS[@]}"; do
   "$ROOT/fusebox" diff "$WORK/legacy" "$WORK/v5" >/dev/null || { echo "the converted checkpoint differs from its source" >&2; exit 1; }
   CP=$(printf '%s\n' "${CP_TIMES[@]}" | best)
   CV=$(printf '%s\n' "${CV_TIMES[@]}" | best)
-  EN=$(printf '%s\n' "${ENGINE[@]}" | best)
+  EN=$(printf '%s\n' "${ENGINE[@]}" | best | awk '{ printf "%.2f", $1 }')
   RSS=$(printf '%s\n' "${CV_RSS[@]}" | sort -g | tail -n1)
   RATIO=$(awk -v c="$CP" -v v="$CV" 'BEGIN { printf "%.2f", c / v }')
   ROWS+="| $FS | $(awk -v b="$BYTES" 'BEGIN { printf "%.2f", b / 1073741824 }') GiB | $CP s ($(mib_s "$BYTES" "$CP") MiB/s) | $CV s ($(mib_s "$BYTES" "$CV") MiB/s) | ${RATIO}× | $EN s ($(mib_s "$BYTES" "$EN") MiB/s) | $((RSS / 1024)) MiB |"$'\n'
