@@ -129,6 +129,34 @@ class FamilyConversionTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("families")
+    void aV5CheckpointWrittenByHandConvertsToTheLegacyKeysWithEachExpertsSlice(FamilyCase family) throws Exception {
+        Path v5 = TestCheckpoints.write(dir.resolve("v5"), family.modelType(), Map.of(), family.v5());
+        Path legacy = dir.resolve("legacy");
+        try (Checkpoint c = Checkpoint.open(v5)) {
+            assertThat(c.layout()).isEqualTo(Layout.V5);
+            ConversionPlan plan = Planner.plan(c, RuleBook.bundled(), Optional.empty());
+            assertThat(plan.targetSpecs()).containsExactlyInAnyOrderElementsOf(family.legacy());
+            PlanExecutor.execute(c, plan, legacy, ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        try (Checkpoint c = Checkpoint.open(legacy)) {
+            for (FamilyCase.Fused f : family.fused()) {
+                TensorSpec fusedSpec = family.v5().stream().filter(s -> s.key().equals(f.v5Key())).findFirst().orElseThrow();
+                byte[] fused = TestCheckpoints.bytes(fusedSpec);
+                int offset = 0;
+                for (List<String> expert : f.perExpert()) {
+                    for (String key : expert) {
+                        byte[] part = bytes(c, key);
+                        assertThat(part).as(key).isEqualTo(java.util.Arrays.copyOfRange(fused, offset, offset + part.length));
+                        offset += part.length;
+                    }
+                }
+                assertThat(offset).isEqualTo(fused.length);
+            }
+        }
+    }
+
     /** What DESIGN.md §1 says a fused tensor holds: per expert, in numeric order, its sources one after another. */
     private static byte[] concatenated(FamilyCase family, FamilyCase.Fused f) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
