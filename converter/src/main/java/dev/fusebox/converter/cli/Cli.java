@@ -57,6 +57,7 @@ public final class Cli {
         CommandLine cl = new CommandLine(new FuseboxCommand());
         cl.addSubcommand(new GuiCommand(gui));
         cl.addSubcommand(new InspectCommand());
+        cl.addSubcommand(new VerifyCommand());
         return cl;
     }
 

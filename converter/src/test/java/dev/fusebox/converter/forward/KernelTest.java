@@ -41,6 +41,29 @@ class KernelTest {
     }
 
     @Test
+    void theVectorDotGivesTheSameBitsBeforeAndAfterTheJitCompilesIt() {
+        SplittableRandom random = new SplittableRandom(42);
+        int[] lengths = {16, 64, 96, 1000};
+        float[][] a = new float[lengths.length][];
+        float[][] b = new float[lengths.length][];
+        float[] first = new float[lengths.length];
+        Kernel vector = Kernel.vector().orElseThrow();
+        for (int i = 0; i < lengths.length; i++) {
+            a[i] = randomArray(random, lengths[i]);
+            b[i] = randomArray(random, lengths[i]);
+            first[i] = vector.dot(a[i], 0, b[i], 0, lengths[i]);
+        }
+        for (int round = 0; round < 100_000; round++) {
+            for (int i = 0; i < lengths.length; i++) {
+                float again = vector.dot(a[i], 0, b[i], 0, lengths[i]);
+                if (Float.floatToRawIntBits(again) != Float.floatToRawIntBits(first[i])) {
+                    assertThat(again).as("n = %d, round %d", lengths[i], round).isEqualTo(first[i]);
+                }
+            }
+        }
+    }
+
+    @Test
     void theVectorDotReadsOnlyItsRange() {
         float[] a = {100, 1, 2, 3, 100};
         float[] b = {100, 100, 4, 5, 6, 100};
