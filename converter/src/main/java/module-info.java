@@ -14,6 +14,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.progress;
     exports dev.fusebox.converter.tensor;
     exports dev.fusebox.converter.forward;
+    exports dev.fusebox.converter.sample;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

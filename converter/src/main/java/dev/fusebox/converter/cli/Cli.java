@@ -58,6 +58,7 @@ public final class Cli {
         cl.addSubcommand(new GuiCommand(gui));
         cl.addSubcommand(new InspectCommand());
         cl.addSubcommand(new VerifyCommand());
+        cl.addSubcommand(new SampleCommand());
         return cl;
     }
 

@@ -70,7 +70,7 @@ final class MatMul {
         int rows = w.rows();
         float[] row = new float[cols];
         for (int o = from; o < to; o++) {
-            w.decodeRow(o, row);
+            kernel.decodeRow(w, o, row);
             for (int t = 0; t < tokens; t++) {
                 y[t * rows + o] = kernel.dot(row, 0, x, t * cols, cols);
             }
