@@ -31,8 +31,9 @@ import java.util.stream.Collectors;
 @Command(name = "verify", sortOptions = false,
         description = {"Run a sample forward pass on a checkpoint (and adapter) and on its conversion, and compare "
                 + "the hidden states after every layer, the routers' expert choices and the logits.",
-                "Passes within 1e-4 on logits for float32 weights ("
-                        + Tolerance.FLOAT16 + " float16, " + Tolerance.BFLOAT16 + " bfloat16); exit 1 otherwise."})
+                "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "
+                        + Tolerance.BFLOAT16 + " of the largest logit) and with the same experts chosen; exit 1 "
+                        + "otherwise."})
 final class VerifyCommand implements Callable<Integer> {
 
     @Spec

@@ -59,10 +59,20 @@ public final class SampleWriter {
 
     private final SamplePreset preset;
     private final long seed;
+    private final Dtype dtype;
 
     public SampleWriter(SamplePreset preset, long seed) {
+        this(preset, seed, preset.dtype());
+    }
+
+    /** A preset's sizes with another float dtype, for measuring how storage precision moves the logits. */
+    public SampleWriter(SamplePreset preset, long seed, Dtype dtype) {
+        if (!dtype.decodable()) {
+            throw new IllegalArgumentException(dtype + " is not a float dtype");
+        }
         this.preset = preset;
         this.seed = seed;
+        this.dtype = dtype;
     }
 
     /** What was written: the model directory, the adapter directory if asked for, every file and the bytes. */
@@ -109,7 +119,7 @@ public final class SampleWriter {
     /** The tensors of the model, in the order they are written. */
     List<SampleTensor> modelTensors() {
         SamplePreset p = preset;
-        Dtype d = p.dtype();
+        Dtype d = dtype;
         int h = p.hidden();
         int q = p.heads() * p.headDim();
         int kv = p.kvHeads() * p.headDim();
@@ -155,14 +165,14 @@ public final class SampleWriter {
             long outDim = t.spec().shape().dim(0);
             long inDim = t.spec().shape().dim(1);
             String prefix = "base_model.model." + module;
-            out.add(SampleTensor.of(spec(prefix + ".lora_A.weight", p.dtype(), r, inDim), 0, 1 / Math.sqrt(inDim)));
-            out.add(SampleTensor.of(spec(prefix + ".lora_B.weight", p.dtype(), outDim, r), 0, 0.1 / Math.sqrt(r)));
+            out.add(SampleTensor.of(spec(prefix + ".lora_A.weight", dtype, r, inDim), 0, 1 / Math.sqrt(inDim)));
+            out.add(SampleTensor.of(spec(prefix + ".lora_B.weight", dtype, outDim, r), 0, 0.1 / Math.sqrt(r)));
         }
         return out;
     }
 
     private SampleTensor linear(String key, long out, long in) {
-        return SampleTensor.of(spec(key, preset.dtype(), out, in), 0, 1 / Math.sqrt(in));
+        return SampleTensor.of(spec(key, dtype, out, in), 0, 1 / Math.sqrt(in));
     }
 
     private static TensorSpec spec(String key, Dtype dtype, long... dims) {
@@ -195,7 +205,7 @@ public final class SampleWriter {
         c.put("router_jitter_noise", 0.0);
         c.putNull("sliding_window");
         c.put("tie_word_embeddings", false);
-        c.put("torch_dtype", p.dtype().torchName());
+        c.put("torch_dtype", dtype.torchName());
         c.put("transformers_version", "4.46.3");
         c.put("use_cache", true);
         c.put("vocab_size", p.vocab());
