@@ -366,7 +366,9 @@ public final class SampleWriter {
         Path temporary = null;
         try {
             Files.createDirectories(target.getParent());
-            temporary = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+            // Not createTempDirectory: its owner-only permissions would stay with the finished sample.
+            temporary = Files.createDirectory(target.resolveSibling("." + target.getFileName() + ".partial-"
+                    + ProcessHandle.current().pid() + "-" + System.nanoTime()));
             List<Path> written = work.write(temporary);
             Files.deleteIfExists(target);
             Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
