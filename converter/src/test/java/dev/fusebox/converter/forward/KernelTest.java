@@ -90,6 +90,24 @@ class KernelTest {
         }
     }
 
+    @ParameterizedTest(name = "n = {0}")
+    @ValueSource(ints = {1, 15, 16, 17, 64, 100, 1024})
+    void aRowAgainstManyTokensGivesEachTokenTheBitsOfItsOwnDot(int n) {
+        SplittableRandom random = new SplittableRandom(n);
+        for (int tokens = 1; tokens <= 11; tokens++) {
+            float[] row = randomArray(random, n);
+            float[] x = randomArray(random, tokens * n);
+            for (Kernel kernel : new Kernel[] {Kernel.scalar(), Kernel.vector().orElseThrow()}) {
+                float[] out = new float[tokens];
+                kernel.dotTokens(row, x, tokens, n, out);
+                for (int t = 0; t < tokens; t++) {
+                    assertThat(out[t]).as("%s, token %d of %d", kernel.name(), t, tokens)
+                            .isEqualTo(kernel.dot(row, 0, x, t * n, n));
+                }
+            }
+        }
+    }
+
     @Test
     void theVectorDotReadsOnlyItsRange() {
         float[] a = {100, 1, 2, 3, 100};
