@@ -108,6 +108,7 @@ final class VerifyCommand implements Callable<Integer> {
             ObjectNode lo = layers.addObject();
             lo.put("index", l.index());
             lo.put("max_abs_diff", l.maxAbsDiff());
+            lo.put("tolerance", l.tolerance());
             lo.put("router_logits_max_abs_diff", l.routerLogitsMaxAbsDiff());
             lo.put("router_agreement", l.routerAgreement());
             lo.set("source_experts", experts(l.sourceExperts()));

@@ -53,10 +53,10 @@ public record VerificationReport(boolean passed, double tolerance, double maxAbs
     }
 
     /**
-     * One layer: the largest difference of the residual stream after it, of its router logits, and the experts
-     * each side's router chose per position (ascending).
+     * One layer: the largest difference of the residual stream after it and the largest that passes, the largest
+     * difference of its router logits, and the experts each side's router chose per position (ascending).
      */
-    public record LayerComparison(int index, double maxAbsDiff, double routerLogitsMaxAbsDiff,
+    public record LayerComparison(int index, double maxAbsDiff, double tolerance, double routerLogitsMaxAbsDiff,
                                   int routerAgreement, List<int[]> sourceExperts, List<int[]> convertedExperts) {
 
         public LayerComparison {

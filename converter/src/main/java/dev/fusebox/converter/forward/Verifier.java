@@ -206,7 +206,7 @@ public final class Verifier {
                 failures.add("the routers of layer " + l + " chose different experts at " + (t - agree) + " of "
                         + t + " positions");
             }
-            layers.add(new LayerComparison(l, diff, maxAbsDiff(ra.logits(), rb.logits()), agree, ea, eb));
+            layers.add(new LayerComparison(l, diff, allowed, maxAbsDiff(ra.logits(), rb.logits()), agree, ea, eb));
         }
         List<PositionComparison> positions = new ArrayList<>();
         double max = 0;

@@ -39,6 +39,7 @@ class VerifierTest {
         assertThat(r.passed()).isTrue();
         assertThat(r.failures()).isEmpty();
         assertThat(r.layers()).extracting(VerificationReport.LayerComparison::index).containsExactly(0, 1);
+        assertThat(r.layers().getFirst().tolerance()).isGreaterThanOrEqualTo(Tolerance.FLOAT32);
         assertThat(r.layers().getFirst().sourceExperts()).hasSize(3);
         assertThat(r.layers().getFirst().sourceExperts().getFirst()).hasSize(2);
         assertThat(r.positions()).hasSize(3);
