@@ -7,6 +7,8 @@ import dev.fusebox.converter.lora.PeftVerdict;
 import dev.fusebox.converter.lora.TargetLora;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.CopyRecipe;
+import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
@@ -87,6 +89,10 @@ final class AdapterPlanOutput {
             if (t.recipe() instanceof ComputedRecipe c) {
                 for (TensorSpec s : c.sources()) {
                     out.println("    ← " + s.key() + " " + s.shape());
+                }
+            } else if (t.recipe() instanceof CopyRecipe c && !t.copiedWhole()) {
+                for (Placement p : c.placements()) {
+                    out.println("    ← " + p.source().key() + p.sourceSlice() + " " + p.source().shape());
                 }
             }
         }
