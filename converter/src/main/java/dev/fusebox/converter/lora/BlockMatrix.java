@@ -25,7 +25,7 @@ import java.util.Set;
 public record BlockMatrix(long rows, long cols, Dtype dtype, List<Block> blocks) implements TensorComputation {
 
     /** Elements per chunk written. */
-    static final int CHUNK = 1 << 19;
+    static final int CHUNK = 1 << 16;
 
     /**
      * Source matrix element (i, j) lands at target row {@code row0 + i}, column {@code col0 + j·colStep}, times
@@ -59,7 +59,8 @@ public record BlockMatrix(long rows, long cols, Dtype dtype, List<Block> blocks)
         int width = Math.toIntExact(cols);
         int chunkRows = (int) Math.max(1, Math.min(rows, CHUNK / Math.max(1, width)));
         double[] values = new double[Math.multiplyExact(chunkRows, width)];
-        double[] row = new double[0];
+        byte[] encoded = new byte[Math.multiplyExact(values.length, dtype.byteSize())];
+        Scratch scratch = new Scratch();
         for (long r0 = 0; r0 < rows; r0 += chunkRows) {
             int n = (int) Math.min(chunkRows, rows - r0);
             java.util.Arrays.fill(values, 0, n * width, 0.0);
@@ -71,10 +72,8 @@ public record BlockMatrix(long rows, long cols, Dtype dtype, List<Block> blocks)
                 }
                 int count = (int) (to - from);
                 int bw = Math.toIntExact(b.source.cols());
-                if (row.length < count * bw) {
-                    row = new double[count * bw];
-                }
-                b.source.readRows(sources, from - b.row0, count, row, 0);
+                double[] row = scratch.doubles(count * bw);
+                b.source.readRows(sources, from - b.row0, count, row, 0, scratch);
                 for (int i = 0; i < count; i++) {
                     int out = (int) (from - r0 + i) * width;
                     for (int j = 0; j < bw; j++) {
@@ -82,17 +81,16 @@ public record BlockMatrix(long rows, long cols, Dtype dtype, List<Block> blocks)
                     }
                 }
             }
-            target.write(encode(values, n * width, dtype));
+            target.write(encode(values, n * width, dtype, encoded));
         }
     }
 
-    /** The first {@code count} values in {@code dtype}, little-endian, ready to write. */
-    static ByteBuffer encode(double[] values, int count, Dtype dtype) {
-        byte[] bytes = new byte[Math.multiplyExact(count, dtype.byteSize())];
-        MemorySegment seg = MemorySegment.ofArray(bytes);
+    /** The first {@code count} values in {@code dtype}, little-endian, in {@code out}, ready to write. */
+    static ByteBuffer encode(double[] values, int count, Dtype dtype, byte[] out) {
+        MemorySegment seg = MemorySegment.ofArray(out);
         for (int i = 0; i < count; i++) {
             FloatCodec.set(seg, dtype, i, values[i]);
         }
-        return ByteBuffer.wrap(bytes);
+        return ByteBuffer.wrap(out, 0, Math.multiplyExact(count, dtype.byteSize()));
     }
 }

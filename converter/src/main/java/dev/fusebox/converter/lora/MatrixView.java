@@ -59,6 +59,12 @@ public record MatrixView(TensorSpec tensor, long rows, long cols, long offset, l
     /** Reads rows {@code [from, from + count)} into {@code dst} from {@code dstOffset}, row after row, as doubles. */
     public void readRows(SourceReader reader, long from, int count, double[] dst, int dstOffset)
             throws IOException, FuseboxException {
+        readRows(reader, from, count, dst, dstOffset, new Scratch());
+    }
+
+    /** As {@link #readRows(SourceReader, long, int, double[], int)}, reading through {@code scratch}. */
+    void readRows(SourceReader reader, long from, int count, double[] dst, int dstOffset, Scratch scratch)
+            throws IOException, FuseboxException {
         int width = Math.toIntExact(cols);
         int size = tensor.dtype().byteSize();
         int done = 0;
@@ -69,8 +75,9 @@ public record MatrixView(TensorSpec tensor, long rows, long cols, long offset, l
             }
             long first = index(from + done, 0);
             int span = Math.toIntExact(span(batch));
-            byte[] bytes = new byte[Math.multiplyExact(span, size)];
-            reader.read(tensor.key(), Math.multiplyExact(first, size), ByteBuffer.wrap(bytes));
+            int length = Math.multiplyExact(span, size);
+            byte[] bytes = scratch.bytes(length);
+            reader.read(tensor.key(), Math.multiplyExact(first, size), ByteBuffer.wrap(bytes, 0, length));
             MemorySegment seg = MemorySegment.ofArray(bytes);
             for (int i = 0; i < batch; i++) {
                 int out = dstOffset + (done + i) * width;
