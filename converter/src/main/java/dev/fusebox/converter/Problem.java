@@ -42,6 +42,14 @@ public enum Problem {
     INDEX_MISMATCH,
     /** config.json or adapter_config.json is malformed. */
     INVALID_CONFIG,
+    /** A .bin file is not a well-formed PyTorch zip archive (torch.save's format). */
+    INVALID_ARCHIVE,
+    /** The pickle inside a .bin file is malformed or does not describe a state dict of tensors. */
+    INVALID_PICKLE,
+    /** The pickle names a global, opcode or persistent id outside the tensor-rebuild vocabulary: never run. */
+    REFUSED_PICKLE,
+    /** An adapter's tensors do not pair up: a lora_A without its lora_B (or the reverse), or ranks that disagree. */
+    INVALID_ADAPTER,
     /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
     UNSUPPORTED,
     /** The user cancelled the work. */

@@ -4,6 +4,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorFile;
+import dev.fusebox.converter.torchzip.TorchZipFile;
 import dev.fusebox.converter.safetensors.TensorEntry;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
@@ -20,15 +21,20 @@ import java.util.Optional;
 
 /**
  * A checkpoint as the user named it: a model directory (config.json and one or more safetensors files, sharded
- * through {@code model.safetensors.index.json} or not), a PEFT adapter directory (adapter_config.json and
- * adapter_model.safetensors), a single {@code .safetensors} file, or an index file. Opening reads headers and
- * configs only.
+ * through {@code model.safetensors.index.json} or not, or a single pytorch_model.bin), a PEFT adapter directory
+ * (adapter_config.json and adapter_model.safetensors or adapter_model.bin), a single {@code .safetensors} or
+ * torch.save file, or an index file. Opening reads headers, configs and pickles only; an adapter's lora_A and
+ * lora_B tensors must pair up.
  */
 public final class Checkpoint implements AutoCloseable {
 
     public static final String CONFIG = "config.json";
     public static final String ADAPTER_CONFIG = "adapter_config.json";
     public static final String ADAPTER_WEIGHTS = "adapter_model.safetensors";
+    /** The PyTorch form of an adapter's weights, read when no safetensors file is beside it. */
+    public static final String ADAPTER_WEIGHTS_BIN = "adapter_model.bin";
+    /** The PyTorch form of a model's weights, read when the directory holds no safetensors file. */
+    public static final String MODEL_WEIGHTS_BIN = "pytorch_model.bin";
     public static final String SINGLE_WEIGHTS = "model.safetensors";
 
     private final Path location;
@@ -69,21 +75,24 @@ public final class Checkpoint implements AutoCloseable {
         if (name.endsWith(".index.json")) {
             return openIndexed(location, dir, location, readConfigIfPresent(dir));
         }
-        if (name.endsWith(".safetensors")) {
+        if (name.endsWith(".safetensors") || TorchZipFile.isTorchFileName(location)) {
             List<TensorFile> files = new ArrayList<>();
-            files.add(SafetensorsFile.open(location));
+            files.add(openTensorFile(location));
             Map<String, StoredTensor> tensors = collect(files);
-            boolean adapter = name.equals(ADAPTER_WEIGHTS) || looksLikeAdapter(tensors.keySet());
+            boolean adapter = name.equals(ADAPTER_WEIGHTS) || name.equals(ADAPTER_WEIGHTS_BIN)
+                    || looksLikeAdapter(tensors.keySet());
             if (adapter) {
                 AdapterConfig ac = Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))
                         ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
+                AdapterPairs.check(location, tensors);
                 return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors);
             }
             return new Checkpoint(location, dir, CheckpointKind.MODEL, readConfigIfPresent(dir), null, null,
                     files, tensors);
         }
         throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
-                "is neither a checkpoint directory, a .safetensors file nor a model.safetensors.index.json");
+                "is neither a checkpoint directory, a .safetensors or PyTorch .bin file, nor a "
+                        + "model.safetensors.index.json");
     }
 
     private static Checkpoint openDirectory(Path dir) throws FuseboxException {
@@ -91,14 +100,16 @@ public final class Checkpoint implements AutoCloseable {
             AdapterConfig ac = AdapterConfig.read(dir.resolve(ADAPTER_CONFIG));
             Path weights = dir.resolve(ADAPTER_WEIGHTS);
             if (!Files.isRegularFile(weights)) {
-                String detail = Files.isRegularFile(dir.resolve("adapter_model.bin"))
-                        ? "holds adapter_model.bin (a PyTorch pickle) but no " + ADAPTER_WEIGHTS
-                        + "; Fusebox reads adapters in safetensors"
-                        : "has adapter_config.json but no " + ADAPTER_WEIGHTS;
-                throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir, detail);
+                weights = dir.resolve(ADAPTER_WEIGHTS_BIN);
             }
-            List<TensorFile> files = List.of(SafetensorsFile.open(weights));
-            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, collect(files));
+            if (!Files.isRegularFile(weights)) {
+                throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
+                        "has adapter_config.json but no " + ADAPTER_WEIGHTS + " or " + ADAPTER_WEIGHTS_BIN);
+            }
+            List<TensorFile> files = List.of(openTensorFile(weights));
+            Map<String, StoredTensor> tensors = collect(files);
+            AdapterPairs.check(weights, tensors);
+            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors);
         }
         ModelConfig config = readConfigIfPresent(dir);
         Path indexFile = dir.resolve(ShardIndex.FILE_NAME);
@@ -106,13 +117,16 @@ public final class Checkpoint implements AutoCloseable {
             return openIndexed(dir, dir, indexFile, config);
         }
         List<Path> shards = safetensorsIn(dir);
+        if (shards.isEmpty() && Files.isRegularFile(dir.resolve(MODEL_WEIGHTS_BIN))) {
+            shards = List.of(dir.resolve(MODEL_WEIGHTS_BIN));
+        }
         if (shards.isEmpty()) {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
                     "holds no .safetensors file and no " + ADAPTER_CONFIG);
         }
         List<TensorFile> files = new ArrayList<>();
         for (Path shard : shards) {
-            files.add(SafetensorsFile.open(shard));
+            files.add(openTensorFile(shard));
         }
         return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files));
     }
@@ -153,6 +167,11 @@ public final class Checkpoint implements AutoCloseable {
             }
         }
         return tensors;
+    }
+
+    /** A safetensors file, or a torch.save file (.bin, .pt, .pth) read through the restricted unpickler. */
+    private static TensorFile openTensorFile(Path file) throws FuseboxException {
+        return TorchZipFile.isTorchFileName(file) ? TorchZipFile.open(file) : SafetensorsFile.open(file);
     }
 
     private static ModelConfig readConfigIfPresent(Path dir) throws FuseboxException {
@@ -296,7 +315,8 @@ public final class Checkpoint implements AutoCloseable {
             for (Path p : s) {
                 String n = p.getFileName().toString();
                 boolean weights = n.endsWith(".safetensors") || n.equals(ShardIndex.FILE_NAME)
-                        || n.equals(ADAPTER_CONFIG) || n.equals("adapter_model.bin") || n.startsWith(".");
+                        || n.equals(ADAPTER_CONFIG) || n.equals(ADAPTER_WEIGHTS_BIN) || n.equals(MODEL_WEIGHTS_BIN)
+                        || n.startsWith(".");
                 if (!weights && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     out.add(p);
                 }
