@@ -50,6 +50,8 @@ public enum Problem {
     REFUSED_PICKLE,
     /** An adapter's tensors do not pair up: a lora_A without its lora_B (or the reverse), or ranks that disagree. */
     INVALID_ADAPTER,
+    /** More tensors than {@link Limits} lets Fusebox hold: a hostile file, or far larger than any real checkpoint. */
+    TOO_MANY_TENSORS,
     /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
     UNSUPPORTED,
     /** The user cancelled the work. */

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorFile;
@@ -126,7 +127,7 @@ public final class Checkpoint implements AutoCloseable {
         }
         List<TensorFile> files = new ArrayList<>();
         for (Path shard : shards) {
-            files.add(openTensorFile(shard));
+            addWithinLimit(files, openTensorFile(shard));
         }
         return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files));
     }
@@ -138,7 +139,7 @@ public final class Checkpoint implements AutoCloseable {
         Map<String, TensorFile> byShardName = new java.util.HashMap<>();
         for (String shard : index.shardNames()) {
             TensorFile f = SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard));
-            files.add(f);
+            addWithinLimit(files, f);
             byShardName.put(shard, f);
         }
         Map<String, StoredTensor> tensors = collect(files);
@@ -172,6 +173,19 @@ public final class Checkpoint implements AutoCloseable {
             }
         }
         return tensors;
+    }
+
+    /** Adds an opened file, refusing a checkpoint whose shards hold more tensors than {@link Limits} allows. */
+    private static void addWithinLimit(List<TensorFile> files, TensorFile file) throws FuseboxException {
+        long total = file.tensors().size();
+        for (TensorFile f : files) {
+            total += f.tensors().size();
+        }
+        if (total > Limits.MAX_TENSORS) {
+            throw new FuseboxException(Problem.TOO_MANY_TENSORS, file.path(), "brings the checkpoint to " + total
+                    + " tensors, more than the " + Limits.MAX_TENSORS + " Fusebox opens");
+        }
+        files.add(file);
     }
 
     /** A safetensors file, or a torch.save file (.bin, .pt, .pth) read through the restricted unpickler. */

@@ -3,6 +3,7 @@ package dev.fusebox.converter.checkpoint;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -58,6 +59,10 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
                                 "its weight_map entry is " + p.readValueAsTree() + ", expected a shard file name");
                     }
                     String shard = p.getText();
+                    if (weights.size() == Limits.MAX_TENSORS) {
+                        throw new FuseboxException(Problem.TOO_MANY_TENSORS, file, "lists more than "
+                                + Limits.MAX_TENSORS + " tensors, more than Fusebox opens in one checkpoint");
+                    }
                     weights.put(key, shard);
                     shards.add(shard);
                 }

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.torchzip;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.Shape;
@@ -153,6 +154,10 @@ public final class TorchZipFile implements TensorFile {
         if (!(root instanceof PyDict(var items))) {
             throw new FuseboxException(Problem.INVALID_PICKLE, path, "holds a " + root.kind()
                     + " instead of a state dict (a dict of tensors)");
+        }
+        if (items.size() > Limits.MAX_TENSORS_PER_FILE) {
+            throw new FuseboxException(Problem.TOO_MANY_TENSORS, path, "holds " + items.size()
+                    + " tensors, more than the " + Limits.MAX_TENSORS_PER_FILE + " Fusebox opens in one file");
         }
         Map<String, Storage> storages = new HashMap<>();
         List<TensorEntry> out = new ArrayList<>(items.size());
