@@ -72,6 +72,27 @@ class LimitsTest {
         assertRefused(f, "more than the " + Limits.MAX_TENSORS_PER_FILE);
     }
 
+    @Test
+    void devicesAndPipesAreNeverRead() throws Exception {
+        Path zero = Path.of("/dev/zero");
+        Path model = Files.createDirectory(dir.resolve("model"));
+        Files.createSymbolicLink(model.resolve(ShardIndex.FILE_NAME), zero);
+        Files.createSymbolicLink(dir.resolve("zero.safetensors"), zero);
+        Path fifo = dir.resolve("pipe.safetensors");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        for (Path p : new Path[] {model.resolve(ShardIndex.FILE_NAME), dir.resolve("zero.safetensors"), fifo}) {
+            assertThatThrownBy(() -> Checkpoint.open(p).close()).as(p.toString())
+                    .isInstanceOfSatisfying(FuseboxException.class,
+                            e -> assertThat(e.getMessage()).contains("neither a directory nor a regular file"));
+        }
+        Files.copy(Fixtures.tiny("legacy-base/model.safetensors"), model.resolve("model.safetensors"));
+        Files.delete(model.resolve(ShardIndex.FILE_NAME));
+        Files.createSymbolicLink(model.resolve("config.json"), zero);
+        try (Checkpoint c = Checkpoint.open(model)) {
+            assertThat(c.config()).isEmpty();
+        }
+    }
+
     /** A one-record torch archive: the pickle as archive/data.pkl, stored. */
     private static byte[] zipOf(byte[] pickle) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

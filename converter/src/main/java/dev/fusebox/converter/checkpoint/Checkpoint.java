@@ -71,6 +71,10 @@ public final class Checkpoint implements AutoCloseable {
         if (Files.isDirectory(location)) {
             return openDirectory(location);
         }
+        if (!Files.isRegularFile(location)) {
+            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
+                    "is neither a directory nor a regular file (a device or a pipe is never read)");
+        }
         String name = location.getFileName().toString();
         Path dir = location.getParent();
         if (name.endsWith(".index.json")) {
