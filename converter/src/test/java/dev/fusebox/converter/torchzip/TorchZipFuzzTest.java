@@ -15,7 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Fuzzes the torch.save reader at both of its layers: whole archives (the zip directory, the records, the
  * tensors' byte ranges) and bare pickles (the restricted unpickler). Every input either yields tensors whose bytes
  * lie inside the file, or fails with a FuseboxException — never another exception, never running anything.
- * The ranges are checked, not mapped: mapping every input would slow the fuzzer twentyfold.
+ * The ranges are checked, not mapped: mapping (and unmapping) every input would dominate the fuzzer's time.
  */
 class TorchZipFuzzTest {
 
