@@ -6,6 +6,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.Shape;
 import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.tensor.MappedFile;
 import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.torchzip.PickleValue.PyDict;
 import dev.fusebox.converter.torchzip.PickleValue.PyStr;
@@ -13,7 +14,6 @@ import dev.fusebox.converter.torchzip.PickleValue.Storage;
 import dev.fusebox.converter.torchzip.PickleValue.Tensor;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -50,12 +50,12 @@ public final class TorchZipFile implements TensorFile {
     private final long fileSize;
     private final List<TensorEntry> tensors;
     private final Map<String, TensorEntry> byKey;
-    private Arena arena;
-    private MemorySegment mapped;
+    private final MappedFile mapped;
 
     private TorchZipFile(Path path, long fileSize, List<TensorEntry> tensors) {
         this.path = path;
         this.fileSize = fileSize;
+        this.mapped = new MappedFile(path, fileSize);
         this.tensors = List.copyOf(tensors);
         this.byKey = new HashMap<>(tensors.size() * 2);
         for (TensorEntry t : tensors) {
@@ -279,35 +279,12 @@ public final class TorchZipFile implements TensorFile {
 
     @Override
     public MemorySegment data(TensorEntry entry) throws FuseboxException {
-        return mapped().asSlice(entry.begin(), entry.byteSize());
-    }
-
-    private synchronized MemorySegment mapped() throws FuseboxException {
-        if (mapped == null) {
-            Arena a = Arena.ofShared();
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                if (ch.size() != fileSize) {
-                    a.close();
-                    throw new FuseboxException(Problem.IO_ERROR, path,
-                            "changed size since it was opened (" + fileSize + " → " + ch.size() + " bytes)");
-                }
-                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, a).asReadOnly();
-                arena = a;
-            } catch (IOException e) {
-                a.close();
-                throw new FuseboxException(Problem.IO_ERROR, path, "could not be mapped (" + e.getMessage() + ")", e);
-            }
-        }
-        return mapped;
+        return mapped.slice(entry.begin(), entry.byteSize());
     }
 
     @Override
-    public synchronized void close() {
-        if (arena != null) {
-            arena.close();
-            arena = null;
-            mapped = null;
-        }
+    public void close() {
+        mapped.close();
     }
 
     @Override
