@@ -123,6 +123,9 @@ public final class MalformedCorpus {
                 "use_rslora is \"yes\", expected true or false");
         adapterConfig("not JSON", c -> c.substring(0, c.length() / 2), "not valid JSON");
         adapterConfig("a JSON array", c -> "[" + c + "]", "not a JSON object");
+        Path dir = adapterDir("adapter config: invalid UTF-8");
+        Files.write(dir.resolve("adapter_config.json"), new byte[] {'{', '"', 'r', '"', ':', (byte) 0xE2, (byte) 0x28, '}'});
+        cases.add(new Case("adapter config: invalid UTF-8", dir, Problem.INVALID_CONFIG, "not valid UTF-8"));
     }
 
     private void adapterConfig(String name, UnaryOperator<String> edit, String words) throws IOException {
@@ -155,6 +158,9 @@ public final class MalformedCorpus {
         indexText("a tensor the shard does not hold",
                 "{\"weight_map\": {\"no.such.tensor\": \"model.safetensors\"}}", Problem.INDEX_MISMATCH,
                 "tensor 'no.such.tensor'");
+        Path bad = modelDir("index: invalid UTF-8");
+        Files.write(bad.resolve("model.safetensors.index.json"), new byte[] {'{', '"', (byte) 0xC0, '"', ':', '1', '}'});
+        cases.add(new Case("index: invalid UTF-8", bad, Problem.INVALID_INDEX, "not valid UTF-8"));
         Path dir = modelDir("index: a symlink leading out");
         Path outside = root.resolve("outside-" + (counter++) + ".safetensors");
         Files.move(dir.resolve("model.safetensors"), outside);
