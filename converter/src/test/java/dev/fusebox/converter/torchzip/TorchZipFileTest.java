@@ -5,6 +5,12 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.convert.ConvertOptions;
+import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.safetensors.TensorEntry;
 import dev.fusebox.converter.tensor.TensorFile;
@@ -16,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -110,6 +117,30 @@ class TorchZipFileTest {
         try (Checkpoint c = Checkpoint.open(model)) {
             assertThat(c.kind()).isEqualTo(CheckpointKind.MODEL);
             assertThat(c.tensors()).containsKey("bf16");
+        }
+    }
+
+    @Test
+    void aPytorchModelBinConvertsToTheV5LayoutByteForByte() throws Exception {
+        Path model = Files.createDirectory(dir.resolve("legacy"));
+        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
+        Files.copy(resource("legacy-base.pytorch_model.bin"), model.resolve("pytorch_model.bin"));
+        Path out = dir.resolve("v5");
+        try (Checkpoint c = Checkpoint.open(model)) {
+            assertThat(c.layout()).isEqualTo(Layout.LEGACY);
+            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.empty()), out,
+                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        try (Checkpoint converted = Checkpoint.open(out);
+             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThat(converted.specs()).containsExactlyInAnyOrderElementsOf(reference.specs());
+            for (StoredTensor t : reference.tensors().values()) {
+                assertThat(converted.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
+            }
+        }
+        try (var written = Files.list(out)) {
+            assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
+                    "model.safetensors");
         }
     }
 }

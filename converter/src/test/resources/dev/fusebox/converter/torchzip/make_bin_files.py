@@ -6,6 +6,8 @@ Run from the repository root:  /tmp/fusebox-oracle-venv/bin/python \
 Good files (each with the tensors it must yield, as safetensors written by the safetensors library):
   attn_experts.adapter_model.bin   fixtures/mixtral-tiny/legacy-lora-attn_experts as PEFT saves a .bin adapter
                                    (torch.save of a plain dict); expected: that fixture's adapter_model.safetensors
+  legacy-base.pytorch_model.bin    fixtures/mixtral-tiny/legacy-base as a pytorch_model.bin; converted to v5 it must
+                                   equal fixtures/mixtral-tiny/v5-base.float32.safetensors
   variants.bin / variants.safetensors
                                    an OrderedDict with _metadata (as Module.state_dict() returns), every dtype
                                    torch pickles, an nn.Parameter, views sharing one storage at offsets, a scalar,
@@ -32,6 +34,7 @@ from safetensors.torch import load_file, save_file
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[7]
 FIXTURE = ROOT / "fixtures/mixtral-tiny/legacy-lora-attn_experts/adapter_model.safetensors"
+BASE = ROOT / "fixtures/mixtral-tiny/legacy-base/model.safetensors"
 MARKER = "/tmp/fusebox-PWNED"
 
 
@@ -63,6 +66,10 @@ class Payload:
 def adapter():
     tensors = load_file(FIXTURE)
     save(dict(tensors), "attn_experts.adapter_model.bin")
+
+
+def base():
+    save(collections.OrderedDict(load_file(BASE)), "legacy-base.pytorch_model.bin")
 
 
 def variants():
@@ -111,6 +118,7 @@ def refused():
 
 if __name__ == "__main__":
     adapter()
+    base()
     variants()
     refused()
     assert not os.path.exists(MARKER)
