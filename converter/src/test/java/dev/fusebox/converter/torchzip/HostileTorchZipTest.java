@@ -9,6 +9,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -163,6 +164,31 @@ class HostileTorchZipTest {
         Path f = dir.resolve("adapter_model.bin");
         Files.write(f, bytes);
         assertRefused(f, problem, words);
+    }
+
+    @Test
+    void anArchiveWrittenWithZip64RecordsReadsLikeAPlainOne() throws Exception {
+        byte[] data = new byte[8];
+        ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).putFloat(1.5f).putFloat(-2f);
+        Path plain = dir.resolve("plain.bin");
+        Path zip64 = dir.resolve("zip64.bin");
+        byte[] pickle = PickleWriter.oneTensor(2, 0, TWO, ONE);
+        Files.write(plain, TorchZipBuilder.torch(pickle, data).bytes());
+        Files.write(zip64, TorchZipBuilder.torch(pickle, data).zip64().bytes());
+        try (TorchZipFile a = TorchZipFile.open(plain); TorchZipFile b = TorchZipFile.open(zip64)) {
+            TorchZipFileTest.assertSameTensors(b, a);
+            assertThat(b.data(b.tensor("w").orElseThrow()).toArray(ValueLayout.JAVA_BYTE))
+                    .isEqualTo(data);
+        }
+    }
+
+    @Test
+    void aZip64LocatorPointingOutsideTheFileIsRefused() throws Exception {
+        byte[] zip = TorchZipBuilder.torch(PickleWriter.oneTensor(2, 0, TWO, ONE), floats(2)).zip64().bytes();
+        ByteBuffer.wrap(zip).order(ByteOrder.LITTLE_ENDIAN).putLong(zip.length - 22 - 20 + 8, 1L << 40);
+        Path f = dir.resolve("zip64-bad.bin");
+        Files.write(f, zip);
+        assertRefused(f, Problem.INVALID_ARCHIVE, "zip64 locator pointing outside the file");
     }
 
     @Test

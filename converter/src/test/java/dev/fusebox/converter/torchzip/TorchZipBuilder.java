@@ -18,6 +18,13 @@ final class TorchZipBuilder {
     }
 
     private final List<Member> members = new ArrayList<>();
+    private boolean zip64;
+
+    /** Writes every size and offset through zip64 records, as torch does for archives past 4 GiB. */
+    TorchZipBuilder zip64() {
+        zip64 = true;
+        return this;
+    }
 
     /** A well-formed torch archive named {@code archive}: data.pkl, byteorder and the given storages. */
     static TorchZipBuilder torch(byte[] pickle, byte[]... storages) {
@@ -66,17 +73,30 @@ final class TorchZipBuilder {
         for (int i = 0; i < members.size(); i++) {
             Member m = members.get(i);
             byte[] name = m.name.getBytes(StandardCharsets.UTF_8);
-            ByteBuffer c = le(46).putInt(0x02014b50).putShort((short) 20).putShort((short) 20).putShort((short) 0)
+            int size = zip64 ? -1 : m.data.length;
+            ByteBuffer c = le(46).putInt(0x02014b50).putShort((short) 20).putShort((short) 45).putShort((short) 0)
                     .putShort((short) m.method).putShort((short) 0).putShort((short) 0).putInt(crc(m.data))
-                    .putInt(m.data.length).putInt(m.data.length).putShort((short) name.length).putShort((short) 0)
-                    .putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt(0).putInt((int) offsets[i]);
+                    .putInt(size).putInt(size).putShort((short) name.length).putShort((short) (zip64 ? 28 : 0))
+                    .putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt(0)
+                    .putInt(zip64 ? -1 : (int) offsets[i]);
             out.writeBytes(c.array());
             out.writeBytes(name);
+            if (zip64) {
+                out.writeBytes(le(28).putShort((short) 1).putShort((short) 24).putLong(m.data.length)
+                        .putLong(m.data.length).putLong(offsets[i]).array());
+            }
         }
         long cdSize = out.size() - cdOffset;
+        if (zip64) {
+            long recordAt = out.size();
+            out.writeBytes(le(56).putInt(0x06064b50).putLong(44).putShort((short) 45).putShort((short) 45)
+                    .putInt(0).putInt(0).putLong(members.size()).putLong(members.size()).putLong(cdSize)
+                    .putLong(cdOffset).array());
+            out.writeBytes(le(20).putInt(0x07064b50).putInt(0).putLong(recordAt).putInt(1).array());
+        }
         ByteBuffer e = le(22).putInt(0x06054b50).putShort((short) 0).putShort((short) 0)
-                .putShort((short) members.size()).putShort((short) members.size()).putInt((int) cdSize)
-                .putInt((int) cdOffset).putShort((short) 0);
+                .putShort((short) (zip64 ? -1 : members.size())).putShort((short) (zip64 ? -1 : members.size()))
+                .putInt(zip64 ? -1 : (int) cdSize).putInt(zip64 ? -1 : (int) cdOffset).putShort((short) 0);
         out.writeBytes(e.array());
         return out.toByteArray();
     }
