@@ -155,6 +155,8 @@ public final class MalformedCorpus {
         indexText("a weight_map that is a list", "{\"weight_map\": []}", Problem.INVALID_INDEX, "not an object");
         indexText("a shard name that is a number", "{\"weight_map\": {\"lm_head.weight\": 3}}", Problem.INVALID_INDEX,
                 "expected a shard file name");
+        indexText("a shard name that is a long list", "{\"weight_map\": {\"lm_head.weight\": ["
+                + "1,".repeat(100_000) + "1]}}", Problem.INVALID_INDEX, "its weight_map entry is a list, expected");
         indexText("a tensor the shard does not hold",
                 "{\"weight_map\": {\"no.such.tensor\": \"model.safetensors\"}}", Problem.INDEX_MISMATCH,
                 "tensor 'no.such.tensor'");

@@ -55,8 +55,16 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String key = p.currentName();
                     if (p.nextToken() != JsonToken.VALUE_STRING) {
+                        // Named by its kind, not printed: a hostile value can be megabytes long.
+                        String kind = switch (p.currentToken()) {
+                            case START_OBJECT -> "an object";
+                            case START_ARRAY -> "a list";
+                            case VALUE_NULL -> "null";
+                            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+                            default -> "the number " + p.getText();
+                        };
                         throw new FuseboxException(Problem.INVALID_INDEX, file, key,
-                                "its weight_map entry is " + p.readValueAsTree() + ", expected a shard file name");
+                                "its weight_map entry is " + kind + ", expected a shard file name");
                     }
                     String shard = p.getText();
                     if (weights.size() == Limits.MAX_TENSORS) {
