@@ -121,21 +121,26 @@ public final class Checkpoint implements AutoCloseable {
             throws FuseboxException {
         ShardIndex index = ShardIndex.read(indexFile);
         List<TensorFile> files = new ArrayList<>();
+        Map<String, TensorFile> byShardName = new java.util.HashMap<>();
         for (String shard : index.shardNames()) {
-            files.add(SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard)));
+            TensorFile f = SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard));
+            files.add(f);
+            byShardName.put(shard, f);
         }
         Map<String, StoredTensor> tensors = collect(files);
         for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
             StoredTensor t = tensors.get(e.getKey());
-            if (t == null || !t.file().path().getFileName().toString().equals(Path.of(e.getValue()).getFileName().toString())) {
+            if (t == null || t.file() != byShardName.get(e.getValue())) {
                 throw new FuseboxException(Problem.INDEX_MISMATCH, indexFile, e.getKey(),
                         "the index places it in '" + e.getValue() + "', but that shard does not hold it");
             }
         }
-        for (StoredTensor t : tensors.values()) {
-            if (!index.weightMap().containsKey(t.key())) {
-                throw new FuseboxException(Problem.INDEX_MISMATCH, indexFile, t.key(),
-                        "shard '" + t.file().path().getFileName() + "' holds it, but the index does not list it");
+        if (tensors.size() != index.weightMap().size()) {
+            for (StoredTensor t : tensors.values()) {
+                if (!index.weightMap().containsKey(t.key())) {
+                    throw new FuseboxException(Problem.INDEX_MISMATCH, indexFile, t.key(),
+                            "shard '" + t.file().path().getFileName() + "' holds it, but the index does not list it");
+                }
             }
         }
         return new Checkpoint(location, dir, CheckpointKind.MODEL, config, null, index, files, tensors);

@@ -1,7 +1,6 @@
 package dev.fusebox.converter.checkpoint;
 
 import java.util.Collection;
-import java.util.regex.Pattern;
 
 /**
  * Tells the layout from the keys alone: per-expert modules ({@code experts.3.w1}) are legacy; fused expert
@@ -10,9 +9,9 @@ import java.util.regex.Pattern;
  */
 public final class LayoutDetector {
 
-    private static final Pattern LEGACY = Pattern.compile("(^|\\.)experts\\.\\d+\\.");
-    private static final Pattern V5 = Pattern.compile(
-            "(^|\\.)experts\\.(gate_up_proj|down_proj|up_proj|gate_proj|base_layer\\.lora_[AB]|lora_[AB])(\\.|$)");
+    private static final String EXPERTS = "experts.";
+    private static final String[] FUSED = {"gate_up_proj", "down_proj", "up_proj", "gate_proj",
+            "base_layer.lora_A", "base_layer.lora_B", "lora_A", "lora_B"};
 
     private LayoutDetector() {
     }
@@ -20,13 +19,40 @@ public final class LayoutDetector {
     public static Layout detect(Collection<String> keys) {
         boolean legacy = false;
         boolean v5 = false;
+        // Plain string scanning, not regexes: this runs over every key of checkpoints with 100 000 of them.
         for (String k : keys) {
-            legacy |= LEGACY.matcher(k).find();
-            v5 |= V5.matcher(k).find();
+            for (int at = k.indexOf(EXPERTS); at >= 0; at = k.indexOf(EXPERTS, at + 1)) {
+                if (at > 0 && k.charAt(at - 1) != '.') {
+                    continue;
+                }
+                int rest = at + EXPERTS.length();
+                legacy |= isIndexSegment(k, rest);
+                v5 |= isFusedSegment(k, rest);
+            }
             if (legacy && v5) {
                 return Layout.UNKNOWN;
             }
         }
         return legacy ? Layout.LEGACY : v5 ? Layout.V5 : Layout.UNKNOWN;
+    }
+
+    /** {@code experts.12.} */
+    private static boolean isIndexSegment(String k, int from) {
+        int i = from;
+        while (i < k.length() && Character.isDigit(k.charAt(i))) {
+            i++;
+        }
+        return i > from && i < k.length() && k.charAt(i) == '.';
+    }
+
+    /** {@code experts.gate_up_proj} (end of key or followed by a dot). */
+    private static boolean isFusedSegment(String k, int from) {
+        for (String name : FUSED) {
+            int end = from + name.length();
+            if (k.startsWith(name, from) && (end == k.length() || k.charAt(end) == '.')) {
+                return true;
+            }
+        }
+        return false;
     }
 }

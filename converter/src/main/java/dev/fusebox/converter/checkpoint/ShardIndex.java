@@ -1,7 +1,7 @@
 package dev.fusebox.converter.checkpoint;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 
@@ -32,21 +32,44 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
 
     /** Reads and checks an index; shard paths are resolved against the index's directory. */
     public static ShardIndex read(Path file) throws FuseboxException {
-        ObjectNode root = JsonFiles.readObject(file, Problem.INVALID_INDEX);
-        JsonNode map = root.get("weight_map");
-        if (map == null || !map.isObject()) {
-            throw new FuseboxException(Problem.INVALID_INDEX, file, "has no weight_map object");
-        }
-        Map<String, String> weights = new LinkedHashMap<>();
+        byte[] bytes = JsonFiles.readText(file, Problem.INVALID_INDEX);
+        Map<String, String> weights = null;
         SequencedSet<String> shards = new LinkedHashSet<>();
-        for (Map.Entry<String, JsonNode> e : map.properties()) {
-            if (!e.getValue().isTextual()) {
-                throw new FuseboxException(Problem.INVALID_INDEX, file, e.getKey(),
-                        "its weight_map entry is " + e.getValue() + ", expected a shard file name");
+        // Streamed, not read as a tree: an index of a large model lists 100 000 keys and is opened on every inspect.
+        try (JsonParser p = JsonFiles.parser(bytes)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new FuseboxException(Problem.INVALID_INDEX, file, "is not a JSON object");
             }
-            String shard = e.getValue().textValue();
-            weights.put(e.getKey(), shard);
-            shards.add(shard);
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (!field.equals("weight_map")) {
+                    p.skipChildren();
+                    continue;
+                }
+                if (value != JsonToken.START_OBJECT) {
+                    throw new FuseboxException(Problem.INVALID_INDEX, file, "has a weight_map that is not an object");
+                }
+                weights = new LinkedHashMap<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String key = p.currentName();
+                    if (p.nextToken() != JsonToken.VALUE_STRING) {
+                        throw new FuseboxException(Problem.INVALID_INDEX, file, key,
+                                "its weight_map entry is " + p.readValueAsTree() + ", expected a shard file name");
+                    }
+                    String shard = p.getText();
+                    weights.put(key, shard);
+                    shards.add(shard);
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new FuseboxException(Problem.INVALID_INDEX, file, "has content after its JSON object");
+            }
+        } catch (IOException e) {
+            throw JsonFiles.notJson(file, Problem.INVALID_INDEX, e);
+        }
+        if (weights == null) {
+            throw new FuseboxException(Problem.INVALID_INDEX, file, "has no weight_map object");
         }
         Path dir = file.toAbsolutePath().getParent();
         for (String shard : shards) {

@@ -42,7 +42,9 @@ public final class SafetensorsHeader {
     /** The format's limit on the header length. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
+    // Keys are not interned: a large checkpoint has 100 000 distinct ones and interning them costs more than parsing.
     private static final JsonFactory JSON = JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
             .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength((int) MAX_HEADER_BYTES)

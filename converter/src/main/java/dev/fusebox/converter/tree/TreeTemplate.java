@@ -9,15 +9,40 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
  * How a family's module tree looks in PyTorch, as data: class names by module path, the definition order of
  * children, and modules that hold no tensors (activations, rotary embeddings) but appear in {@code print(model)}.
- * Paths use {@code #} for a numeric index segment and {@code *}/{@code ?} as globs within a segment.
+ * Paths use {@code #} for a numeric index segment and {@code *}/{@code ?} as globs within a segment. Lookups are
+ * cached by the path with its indices replaced by {@code #} (a model has as many experts as it likes, but few
+ * distinct paths), so a template cannot single out one index.
  */
-record TreeTemplate(List<String> modelTypes, String classPrefix, double rmsNormEps, List<Entry> modules) {
+final class TreeTemplate {
+
+    private final List<String> modelTypes;
+    private final String classPrefix;
+    private final double rmsNormEps;
+    private final List<Entry> modules;
+    private final Map<String, Optional<Entry>> byIndexFreePath = new ConcurrentHashMap<>();
+
+    private TreeTemplate(List<String> modelTypes, String classPrefix, double rmsNormEps, List<Entry> modules) {
+        this.modelTypes = modelTypes;
+        this.classPrefix = classPrefix;
+        this.rmsNormEps = rmsNormEps;
+        this.modules = modules;
+    }
+
+    String classPrefix() {
+        return classPrefix;
+    }
+
+    double rmsNormEps() {
+        return rmsNormEps;
+    }
 
     record Entry(String path, String className, List<String> children, boolean implicit, String shapeFrom,
                  Pattern pattern) {
@@ -46,7 +71,34 @@ record TreeTemplate(List<String> modelTypes, String classPrefix, double rmsNormE
     }
 
     Optional<Entry> entry(String modulePath) {
-        return modules.stream().filter(e -> e.matches(modulePath)).findFirst();
+        return byIndexFreePath.computeIfAbsent(withoutIndices(modulePath),
+                p -> modules.stream().filter(e -> e.matches(modulePath)).findFirst());
+    }
+
+    /** {@code model.layers.12.mlp} → {@code model.layers.#.mlp}. */
+    static String withoutIndices(String path) {
+        StringBuilder out = new StringBuilder(path.length());
+        int start = 0;
+        while (start <= path.length()) {
+            int end = path.indexOf('.', start);
+            if (end < 0) {
+                end = path.length();
+            }
+            boolean index = end > start;
+            for (int i = start; i < end && index; i++) {
+                index = Character.isDigit(path.charAt(i));
+            }
+            if (start > 0) {
+                out.append('.');
+            }
+            if (index) {
+                out.append('#');
+            } else {
+                out.append(path, start, end);
+            }
+            start = end + 1;
+        }
+        return out.toString();
     }
 
     private static List<TreeTemplate> load() {
