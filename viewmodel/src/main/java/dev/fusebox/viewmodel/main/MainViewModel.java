@@ -5,6 +5,7 @@ import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
+import dev.fusebox.viewmodel.task.Activity;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
 import javafx.beans.binding.BooleanBinding;
@@ -35,7 +36,9 @@ public final class MainViewModel {
 
     private final Dialogs dialogs;
     private final RecentFiles recent;
+    private final SampleSource sample;
     private final Job opening;
+    private final Activity activity = new Activity();
     private final TreesViewModel trees = new TreesViewModel();
     private final TensorDetailViewModel detail;
     private final ReadOnlyObjectWrapper<Workspace> workspace = new ReadOnlyObjectWrapper<>(this, "workspace");
@@ -48,12 +51,15 @@ public final class MainViewModel {
     private final BooleanBinding hasWorkspace = workspace.isNotNull();
     private long notices;
 
-    public MainViewModel(TaskRunner runner, Dialogs dialogs, RecentFiles recent) {
+    public MainViewModel(TaskRunner runner, Dialogs dialogs, RecentFiles recent, SampleSource sample) {
         this.dialogs = dialogs;
         this.recent = recent;
+        this.sample = sample;
         this.opening = new Job(runner);
         this.detail = new TensorDetailViewModel(runner);
         detail.rowProperty().bind(trees.selectedProperty());
+        activity.track(opening);
+        activity.track(detail.job());
         status.bind(Bindings.createStringBinding(this::describeStatus, workspace, opening.busyProperty(),
                 opening.titleProperty()));
     }
@@ -88,6 +94,14 @@ public final class MainViewModel {
             paths.stream().filter(p -> !p.toFile().exists()).forEach(recent::remove);
             notify(Notice.Kind.ERROR, failure);
         });
+    }
+
+    /** Opens the bundled sample: a tiny legacy Mixtral with a LoRA adapter, to see everything at once. */
+    public void openSample() {
+        Optional<Workspace> current = Optional.ofNullable(workspace.get());
+        opening.start("Opening the sample", (progress, cancel) ->
+                Analysis.of(WorkspaceOpener.open(sample.paths(), current, cancel)),
+                this::install, failure -> notify(Notice.Kind.ERROR, failure));
     }
 
     /** Opens a recent file again. */
@@ -207,8 +221,13 @@ public final class MainViewModel {
         return dark;
     }
 
-    /** The job that opens files, for the status bar's progress. */
+    /** The job that opens files. */
     public Job opening() {
         return opening;
+    }
+
+    /** Background work of every screen, for the status bar and Cancel. */
+    public Activity activity() {
+        return activity;
     }
 }
