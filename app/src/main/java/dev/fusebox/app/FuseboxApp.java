@@ -21,9 +21,10 @@ import java.util.Locale;
 
 /**
  * The desktop app's composition root: builds the task runner, the view model and the window, and opens the paths
- * given on the command line, or the bundled sample when there are none. Two system properties pick what shows
- * first (the screenshot script uses them): {@code fusebox.screen} (model, mapping, convert, verify, diff) and
- * {@code fusebox.theme} (light, dark).
+ * given on the command line, or the bundled sample when there are none. A few system properties pick what shows
+ * first (docs/screenshots.sh uses them): {@code fusebox.screen} (model, mapping, convert, verify, diff),
+ * {@code fusebox.theme} (light, dark), {@code fusebox.select} (a tensor key to select once open) and
+ * {@code fusebox.statistics} (true: compute the selected tensor's statistics).
  */
 public final class FuseboxApp extends Application {
 
@@ -39,6 +40,18 @@ public final class FuseboxApp extends Application {
         MainWindow.show(stage, vm);
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> Platform.runLater(() -> showUnexpected(stage, e)));
 
+        String select = System.getProperty("fusebox.select");
+        if (select != null && !select.isBlank()) {
+            vm.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+                @Override
+                public void invalidated(javafx.beans.Observable o) {
+                    vm.analysisProperty().removeListener(this);
+                    if (vm.reveal(select.strip()) && Boolean.getBoolean("fusebox.statistics")) {
+                        vm.detail().computeStatistics();
+                    }
+                }
+            });
+        }
         List<Path> paths = getParameters().getRaw().stream().map(Path::of).toList();
         if (paths.isEmpty()) {
             vm.openSample();

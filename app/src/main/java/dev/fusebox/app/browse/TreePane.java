@@ -67,9 +67,10 @@ final class TreePane extends VBox {
     }
 
     private Node createHeader() {
-        Label title = new Label(side == Side.LEGACY ? "Legacy · per-expert (transformers 4.x)" : "v5 · fused experts");
+        Label title = new Label(side == Side.LEGACY ? "Legacy layout" : "v5 layout");
         title.getStyleClass().add("pane-title");
         title.setGraphic(new FontIcon(side == Side.LEGACY ? MaterialDesignV.VIEW_SPLIT_VERTICAL : MaterialDesignC.CUBE_OUTLINE));
+        title.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         Label caption = new Label();
         caption.getStyleClass().add("pane-caption");
         caption.textProperty().bind(vm.captionProperty(side));
@@ -129,18 +130,42 @@ final class TreePane extends VBox {
     private void install(TreeRow root) {
         items.clear();
         badges.clear();
-        table.setRoot(root == null ? null : item(root, 0));
+        table.setRoot(root == null ? null : item(root, true));
     }
 
-    private TreeItem<TreeRow> item(TreeRow row, int depth) {
+    private TreeItem<TreeRow> item(TreeRow row, boolean open) {
         TreeItem<TreeRow> item = new TreeItem<>(row);
         items.put(row, item);
-        // Open the model down to its layers; deeper levels open as the user (or a linked selection) goes there.
-        item.setExpanded(depth < 2 || row.name().equals("layers") && depth < 3);
+        item.setExpanded(open);
+        boolean first = true;
         for (TreeRow c : row.children()) {
-            item.getChildren().add(item(c, depth + 1));
+            item.getChildren().add(item(c, open && opensWith(row, c, first)));
+            first = false;
         }
         return item;
+    }
+
+    /**
+     * What opens at first: the model down to its first layer, and in that layer the module lists (the experts)
+     * and the modules that hold them, so the per-expert or fused structure shows at once. The rest opens as the
+     * user, or a linked selection, goes there.
+     */
+    private static boolean opensWith(TreeRow parent, TreeRow child, boolean first) {
+        if (isList(parent)) {
+            return first && child.children().stream().anyMatch(c -> !c.isTensor() && holdsList(c));
+        }
+        if (parent.parent().isEmpty() || parent.parent().get().parent().isEmpty()) {
+            return true;
+        }
+        return isList(child) || holdsList(child);
+    }
+
+    private static boolean isList(TreeRow row) {
+        return row.type().equals("ModuleList");
+    }
+
+    private static boolean holdsList(TreeRow row) {
+        return row.children().stream().anyMatch(TreePane::isList);
     }
 
     /** Selects and reveals {@code rows}, without telling the view model (it chose them). */

@@ -149,6 +149,7 @@ public final class TensorDetailView extends HBox {
             for (TensorDetailViewModel.Fact f : facts) {
                 Label name = new Label(f.name());
                 name.getStyleClass().add("fact-name");
+                name.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
                 Label value = new Label(f.value());
                 value.getStyleClass().add("fact-value");
                 value.setWrapText(true);

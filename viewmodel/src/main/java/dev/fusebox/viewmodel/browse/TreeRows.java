@@ -56,8 +56,10 @@ public final class TreeRows {
 
     private static TreeRow rows(Side side, ModuleNode node, TreeRow.Kind tensorKind, Map<String, StoredTensor> stored,
                                 Map<String, TreeRow> modules) {
-        String type = node.extraRepr().isEmpty() ? node.className() : node.className() + "(" + node.extraRepr() + ")";
-        String name = node.name().isEmpty() ? node.className() : node.name();
+        boolean root = node.path().isEmpty();
+        String type = root ? "" : node.extraRepr().isEmpty() ? node.className()
+                : node.className() + "(" + node.extraRepr() + ")";
+        String name = root ? node.className() : node.name();
         TreeRow row = TreeRow.module(side, name, node.path(), type);
         modules.put(node.path(), row);
         node.parameters().forEach((param, spec) ->

@@ -135,6 +135,19 @@ public final class MainViewModel {
         title.set(APP_NAME + " — " + a.workspace().displayName());
     }
 
+    /** Selects the tensor with {@code key} on whichever side holds it; false when neither does. */
+    public boolean reveal(String key) {
+        for (Side side : Side.values()) {
+            var row = trees.tensorRow(side, key);
+            if (row.isPresent()) {
+                screen.set(Screen.MODEL);
+                trees.select(row.get());
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Shows a message in the window's notification area. */
     public void notify(Notice.Kind kind, String text) {
         notice.set(new Notice(kind, text, ++notices));

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Takes the README's screenshots: runs the app on the bundled sample under a virtual X server (Xvfb, 1366×768, the
+# smallest laptop screen the window is made for) and captures each screen into docs/*.png with ImageMagick.
+#   docs/screenshots.sh            all screens
+#   docs/screenshots.sh model      only docs/model.png
+# Needs: apt-get install -y xvfb imagemagick. The app's config and cache go to a temporary directory, so the
+# user's recent files stay as they are.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+OUT="$ROOT/docs"
+SCREEN_SIZE="1366x768x24"
+SETTLE="${FUSEBOX_SHOT_SETTLE:-3}"
+LIMIT="${FUSEBOX_SHOT_LIMIT:-180}"
+
+for tool in Xvfb import convert; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "screenshots: needs $tool (apt-get install -y xvfb imagemagick)" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d)
+XVFB_PID=""
+APP_PID=""
+cleanup() {
+  [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null || true
+  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A display number nobody uses.
+N=99
+while [ -e "/tmp/.X11-unix/X$N" ] || [ -e "/tmp/.X$N-lock" ]; do N=$((N + 1)); done
+Xvfb ":$N" -screen 0 "$SCREEN_SIZE" -br -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+XVFB_PID=$!
+export DISPLAY=":$N"
+sleep 1
+
+# Build once, outside the timed captures.
+"$ROOT/fusebox" --help >/dev/null
+
+SAMPLE_BASE="$ROOT/resources/sample/legacy-base"
+SAMPLE_ADAPTER="$ROOT/resources/sample/legacy-lora-attn_experts"
+
+# shot NAME "JVM properties" [PATH...]: starts the app, waits until the screen has shown a window and stopped
+# changing (two captures SETTLE seconds apart are the same), keeps the window (the root trimmed of the black
+# background around it) and closes the app.
+shot() {
+  local name="$1" props="$2"
+  shift 2
+  echo "screenshots: $name" >&2
+  JAVA_TOOL_OPTIONS="-Dfusebox.config.dir=$WORK/config -Dfusebox.cache.dir=$WORK/cache $props" \
+    "$ROOT/fusebox" gui "$@" >"$WORK/$name.log" 2>&1 &
+  APP_PID=$!
+  local waited=0 previous="" current
+  while :; do
+    sleep "$SETTLE"
+    waited=$((waited + SETTLE))
+    import -window root "$WORK/$name-raw.png"
+    current=$(convert "$WORK/$name-raw.png" -format '%[mean]:%#' info:)
+    if [ "${current%%:*}" != "0" ] && [ "$current" = "$previous" ]; then
+      break
+    fi
+    if [ "$waited" -ge "$LIMIT" ] || ! kill -0 "$APP_PID" 2>/dev/null; then
+      echo "screenshots: $name did not settle in ${LIMIT}s; see $WORK/$name.log" >&2
+      cat "$WORK/$name.log" >&2
+      exit 1
+    fi
+    previous="$current"
+  done
+  convert "$WORK/$name-raw.png" -trim +repage "$OUT/$name.png"
+  kill "$APP_PID" 2>/dev/null || true
+  wait "$APP_PID" 2>/dev/null || true
+  APP_PID=""
+}
+
+ONLY=("$@")
+want() { [ ${#ONLY[@]} -eq 0 ] || [[ " ${ONLY[*]} " == *" $1 "* ]]; }
+
+EXPERT_W1="model.layers.0.block_sparse_moe.experts.1.w1.weight"
+
+want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.statistics=true" "$SAMPLE_BASE" "$SAMPLE_ADAPTER"
+want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.statistics=true" \
+  "$SAMPLE_BASE" "$SAMPLE_ADAPTER"
+echo "screenshots: written to $OUT" >&2
