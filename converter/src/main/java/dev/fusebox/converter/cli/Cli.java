@@ -57,6 +57,11 @@ public final class Cli {
         CommandLine cl = new CommandLine(new FuseboxCommand());
         cl.addSubcommand(new GuiCommand(gui));
         cl.addSubcommand(new InspectCommand());
+        cl.addSubcommand(new PlanCommand());
+        cl.addSubcommand(new ConvertCommand());
+        cl.addSubcommand(new DiffCommand());
+        cl.addSubcommand(new VerifyCommand());
+        cl.addSubcommand(new SampleCommand());
         return cl;
     }
 
