@@ -10,6 +10,9 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.cli;
     exports dev.fusebox.converter.progress;
     exports dev.fusebox.converter.tensor;
+    exports dev.fusebox.converter.rules;
+    exports dev.fusebox.converter.plan;
+    exports dev.fusebox.converter.convert;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

@@ -45,5 +45,29 @@ public enum Problem {
     /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
     UNSUPPORTED,
     /** The user cancelled the work. */
-    CANCELLED
+    CANCELLED,
+    /** A conversion rule file is malformed, or a rule cannot apply to the tensors it matches. */
+    INVALID_RULES,
+    /** No conversion rules are known for the checkpoint's model type. */
+    NO_RULES,
+    /** The checkpoint is already in the layout asked for: nothing to convert. */
+    ALREADY_CONVERTED,
+    /** The checkpoint holds keys of both layouts, or none the rules recognise. */
+    MIXED_LAYOUT,
+    /** A rule matched some experts of a group but not all of them. */
+    MISSING_EXPERT,
+    /** More experts than the config declares, or experts that only some of a rule's sources have. */
+    EXTRA_EXPERT,
+    /** A tensor a multi-source rule needs is absent. */
+    MISSING_TENSOR,
+    /** Tensors a rule joins do not have shapes that fit together (or that its inverse could split again). */
+    RAGGED_SHAPES,
+    /** Tensors a rule joins have different dtypes. */
+    MIXED_DTYPES,
+    /** One key is matched by two conversion rules. */
+    AMBIGUOUS_RULES,
+    /** Two tensors would be written under the same key. */
+    KEY_COLLISION,
+    /** The output already exists and --force was not given, or it would overwrite the input. */
+    OUTPUT_EXISTS
 }

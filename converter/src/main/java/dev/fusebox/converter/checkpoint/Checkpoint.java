@@ -2,6 +2,8 @@ package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.safetensors.TensorEntry;
@@ -39,11 +41,12 @@ public final class Checkpoint implements AutoCloseable {
     private final ShardIndex index;
     private final List<TensorFile> files;
     private final Map<String, StoredTensor> tensors;
-    private final Layout layout;
+    private final RuleBook rules;
+    private volatile Layout layout;
 
     private Checkpoint(Path location, Path directory, CheckpointKind kind, ModelConfig config,
                        AdapterConfig adapterConfig, ShardIndex index, List<TensorFile> files,
-                       Map<String, StoredTensor> tensors) {
+                       Map<String, StoredTensor> tensors, RuleBook rules) {
         this.location = location;
         this.directory = directory;
         this.kind = kind;
@@ -52,22 +55,27 @@ public final class Checkpoint implements AutoCloseable {
         this.index = index;
         this.files = List.copyOf(files);
         this.tensors = Collections.unmodifiableMap(tensors);
-        this.layout = LayoutDetector.detect(tensors.keySet());
+        this.rules = rules;
     }
 
-    /** Opens whatever {@code path} names, reading headers and configs only. */
+    /** Opens whatever {@code path} names, reading headers and configs only; families are told by the bundled rules. */
     public static Checkpoint open(Path path) throws FuseboxException {
+        return open(path, RuleBook.bundled());
+    }
+
+    /** Opens whatever {@code path} names, telling its family and layout with {@code rules}. */
+    public static Checkpoint open(Path path, RuleBook rules) throws FuseboxException {
         Path location = path.toAbsolutePath().normalize();
         if (!Files.exists(location)) {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path, "does not exist");
         }
         if (Files.isDirectory(location)) {
-            return openDirectory(location);
+            return openDirectory(location, rules);
         }
         String name = location.getFileName().toString();
         Path dir = location.getParent();
         if (name.endsWith(".index.json")) {
-            return openIndexed(location, dir, location, readConfigIfPresent(dir));
+            return openIndexed(location, dir, location, readConfigIfPresent(dir), rules);
         }
         if (name.endsWith(".safetensors")) {
             List<TensorFile> files = new ArrayList<>();
@@ -77,16 +85,16 @@ public final class Checkpoint implements AutoCloseable {
             if (adapter) {
                 AdapterConfig ac = Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))
                         ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
-                return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors);
+                return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules);
             }
             return new Checkpoint(location, dir, CheckpointKind.MODEL, readConfigIfPresent(dir), null, null,
-                    files, tensors);
+                    files, tensors, rules);
         }
         throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
                 "is neither a checkpoint directory, a .safetensors file nor a model.safetensors.index.json");
     }
 
-    private static Checkpoint openDirectory(Path dir) throws FuseboxException {
+    private static Checkpoint openDirectory(Path dir, RuleBook rules) throws FuseboxException {
         if (Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))) {
             AdapterConfig ac = AdapterConfig.read(dir.resolve(ADAPTER_CONFIG));
             Path weights = dir.resolve(ADAPTER_WEIGHTS);
@@ -98,12 +106,12 @@ public final class Checkpoint implements AutoCloseable {
                 throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir, detail);
             }
             List<TensorFile> files = List.of(SafetensorsFile.open(weights));
-            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, collect(files));
+            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, collect(files), rules);
         }
         ModelConfig config = readConfigIfPresent(dir);
         Path indexFile = dir.resolve(ShardIndex.FILE_NAME);
         if (Files.isRegularFile(indexFile)) {
-            return openIndexed(dir, dir, indexFile, config);
+            return openIndexed(dir, dir, indexFile, config, rules);
         }
         List<Path> shards = safetensorsIn(dir);
         if (shards.isEmpty()) {
@@ -114,11 +122,11 @@ public final class Checkpoint implements AutoCloseable {
         for (Path shard : shards) {
             files.add(SafetensorsFile.open(shard));
         }
-        return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files));
+        return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files), rules);
     }
 
-    private static Checkpoint openIndexed(Path location, Path dir, Path indexFile, ModelConfig config)
-            throws FuseboxException {
+    private static Checkpoint openIndexed(Path location, Path dir, Path indexFile, ModelConfig config,
+                                          RuleBook rules) throws FuseboxException {
         ShardIndex index = ShardIndex.read(indexFile);
         List<TensorFile> files = new ArrayList<>();
         Map<String, TensorFile> byShardName = new java.util.HashMap<>();
@@ -143,7 +151,7 @@ public final class Checkpoint implements AutoCloseable {
                 }
             }
         }
-        return new Checkpoint(location, dir, CheckpointKind.MODEL, config, null, index, files, tensors);
+        return new Checkpoint(location, dir, CheckpointKind.MODEL, config, null, index, files, tensors, rules);
     }
 
     private static Map<String, StoredTensor> collect(List<TensorFile> files) throws FuseboxException {
@@ -232,8 +240,15 @@ public final class Checkpoint implements AutoCloseable {
         return tensors.values().stream().map(StoredTensor::spec).toList();
     }
 
+    /** The layout: what the family's rules see in the keys, else what the key heuristics see. */
     public Layout layout() {
-        return layout;
+        Layout l = layout;
+        if (l == null) {
+            l = ruleSet().map(r -> LayoutDetector.detect(tensors.keySet(), r))
+                    .orElseGet(() -> LayoutDetector.detect(tensors.keySet()));
+            layout = l;
+        }
+        return l;
     }
 
     /**
@@ -243,7 +258,22 @@ public final class Checkpoint implements AutoCloseable {
     public String modelType() {
         return modelConfig().flatMap(ModelConfig::modelType)
                 .or(() -> ModelTypeGuess.fromKeys(tensors.keySet()))
+                .or(() -> rules.guess(tensors.keySet()).map(r -> r.modelTypes().getFirst()))
                 .orElse("unknown");
+    }
+
+    /** The conversion rules for this checkpoint's model type, or the best fit to its keys when it has no config. */
+    public Optional<RuleSet> ruleSet() {
+        Optional<RuleSet> byType = rules.forModelType(modelType());
+        if (byType.isPresent() || modelConfig().flatMap(ModelConfig::modelType).isPresent()) {
+            return byType;
+        }
+        return rules.guess(tensors.keySet());
+    }
+
+    /** The rules this checkpoint was opened with. */
+    public RuleBook ruleBook() {
+        return rules;
     }
 
     /** The model's config: config.json for a model, the base model's (when it is a local directory) for an adapter. */

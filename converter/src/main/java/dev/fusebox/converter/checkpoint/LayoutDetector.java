@@ -1,11 +1,14 @@
 package dev.fusebox.converter.checkpoint;
 
+import dev.fusebox.converter.rules.RuleSet;
+
 import java.util.Collection;
 
 /**
  * Tells the layout from the keys alone: per-expert modules ({@code experts.3.w1}) are legacy; fused expert
  * tensors ({@code experts.gate_up_proj}) and PEFT's wrappers around them ({@code experts.base_layer.lora_A})
- * are v5. A checkpoint with both, or with no experts, is unknown.
+ * are v5. A checkpoint with both, or with no experts, is unknown. A family's rules tell more where they apply
+ * (granitemoe's legacy keys have no per-expert modules), so {@link #detect(Collection, RuleSet)} asks them first.
  */
 public final class LayoutDetector {
 
@@ -16,6 +19,20 @@ public final class LayoutDetector {
     private LayoutDetector() {
     }
 
+    /** The layout the family's rules see in {@code keys}, or, when they see neither or both, the key heuristics'. */
+    public static Layout detect(Collection<String> keys, RuleSet rules) {
+        Layout byRules = fromEvidence(rules.evidence(keys));
+        return byRules != Layout.UNKNOWN ? byRules : detect(keys);
+    }
+
+    /** Legacy when only legacy keys are seen, v5 when only v5 keys are, unknown otherwise. */
+    public static Layout fromEvidence(RuleSet.Evidence evidence) {
+        boolean legacy = evidence.legacyKey().isPresent();
+        boolean v5 = evidence.v5Key().isPresent();
+        return legacy == v5 ? Layout.UNKNOWN : legacy ? Layout.LEGACY : Layout.V5;
+    }
+
+    /** The layout by key heuristics alone (per-expert indices versus fused expert tensors). */
     public static Layout detect(Collection<String> keys) {
         boolean legacy = false;
         boolean v5 = false;

@@ -57,6 +57,9 @@ public final class Cli {
         CommandLine cl = new CommandLine(new FuseboxCommand());
         cl.addSubcommand(new GuiCommand(gui));
         cl.addSubcommand(new InspectCommand());
+        cl.addSubcommand(new PlanCommand());
+        cl.addSubcommand(new ConvertCommand());
+        cl.addSubcommand(new DiffCommand());
         return cl;
     }
 

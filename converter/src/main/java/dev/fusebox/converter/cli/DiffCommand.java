@@ -1,0 +1,149 @@
+package dev.fusebox.converter.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.convert.CheckpointDiff;
+import dev.fusebox.converter.convert.DiffReport;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "diff", sortOptions = false,
+        description = {"Layout diff of two checkpoints, aware of the legacy ↔ v5 mapping: B is read in A's layout.",
+                "Exit code 0 when they agree, 1 when they differ."})
+final class DiffCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "A", description = "The checkpoint whose layout the comparison uses.")
+    private Path a;
+
+    @Parameters(index = "1", paramLabel = "B", description = "The checkpoint compared with it.")
+    private Path b;
+
+    @Option(names = "--values", description = "Also compare every tensor's bytes (and float values where they differ).")
+    private boolean values;
+
+    @Option(names = "--rules", paramLabel = "FILE", description = "An extra rule file; may be repeated.")
+    private List<Path> ruleFiles = new ArrayList<>();
+
+    @Option(names = "--json", description = "Print one JSON object instead of text.")
+    private boolean json;
+
+    @Override
+    public Integer call() throws FuseboxException {
+        PrintWriter out = spec.commandLine().getOut();
+        RuleBook book = RuleBook.installed().withFiles(ruleFiles);
+        DiffReport report;
+        try (Checkpoint ca = Checkpoint.open(a, book); Checkpoint cb = Checkpoint.open(b, book)) {
+            report = CheckpointDiff.compare(ca, cb, values, Cancellation.NEVER);
+        }
+        if (json) {
+            JsonOutput.print(out, json(report));
+        } else {
+            printText(out, report);
+        }
+        return report.identical() ? Cli.OK : Cli.CHECK_FAILED;
+    }
+
+    private static ObjectNode json(DiffReport r) {
+        ObjectNode o = JsonOutput.object();
+        o.put("a", r.a());
+        o.put("b", r.b());
+        if (r.mapping().isPresent()) {
+            o.put("mapping", r.mapping().get());
+        } else {
+            o.putNull("mapping");
+        }
+        o.put("identical", r.identical());
+        o.put("same", r.same());
+        ArrayNode onlyA = o.putArray("only_in_a");
+        r.onlyInA().forEach(s -> onlyA.add(spec(s)));
+        ArrayNode onlyB = o.putArray("only_in_b");
+        for (DiffReport.OnlyInB s : r.onlyInB()) {
+            ObjectNode e = spec(s.spec());
+            ArrayNode from = e.putArray("from");
+            s.from().forEach(from::add);
+            onlyB.add(e);
+        }
+        ArrayNode changed = o.putArray("changed");
+        for (DiffReport.Change c : r.changed()) {
+            ObjectNode e = changed.addObject();
+            e.put("key", c.key());
+            e.set("a", spec(c.a()));
+            e.set("b", spec(c.b()));
+        }
+        r.values().ifPresent(vs -> {
+            ArrayNode values = o.putArray("values");
+            for (DiffReport.ValueDiff v : vs) {
+                ObjectNode e = values.addObject();
+                e.put("key", v.key());
+                e.put("identical", v.identical());
+                e.put("differing_elements", v.differingElements());
+                if (Double.isNaN(v.maxAbsDiff())) {
+                    e.putNull("max_abs_diff");
+                } else {
+                    e.put("max_abs_diff", v.maxAbsDiff());
+                }
+            }
+        });
+        return o;
+    }
+
+    private static ObjectNode spec(TensorSpec s) {
+        ObjectNode o = JsonOutput.object();
+        o.put("key", s.key());
+        o.put("dtype", s.dtype().name());
+        o.set("shape", JsonOutput.shape(s.shape()));
+        return o;
+    }
+
+    private static void printText(PrintWriter out, DiffReport r) {
+        out.println("A " + r.a());
+        out.println("B " + r.b() + r.mapping().map(m -> " (" + m + ")").orElse(""));
+        out.println("  " + r.same() + " tensors agree in key, dtype and shape · " + r.onlyInA().size() + " only in A · "
+                + r.onlyInB().size() + " only in B · " + r.changed().size() + " changed");
+        r.values().ifPresent(vs -> out.println("  values: " + vs.stream().filter(DiffReport.ValueDiff::identical).count()
+                + " identical, " + vs.stream().filter(v -> !v.identical()).count() + " differ"));
+        if (!r.onlyInA().isEmpty()) {
+            out.println("only in A:");
+            r.onlyInA().forEach(s -> out.println("  " + s.key() + "  " + s.dtype().name() + " " + s.shape()));
+        }
+        if (!r.onlyInB().isEmpty()) {
+            out.println("only in B:");
+            r.onlyInB().forEach(s -> out.println("  " + s.spec().key() + "  " + s.spec().dtype().name() + " "
+                    + s.spec().shape() + (s.from().equals(List.of(s.spec().key())) ? ""
+                    : "  ← " + String.join(", ", s.from()))));
+        }
+        if (!r.changed().isEmpty()) {
+            out.println("changed:");
+            r.changed().forEach(c -> out.println("  " + c.key() + "  A " + c.a().dtype().name() + " " + c.a().shape()
+                    + "  B " + c.b().dtype().name() + " " + c.b().shape()));
+        }
+        r.values().ifPresent(vs -> {
+            List<DiffReport.ValueDiff> differ = vs.stream().filter(v -> !v.identical()).toList();
+            if (!differ.isEmpty()) {
+                out.println("values that differ:");
+                differ.forEach(v -> out.println("  " + v.key() + "  " + Sizes.count(v.differingElements())
+                        + " elements" + (Double.isNaN(v.maxAbsDiff()) ? ""
+                        : String.format(Locale.ROOT, ", max |Δ| %.6g", v.maxAbsDiff()))));
+            }
+        });
+        out.flush();
+    }
+}

@@ -1,0 +1,312 @@
+package dev.fusebox.converter.convert;
+
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.ShardIndex;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.PlannedTarget;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.safetensors.SafetensorsWriter;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Executes a plan: streams every target into new safetensors files, shards them with
+ * {@code model.safetensors.index.json} when they pass the shard size, and copies the companion files (config,
+ * tokenizer, generation config) unchanged. The input is only read. A directory output is built in
+ * {@code OUT.partial/} and renamed to {@code OUT} when complete; a single {@code .safetensors} output goes through
+ * a temporary file beside it. A failure or a cancellation removes what was written; an existing output is
+ * replaced only when asked to, and never when it is, or holds, the input.
+ */
+public final class PlanExecutor {
+
+    private static final String PARTIAL = ".partial";
+
+    private PlanExecutor() {
+    }
+
+    public static ConversionResult execute(Checkpoint source, ConversionPlan plan, Path out, ConvertOptions options,
+                                           ProgressListener listener, Cancellation cancellation)
+            throws FuseboxException {
+        if (!plan.source().equals(source.location())) {
+            throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
+                    "the plan given was made for " + plan.source());
+        }
+        Path output = out.toAbsolutePath().normalize();
+        checkOutput(source, output, options.force());
+        long start = System.nanoTime();
+        Tracker tracker = new Tracker(plan, listener);
+        Map<String, String> metadata = metadata(source);
+        try (SourceFiles files = new SourceFiles(source)) {
+            TargetBytes bytes = new TargetBytes(files, cancellation, tracker::add);
+            if (output.getFileName().toString().endsWith(".safetensors")) {
+                writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source));
+                tracker.finish();
+                return new ConversionResult(output, List.of(output), List.of(), plan.targets().size(),
+                        plan.targetBytes(), System.nanoTime() - start);
+            }
+            return writeDirectory(source, plan, output, options, metadata, bytes, tracker, cancellation, start);
+        }
+    }
+
+    private static ConversionResult writeDirectory(Checkpoint source, ConversionPlan plan, Path output,
+                                                   ConvertOptions options, Map<String, String> metadata,
+                                                   TargetBytes bytes, Tracker tracker, Cancellation cancellation,
+                                                   long start)
+            throws FuseboxException {
+        Path partial = output.resolveSibling(output.getFileName() + PARTIAL);
+        if (Files.exists(partial)) {
+            if (!options.force()) {
+                throw new FuseboxException(Problem.OUTPUT_EXISTS, partial, "already exists (left by an interrupted "
+                        + "conversion?); remove it or pass --force");
+            }
+            try {
+                deleteTree(partial);
+            } catch (IOException e) {
+                throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + e.getMessage() + ")", e);
+            }
+        }
+        boolean done = false;
+        try {
+            Files.createDirectory(partial);
+            ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), Checkpoint.SINGLE_WEIGHTS);
+            List<Path> weightFiles = new ArrayList<>();
+            for (int i = 0; i < shards.shards().size(); i++) {
+                Path shard = partial.resolve(shards.names().get(i));
+                writeShard(shard, metadata, shards.shards().get(i), bytes, tracker, cancellation,
+                        permissionsOf(source));
+                weightFiles.add(output.resolve(shards.names().get(i)));
+            }
+            if (shards.shards().size() > 1) {
+                writeIndex(partial.resolve(ShardIndex.FILE_NAME), plan, shards);
+            }
+            List<Path> companions = new ArrayList<>();
+            for (Path c : source.companionFiles()) {
+                Files.copy(c, partial.resolve(c.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+                companions.add(output.resolve(c.getFileName()));
+            }
+            cancellation.check();
+            moveIntoPlace(partial, output);
+            done = true;
+            tracker.finish();
+            return new ConversionResult(output, weightFiles, companions, plan.targets().size(), plan.targetBytes(),
+                    System.nanoTime() - start);
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, output, "could not be written (" + e.getMessage() + ")", e);
+        } finally {
+            if (!done) {
+                deleteQuietly(partial);
+            }
+        }
+    }
+
+    private static void writeShard(Path file, Map<String, String> metadata, List<PlannedTarget> targets,
+                                   TargetBytes bytes, Tracker tracker, Cancellation cancellation,
+                                   Set<PosixFilePermission> permissions) throws FuseboxException {
+        List<TensorSpec> specs = targets.stream().map(PlannedTarget::spec).toList();
+        try (SafetensorsWriter w = SafetensorsWriter.create(file, metadata, specs)) {
+            ByteSink sink = new WriterSink(w);
+            for (PlannedTarget t : targets) {
+                tracker.start(t);
+                bytes.write(t, sink);
+                tracker.done();
+            }
+            cancellation.check();
+            w.commit();
+            if (permissions != null) {
+                Files.setPosixFilePermissions(file, permissions);
+            }
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** The input's file permissions, which the weight files get too (the writer's temporary file has 0600). */
+    private static Set<PosixFilePermission> permissionsOf(Checkpoint source) {
+        try {
+            return Files.getPosixFilePermissions(source.files().getFirst().path());
+        } catch (UnsupportedOperationException | IOException e) {
+            return null;
+        }
+    }
+
+    /** A file being written: bytes appended, ranges copied by the kernel. */
+    private record WriterSink(SafetensorsWriter writer) implements ByteSink {
+        @Override
+        public void write(ByteBuffer bytes) throws IOException {
+            writer.write(bytes);
+        }
+
+        @Override
+        public void transfer(FileChannel source, long position, long count, ByteBuffer scratch) throws IOException {
+            writer.transferFrom(source, position, count);
+        }
+    }
+
+    private static void writeIndex(Path file, ConversionPlan plan, ShardLayout shards) throws IOException {
+        Map<String, String> weights = new TreeMap<>();
+        for (int i = 0; i < shards.shards().size(); i++) {
+            for (PlannedTarget t : shards.shards().get(i)) {
+                weights.put(t.key(), shards.names().get(i));
+            }
+        }
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.putObject("metadata").put("total_size", plan.targetBytes());
+        ObjectNode map = root.putObject("weight_map");
+        weights.forEach(map::put);
+        Files.writeString(file, JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
+                .writeValueAsString(root) + "\n");
+    }
+
+    /** The input's safetensors metadata ({@code format: pt} and the like), carried over. */
+    private static Map<String, String> metadata(Checkpoint source) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (TensorFile f : source.files()) {
+            m.putAll(f.metadata());
+            break;
+        }
+        m.putIfAbsent("format", "pt");
+        return m;
+    }
+
+    private static void checkOutput(Checkpoint source, Path output, boolean force) throws FuseboxException {
+        Path parent = output.getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, output, "cannot be written: its directory "
+                    + (parent == null ? "" : parent + " ") + "does not exist");
+        }
+        Path real;
+        try {
+            real = Files.exists(output) ? output.toRealPath() : parent.toRealPath().resolve(output.getFileName());
+            List<Path> inputs = new ArrayList<>();
+            inputs.add(source.location().toRealPath());
+            for (TensorFile f : source.files()) {
+                inputs.add(f.path().toRealPath());
+            }
+            for (Path in : inputs) {
+                if (in.startsWith(real)) {
+                    throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "is or holds the input " + in
+                            + "; write the conversion somewhere else");
+                }
+            }
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, output, "could not be resolved (" + e.getMessage() + ")", e);
+        }
+        if (Files.exists(output) && !force) {
+            throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "already exists; pass --force to replace it");
+        }
+    }
+
+    private static void moveIntoPlace(Path partial, Path output) throws IOException {
+        if (!Files.exists(output)) {
+            Files.move(partial, output, StandardCopyOption.ATOMIC_MOVE);
+            return;
+        }
+        Path old = output.resolveSibling(output.getFileName() + ".replaced-" + System.nanoTime());
+        Files.move(output, old, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(partial, output, StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(old);
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException ignored) {
+            // best effort: the failure that brought us here is what the user needs to see
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!Files.isDirectory(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.delete(root);
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                if (exc != null) {
+                    throw exc;
+                }
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    /** Counts bytes and tensors and tells the listener, at most every few megabytes and after each tensor. */
+    private static final class Tracker {
+        private static final long REPORT_EVERY = 16L << 20;
+        private final ProgressListener listener;
+        private final long bytesTotal;
+        private final int itemsTotal;
+        private long bytesDone;
+        private long reported;
+        private int itemsDone;
+        private String current = "";
+
+        Tracker(ConversionPlan plan, ProgressListener listener) {
+            this.listener = listener;
+            this.bytesTotal = plan.targetBytes();
+            this.itemsTotal = plan.targets().size();
+        }
+
+        void start(PlannedTarget t) {
+            current = t.key();
+        }
+
+        void add(long n) {
+            bytesDone += n;
+            if (bytesDone - reported >= REPORT_EVERY) {
+                report();
+            }
+        }
+
+        void done() {
+            itemsDone++;
+            report();
+        }
+
+        void finish() {
+            current = "";
+            report();
+        }
+
+        private void report() {
+            reported = bytesDone;
+            listener.onProgress(new Progress(bytesDone, bytesTotal, itemsDone, itemsTotal, current));
+        }
+    }
+}

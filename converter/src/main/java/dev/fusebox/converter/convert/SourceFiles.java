@@ -1,0 +1,86 @@
+package dev.fusebox.converter.convert;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The source checkpoint's files, opened read-only on first use (the input is never written), and where each
+ * tensor's bytes start in them. Reads go through the channel, not a memory map, so resident memory stays small
+ * however large the checkpoint is.
+ */
+final class SourceFiles implements AutoCloseable {
+
+    private final Checkpoint checkpoint;
+    private final Map<Path, FileChannel> channels = new HashMap<>();
+
+    SourceFiles(Checkpoint checkpoint) {
+        this.checkpoint = checkpoint;
+    }
+
+    /** The stored tensor for a planned source, checked to be what the plan expects. */
+    StoredTensor tensor(TensorSpec planned) throws FuseboxException {
+        StoredTensor t = checkpoint.tensor(planned.key()).orElseThrow(() -> new FuseboxException(
+                Problem.INDEX_MISMATCH, checkpoint.location(), planned.key(),
+                "the plan reads it, but the checkpoint does not hold it; plan again"));
+        if (!t.spec().equals(planned)) {
+            throw new FuseboxException(Problem.INDEX_MISMATCH, checkpoint.location(), planned.key(),
+                    "the plan expects " + planned.dtype().name() + " " + planned.shape() + " but the checkpoint holds "
+                            + t.dtype().name() + " " + t.shape() + "; plan again");
+        }
+        return t;
+    }
+
+    StoredTensor tensor(String key) throws FuseboxException {
+        return checkpoint.tensor(key).orElseThrow(() -> new FuseboxException(Problem.INDEX_MISMATCH,
+                checkpoint.location(), key, "the plan reads it, but the checkpoint does not hold it; plan again"));
+    }
+
+    FileChannel channel(StoredTensor t) throws FuseboxException {
+        Path p = t.file().path();
+        FileChannel ch = channels.get(p);
+        if (ch == null) {
+            try {
+                ch = FileChannel.open(p, StandardOpenOption.READ);
+            } catch (IOException e) {
+                throw new FuseboxException(Problem.IO_ERROR, p, "could not be opened (" + e.getMessage() + ")", e);
+            }
+            channels.put(p, ch);
+        }
+        return ch;
+    }
+
+    static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {
+        long pos = position;
+        while (dst.hasRemaining()) {
+            int n = ch.read(dst, pos);
+            if (n < 0) {
+                throw new EOFException("the file ended at byte " + pos + " while reading tensor data");
+            }
+            pos += n;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (FileChannel ch : channels.values()) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // closing a read-only channel cannot lose data
+            }
+        }
+        channels.clear();
+    }
+}

@@ -1,0 +1,138 @@
+package dev.fusebox.converter.plan;
+
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything a conversion will write, decided before a byte is: every target tensor with its recipe, and the
+ * source tensors they come from. A plan holds no file handle, so a view can keep it while the user browses; it
+ * answers both "what feeds this target" and "where does this source go". Immutable.
+ */
+public final class ConversionPlan {
+
+    private final Path source;
+    private final String modelType;
+    private final String rules;
+    private final Layout from;
+    private final Layout to;
+    private final List<TensorSpec> sourceTensors;
+    private final List<PlannedTarget> targets;
+    private final Map<String, PlannedTarget> byTarget;
+    private final Map<String, List<SourceUse>> bySource;
+
+    /**
+     * @param source        the checkpoint the plan reads
+     * @param modelType     the model type the rules were chosen for
+     * @param rules         which rules made the plan, in words (family and origin)
+     * @param from          the layout the source is in
+     * @param to            the layout the plan writes
+     * @param sourceTensors every tensor of the source, in its order
+     * @param targets       every tensor to write, in writing order
+     */
+    public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
+                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets) {
+        this.source = source;
+        this.modelType = modelType;
+        this.rules = rules;
+        this.from = from;
+        this.to = to;
+        this.sourceTensors = List.copyOf(sourceTensors);
+        this.targets = List.copyOf(targets);
+        Map<String, PlannedTarget> t = new HashMap<>();
+        Map<String, List<SourceUse>> s = new HashMap<>();
+        for (PlannedTarget target : this.targets) {
+            if (t.put(target.key(), target) != null) {
+                throw new IllegalArgumentException("the target key " + target.key() + " is planned twice");
+            }
+            switch (target.recipe()) {
+                case CopyRecipe c -> {
+                    for (Placement p : c.placements()) {
+                        s.computeIfAbsent(p.source().key(), k -> new ArrayList<>())
+                                .add(new SourceUse(target, Optional.of(p)));
+                    }
+                }
+                case ComputedRecipe c -> {
+                    for (TensorSpec spec : c.sources()) {
+                        s.computeIfAbsent(spec.key(), k -> new ArrayList<>()).add(new SourceUse(target, Optional.empty()));
+                    }
+                }
+            }
+        }
+        s.replaceAll((k, v) -> List.copyOf(v));
+        this.byTarget = Collections.unmodifiableMap(t);
+        this.bySource = Collections.unmodifiableMap(s);
+    }
+
+    public Path source() {
+        return source;
+    }
+
+    public String modelType() {
+        return modelType;
+    }
+
+    public String rules() {
+        return rules;
+    }
+
+    public Layout from() {
+        return from;
+    }
+
+    public Layout to() {
+        return to;
+    }
+
+    /** Every tensor of the source, in its order. */
+    public List<TensorSpec> sourceTensors() {
+        return sourceTensors;
+    }
+
+    /** Every tensor to write, in writing order. */
+    public List<PlannedTarget> targets() {
+        return targets;
+    }
+
+    /** The target with this key. */
+    public Optional<PlannedTarget> target(String key) {
+        return Optional.ofNullable(byTarget.get(key));
+    }
+
+    /** The keys, dtypes and shapes the output will hold, in writing order (for the other layout's module tree). */
+    public List<TensorSpec> targetSpecs() {
+        return targets.stream().map(PlannedTarget::spec).toList();
+    }
+
+    /** What feeds target {@code key}: its placements for a copy (empty for a computed target or an unknown key). */
+    public List<Placement> feeding(String key) {
+        PlannedTarget t = byTarget.get(key);
+        return t != null && t.recipe() instanceof CopyRecipe c ? c.placements() : List.of();
+    }
+
+    /** Where source tensor {@code key} goes: every target it feeds, with where it lands. */
+    public List<SourceUse> uses(String key) {
+        return bySource.getOrDefault(key, List.of());
+    }
+
+    /** Total bytes of tensor data the plan writes. */
+    public long targetBytes() {
+        long n = 0;
+        for (PlannedTarget t : targets) {
+            n = Math.addExact(n, t.byteSize());
+        }
+        return n;
+    }
+
+    @Override
+    public String toString() {
+        return "plan " + from.jsonName() + " → " + to.jsonName() + " of " + source + " (" + targets.size() + " targets)";
+    }
+}

@@ -1,0 +1,382 @@
+package dev.fusebox.converter.plan;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.LayoutDetector;
+import dev.fusebox.converter.checkpoint.ModelConfig;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.rules.Converter;
+import dev.fusebox.converter.rules.DirectedRules;
+import dev.fusebox.converter.rules.Direction;
+import dev.fusebox.converter.rules.KeyPattern;
+import dev.fusebox.converter.rules.Operation;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.rules.RuleSet;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.TreeMap;
+
+/**
+ * Compiles a family's rules against a checkpoint's header into a {@link ConversionPlan}. Everything that could go
+ * wrong is found here, before a byte is written, with the offending key named: no rules for the model type, a
+ * checkpoint already in the layout asked for (or in both), a key two converters take, missing or extra experts,
+ * mixed dtypes, shapes that do not fit together, two tensors that would be written under one key.
+ */
+public final class Planner {
+
+    private Planner() {
+    }
+
+    /**
+     * The plan that converts {@code checkpoint} to {@code to} (by default the other layout from the one it is in),
+     * with the rules {@code book} has for its model type.
+     */
+    public static ConversionPlan plan(Checkpoint checkpoint, RuleBook book, Optional<Layout> to)
+            throws FuseboxException {
+        Path file = checkpoint.location();
+        if (checkpoint.kind() == CheckpointKind.ADAPTER) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file,
+                    "is a LoRA adapter; this command converts model checkpoints (adapter conversion comes separately)");
+        }
+        Optional<String> declared = checkpoint.modelConfig().flatMap(ModelConfig::modelType);
+        String modelType = checkpoint.modelType();
+        Optional<RuleSet> found = book.forModelType(modelType);
+        if (found.isEmpty() && declared.isEmpty()) {
+            found = book.guess(checkpoint.tensors().keySet());
+        }
+        RuleSet rules = found.orElseThrow(() -> new FuseboxException(Problem.NO_RULES, file, declared.isPresent()
+                ? "has the model type '" + modelType + "', for which Fusebox has no conversion rules; add a rule file "
+                        + "to " + RuleBook.userDirectory() + " or pass --rules FILE"
+                : "has no config.json and no key that any conversion rule matches, so its family is unknown"));
+        RuleSet.Evidence evidence = rules.evidence(checkpoint.tensors().keySet());
+        Layout from = LayoutDetector.fromEvidence(evidence);
+        if (from == Layout.UNKNOWN) {
+            if (evidence.legacyKey().isPresent()) {
+                throw new FuseboxException(Problem.MIXED_LAYOUT, file, "holds keys of both layouts under the "
+                        + rules.family() + " rules: '" + evidence.legacyKey().get() + "' (legacy) and '"
+                        + evidence.v5Key().orElseThrow() + "' (v5); it may be half converted");
+            }
+            throw new FuseboxException(Problem.MIXED_LAYOUT, file, "has no key that the " + rules.family()
+                    + " rules convert in either direction; nothing to convert");
+        }
+        Layout target = to.orElse(from.other());
+        if (target == Layout.UNKNOWN) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, "cannot be converted to an unknown layout");
+        }
+        if (target == from) {
+            throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already in the " + from.jsonName()
+                    + " layout (for example '" + (from == Layout.V5 ? evidence.v5Key() : evidence.legacyKey())
+                    .orElseThrow() + "'); nothing to convert");
+        }
+        DirectedRules directed = rules.toward(target == Layout.V5 ? Direction.TO_V5 : Direction.TO_LEGACY);
+        OptionalInt experts = checkpoint.modelConfig().map(ModelConfig::numExperts).orElse(OptionalInt.empty());
+        List<PlannedTarget> targets = new Compiler(file, directed, experts).compile(checkpoint.tensors().values());
+        String origin = rules.family() + " rules (" + rules.origin() + ")";
+        return new ConversionPlan(file, modelType, origin, from, target,
+                checkpoint.tensors().values().stream().map(StoredTensor::spec).toList(), targets);
+    }
+
+    /** The group a converter collects: one converter at one place (a layer, say). */
+    private record GroupKey(int converter, String prefix, String suffix) {
+    }
+
+    /** The tensors a converter collected at one place, slot by slot (by expert index for a '*' pattern). */
+    private static final class Group {
+        final GroupKey key;
+        final KeyPattern.Match match;
+        final List<TreeMap<Integer, TensorSpec>> slots = new ArrayList<>();
+
+        Group(GroupKey key, KeyPattern.Match match, int slotCount) {
+            this.key = key;
+            this.match = match;
+            for (int i = 0; i < slotCount; i++) {
+                slots.add(new TreeMap<>());
+            }
+        }
+    }
+
+    /** Either one tensor copied (perhaps renamed) or the first sight of a converter group, in source order. */
+    private sealed interface Entry permits Copy, GroupRef {
+    }
+
+    private record Copy(TensorSpec source, String targetKey) implements Entry {
+    }
+
+    private record GroupRef(Group group) implements Entry {
+    }
+
+    /** One compilation. */
+    private record Compiler(Path file, DirectedRules rules, OptionalInt experts) {
+
+        List<PlannedTarget> compile(Iterable<StoredTensor> tensors) throws FuseboxException {
+            List<Entry> entries = new ArrayList<>();
+            Map<GroupKey, Group> groups = new HashMap<>();
+            for (StoredTensor t : tensors) {
+                Optional<DirectedRules.ConverterMatch> m = rules.converterFor(file, t.key());
+                if (m.isEmpty()) {
+                    entries.add(new Copy(t.spec(), rules.rename(t.key())));
+                    continue;
+                }
+                DirectedRules.ConverterMatch cm = m.get();
+                GroupKey gk = new GroupKey(cm.converter(), cm.match().prefix(), cm.match().suffix());
+                Group g = groups.get(gk);
+                if (g == null) {
+                    g = new Group(gk, cm.match(), converter(gk).sources().size());
+                    groups.put(gk, g);
+                    entries.add(new GroupRef(g));
+                }
+                int index = Math.max(cm.match().index(), 0);
+                TensorSpec previous = g.slots.get(cm.source()).put(index, t.spec());
+                if (previous != null) {
+                    throw new FuseboxException(Problem.KEY_COLLISION, file, t.key(), "the rules read it as the same "
+                            + "tensor as '" + previous.key() + "' (both become '" + rules.converterInput(t.key()) + "')");
+                }
+            }
+            List<PlannedTarget> out = new ArrayList<>();
+            Map<String, String> written = new LinkedHashMap<>();
+            for (Entry e : entries) {
+                List<PlannedTarget> made = switch (e) {
+                    case Copy c -> List.of(new PlannedTarget(new TensorSpec(c.targetKey(), c.source().dtype(),
+                            c.source().shape()), List.of(), new CopyRecipe(Assembly.of(c.source()).placements())));
+                    case GroupRef g -> assemble(g.group());
+                };
+                for (PlannedTarget t : made) {
+                    String from = t.sources().getFirst().key();
+                    String before = written.putIfAbsent(t.key(), from);
+                    if (before != null) {
+                        throw new FuseboxException(Problem.KEY_COLLISION, file, from, "it would be written as '"
+                                + t.key() + "', which '" + before + "' becomes too");
+                    }
+                    out.add(t);
+                }
+            }
+            return out;
+        }
+
+        private Converter converter(GroupKey gk) {
+            return rules.converters().get(gk.converter());
+        }
+
+        private List<PlannedTarget> assemble(Group g) throws FuseboxException {
+            Converter c = converter(g.key);
+            List<TensorSpec> all = checkMembers(g, c);
+            TensorSpec first = all.getFirst();
+            for (TensorSpec s : all) {
+                if (s.dtype() != first.dtype()) {
+                    throw new FuseboxException(Problem.MIXED_DTYPES, file, s.key(), "it is " + s.dtype().name()
+                            + " but '" + first.key() + "' is " + first.dtype().name() + "; tensors joined into '"
+                            + targetName(c, g, 0) + "' must share one dtype");
+                }
+            }
+            List<List<Assembly>> slots = new ArrayList<>();
+            for (int s = 0; s < c.sources().size(); s++) {
+                List<Assembly> slot = new ArrayList<>();
+                for (TensorSpec spec : g.slots.get(s).values()) {
+                    slot.add(Assembly.of(spec));
+                }
+                slots.add(slot);
+            }
+            List<Boolean> indexed = new ArrayList<>(c.sources().stream().map(KeyPattern::indexed).toList());
+            for (Operation op : c.operations()) {
+                try {
+                    slots = apply(op, slots, indexed, c, g);
+                } catch (IllegalArgumentException e) {
+                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, first.key(), "the rule " + c + " cannot "
+                            + "apply: " + e.getMessage());
+                }
+            }
+            List<String> ops = c.operations().stream().map(Operation::describe).toList();
+            List<PlannedTarget> out = new ArrayList<>();
+            int length = slots.getFirst().size();
+            for (int i = 0; i < length; i++) {
+                for (int s = 0; s < slots.size(); s++) {
+                    Assembly a = slots.get(s).get(i);
+                    String key = rules.outputKey(c.targets().get(s), g.match, indexed.get(s) ? i : -1);
+                    List<Placement> placements = new ArrayList<>(a.placements());
+                    placements.sort(Comparator.comparingLong(p -> p.runs(a.shape()).targetBase()));
+                    out.add(new PlannedTarget(new TensorSpec(key, first.dtype(), a.shape()), ops,
+                            new CopyRecipe(placements)));
+                }
+            }
+            return out;
+        }
+
+        /** Every member of the group in slot order, after checking that each slot has the same experts, all of them. */
+        private List<TensorSpec> checkMembers(Group g, Converter c) throws FuseboxException {
+            int max = -1;
+            int fullest = 0;
+            for (int s = 0; s < g.slots.size(); s++) {
+                if (!g.slots.get(s).isEmpty() && g.slots.get(s).lastKey() > max) {
+                    max = g.slots.get(s).lastKey();
+                    fullest = s;
+                }
+            }
+            boolean stacking = c.operations().stream().anyMatch(op -> op instanceof Operation.Stack);
+            if (stacking && experts.isPresent()) {
+                if (max >= experts.getAsInt()) {
+                    TensorSpec extra = g.slots.get(fullest).get(max);
+                    throw new FuseboxException(Problem.EXTRA_EXPERT, file, extra.key(), "it is expert " + max
+                            + ", but config.json declares " + experts.getAsInt() + " experts");
+                }
+                max = experts.getAsInt() - 1;
+            }
+            List<TensorSpec> all = new ArrayList<>();
+            for (int s = 0; s < g.slots.size(); s++) {
+                KeyPattern pattern = c.sources().get(s);
+                TreeMap<Integer, TensorSpec> slot = g.slots.get(s);
+                if (!pattern.indexed()) {
+                    if (slot.isEmpty()) {
+                        TensorSpec present = g.slots.stream().filter(m -> !m.isEmpty()).findFirst().orElseThrow()
+                                .firstEntry().getValue();
+                        throw new FuseboxException(Problem.MISSING_TENSOR, file, present.key(), "the rule " + c
+                                + " joins it with '" + pattern.expand(g.match.prefix(), g.match.suffix(), -1)
+                                + "', which the checkpoint does not hold");
+                    }
+                    all.addAll(slot.values());
+                    continue;
+                }
+                for (int i = 0; i <= max; i++) {
+                    if (!slot.containsKey(i)) {
+                        throw missingExpert(g, c, s, i);
+                    }
+                }
+                all.addAll(slot.values());
+            }
+            return all;
+        }
+
+        private FuseboxException missingExpert(Group g, Converter c, int slot, int index) {
+            TensorSpec partner = null;
+            for (TreeMap<Integer, TensorSpec> other : g.slots) {
+                if (other.containsKey(index)) {
+                    partner = other.get(index);
+                    break;
+                }
+            }
+            String expected = expectedKey(g, c, slot, index);
+            if (partner != null) {
+                return new FuseboxException(Problem.MISSING_EXPERT, file, expected, "expert " + index + " has '"
+                        + partner.key() + "' but not this partner; every expert needs all of " + c.sources());
+            }
+            TreeMap<Integer, TensorSpec> present = g.slots.get(slot);
+            return new FuseboxException(Problem.MISSING_EXPERT, file, expected, "expert " + index + " is missing"
+                    + (present.isEmpty() ? "" : " (found " + present.size() + " experts, numbered "
+                    + present.firstKey() + " to " + present.lastKey() + ")") + (experts.isPresent()
+                    ? "; config.json declares " + experts.getAsInt() + " experts"
+                    : "; experts must be numbered 0, 1, 2, … without gaps"));
+        }
+
+        /**
+         * The checkpoint key a missing expert would have: a present expert's key of the same slot with its index
+         * replaced, or (when the slot is empty) the key the rule's pattern expects.
+         */
+        private String expectedKey(Group g, Converter c, int slot, int index) {
+            TreeMap<Integer, TensorSpec> present = g.slots.get(slot);
+            if (!present.isEmpty()) {
+                Map.Entry<Integer, TensorSpec> e = present.firstEntry();
+                String key = e.getValue().key();
+                String marker = "." + e.getKey() + ".";
+                int at = key.lastIndexOf(marker);
+                if (at >= 0) {
+                    return key.substring(0, at) + "." + index + "." + key.substring(at + marker.length());
+                }
+            }
+            return c.sources().get(slot).expand(g.match.prefix(), g.match.suffix(), index);
+        }
+
+        private String targetName(Converter c, Group g, int slot) {
+            return rules.outputKey(c.targets().get(slot), g.match, c.targets().get(slot).indexed() ? 0 : -1);
+        }
+
+        private List<List<Assembly>> apply(Operation op, List<List<Assembly>> slots, List<Boolean> indexed,
+                                           Converter c, Group g) throws FuseboxException {
+            List<List<Assembly>> out = new ArrayList<>();
+            switch (op) {
+                case Operation.Stack s -> {
+                    for (int i = 0; i < slots.size(); i++) {
+                        checkSameShapes(slots.get(i));
+                        out.add(List.of(Assembly.stack(slots.get(i), s.dim())));
+                        indexed.set(i, false);
+                    }
+                }
+                case Operation.Unstack u -> {
+                    for (int i = 0; i < slots.size(); i++) {
+                        Assembly a = slots.get(i).getFirst();
+                        if (u.dim() < a.shape().rank() && experts.isPresent()
+                                && a.shape().dim(u.dim()) != experts.getAsInt()) {
+                            long n = a.shape().dim(u.dim());
+                            TensorSpec src = a.placements().getFirst().source();
+                            throw new FuseboxException(n < experts.getAsInt() ? Problem.MISSING_EXPERT
+                                    : Problem.EXTRA_EXPERT, file, src.key(), "it holds " + n + " experts along axis "
+                                    + u.dim() + ", but config.json declares " + experts.getAsInt());
+                        }
+                        out.add(a.unstack(u.dim()));
+                        indexed.set(i, true);
+                    }
+                }
+                case Operation.Concat cc -> {
+                    List<Assembly> parts = slots.stream().map(List::getFirst).toList();
+                    for (int i = 1; i < parts.size(); i++) {
+                        Assembly p = parts.get(i);
+                        if (cc.dim() < p.shape().rank() && cc.dim() < parts.getFirst().shape().rank()
+                                && p.shape().dim(cc.dim()) != parts.getFirst().shape().dim(cc.dim())) {
+                            throw new FuseboxException(Problem.RAGGED_SHAPES, file,
+                                    p.placements().getFirst().source().key(), "its part is " + p.shape() + " but '"
+                                    + parts.getFirst().placements().getFirst().source().key() + "' gives "
+                                    + parts.getFirst().shape() + "; concat(dim=" + cc.dim() + ") joins equal parts "
+                                    + "only, so that chunk can split them again");
+                        }
+                    }
+                    out.add(List.of(Assembly.concat(parts, cc.dim())));
+                    indexed.clear();
+                    indexed.add(false);
+                }
+                case Operation.Chunk ch -> {
+                    for (Assembly part : slots.getFirst().getFirst().chunk(ch.dim(), c.targets().size())) {
+                        out.add(List.of(part));
+                    }
+                    indexed.clear();
+                    for (int i = 0; i < c.targets().size(); i++) {
+                        indexed.add(false);
+                    }
+                }
+                case Operation.Transpose t -> {
+                    for (List<Assembly> slot : slots) {
+                        out.add(slot.stream().map(a -> a.transpose(t.dim0(), t.dim1())).toList());
+                    }
+                }
+                case Operation.Interleave il -> {
+                    for (List<Assembly> slot : slots) {
+                        out.add(slot.stream().map(a -> a.interleave(il.dim(), il.inverted())).toList());
+                    }
+                }
+            }
+            return out;
+        }
+
+        private void checkSameShapes(List<Assembly> experts) throws FuseboxException {
+            Assembly first = experts.getFirst();
+            for (int i = 1; i < experts.size(); i++) {
+                if (!experts.get(i).shape().equals(first.shape())) {
+                    TensorSpec odd = experts.get(i).placements().getFirst().source();
+                    TensorSpec ref = first.placements().getFirst().source();
+                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, odd.key(), "its shape is "
+                            + odd.shape() + " but '" + ref.key() + "' is " + ref.shape()
+                            + "; experts stacked into one tensor must all have one shape");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.fusebox.converter.rules;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A converter: tensors matched by {@code sources} (in order; a {@code *} collects every expert) become the tensors
+ * named by {@code targets} through {@code operations}. Checked on construction so that the chain is well formed and
+ * runs both ways: every slot meets the operations it can take, at most one concat or chunk changes the number of
+ * slots, and the slots left at the end are the targets, indexed where a target has a {@code *}.
+ */
+public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List<Operation> operations) {
+
+    public Converter {
+        sources = List.copyOf(sources);
+        targets = List.copyOf(targets);
+        operations = List.copyOf(operations);
+        if (sources.isEmpty() || targets.isEmpty()) {
+            throw new IllegalArgumentException("a converter needs at least one source and one target");
+        }
+        if (operations.isEmpty()) {
+            throw new IllegalArgumentException("a converter needs at least one operation (a plain rename is a renaming)");
+        }
+        checkSlots(sources, targets, operations);
+    }
+
+    /** The converter that undoes this one: targets become sources, the inverse operations run in reverse order. */
+    public Converter reversed() {
+        List<Operation> inverse = new ArrayList<>();
+        for (Operation op : operations.reversed()) {
+            inverse.add(op.inverse());
+        }
+        return new Converter(targets, sources, inverse);
+    }
+
+    /** The operations as plans print them. */
+    public List<String> describeOperations() {
+        return operations.stream().map(Operation::describe).toList();
+    }
+
+    @Override
+    public String toString() {
+        return sources + " → " + targets;
+    }
+
+    private static void checkSlots(List<KeyPattern> sources, List<KeyPattern> targets, List<Operation> operations) {
+        List<Boolean> indexed = new ArrayList<>(sources.stream().map(KeyPattern::indexed).toList());
+        int countChanges = 0;
+        for (Operation op : operations) {
+            switch (op) {
+                case Operation.Stack s -> {
+                    if (indexed.contains(false)) {
+                        throw new IllegalArgumentException(op.describe() + " needs every slot to be a list of experts "
+                                + "(a pattern with '*')");
+                    }
+                    indexed.replaceAll(x -> false);
+                }
+                case Operation.Unstack u -> {
+                    if (indexed.contains(true)) {
+                        throw new IllegalArgumentException(op.describe() + " needs every slot to be one tensor");
+                    }
+                    indexed.replaceAll(x -> true);
+                }
+                case Operation.Concat c -> {
+                    if (indexed.size() < 2 || indexed.contains(true)) {
+                        throw new IllegalArgumentException(op.describe() + " needs two or more slots of one tensor each");
+                    }
+                    indexed = new ArrayList<>(List.of(false));
+                    countChanges++;
+                }
+                case Operation.Chunk c -> {
+                    if (indexed.size() != 1 || indexed.getFirst() || targets.size() < 2) {
+                        throw new IllegalArgumentException(op.describe() + " needs one slot of one tensor and two or "
+                                + "more targets");
+                    }
+                    indexed = new ArrayList<>();
+                    for (int i = 0; i < targets.size(); i++) {
+                        indexed.add(false);
+                    }
+                    countChanges++;
+                }
+                case Operation.Transpose t -> {
+                    if (t.dim0() < 0 || t.dim1() < 0 || t.dim0() == t.dim1()) {
+                        throw new IllegalArgumentException(op.describe() + " needs two different axes");
+                    }
+                }
+                case Operation.Interleave i -> {
+                }
+            }
+            if (dimOf(op) < 0) {
+                throw new IllegalArgumentException(op.describe() + " names a negative axis");
+            }
+        }
+        if (countChanges > 1) {
+            throw new IllegalArgumentException("a converter may join or split slots once (one concat or chunk)");
+        }
+        if (indexed.size() != targets.size()) {
+            throw new IllegalArgumentException("the operations leave " + indexed.size() + " tensor(s) for "
+                    + targets.size() + " target(s)");
+        }
+        for (int i = 0; i < targets.size(); i++) {
+            if (indexed.get(i) != targets.get(i).indexed()) {
+                throw new IllegalArgumentException("target '" + targets.get(i) + "' " + (indexed.get(i)
+                        ? "receives a list of experts, so it needs a '*'" : "receives one tensor, so it cannot have a '*'"));
+            }
+        }
+    }
+
+    private static int dimOf(Operation op) {
+        return switch (op) {
+            case Operation.Stack s -> s.dim();
+            case Operation.Unstack u -> u.dim();
+            case Operation.Concat c -> c.dim();
+            case Operation.Chunk c -> c.dim();
+            case Operation.Transpose t -> Math.min(t.dim0(), t.dim1());
+            case Operation.Interleave i -> i.dim();
+        };
+    }
+}

@@ -1,0 +1,96 @@
+package dev.fusebox.converter.rules;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A family's rules in one direction, applied as transformers applies them: toward v5, every renaming in order
+ * and then at most one converter on the renamed key; back toward legacy, the inverted converter first and then
+ * the inverted renamings in reverse order (on the keys the converter produces).
+ */
+public record DirectedRules(RuleSet rules, Direction direction, List<Renaming> renamings,
+                            List<Converter> converters) {
+
+    public DirectedRules {
+        renamings = List.copyOf(renamings);
+        converters = List.copyOf(converters);
+    }
+
+    /** A converter source pattern that took a key, and where. */
+    public record ConverterMatch(int converter, int source, KeyPattern.Match match) {
+    }
+
+    /** {@code key} through every renaming, in order. */
+    public String rename(String key) {
+        String k = key;
+        for (Renaming r : renamings) {
+            k = r.apply(k);
+        }
+        return k;
+    }
+
+    /** Whether renamings run before converters (toward v5) or after them (toward legacy). */
+    public boolean renamesBeforeConverting() {
+        return direction == Direction.TO_V5;
+    }
+
+    /** The key a converter pattern is matched against: renamed first toward v5, as is toward legacy. */
+    public String converterInput(String key) {
+        return renamesBeforeConverting() ? rename(key) : key;
+    }
+
+    /** The converter that takes {@code key}, if any; a key that two patterns take is refused. */
+    public Optional<ConverterMatch> converterFor(Path file, String key) throws FuseboxException {
+        String input = converterInput(key);
+        List<ConverterMatch> hits = new ArrayList<>();
+        for (int c = 0; c < converters.size(); c++) {
+            List<KeyPattern> sources = converters.get(c).sources();
+            for (int s = 0; s < sources.size(); s++) {
+                Optional<KeyPattern.Match> m = sources.get(s).find(input);
+                if (m.isPresent()) {
+                    hits.add(new ConverterMatch(c, s, m.get()));
+                }
+            }
+        }
+        if (hits.size() > 1) {
+            ConverterMatch a = hits.get(0);
+            ConverterMatch b = hits.get(1);
+            throw new FuseboxException(Problem.AMBIGUOUS_RULES, file, key, "two rules of " + rules
+                    + " match it: '" + converters.get(a.converter).sources().get(a.source) + "' and '"
+                    + converters.get(b.converter).sources().get(b.source) + "'; a key may feed one converter only");
+        }
+        return hits.isEmpty() ? Optional.empty() : Optional.of(hits.getFirst());
+    }
+
+    /** The key a converter output pattern names for a group, renamed where renamings follow the converter. */
+    public String outputKey(KeyPattern target, KeyPattern.Match group, int index) {
+        String key = target.expand(group.prefix(), group.suffix(), index);
+        return renamesBeforeConverting() ? key : rename(key);
+    }
+
+    boolean convertsSomething(String key) {
+        String input = converterInput(key);
+        for (Converter c : converters) {
+            for (KeyPattern p : c.sources()) {
+                if (p.find(input).isPresent()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    boolean renamesSomething(String key) {
+        for (Renaming r : renamings) {
+            if (r.matches(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

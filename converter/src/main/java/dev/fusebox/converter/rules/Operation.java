@@ -1,0 +1,84 @@
+package dev.fusebox.converter.rules;
+
+/**
+ * One step of a converter, as transformers names them, each with its exact inverse. A converter's value is a row
+ * of slots (one per source pattern at first); a slot holds one tensor, or a list of tensors indexed by expert when
+ * its pattern has a {@code *}.
+ */
+public sealed interface Operation {
+
+    /** The operation that undoes this one. */
+    Operation inverse();
+
+    /** How the operation is written in plans, e.g. {@code stack(dim=0)}. */
+    String describe();
+
+    /** MergeModulelist: each slot's list of experts becomes one tensor with a new axis {@code dim}. */
+    record Stack(int dim) implements Operation {
+        public Operation inverse() {
+            return new Unstack(dim);
+        }
+
+        public String describe() {
+            return "stack(dim=" + dim + ")";
+        }
+    }
+
+    /** SplitModulelist: each slot's tensor becomes a list of experts, one per index along {@code dim}. */
+    record Unstack(int dim) implements Operation {
+        public Operation inverse() {
+            return new Stack(dim);
+        }
+
+        public String describe() {
+            return "unstack(dim=" + dim + ")";
+        }
+    }
+
+    /** Concatenate: all slots, in order, joined along {@code dim} into one. */
+    record Concat(int dim) implements Operation {
+        public Operation inverse() {
+            return new Chunk(dim);
+        }
+
+        public String describe() {
+            return "concat(dim=" + dim + ")";
+        }
+    }
+
+    /** Chunk: the one slot split along {@code dim} into equal parts, one per target. */
+    record Chunk(int dim) implements Operation {
+        public Operation inverse() {
+            return new Concat(dim);
+        }
+
+        public String describe() {
+            return "chunk(dim=" + dim + ")";
+        }
+    }
+
+    /** Transpose: axes {@code dim0} and {@code dim1} swapped, in every slot. */
+    record Transpose(int dim0, int dim1) implements Operation {
+        public Operation inverse() {
+            return new Transpose(dim1, dim0);
+        }
+
+        public String describe() {
+            return "transpose(" + dim0 + ", " + dim1 + ")";
+        }
+    }
+
+    /**
+     * Interleave, as transformers defines it: axis {@code dim} (length n) read as [n/2, 2] and transposed, so rows
+     * {@code g0 u0 g1 u1 …} become {@code g0 g1 … u0 u1 …}; with {@code inverse}, read as [2, n/2], the way back.
+     */
+    record Interleave(int dim, boolean inverted) implements Operation {
+        public Operation inverse() {
+            return new Interleave(dim, !inverted);
+        }
+
+        public String describe() {
+            return "interleave(dim=" + dim + (inverted ? ", inverse" : "") + ")";
+        }
+    }
+}
