@@ -3,6 +3,7 @@ package dev.fusebox.app;
 import dev.fusebox.app.main.FxDialogs;
 import dev.fusebox.app.main.MainWindow;
 import dev.fusebox.app.sample.BundledSample;
+import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.RecentFiles;
 import dev.fusebox.viewmodel.main.Screen;
@@ -35,7 +36,7 @@ public final class FuseboxApp extends Application {
         AppDirectories dirs = AppDirectories.fromEnvironment();
         runner = new FxTaskRunner();
         MainViewModel vm = new MainViewModel(runner, new FxDialogs(stage), RecentFiles.load(dirs.recentFiles()),
-                new BundledSample(dirs.cache()));
+                new BundledSample(dirs.cache()), RuleBook::installed);
         vm.darkProperty().set("dark".equalsIgnoreCase(System.getProperty("fusebox.theme")));
         MainWindow.show(stage, vm);
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> Platform.runLater(() -> showUnexpected(stage, e)));
