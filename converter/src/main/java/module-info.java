@@ -2,6 +2,9 @@
 module dev.fusebox.converter {
     requires com.fasterxml.jackson.databind;
     requires info.picocli;
+    requires jdk.management;
+    // Optional at run time: the launcher and the tests add it; without it the forward pass uses scalar loops.
+    requires static jdk.incubator.vector;
 
     exports dev.fusebox.converter;
     exports dev.fusebox.converter.safetensors;
@@ -13,6 +16,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.rules;
     exports dev.fusebox.converter.plan;
     exports dev.fusebox.converter.convert;
+    exports dev.fusebox.converter.forward;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

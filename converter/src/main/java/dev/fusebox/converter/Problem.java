@@ -42,6 +42,8 @@ public enum Problem {
     INDEX_MISMATCH,
     /** config.json or adapter_config.json is malformed. */
     INVALID_CONFIG,
+    /** A tensor a model needs is missing, or its shape does not fit the model or the base an adapter applies to. */
+    SHAPE_MISMATCH,
     /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
     UNSUPPORTED,
     /** The user cancelled the work. */

@@ -60,6 +60,7 @@ public final class Cli {
         cl.addSubcommand(new PlanCommand());
         cl.addSubcommand(new ConvertCommand());
         cl.addSubcommand(new DiffCommand());
+        cl.addSubcommand(new VerifyCommand());
         return cl;
     }
 

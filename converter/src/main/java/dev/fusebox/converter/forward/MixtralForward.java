@@ -1,0 +1,284 @@
+package dev.fusebox.converter.forward;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.converter.progress.ProgressListener;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Mixtral causal LM forward pass in float32, as transformers' modeling_mixtral computes it (DESIGN.md §1):
+ * pre-norm decoder layers of GQA attention with rotate-half RoPE and a causal (optionally windowed) softmax, then a
+ * sparse MoE block whose router takes a softmax over all experts in float32, keeps the top-k and renormalises
+ * them; final RMSNorm; lm_head. One sequence, no cache. Weights come from a {@link MixtralWeights} view, so the
+ * same code runs the legacy and the v5 layout.
+ */
+public final class MixtralForward {
+
+    private final MixtralWeights weights;
+    private final MixtralDims dims;
+    private final Kernel kernel;
+
+    public MixtralForward(MixtralWeights weights, Kernel kernel) {
+        this.weights = weights;
+        this.dims = weights.dims();
+        this.kernel = kernel;
+    }
+
+    public MixtralForward(MixtralWeights weights) {
+        this(weights, Kernel.best());
+    }
+
+    /** Runs {@code tokens} through the first {@code layers} layers, then the final norm and lm_head. */
+    public ForwardResult run(int[] tokens, int layers, ProgressListener progress, Cancellation cancellation)
+            throws FuseboxException {
+        checkTokens(tokens);
+        if (layers < 1 || layers > dims.layers()) {
+            throw new FuseboxException(Problem.UNSUPPORTED, weights.location(),
+                    "has " + dims.layers() + " layers, so it cannot run " + layers);
+        }
+        long start = System.nanoTime();
+        MatMul mm = new MatMul(kernel, Runtime.getRuntime().availableProcessors());
+        int t = tokens.length;
+        int h = dims.hidden();
+        String side = weights.layout().jsonName();
+        float[] state = embed(tokens, mm);
+        List<float[]> hidden = new ArrayList<>();
+        hidden.add(state.clone());
+        List<RouterOutput> routers = new ArrayList<>();
+        float[] rope = ropeTable(t);
+        for (int l = 0; l < layers; l++) {
+            cancellation.check();
+            progress.onProgress(new Progress(0, 0, l, layers + 1, side + ": layer " + l));
+            float[] x = rmsNorm(state, weights.inputNorm(l), t, mm);
+            add(state, attention(l, x, t, rope, mm));
+            x = rmsNorm(state, weights.postAttentionNorm(l), t, mm);
+            RouterOutput router = route(l, x, t, mm);
+            routers.add(router);
+            add(state, experts(l, x, t, router, mm, cancellation));
+            hidden.add(state.clone());
+        }
+        cancellation.check();
+        progress.onProgress(new Progress(0, 0, layers, layers + 1, side + ": lm_head"));
+        float[] normed = rmsNorm(state, weights.finalNorm(), t, mm);
+        float[] logits = mm.apply(weights.lmHead(), normed, t);
+        progress.onProgress(new Progress(0, 0, layers + 1, layers + 1, side + ": done"));
+        return new ForwardResult(tokens.clone(), layers, h, dims.vocab(), List.copyOf(hidden), normed,
+                List.copyOf(routers), logits, mm.bytesRead(), System.nanoTime() - start);
+    }
+
+    private void checkTokens(int[] tokens) throws FuseboxException {
+        if (tokens.length == 0) {
+            throw new FuseboxException(Problem.UNSUPPORTED, weights.location(), "needs at least one token to run");
+        }
+        for (int token : tokens) {
+            if (token < 0 || token >= dims.vocab()) {
+                throw new FuseboxException(Problem.UNSUPPORTED, weights.location(), "has a vocabulary of "
+                        + dims.vocab() + " tokens, so the token id " + token + " is outside it");
+            }
+        }
+    }
+
+    private float[] embed(int[] tokens, MatMul mm) throws FuseboxException {
+        WeightMatrix table = weights.embedding();
+        int h = dims.hidden();
+        float[] out = new float[tokens.length * h];
+        float[] row = new float[h];
+        for (int p = 0; p < tokens.length; p++) {
+            table.decodeRow(tokens[p], row);
+            System.arraycopy(row, 0, out, p * h, h);
+        }
+        mm.countRead(table.rows(0, tokens.length).byteSize());
+        return out;
+    }
+
+    /** {@code x · rsqrt(mean(x²) + eps) · w} per token, the mean taken in double. */
+    private float[] rmsNorm(float[] x, WeightMatrix weight, int tokens, MatMul mm) {
+        float[] w = weight.decodeAll();
+        mm.countRead(weight.byteSize());
+        int h = dims.hidden();
+        float[] out = new float[x.length];
+        for (int t = 0; t < tokens; t++) {
+            double sum = 0;
+            for (int i = 0; i < h; i++) {
+                float v = x[t * h + i];
+                sum += v * v;
+            }
+            float inv = (float) (1.0 / Math.sqrt(sum / h + dims.rmsNormEps()));
+            for (int i = 0; i < h; i++) {
+                out[t * h + i] = w[i] * (x[t * h + i] * inv);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * cos and sin per position and frequency, [tokens][headDim / 2][2], computed in float32 as transformers does
+     * (its inverse frequencies and angles are float32 even in a float64 model).
+     */
+    private float[] ropeTable(int tokens) {
+        int half = dims.headDim() / 2;
+        float[] table = new float[tokens * half * 2];
+        for (int i = 0; i < half; i++) {
+            float exponent = (float) (2 * i) / dims.headDim();
+            float invFreq = (float) (1.0 / (float) Math.pow(dims.ropeTheta(), exponent));
+            for (int p = 0; p < tokens; p++) {
+                float angle = invFreq * p;
+                table[(p * half + i) * 2] = (float) Math.cos(angle);
+                table[(p * half + i) * 2 + 1] = (float) Math.sin(angle);
+            }
+        }
+        return table;
+    }
+
+    private void applyRope(float[] x, int tokens, int heads, float[] rope) {
+        int d = dims.headDim();
+        int half = d / 2;
+        for (int p = 0; p < tokens; p++) {
+            for (int hd = 0; hd < heads; hd++) {
+                int base = (p * heads + hd) * d;
+                for (int i = 0; i < half; i++) {
+                    float cos = rope[(p * half + i) * 2];
+                    float sin = rope[(p * half + i) * 2 + 1];
+                    float x1 = x[base + i];
+                    float x2 = x[base + half + i];
+                    x[base + i] = x1 * cos - x2 * sin;
+                    x[base + half + i] = x2 * cos + x1 * sin;
+                }
+            }
+        }
+    }
+
+    private float[] attention(int layer, float[] x, int tokens, float[] rope, MatMul mm) throws FuseboxException {
+        float[] q = mm.apply(weights.attention(layer, "q_proj"), x, tokens);
+        float[] k = mm.apply(weights.attention(layer, "k_proj"), x, tokens);
+        float[] v = mm.apply(weights.attention(layer, "v_proj"), x, tokens);
+        applyRope(q, tokens, dims.heads(), rope);
+        applyRope(k, tokens, dims.kvHeads(), rope);
+        int d = dims.headDim();
+        int group = dims.heads() / dims.kvHeads();
+        int qWidth = dims.qWidth();
+        int kvWidth = dims.kvWidth();
+        float scale = (float) Math.pow(d, -0.5);
+        float[] out = new float[tokens * qWidth];
+        float[] scores = new float[tokens];
+        for (int hd = 0; hd < dims.heads(); hd++) {
+            int kvOffset = (hd / group) * d;
+            for (int i = 0; i < tokens; i++) {
+                int first = dims.slidingWindow() > 0 ? Math.max(0, i - dims.slidingWindow() + 1) : 0;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = first; j <= i; j++) {
+                    scores[j] = kernel.dot(q, i * qWidth + hd * d, k, j * kvWidth + kvOffset, d) * scale;
+                    max = Math.max(max, scores[j]);
+                }
+                float sum = 0;
+                for (int j = first; j <= i; j++) {
+                    scores[j] = (float) Math.exp(scores[j] - max);
+                    sum += scores[j];
+                }
+                int o = i * qWidth + hd * d;
+                for (int j = first; j <= i; j++) {
+                    float p = scores[j] / sum;
+                    int vo = j * kvWidth + kvOffset;
+                    for (int c = 0; c < d; c++) {
+                        out[o + c] += p * v[vo + c];
+                    }
+                }
+            }
+        }
+        return mm.apply(weights.attention(layer, "o_proj"), out, tokens);
+    }
+
+    private RouterOutput route(int layer, float[] x, int tokens, MatMul mm) throws FuseboxException {
+        int e = dims.experts();
+        int k = dims.topK();
+        float[] logits = mm.apply(weights.router(layer), x, tokens);
+        int[] chosen = new int[tokens * k];
+        float[] chosenWeights = new float[tokens * k];
+        float[] probs = new float[e];
+        boolean[] taken = new boolean[e];
+        for (int t = 0; t < tokens; t++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < e; i++) {
+                max = Math.max(max, logits[t * e + i]);
+            }
+            float sum = 0;
+            for (int i = 0; i < e; i++) {
+                probs[i] = (float) Math.exp(logits[t * e + i] - max);
+                sum += probs[i];
+            }
+            java.util.Arrays.fill(taken, false);
+            float top = 0;
+            for (int j = 0; j < k; j++) {
+                int best = -1;
+                for (int i = 0; i < e; i++) {
+                    if (!taken[i] && (best < 0 || probs[i] > probs[best])) {
+                        best = i;
+                    }
+                }
+                taken[best] = true;
+                chosen[t * k + j] = best;
+                chosenWeights[t * k + j] = probs[best] / sum;
+                top += chosenWeights[t * k + j];
+            }
+            for (int j = 0; j < k; j++) {
+                chosenWeights[t * k + j] /= top;
+            }
+        }
+        return new RouterOutput(layer, tokens, e, k, logits, chosen, chosenWeights);
+    }
+
+    /** The MoE output: each chosen expert run once on the tokens routed to it, weighted, summed in expert order. */
+    private float[] experts(int layer, float[] x, int tokens, RouterOutput router, MatMul mm,
+                            Cancellation cancellation) throws FuseboxException {
+        int h = dims.hidden();
+        int k = dims.topK();
+        float[] out = new float[tokens * h];
+        for (int e = 0; e < dims.experts(); e++) {
+            int[] routed = new int[tokens];
+            float[] routedWeights = new float[tokens];
+            int n = 0;
+            for (int t = 0; t < tokens; t++) {
+                for (int j = 0; j < k; j++) {
+                    if (router.chosen()[t * k + j] == e) {
+                        routed[n] = t;
+                        routedWeights[n++] = router.weights()[t * k + j];
+                    }
+                }
+            }
+            if (n == 0) {
+                continue;
+            }
+            cancellation.check();
+            float[] xe = new float[n * h];
+            for (int j = 0; j < n; j++) {
+                System.arraycopy(x, routed[j] * h, xe, j * h, h);
+            }
+            Expert expert = weights.expert(layer, e);
+            float[] gate = mm.apply(expert.gate(), xe, n);
+            float[] up = mm.apply(expert.up(), xe, n);
+            for (int i = 0; i < gate.length; i++) {
+                float g = gate[i];
+                gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            }
+            float[] down = mm.apply(expert.down(), gate, n);
+            for (int j = 0; j < n; j++) {
+                float w = routedWeights[j];
+                int o = routed[j] * h;
+                for (int i = 0; i < h; i++) {
+                    out[o + i] += down[j * h + i] * w;
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void add(float[] state, float[] delta) {
+        for (int i = 0; i < state.length; i++) {
+            state[i] += delta[i];
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package dev.fusebox.converter.forward;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.ModelConfig;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.safetensors.Shape;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The weights of a Mixtral as the forward pass reads them, in place from the mapped files, with an optional LoRA
+ * adapter applied beside them. Attention, norms, embeddings and lm_head have the same keys in both layouts; the
+ * router and the experts are where the two views differ ({@link LegacyWeights}, {@link V5Weights}). Opening checks
+ * every tensor the model needs and every adapter pair against the shapes the config implies; data is decoded only
+ * when a pass asks for it, so only the experts the router picks are read.
+ */
+public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
+
+    private final Checkpoint checkpoint;
+    private final MixtralDims dims;
+    private final AdapterWeights adapter;
+    private final Map<String, LoraFactors> lora = new HashMap<>();
+
+    MixtralWeights(Checkpoint checkpoint, MixtralDims dims, AdapterWeights adapter) {
+        this.checkpoint = checkpoint;
+        this.dims = dims;
+        this.adapter = adapter;
+    }
+
+    /**
+     * Opens the weights of {@code model} in the layout its keys show, with {@code config} (the model's own, or the
+     * source's for a bare converted file) and an optional adapter in the same layout.
+     */
+    public static MixtralWeights open(Checkpoint model, ModelConfig config, Optional<Checkpoint> adapter)
+            throws FuseboxException {
+        MixtralDims dims = MixtralDims.of(config);
+        AdapterWeights a = adapter.isPresent() ? AdapterWeights.of(adapter.get()) : null;
+        MixtralWeights w = switch (model.layout()) {
+            case LEGACY -> new LegacyWeights(model, dims, a);
+            case V5 -> new V5Weights(model, dims, a);
+            case UNKNOWN -> throw new FuseboxException(Problem.UNSUPPORTED, model.location(),
+                    "has neither the legacy per-expert nor the v5 fused expert layout");
+        };
+        w.checkCommon();
+        w.checkExperts();
+        if (a != null) {
+            a.checkAllClaimed();
+        }
+        return w;
+    }
+
+    public MixtralDims dims() {
+        return dims;
+    }
+
+    public abstract Layout layout();
+
+    public Path location() {
+        return checkpoint.location();
+    }
+
+    public Optional<Path> adapterLocation() {
+        return Optional.ofNullable(adapter).map(AdapterWeights::file);
+    }
+
+    /** The embedding table [vocab, hidden]; the pass reads only the rows of its tokens. */
+    public WeightMatrix embedding() throws FuseboxException {
+        return matrix("model.embed_tokens.weight");
+    }
+
+    public Linear lmHead() throws FuseboxException {
+        String key = dims.tieWordEmbeddings() && checkpoint.tensor("lm_head.weight").isEmpty()
+                ? "model.embed_tokens.weight" : "lm_head.weight";
+        return linear(key, "lm_head");
+    }
+
+    /** The final RMSNorm's weight, as one row. */
+    public WeightMatrix finalNorm() throws FuseboxException {
+        return vector("model.norm.weight");
+    }
+
+    public WeightMatrix inputNorm(int layer) throws FuseboxException {
+        return vector(layerPrefix(layer) + "input_layernorm.weight");
+    }
+
+    public WeightMatrix postAttentionNorm(int layer) throws FuseboxException {
+        return vector(layerPrefix(layer) + "post_attention_layernorm.weight");
+    }
+
+    /** One of q_proj, k_proj, v_proj, o_proj. */
+    public Linear attention(int layer, String projection) throws FuseboxException {
+        String module = layerPrefix(layer) + "self_attn." + projection;
+        return linear(module + ".weight", module);
+    }
+
+    /** The router's linear map [experts, hidden]. */
+    public abstract Linear router(int layer) throws FuseboxException;
+
+    public abstract Expert expert(int layer, int expert) throws FuseboxException;
+
+    /** Bytes of every tensor the first {@code layers} layers and the ends of the model hold, adapters included. */
+    public long bytesFor(int layers) {
+        long n = 0;
+        for (StoredTensor t : checkpoint.tensors().values()) {
+            int layer = layerOf(t.key());
+            if (layer < layers) {
+                n = Math.addExact(n, t.byteSize());
+            }
+        }
+        for (LoraFactors f : lora.values()) {
+            if (layerOf(f.module()) < layers) {
+                n = Math.addExact(n, Math.addExact(f.a().byteSize(), f.b().byteSize()));
+            }
+        }
+        return n;
+    }
+
+    static String layerPrefix(int layer) {
+        return "model.layers." + layer + ".";
+    }
+
+    /** The layer a key belongs to, or -1 for the embeddings, the final norm and lm_head. */
+    private static int layerOf(String key) {
+        int i = key.indexOf("model.layers.");
+        if (i < 0) {
+            return -1;
+        }
+        int from = i + "model.layers.".length();
+        int to = key.indexOf('.', from);
+        try {
+            return Integer.parseInt(key.substring(from, to < 0 ? key.length() : to));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Checks the tensors both layouts share, and claims their adapter pairs. */
+    private void checkCommon() throws FuseboxException {
+        int h = dims.hidden();
+        require("model.embed_tokens.weight", dims.vocab(), h);
+        if (!dims.tieWordEmbeddings() || checkpoint.tensor("lm_head.weight").isPresent()) {
+            require("lm_head.weight", dims.vocab(), h);
+        }
+        claimLinear("lm_head", h, dims.vocab());
+        require("model.norm.weight", h);
+        for (int l = 0; l < dims.layers(); l++) {
+            String p = layerPrefix(l);
+            require(p + "input_layernorm.weight", h);
+            require(p + "post_attention_layernorm.weight", h);
+            int[][] shapes = {{dims.qWidth(), h}, {dims.kvWidth(), h}, {dims.kvWidth(), h}, {h, dims.qWidth()}};
+            String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
+            for (int i = 0; i < names.length; i++) {
+                String module = p + "self_attn." + names[i];
+                require(module + ".weight", shapes[i][0], shapes[i][1]);
+                claimLinear(module, shapes[i][1], shapes[i][0]);
+            }
+        }
+    }
+
+    /** Checks the router and expert tensors of the layout, and claims their adapter pairs. */
+    abstract void checkExperts() throws FuseboxException;
+
+    /** The stored tensor {@code key}, which must have {@code dims} and a float dtype. */
+    final StoredTensor require(String key, long... shape) throws FuseboxException {
+        StoredTensor t = checkpoint.tensor(key).orElseThrow(() -> new FuseboxException(Problem.SHAPE_MISMATCH,
+                checkpoint.location(), key, "is missing, and the forward pass needs it"));
+        if (!t.shape().equals(Shape.of(shape))) {
+            throw new FuseboxException(Problem.SHAPE_MISMATCH, t.file().path(), key,
+                    "is " + t.shape() + ", but the config implies " + Shape.of(shape));
+        }
+        if (!t.dtype().decodable()) {
+            throw new FuseboxException(Problem.UNSUPPORTED, t.file().path(), key,
+                    "is " + t.dtype() + ", which the forward pass does not decode (F64, F32, F16 and BF16 only)");
+        }
+        return t;
+    }
+
+    /** Claims the adapter pair of a lora.Linear module (or a 2-D ParamWrapper named by {@code patternKey}). */
+    final void claimLinear(String module, String patternKey, int in, int out) throws FuseboxException {
+        claim(module, patternKey, 1, in, out);
+    }
+
+    final void claimLinear(String module, int in, int out) throws FuseboxException {
+        claim(module, module, 1, in, out);
+    }
+
+    /** Claims the adapter pair PEFT names {@code module}; see {@link AdapterWeights#claim}. */
+    final void claim(String module, String patternKey, int experts, int in, int out) throws FuseboxException {
+        if (adapter != null) {
+            Optional<LoraFactors> f = adapter.claim(module, patternKey, experts, in, out);
+            if (f.isPresent()) {
+                lora.put(module, f.get());
+            }
+        }
+    }
+
+    final Optional<LoraFactors> lora(String module) {
+        return Optional.ofNullable(lora.get(module));
+    }
+
+    final Optional<AdapterWeights> adapter() {
+        return Optional.ofNullable(adapter);
+    }
+
+    /** A whole 2-D tensor as a matrix. */
+    final WeightMatrix matrix(String key) throws FuseboxException {
+        StoredTensor t = checkpoint.tensor(key).orElseThrow();
+        return new WeightMatrix(key, t.data(), t.dtype(), 0, (int) t.shape().dim(0), (int) t.shape().dim(1));
+    }
+
+    /** {@code rows} × {@code cols} elements of a stored tensor from element {@code first}. */
+    final WeightMatrix block(String key, long first, int rows, int cols) throws FuseboxException {
+        StoredTensor t = checkpoint.tensor(key).orElseThrow();
+        return new WeightMatrix(key, t.data(), t.dtype(), first, rows, cols);
+    }
+
+    /** A 2-D weight with the plain LoRA update of {@code module}, if the adapter has one. */
+    final Linear linear(String key, String module) throws FuseboxException {
+        Optional<LoraFactors> f = lora(module);
+        return new Linear(matrix(key), f.isPresent() ? Optional.of(f.get().whole()) : Optional.empty());
+    }
+
+    private WeightMatrix vector(String key) throws FuseboxException {
+        StoredTensor t = checkpoint.tensor(key).orElseThrow();
+        return new WeightMatrix(key, t.data(), t.dtype(), 0, 1, (int) t.shape().dim(0));
+    }
+}

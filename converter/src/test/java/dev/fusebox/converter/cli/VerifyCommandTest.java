@@ -1,0 +1,142 @@
+package dev.fusebox.converter.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.forward.SwappedExperts;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class VerifyCommandTest {
+
+    private static final String LEGACY = Fixtures.tiny("legacy-base").toString();
+    private static final String V5 = Fixtures.tiny("v5-base.float32.safetensors").toString();
+
+    @TempDir
+    Path dir;
+
+    private static JsonNode json(CliRun run) throws Exception {
+        return new ObjectMapper().readTree(run.out());
+    }
+
+    @Test
+    void theV5BasePassesAgainstTheLegacyBase() throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("passed").asBoolean()).isTrue();
+        assertThat(j.get("max_abs_diff").asDouble()).isZero();
+        assertThat(j.get("tokens")).hasSize(16);
+        assertThat(j.get("layers")).hasSize(2);
+        assertThat(j.get("layers").get(1).get("index").asInt()).isEqualTo(1);
+        assertThat(j.get("router_agreement").asInt()).isEqualTo(32);
+        assertThat(j.get("top1_agreement").asInt()).isEqualTo(16);
+        assertThat(j.get("top5_agreement").asInt()).isEqualTo(80);
+        assertThat(j.at("/source/layout").asText()).isEqualTo("legacy");
+        assertThat(j.at("/converted/layout").asText()).isEqualTo("v5");
+        assertThat(j.has("legacy_logits")).isFalse();
+        assertThat(run.err()).isEmpty();
+    }
+
+    @Test
+    void theTextReportShowsLayersPositionsAndTheVerdict() {
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--tokens", "1,17,42");
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.out()).contains("tokens     1 17 42  (3 positions, 2 of 2 layers)",
+                "layer  hidden max|Δ|", "top-1 3/3 · top-5 15/15 · routers 6/6").endsWith("PASSED\n");
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @CsvSource({
+            "legacy-lora-attn_experts, peft-saved-attn_experts",
+            "legacy-lora-experts_gate, peft-saved-experts_gate",
+            "legacy-lora-attn_experts_rslora, peft-saved-attn_experts_rslora-alpha-fixed",
+            "legacy-lora-experts_gate_rslora, peft-saved-experts_gate_rslora-alpha-fixed"})
+    void anAdapterPeftConvertedCorrectlyPasses(String legacyAdapter, String v5Adapter) throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--adapter", Fixtures.tiny(legacyAdapter).toString(),
+                "--converted", V5, "--converted-adapter", Fixtures.tiny(v5Adapter).toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(json(run).get("max_abs_diff").asDouble()).as("same bytes, same float32 arithmetic").isZero();
+    }
+
+    @ParameterizedTest(name = "{1}")
+    @CsvSource({
+            "legacy-lora-attn_experts_rslora, peft-saved-attn_experts_rslora",
+            "legacy-lora-experts_gate_rslora, peft-saved-experts_gate_rslora"})
+    void anAdapterWithPeftsRsloraAlphaFails(String legacyAdapter, String v5Adapter) throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--adapter", Fixtures.tiny(legacyAdapter).toString(),
+                "--converted", V5, "--converted-adapter", Fixtures.tiny(v5Adapter).toString(), "--json");
+        assertThat(run.exitCode()).isEqualTo(1);
+        JsonNode j = json(run);
+        assertThat(j.get("passed").asBoolean()).isFalse();
+        assertThat(j.get("max_abs_diff").asDouble()).isGreaterThan(0.1);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).startsWith("fusebox: verification failed: logits differ by up to ");
+    }
+
+    @Test
+    void aConversionWithTwoExpertsSwappedFails() throws Exception {
+        Path broken = dir.resolve("swapped.safetensors");
+        SwappedExperts.write(Fixtures.tiny("v5-base.float32.safetensors"), broken, 0, 1, 2);
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", broken.toString(), "--json");
+        assertThat(run.exitCode()).isEqualTo(1);
+        JsonNode j = json(run);
+        assertThat(j.get("layers").get(0).get("max_abs_diff").asDouble()).isGreaterThan(1e-2);
+        assertThat(j.get("failures").toString()).contains("hidden states after layer 0 differ");
+    }
+
+    @Test
+    void layersLimitsTheComparisonToTheFirstLayers() throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--layers", "1", "--json");
+        assertThat(run.exitCode()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("layers")).hasSize(1);
+        assertThat(j.get("layers_run").asInt()).isEqualTo(1);
+        assertThat(j.get("layers_total").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void emitLogitsAddsBothSidesLogitsPerPosition() throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--tokens", "1,2,3", "--emit-logits", "--json");
+        JsonNode j = json(run);
+        assertThat(j.get("legacy_logits")).hasSize(3);
+        assertThat(j.get("legacy_logits").get(0)).hasSize(256);
+        assertThat(j.get("converted_logits")).isEqualTo(j.get("legacy_logits"));
+    }
+
+    @Test
+    void aTokenOutsideTheVocabularyIsBadInput() {
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--tokens", "1,256");
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).contains("vocabulary of 256 tokens, so the token id 256 is outside it");
+    }
+
+    @Test
+    void anAdapterThatDoesNotFitTheBaseIsBadInput() {
+        CliRun run = CliRun.of("verify", LEGACY, "--adapter", Fixtures.tiny("legacy-lora-attn_experts").toString(),
+                "--converted", V5, "--converted-adapter", Fixtures.tiny("legacy-lora-attn_experts").toString());
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).contains("block_sparse_moe", "which the base model does not have");
+    }
+
+    @Test
+    void aModelTypeThePassDoesNotImplementIsBadInput() throws Exception {
+        Path model = dir.resolve("qwen");
+        Files.createDirectories(model);
+        Files.copy(Fixtures.tiny("legacy-base").resolve("model.safetensors"), model.resolve("model.safetensors"));
+        Files.writeString(model.resolve("config.json"), Files.readString(Fixtures.tiny("legacy-base")
+                .resolve("config.json")).replace("\"mixtral\"", "\"qwen2_moe\""));
+        CliRun run = CliRun.of("verify", model.toString(), "--converted", V5);
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).contains("'qwen2_moe' model", "Mixtral only");
+    }
+}
