@@ -15,4 +15,5 @@ module dev.fusebox.viewmodel {
     exports dev.fusebox.viewmodel.mapping;
     exports dev.fusebox.viewmodel.convert;
     exports dev.fusebox.viewmodel.diff;
+    exports dev.fusebox.viewmodel.verify;
 }

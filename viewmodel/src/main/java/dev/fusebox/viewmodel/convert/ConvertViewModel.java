@@ -60,7 +60,7 @@ public final class ConvertViewModel {
     private final ObservableList<Path> outputsView = FXCollections.unmodifiableObservableList(outputs);
     private final BooleanBinding canConvert;
     private final BooleanBinding hasOutput = javafx.beans.binding.Bindings.isNotEmpty(outputs);
-    private Consumer<Path> verifier = p -> { };
+    private Consumer<List<Path>> verifier = p -> { };
     private Consumer<String> onFailure = s -> { };
 
     /** @param opener opens paths in the window (Open output) */
@@ -72,7 +72,7 @@ public final class ConvertViewModel {
     }
 
     /** What Verify after a conversion runs: the verify screen on the converted checkpoint. */
-    public void setVerifier(Consumer<Path> verifier) {
+    public void setVerifier(Consumer<List<Path>> verifier) {
         this.verifier = verifier;
     }
 
@@ -223,7 +223,7 @@ public final class ConvertViewModel {
     /** Verify: runs the sample forward pass on the original and what was written. */
     public void verifyOutput() {
         if (!outputs.isEmpty()) {
-            verifier.accept(outputs.getFirst());
+            verifier.accept(List.copyOf(outputs));
         }
     }
 

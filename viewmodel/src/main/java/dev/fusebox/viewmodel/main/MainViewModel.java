@@ -9,6 +9,7 @@ import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
 import dev.fusebox.viewmodel.mapping.MappingViewModel;
+import dev.fusebox.viewmodel.verify.VerifyViewModel;
 import dev.fusebox.viewmodel.task.Activity;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
@@ -50,6 +51,7 @@ public final class MainViewModel {
     private final MappingViewModel mapping;
     private final ConvertViewModel convert;
     private final DiffViewModel diff;
+    private final VerifyViewModel verify;
     private final ReadOnlyObjectWrapper<Workspace> workspace = new ReadOnlyObjectWrapper<>(this, "workspace");
     private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>(this, "analysis");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP_NAME);
@@ -72,7 +74,13 @@ public final class MainViewModel {
         this.convert = new ConvertViewModel(runner, dialogs, this::open);
         this.diff = new DiffViewModel(runner, dialogs, rules,
                 () -> workspace.get() == null ? null : workspace.get().primary().location());
+        this.verify = new VerifyViewModel(runner);
         detail.rowProperty().bind(trees.selectedProperty());
+        convert.setVerifier(outputs -> {
+            verify.useConverted(outputs);
+            screen.set(Screen.VERIFY);
+            verify.verify();
+        });
         convert.setOnFailure(failure -> notify(Notice.Kind.ERROR, failure));
         convert.outcomeProperty().addListener((o, old, done) -> {
             if (done != null) {
@@ -85,7 +93,7 @@ public final class MainViewModel {
                 notify(Notice.Kind.ERROR, failure);
             }
         });
-        for (Job j : List.of(opening, detail.job(), convert.job(), diff.job())) {
+        for (Job j : List.of(opening, detail.job(), convert.job(), verify.job(), diff.job())) {
             activity.track(j);
         }
         status.bind(Bindings.createStringBinding(this::describeStatus, workspace, opening.busyProperty(),
@@ -160,6 +168,7 @@ public final class MainViewModel {
         trees.clear();
         mapping.clear();
         convert.show(null);
+        verify.show(null);
         analysis.set(null);
         workspace.set(null);
         title.set(APP_NAME);
@@ -172,6 +181,7 @@ public final class MainViewModel {
                 a.caption(Side.V5), a.links());
         mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
         convert.show(a);
+        verify.show(a);
         analysis.set(a);
         workspace.set(a.workspace());
         if (old != null) {
@@ -245,6 +255,10 @@ public final class MainViewModel {
 
     public DiffViewModel diff() {
         return diff;
+    }
+
+    public VerifyViewModel verify() {
+        return verify;
     }
 
     public ReadOnlyObjectProperty<Workspace> workspaceProperty() {
