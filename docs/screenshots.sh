@@ -77,8 +77,16 @@ ONLY=("$@")
 want() { [ ${#ONLY[@]} -eq 0 ] || [[ " ${ONLY[*]} " == *" $1 "* ]]; }
 
 EXPERT_W1="model.layers.0.block_sparse_moe.experts.1.w1.weight"
+GATE_UP="model.layers.0.mlp.experts.gate_up_proj"
+SAMPLE=("$SAMPLE_BASE" "$SAMPLE_ADAPTER")
 
-want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.statistics=true" "$SAMPLE_BASE" "$SAMPLE_ADAPTER"
-want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.statistics=true" \
-  "$SAMPLE_BASE" "$SAMPLE_ADAPTER"
+want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" "${SAMPLE[@]}"
+want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" \
+  "${SAMPLE[@]}"
+want mapping && shot mapping "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "${SAMPLE[@]}"
+mkdir -p "$WORK/converted"
+want convert && shot convert "-Dfusebox.output=$WORK/converted -Dfusebox.actions=CONVERT" "${SAMPLE[@]}"
+want verify && shot verify "-Dfusebox.actions=VERIFY" "${SAMPLE[@]}"
+want diff && shot diff "-Dfusebox.compare=$ROOT/fixtures/mixtral-tiny/v5-merged-attn_experts.float32.safetensors" \
+  "$ROOT/fixtures/mixtral-tiny/v5-base.float32.safetensors"
 echo "screenshots: written to $OUT" >&2

@@ -179,15 +179,15 @@ final class TreePane extends VBox {
                 return;
             }
             table.getSelectionModel().clearSelection();
-            int first = -1;
-            for (TreeRow r : rows) {
-                TreeItem<TreeRow> item = items.get(r);
-                if (item == null) {
-                    continue;
-                }
+            List<TreeItem<TreeRow>> found = rows.stream().map(items::get).filter(java.util.Objects::nonNull).toList();
+            // Open every parent first: opening one moves the rows below it, so indices are read only after.
+            for (TreeItem<TreeRow> item : found) {
                 for (TreeItem<TreeRow> p = item.getParent(); p != null; p = p.getParent()) {
                     p.setExpanded(true);
                 }
+            }
+            int first = -1;
+            for (TreeItem<TreeRow> item : found) {
                 int index = table.getRow(item);
                 table.getSelectionModel().select(index);
                 first = first < 0 ? index : Math.min(first, index);

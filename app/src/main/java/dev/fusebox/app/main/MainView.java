@@ -197,6 +197,11 @@ public final class MainView extends BorderPane {
         return bar;
     }
 
+    /** The window's actions, to run one as its menu item would. */
+    public ActionFactory actions() {
+        return actions;
+    }
+
     public TabPane tabPane() {
         return tabPane;
     }

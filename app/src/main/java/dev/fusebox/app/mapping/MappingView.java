@@ -137,6 +137,7 @@ public final class MappingView extends BorderPane {
         });
         table.getSelectionModel().selectedItemProperty().addListener((o, old, item) ->
                 vm.selectedProperty().set(item != null && item.getValue() instanceof MappingRow r ? r : null));
+        vm.selectedProperty().addListener((o, old, row) -> follow(row));
         vm.groups().addListener((ListChangeListener<MappingGroup>) c -> fill());
         fill();
         return table;
@@ -170,6 +171,24 @@ public final class MappingView extends BorderPane {
             }
         }
         table.setRoot(root);
+    }
+
+    /** Selects and shows the row the view model selected (from elsewhere: a deep link, the trees). */
+    private void follow(MappingRow row) {
+        TreeItem<Object> selected = table.getSelectionModel().getSelectedItem();
+        if (row == null || selected != null && selected.getValue() == row) {
+            return;
+        }
+        for (TreeItem<Object> group : table.getRoot().getChildren()) {
+            for (TreeItem<Object> item : group.getValue() instanceof MappingGroup ? group.getChildren()
+                    : java.util.List.of(group)) {
+                if (item.getValue() == row) {
+                    table.getSelectionModel().select(item);
+                    table.scrollTo(Math.max(0, table.getRow(item) - 3));
+                    return;
+                }
+            }
+        }
     }
 
     private Node createDiagram() {

@@ -74,17 +74,18 @@ public final class DiffViewModel {
 
     /** Compares layouts (not values) of {@code first} and {@code second}. */
     public void compare(Path first, Path second) {
-        run(first, second, false);
+        compare(first, second, false);
     }
 
     /** Compares the values of every tensor the two share, after mapping. */
     public void compareValues() {
         if (a.get() != null && b.get() != null) {
-            run(a.get(), b.get(), true);
+            compare(a.get(), b.get(), true);
         }
     }
 
-    private void run(Path first, Path second, boolean values) {
+    /** Compares {@code first} with {@code second}, their values too when {@code values}. */
+    public void compare(Path first, Path second, boolean values) {
         a.set(first);
         b.set(second);
         report.set(null);

@@ -70,7 +70,10 @@ public final class MainViewModel {
         this.rules = rules;
         this.opening = new Job(runner);
         this.detail = new TensorDetailViewModel(runner);
-        this.mapping = new MappingViewModel(this::reveal);
+        this.mapping = new MappingViewModel(key -> {
+            reveal(key);
+            screen.set(Screen.MODEL);
+        });
         this.convert = new ConvertViewModel(runner, dialogs, this::open);
         this.diff = new DiffViewModel(runner, dialogs, rules,
                 () -> workspace.get() == null ? null : workspace.get().primary().location());
@@ -191,12 +194,15 @@ public final class MainViewModel {
         title.set(APP_NAME + " — " + a.workspace().displayName());
     }
 
-    /** Selects the tensor with {@code key} on whichever side holds it; false when neither does. */
+    /**
+     * Selects the tensor with {@code key} wherever it shows: in the trees, on whichever side holds it, and in the
+     * mapping table when the conversion writes it. False when neither tree holds it.
+     */
     public boolean reveal(String key) {
+        mapping.select(key);
         for (Side side : Side.values()) {
             var row = trees.tensorRow(side, key);
             if (row.isPresent()) {
-                screen.set(Screen.MODEL);
                 trees.select(row.get());
                 return true;
             }

@@ -127,6 +127,11 @@ public final class MappingViewModel {
         return layer < 0 ? Integer.MAX_VALUE : layer;
     }
 
+    /** Selects the row that writes {@code key}, when there is one (whether or not the filter shows it). */
+    public void select(String key) {
+        rows.stream().filter(r -> r.targetKey().equals(key)).findFirst().ifPresent(selected::set);
+    }
+
     /** Selects the row's target in the model screen's trees. */
     public void showInTrees(MappingRow row) {
         if (row != null) {
