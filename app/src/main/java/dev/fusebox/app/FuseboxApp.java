@@ -32,6 +32,8 @@ import java.util.Locale;
  * by name, comma-separated: STATISTICS, CONVERT, VERIFY), {@code fusebox.screen} (the screen to show: model,
  * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
  * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen).
+ * When any of these is given, the app prints {@code fusebox: ready} on standard output once what they started
+ * has finished, so a script knows when the window shows the result.
  */
 public final class FuseboxApp extends Application {
 
@@ -61,8 +63,14 @@ public final class FuseboxApp extends Application {
         }
     }
 
+    private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.actions", "fusebox.screen",
+            "fusebox.compare", "fusebox.output", "fusebox.theme");
+
     /** Applies the set-up properties once the first checkpoint is open. */
     private static void setUp(MainViewModel vm, MainView view) {
+        if (SET_UP.stream().anyMatch(p -> System.getProperty(p) != null)) {
+            announceWhenIdle(vm);
+        }
         String select = System.getProperty("fusebox.select", "").strip();
         if (!select.isEmpty() && !vm.reveal(select)) {
             System.err.println("fusebox: fusebox.select=" + select + " names no tensor of what is open.");
@@ -92,6 +100,26 @@ public final class FuseboxApp extends Application {
                 System.err.println("fusebox: fusebox.screen=" + screen + " names no screen.");
             }
         }
+    }
+
+    /** Prints "fusebox: ready" once no background work runs (after the set-up's work has started). */
+    private static void announceWhenIdle(MainViewModel vm) {
+        Platform.runLater(() -> {
+            if (!vm.activity().busyProperty().get()) {
+                System.out.println("fusebox: ready");
+                System.out.flush();
+                return;
+            }
+            vm.activity().busyProperty().addListener(new InvalidationListener() {
+                @Override
+                public void invalidated(Observable o) {
+                    if (!vm.activity().busyProperty().get()) {
+                        vm.activity().busyProperty().removeListener(this);
+                        announceWhenIdle(vm);
+                    }
+                }
+            });
+        });
     }
 
     /** The last resort: anything no view model caught, in a dialog owned by the window, with its trace. */

@@ -107,22 +107,23 @@ public final class MappingView extends BorderPane {
     private Node createTable() {
         table.setId("mapping-table");
         table.setShowRoot(false);
-        table.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        table.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_ALL_COLUMNS);
         table.setPlaceholder(new Label("No tensor to convert matches."));
         table.getColumns().setAll(java.util.List.of(
-                column("Target", 300, g -> g.label() + "  (" + g.rows().size() + ")", MappingRow::targetKey),
-                column("Shape", 100, g -> "", MappingRow::targetShapeText),
-                column("← Sources", 150, g -> "", MappingRow::sourceShapesText),
-                column("Operations", 170, g -> "", r -> r.operationsText().isEmpty() ? r.kind() : r.operationsText()),
-                column("Dtype", 55, g -> "", MappingRow::dtypeText),
-                column("Bytes", 75, g -> Sizes.bytes(g.bytes()), r -> Sizes.bytes(r.bytes()))));
+                column("Target", 240, g -> g.label() + "  (" + g.rows().size() + ")",
+                        r -> vm.groupByLayerProperty().get() ? r.keyInLayer() : r.targetKey()),
+                column("Shape", 95, g -> "", MappingRow::targetShapeText),
+                column("← Sources", 110, g -> "", MappingRow::sourceShapesText),
+                column("Operations", 190, g -> "", r -> r.operationsText().isEmpty() ? r.kind() : r.operationsText()),
+                column("Dtype", 50, g -> "", MappingRow::dtypeText),
+                column("Bytes", 70, g -> Sizes.bytes(g.bytes()), r -> Sizes.bytes(r.bytes()))));
         table.getColumns().getLast().getStyleClass().add("numeric");
         table.setRowFactory(t -> {
             TreeTableRow<Object> row = new TreeTableRow<>() {
                 @Override
                 protected void updateItem(Object item, boolean empty) {
                     super.updateItem(item, empty);
-                    setTooltip(item instanceof MappingRow r ? new Tooltip(r.kind() + " ← "
+                    setTooltip(item instanceof MappingRow r ? new Tooltip(r.targetKey() + "\n" + r.kind() + " ← "
                             + String.join("\n    ", r.target().sources().stream().map(s -> s.key() + " " + s.shape())
                             .toList())) : null);
                     pseudoClassStateChanged(javafx.css.PseudoClass.getPseudoClass("group"), item instanceof MappingGroup);

@@ -96,7 +96,7 @@ public final class VerifyView extends VBox {
     }
 
     private static Node createPositions(VerifyViewModel vm) {
-        Label title = new Label("Per position: the five best tokens on each side (logit)");
+        Label title = new Label("Per position: the five best tokens on each side, best first (hover for logits)");
         title.getStyleClass().add("section-label");
         TableView<VerifyViewModel.PositionRow> table = new TableView<>(vm.positions());
         table.setId("positions-table");
@@ -106,8 +106,16 @@ public final class VerifyView extends VBox {
                 column("Token", 55, r -> Integer.toString(r.token())),
                 column("Max |Δ|", 75, r -> r.maxAbsDiff() == 0 ? "0" : String.format(Locale.ROOT, "%.1e", r.maxAbsDiff())),
                 column("Top-1", 50, r -> r.top1Agrees() ? "same" : "differs"),
-                column("Source top-5", 260, VerifyViewModel.PositionRow::sourceTop5),
-                column("Converted top-5", 260, VerifyViewModel.PositionRow::convertedTop5)));
+                column("Source top-5", 200, VerifyViewModel.PositionRow::sourceTop5),
+                column("Converted top-5", 200, VerifyViewModel.PositionRow::convertedTop5)));
+        table.setRowFactory(t -> new javafx.scene.control.TableRow<>() {
+            @Override
+            protected void updateItem(VerifyViewModel.PositionRow row, boolean empty) {
+                super.updateItem(row, empty);
+                setTooltip(empty || row == null ? null : new javafx.scene.control.Tooltip(
+                        "source:    " + row.sourceLogits() + "\nconverted: " + row.convertedLogits()));
+            }
+        });
         VBox.setVgrow(table, Priority.ALWAYS);
         return new VBox(6, title, table);
     }

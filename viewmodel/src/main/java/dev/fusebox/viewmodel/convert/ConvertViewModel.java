@@ -168,7 +168,6 @@ public final class ConvertViewModel {
     }
 
     private void finished(Outcome o) {
-        outcome.set(o);
         outputs.setAll(o.written().stream().map(ConversionResult::output).toList());
         StringBuilder s = new StringBuilder();
         for (ConversionResult r : o.written()) {
@@ -183,6 +182,7 @@ public final class ConvertViewModel {
             s.append("\nNot converted: ").append(skipped);
         }
         outcomeText.set(s.toString());
+        outcome.set(o);
     }
 
     /** {@code legacy-base} → {@code legacy-base-v5}; a single file keeps its extension. */

@@ -59,6 +59,12 @@ public record MappingRow(String group, int layer, String checkpoint, PlannedTarg
         return target.key();
     }
 
+    /** The key within its layer ({@code mlp.experts.gate_up_proj}), for a table grouped by layer; else the key. */
+    public String keyInLayer() {
+        Matcher m = LAYER.matcher(target.key());
+        return m.find() ? target.key().substring(m.end()) : target.key();
+    }
+
     public String targetShapeText() {
         return target.shape().toString();
     }

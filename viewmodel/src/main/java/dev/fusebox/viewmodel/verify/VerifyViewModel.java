@@ -40,9 +40,14 @@ import java.util.stream.Stream;
  */
 public final class VerifyViewModel {
 
-    /** One row of the per-position table. */
+    /**
+     * One row of the per-position table.
+     *
+     * @param sourceTop5 the source side's five best tokens, best first ("201 158 210 43 87")
+     * @param sourceLogits the same with their logits ("201 (3.09), 158 (2.41), ...")
+     */
     public record PositionRow(int position, int token, double maxAbsDiff, boolean top1Agrees, String sourceTop5,
-                              String convertedTop5) {
+                              String convertedTop5, String sourceLogits, String convertedLogits) {
     }
 
     private static final int PHASE = 1000;
@@ -166,12 +171,17 @@ public final class VerifyViewModel {
                 + r.converted().layout().jsonName() + " " + r.converted().dtype().name());
         layers.setAll(r.layers());
         positions.setAll(r.positions().stream().map(p -> new PositionRow(p.position(), p.token(), p.maxAbsDiff(),
-                p.top1Agrees(), top5(p.sourceTop5()), top5(p.convertedTop5()))).toList());
+                p.top1Agrees(), tokens(p.sourceTop5()), tokens(p.convertedTop5()), logits(p.sourceTop5()),
+                logits(p.convertedTop5()))).toList());
     }
 
-    private static String top5(List<VerificationReport.TokenLogit> tokens) {
-        return tokens.stream().map(t -> t.token() + String.format(Locale.ROOT, " (%.2f)", t.logit()))
-                .collect(Collectors.joining("  "));
+    private static String tokens(List<VerificationReport.TokenLogit> tokens) {
+        return tokens.stream().map(t -> Integer.toString(t.token())).collect(Collectors.joining(" "));
+    }
+
+    private static String logits(List<VerificationReport.TokenLogit> tokens) {
+        return tokens.stream().map(t -> t.token() + String.format(Locale.ROOT, " (%.4f)", t.logit()))
+                .collect(Collectors.joining(", "));
     }
 
     static String number(double v) {

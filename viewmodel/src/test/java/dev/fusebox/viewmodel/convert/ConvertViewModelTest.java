@@ -59,6 +59,7 @@ class ConvertViewModelTest {
         assertThat(vm.outputs()).containsExactly(written);
         assertThat(vm.outcomeTextProperty().get()).startsWith("Wrote 21 tensors, 803 KiB, to " + written);
         assertThat(main.noticeProperty().get().kind()).isEqualTo(Notice.Kind.SUCCESS);
+        assertThat(main.noticeProperty().get().text()).startsWith("Converted: legacy-base-v5.");
         try (Checkpoint converted = Checkpoint.open(written);
              Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
             DiffReport d = CheckpointDiff.compare(reference, converted, true, Cancellation.NEVER);

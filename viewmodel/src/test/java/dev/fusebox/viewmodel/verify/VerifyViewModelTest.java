@@ -42,7 +42,8 @@ class VerifyViewModelTest {
         assertThat(vm.layers()).allSatisfy(l -> assertThat(l.maxAbsDiff()).isZero());
         assertThat(vm.positions()).hasSize(16).allSatisfy(p -> {
             assertThat(p.top1Agrees()).isTrue();
-            assertThat(p.sourceTop5()).isEqualTo(p.convertedTop5());
+            assertThat(p.sourceTop5()).isEqualTo(p.convertedTop5()).matches("\\d+( \\d+){4}");
+            assertThat(p.sourceLogits()).isEqualTo(p.convertedLogits());
         });
         assertThat(vm.reportProperty().get().converted().layout()).isEqualTo(Layout.V5);
     }
