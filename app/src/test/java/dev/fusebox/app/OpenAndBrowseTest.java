@@ -5,6 +5,7 @@ import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.main.Notice;
 import javafx.scene.control.Label;
 import javafx.scene.control.TreeTableView;
+import javafx.scene.input.KeyCode;
 import org.junit.jupiter.api.Test;
 import javafx.stage.Stage;
 import org.testfx.api.FxRobot;
@@ -73,6 +74,17 @@ class OpenAndBrowseTest extends WindowTest {
         assertThat(vm.noticeProperty().get().kind()).isEqualTo(Notice.Kind.ERROR);
         assertThat(view.notifications().isShowing()).isTrue();
         assertThat(view.notifications().getText()).contains("notes.txt").contains("is neither a checkpoint directory");
+    }
+
+    @Test
+    void aRecentFileReopensFromTheFileMenuAfterClosing(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.press(KeyCode.CONTROL, KeyCode.W).release(KeyCode.W, KeyCode.CONTROL);
+        waitUntil(() -> vm.getWorkspace() == null);
+        assertThat(stage.getTitle()).isEqualTo("Fusebox");
+        robot.clickOn("File").clickOn("#recent-menu").clickOn(Fixtures.tiny("legacy-base").toString());
+        waitUntil(() -> vm.getWorkspace() != null);
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base");
     }
 
     @Test

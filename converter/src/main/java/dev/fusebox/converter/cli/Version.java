@@ -2,12 +2,17 @@ package dev.fusebox.converter.cli;
 
 import picocli.CommandLine.IVersionProvider;
 
-/** The version from the jar manifest, or "development" when run from classes. */
+import java.lang.module.ModuleDescriptor;
+
+/**
+ * The version of this module, which the build sets from the POM and jlink keeps (a linked runtime has no jar
+ * manifests to read); "development" when run from plain classes.
+ */
 final class Version implements IVersionProvider {
 
     static String current() {
-        String v = Version.class.getPackage().getImplementationVersion();
-        return v == null ? "development" : v;
+        ModuleDescriptor descriptor = Version.class.getModule().getDescriptor();
+        return descriptor == null ? "development" : descriptor.rawVersion().orElse("development");
     }
 
     @Override

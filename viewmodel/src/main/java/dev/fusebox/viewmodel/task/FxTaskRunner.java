@@ -1,17 +1,16 @@
 package dev.fusebox.viewmodel.task;
 
 import dev.fusebox.converter.progress.Progress;
-import javafx.application.Platform;
 import javafx.concurrent.Task;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Runs work as a JavaFX {@link Task} on a pool of daemon threads. Progress is coalesced: the worker only records
- * the latest report, and the UI thread picks it up when it gets to it, however often the engine reports. Closing
- * interrupts the workers, which work sees as cancellation.
+ * Runs work as a JavaFX {@link Task} on a pool of daemon threads. Progress goes through the task's own
+ * {@code updateProgress}/{@code updateMessage}, which JavaFX coalesces onto the UI thread however often the engine
+ * reports: bytes when the work counts bytes, else items. Closing interrupts the workers, which work sees as
+ * cancellation.
  */
 public final class FxTaskRunner implements TaskRunner, AutoCloseable {
 
@@ -23,34 +22,50 @@ public final class FxTaskRunner implements TaskRunner, AutoCloseable {
 
     @Override
     public <T> void run(Work<T> work, TaskListener<T> listener) {
-        AtomicReference<Progress> latest = new AtomicReference<>();
-        Task<T> task = new Task<>() {
-            @Override
-            protected T call() throws Exception {
-                return work.run(p -> {
-                    if (latest.getAndSet(p) == null) {
-                        Platform.runLater(() -> deliver(latest, listener));
-                    }
-                }, () -> Thread.currentThread().isInterrupted());
+        ReportingTask<T> task = new ReportingTask<>(work);
+        task.workDoneProperty().addListener((o, was, now) -> {
+            if (now.doubleValue() >= 0) {
+                listener.progressed(task.latest());
             }
-        };
-        task.setOnSucceeded(e -> {
-            deliver(latest, listener);
-            listener.succeeded(task.getValue());
         });
+        task.setOnSucceeded(e -> listener.succeeded(task.getValue()));
         task.setOnFailed(e -> listener.failed(task.getException()));
         executor.execute(task);
-    }
-
-    private static void deliver(AtomicReference<Progress> latest, TaskListener<?> listener) {
-        Progress p = latest.getAndSet(null);
-        if (p != null) {
-            listener.progressed(p);
-        }
     }
 
     @Override
     public void close() {
         executor.shutdownNow();
+    }
+
+    /** A task that hands the engine's progress to the task's properties. */
+    private static final class ReportingTask<T> extends Task<T> {
+        private final Work<T> work;
+        private volatile boolean countsBytes;
+
+        ReportingTask(Work<T> work) {
+            this.work = work;
+        }
+
+        @Override
+        protected T call() throws Exception {
+            return work.run(p -> {
+                countsBytes = p.bytesTotal() > 0;
+                updateMessage(p.current() == null ? "" : p.current());
+                if (countsBytes) {
+                    updateProgress(p.bytesDone(), p.bytesTotal());
+                } else if (p.itemsTotal() > 0) {
+                    updateProgress(p.itemsDone(), p.itemsTotal());
+                }
+            }, () -> Thread.currentThread().isInterrupted());
+        }
+
+        /** The latest progress as the engine said it, rebuilt from the coalesced properties (UI thread). */
+        Progress latest() {
+            long done = (long) getWorkDone();
+            long total = (long) getTotalWork();
+            return countsBytes ? new Progress(done, total, 0, 0, getMessage())
+                    : new Progress(0, 0, (int) done, (int) total, getMessage());
+        }
     }
 }
