@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.checkpoint.ShardIndex;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
@@ -36,8 +35,8 @@ import java.util.TreeMap;
 
 /**
  * Executes a plan: streams every target into new safetensors files, shards them with
- * {@code model.safetensors.index.json} when they pass the shard size, and copies the companion files (config,
- * tokenizer, generation config) unchanged. The input is only read. A directory output is built in
+ * {@code model.safetensors.index.json} when they pass the shard size, copies the companion files (config,
+ * tokenizer, generation config) unchanged and writes the files the plan generates. The input is only read. A directory output is built in
  * {@code OUT.partial/} and renamed to {@code OUT} when complete; a single {@code .safetensors} output goes through
  * a temporary file beside it. A failure or a cancellation removes what was written; an existing output is
  * replaced only when asked to, and never when it is, or holds, the input.
@@ -93,7 +92,7 @@ public final class PlanExecutor {
         boolean done = false;
         try {
             Files.createDirectory(partial);
-            ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), Checkpoint.SINGLE_WEIGHTS);
+            ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), plan.weightsName());
             List<Path> weightFiles = new ArrayList<>();
             for (int i = 0; i < shards.shards().size(); i++) {
                 Path shard = partial.resolve(shards.names().get(i));
@@ -102,12 +101,22 @@ public final class PlanExecutor {
                 weightFiles.add(output.resolve(shards.names().get(i)));
             }
             if (shards.shards().size() > 1) {
-                writeIndex(partial.resolve(ShardIndex.FILE_NAME), plan, shards);
+                writeIndex(partial.resolve(plan.weightsName() + ".index.json"), plan, shards);
             }
             List<Path> companions = new ArrayList<>();
             for (Path c : source.companionFiles()) {
-                Files.copy(c, partial.resolve(c.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
-                companions.add(output.resolve(c.getFileName()));
+                if (!plan.generatedFiles().containsKey(c.getFileName().toString())) {
+                    Files.copy(c, partial.resolve(c.getFileName()), StandardCopyOption.COPY_ATTRIBUTES);
+                    companions.add(output.resolve(c.getFileName()));
+                }
+            }
+            for (Map.Entry<String, String> g : plan.generatedFiles().entrySet()) {
+                Path file = partial.resolve(g.getKey()).normalize();
+                if (!file.getParent().equals(partial)) {
+                    throw new FuseboxException(Problem.UNSUPPORTED, output, "a plan may only add plain file names, "
+                            + "not " + g.getKey());
+                }
+                Files.writeString(file, g.getValue());
             }
             cancellation.check();
             moveIntoPlace(partial, output);

@@ -34,8 +34,10 @@ final class TargetBytes {
     static final int STEP = 64 << 20;
     static final int WINDOW = 8 << 20;
     static final int SCRATCH = 4 << 20;
-    private static final int MAX_BATCH = 1 << 16;
-    private static final int GAP = 64 << 10;
+    private static final int BATCH_BITS = 18;
+    private static final int MAX_BATCH = 1 << BATCH_BITS;
+    /** Runs this close in a source are read together; farther apart, reading the gap would cost more than a call. */
+    private static final int GAP = 4 << 10;
 
     private final SourceFiles sources;
     private final Cancellation cancellation;
@@ -226,11 +228,7 @@ final class TargetBytes {
             if (size == 0) {
                 return;
             }
-            Integer[] order = new Integer[size];
-            for (int i = 0; i < size; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, Comparator.<Integer>comparingInt(i -> source[i]).thenComparingLong(i -> from[i]));
+            int[] order = sourceOrder(cursors.size());
             ByteBuffer buf = scratch();
             int i = 0;
             while (i < size) {
@@ -263,6 +261,31 @@ final class TargetBytes {
                 i = j;
             }
             size = 0;
+        }
+
+        /** The runs' indices ordered by source, then by offset in the source file. */
+        private int[] sourceOrder(int sources) {
+            int[] start = new int[sources + 1];
+            for (int i = 0; i < size; i++) {
+                start[source[i] + 1]++;
+            }
+            for (int s = 0; s < sources; s++) {
+                start[s + 1] += start[s];
+            }
+            long[] keys = new long[size];
+            int[] fill = start.clone();
+            for (int i = 0; i < size; i++) {
+                // file offsets below 2^45 (32 TiB) leave BATCH_BITS for the run's index
+                keys[fill[source[i]]++] = from[i] << BATCH_BITS | i;
+            }
+            int[] order = new int[size];
+            for (int s = 0; s < sources; s++) {
+                Arrays.sort(keys, start[s], start[s + 1]);
+            }
+            for (int k = 0; k < size; k++) {
+                order[k] = (int) (keys[k] & (MAX_BATCH - 1));
+            }
+            return order;
         }
     }
 

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,6 +26,8 @@ public final class ConversionPlan {
     private final Layout to;
     private final List<TensorSpec> sourceTensors;
     private final List<PlannedTarget> targets;
+    private final String weightsName;
+    private final Map<String, String> generatedFiles;
     private final Map<String, PlannedTarget> byTarget;
     private final Map<String, List<SourceUse>> bySource;
 
@@ -39,6 +42,26 @@ public final class ConversionPlan {
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets) {
+        this(source, modelType, rules, from, to, sourceTensors, targets, "model.safetensors", Map.of());
+    }
+
+    /**
+     * A plan whose output names its weights differently or carries files of its own (an adapter conversion writes
+     * {@code adapter_model.safetensors} and a rewritten {@code adapter_config.json}).
+     *
+     * @param weightsName    the weights file of a directory output ({@code model.safetensors}); shards are named
+     *                       after it ({@code model-00001-of-00002.safetensors})
+     * @param generatedFiles files to write into a directory output, by name, replacing any companion of that name
+     */
+    public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
+                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
+                          Map<String, String> generatedFiles) {
+        if (!weightsName.endsWith(".safetensors") || weightsName.contains("/")) {
+            throw new IllegalArgumentException("the weights file name must be a plain *.safetensors name, not "
+                    + weightsName);
+        }
+        this.weightsName = weightsName;
+        this.generatedFiles = Collections.unmodifiableMap(new LinkedHashMap<>(generatedFiles));
         this.source = source;
         this.modelType = modelType;
         this.rules = rules;
@@ -89,6 +112,16 @@ public final class ConversionPlan {
 
     public Layout to() {
         return to;
+    }
+
+    /** The name of the weights file a directory output gets. */
+    public String weightsName() {
+        return weightsName;
+    }
+
+    /** Files the output directory gets besides the weights and the companions, by name. */
+    public Map<String, String> generatedFiles() {
+        return generatedFiles;
     }
 
     /** Every tensor of the source, in its order. */

@@ -136,7 +136,8 @@ public final class Placement {
                 parts.add(s + ":" + (s + count));
             } else {
                 long stop = s + (count - 1) * stride + 1;
-                parts.add((s == 0 ? "" : Long.toString(s)) + ":" + (stop >= dim ? "" : Long.toString(stop)) + ":" + stride);
+                boolean toEnd = s + count * stride >= dim;
+                parts.add((s == 0 ? "" : Long.toString(s)) + ":" + (toEnd ? "" : Long.toString(stop)) + ":" + stride);
             }
         }
         return "[" + String.join(", ", parts) + "]";

@@ -109,10 +109,11 @@ public final class RuleBook {
      * then most that match something, then the rule set read last. Empty when no rule matches any key.
      */
     public Optional<RuleSet> guess(Collection<String> keys) {
+        Collection<String> shapes = KeyShapes.of(keys).keySet();
         RuleSet best = null;
         RuleSet.Fit bestFit = null;
         for (RuleSet r : ruleSets.reversed()) {
-            RuleSet.Fit fit = r.fit(keys);
+            RuleSet.Fit fit = r.fit(shapes);
             if (fit.used() > 0 && (bestFit == null || fit.betterThan(bestFit))) {
                 best = r;
                 bestFit = fit;

@@ -3,7 +3,9 @@ package dev.fusebox.converter.rules;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * The conversion rules of one family, as its rule file gives them: the model types it covers, renamings (applied
@@ -37,20 +39,33 @@ public record RuleSet(String family, List<String> modelTypes, String description
      * direction takes it, or, for families whose rules only rename, when a renaming does.
      */
     public Evidence evidence(Collection<String> keys) {
+        return evidence(KeyShapes.of(keys));
+    }
+
+    private Evidence evidence(Map<String, String> shapes) {
         DirectedRules forward = toward(Direction.TO_V5);
         DirectedRules backward = toward(Direction.TO_LEGACY);
-        Optional<String> legacyByConverter = keys.stream().filter(forward::convertsSomething).findFirst();
-        Optional<String> v5ByConverter = keys.stream().filter(backward::convertsSomething).findFirst();
+        Optional<String> legacyByConverter = first(shapes, forward::convertsSomething);
+        Optional<String> v5ByConverter = first(shapes, backward::convertsSomething);
         if (legacyByConverter.isPresent() || v5ByConverter.isPresent()) {
             return new Evidence(legacyByConverter, v5ByConverter);
         }
-        return new Evidence(keys.stream().filter(forward::renamesSomething).findFirst(),
-                keys.stream().filter(backward::renamesSomething).findFirst());
+        return new Evidence(first(shapes, forward::renamesSomething), first(shapes, backward::renamesSomething));
+    }
+
+    /** The real key of the first shape that passes {@code test}. */
+    private static Optional<String> first(Map<String, String> shapes, Predicate<String> test) {
+        for (Map.Entry<String, String> e : shapes.entrySet()) {
+            if (test.test(e.getKey())) {
+                return Optional.of(e.getValue());
+            }
+        }
+        return Optional.empty();
     }
 
     /**
-     * How well these rules fit {@code keys}, in the direction they fit best: how many of their renamings and
-     * converters match some key, and how many match none.
+     * How well these rules fit {@code keys} (best given as {@link KeyShapes}), in the direction they fit best: how
+     * many of their renamings and converters match some key, and how many match none.
      */
     Fit fit(Collection<String> keys) {
         Fit best = new Fit(0, Integer.MAX_VALUE);

@@ -1,0 +1,125 @@
+package dev.fusebox.converter.rules;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RuleBookTest {
+
+    @TempDir
+    Path dir;
+
+    /** Every model type the issue names, and the family whose rules transformers 5.x gives it. */
+    @Test
+    void everyFamilyTheIssueNamesHasRules() {
+        RuleBook book = RuleBook.bundled();
+        String[][] expected = {
+                {"mixtral", "mixtral"}, {"minimax", "mixtral"}, {"minimax_m2", "minimax_m2"}, {"phimoe", "phimoe"},
+                {"qwen2_moe", "qwen2_moe"}, {"qwen3_moe", "qwen2_moe"}, {"olmoe", "qwen2_moe"},
+                {"flex_olmo", "qwen2_moe"}, {"deepseek_v2", "qwen2_moe"}, {"deepseek_v3", "qwen2_moe"},
+                {"glm4_moe", "qwen2_moe"}, {"glm4_moe_lite", "qwen2_moe"}, {"dots1", "qwen2_moe"},
+                {"hunyuan_v1_moe", "qwen2_moe"}, {"afmoe", "qwen2_moe"}, {"solar_open", "qwen2_moe"},
+                {"mellum", "qwen2_moe"}, {"cohere2_moe", "qwen2_moe"}, {"ernie4_5_moe", "ernie4_5_moe"},
+                {"exaone_moe", "exaone_moe"}, {"mimo_v2_flash", "mimo_v2_flash"}, {"hy_v3", "hy_v3"},
+                {"hy_v4", "hy_v4"}, {"laguna", "laguna"}, {"axk1", "axk1"}, {"axk2", "axk2"}, {"jamba", "jamba"},
+                {"granitemoe", "granitemoe"}, {"granitemoeshared", "granitemoe"}};
+        for (String[] e : expected) {
+            assertThat(book.forModelType(e[0])).as(e[0]).hasValueSatisfying(r -> assertThat(r.family()).isEqualTo(e[1]));
+        }
+        assertThat(book.forModelType("llama")).isEmpty();
+    }
+
+    @Test
+    void aFamilyThatExtendsAnotherRunsItsRenamingsAfterTheBaseOnes() {
+        RuleSet phimoe = RuleBook.bundled().forModelType("phimoe").orElseThrow();
+        DirectedRules toV5 = phimoe.toward(Direction.TO_V5);
+        assertThat(toV5.rename("model.layers.0.block_sparse_moe.gate.weight")).isEqualTo("model.layers.0.mlp.router.weight");
+        assertThat(phimoe.toward(Direction.TO_LEGACY).rename("model.layers.0.mlp.router.weight"))
+                .isEqualTo("model.layers.0.block_sparse_moe.gate.weight");
+        assertThat(phimoe.converters()).hasSize(2);
+    }
+
+    @Test
+    void aUserRuleFileAddsAFamilyAndOverridesABundledModelType() throws Exception {
+        Files.writeString(dir.resolve("mine.json"), """
+                {"family": "mine", "model_types": ["mymoe", "qwen3_moe"],
+                 "converters": [{"sources": ["ffn.experts.*.wi.weight"], "targets": "ffn.experts.wi",
+                                 "operations": [{"op": "stack", "dim": 0}]}]}
+                """);
+        RuleBook book = RuleBook.installed(dir);
+        assertThat(book.forModelType("mymoe").orElseThrow().family()).isEqualTo("mine");
+        assertThat(book.forModelType("qwen3_moe").orElseThrow().family()).isEqualTo("mine");
+        assertThat(book.forModelType("qwen2_moe").orElseThrow().family()).isEqualTo("qwen2_moe");
+        assertThat(RuleBook.installed(dir.resolve("absent")).ruleSets()).isEqualTo(RuleBook.bundled().ruleSets());
+    }
+
+    @Test
+    void aRulesFileGivenLaterCanExtendABundledFamily() throws Exception {
+        Path f = dir.resolve("extra.json");
+        Files.writeString(f, """
+                {"family": "mixtral_extra", "model_types": ["mixtral_extra"], "extends": "mixtral",
+                 "renamings": [{"from": "\\\\.lm_head\\\\.", "to": ".output."}]}
+                """);
+        RuleSet r = RuleBook.bundled().withFiles(List.of(f)).forModelType("mixtral_extra").orElseThrow();
+        assertThat(r.renamings()).hasSize(2);
+        assertThat(r.converters()).hasSize(2);
+    }
+
+    @Test
+    void brokenRuleFilesAreRefusedNamingTheFileAndTheRule() throws Exception {
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"renamings\": [{\"from\": \"a\", \"too\": \"b\"}]}",
+                "renamings[0] has the unknown field 'too'");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"converters\": [{\"sources\": \"a.*.w\", "
+                + "\"targets\": \"a.w\", \"operations\": [{\"op\": \"squash\", \"dim\": 0}]}]}",
+                "converters[0].operations[0] names the operation 'squash'");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"converters\": [{\"sources\": \"a.*.w\", "
+                + "\"targets\": \"a.w\", \"operations\": [{\"op\": \"stack\", \"dim\": -1}]}]}",
+                "converters[0].operations[0].dim is -1, expected an axis from 0 to 16");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"renamings\": [{\"from\": \"(\", \"to\": \"b\"}]}",
+                "renamings[0].from is not a valid regular expression");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"extends\": \"nobody\", \"renamings\": []}",
+                "extends the family 'nobody'");
+        assertRefused("{\"family\": \"x\", \"model_types\": []}", "model_types is missing or empty");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"]}", "defines no renaming and no converter");
+        assertRefused("[1, 2]", "is not a JSON object");
+        assertRefused("{\"family\": ", "is not valid JSON");
+    }
+
+    private void assertRefused(String json, String message) throws Exception {
+        Path f = dir.resolve("bad.json");
+        Files.writeString(f, json);
+        assertThatThrownBy(() -> RuleBook.bundled().withFiles(List.of(f)))
+                .isInstanceOfSatisfying(FuseboxException.class, e -> {
+                    assertThat(e.problem()).isEqualTo(Problem.INVALID_RULES);
+                    assertThat(e.file()).contains(f);
+                })
+                .hasMessageContaining(message);
+    }
+
+    @Test
+    void withoutAConfigTheFamilyIsGuessedFromTheKeys() {
+        RuleBook book = RuleBook.bundled();
+        assertThat(book.guess(List.of("model.layers.0.mlp.experts.0.gate_proj.weight",
+                "model.layers.0.mlp.experts.0.up_proj.weight", "model.layers.0.mlp.experts.0.down_proj.weight"))
+                .orElseThrow().family()).isEqualTo("qwen2_moe");
+        assertThat(book.guess(List.of("model.layers.0.mlp.experts.0.gate_proj.weight",
+                "model.layers.0.mlp.e_score_correction_bias")).orElseThrow().family()).isEqualTo("exaone_moe");
+        assertThat(book.guess(List.of("model.layers.0.block_sparse_moe.input_linear.weight",
+                "model.layers.0.block_sparse_moe.output_linear.weight",
+                "model.layers.0.block_sparse_moe.router.layer.weight")).orElseThrow().family()).isEqualTo("granitemoe");
+        assertThat(book.guess(List.of("model.layers.0.block_sparse_moe.experts.gate_up_proj",
+                "model.layers.0.block_sparse_moe.experts.down_proj",
+                "model.layers.0.block_sparse_moe.router.weight")).orElseThrow().family()).isEqualTo("granitemoe");
+        assertThat(book.guess(List.of("model.layers.0.feed_forward.experts.3.down_proj.weight"))
+                .orElseThrow().family()).isEqualTo("jamba");
+        assertThat(book.guess(List.of("model.embed_tokens.weight", "lm_head.weight"))).isEmpty();
+    }
+}
