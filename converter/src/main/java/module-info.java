@@ -17,6 +17,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.plan;
     exports dev.fusebox.converter.convert;
     exports dev.fusebox.converter.forward;
+    exports dev.fusebox.converter.sample;
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;

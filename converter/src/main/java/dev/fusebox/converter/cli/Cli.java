@@ -61,6 +61,7 @@ public final class Cli {
         cl.addSubcommand(new ConvertCommand());
         cl.addSubcommand(new DiffCommand());
         cl.addSubcommand(new VerifyCommand());
+        cl.addSubcommand(new SampleCommand());
         return cl;
     }
 

@@ -21,6 +21,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -28,11 +29,12 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
-@Command(name = "verify", sortOptions = false,
+@Command(name = "verify", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Run a sample forward pass on a checkpoint (and adapter) and on its conversion, and compare "
                 + "the hidden states after every layer, the routers' expert choices and the logits.",
-                "Passes within 1e-4 on logits for float32 weights ("
-                        + Tolerance.FLOAT16 + " float16, " + Tolerance.BFLOAT16 + " bfloat16); exit 1 otherwise."})
+                "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "
+                        + Tolerance.BFLOAT16 + " of the largest logit) and with the same experts chosen; exit 1 "
+                        + "otherwise."})
 final class VerifyCommand implements Callable<Integer> {
 
     @Spec
@@ -240,7 +242,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     /** {@code 1e-4} → {@code 0.0001}. */
     private static String plain(double v) {
-        return java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+        return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     private static String num(double v) {

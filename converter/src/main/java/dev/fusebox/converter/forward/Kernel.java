@@ -3,13 +3,26 @@ package dev.fusebox.converter.forward;
 import java.util.Optional;
 
 /**
- * The one hot loop of the forward pass: a dot product of two float ranges. {@link ScalarKernel} is the reference;
- * {@link VectorKernel} is the fast one, tested against it.
+ * The two hot loops of the forward pass: decoding a weight row to float, and a dot product of two float ranges.
+ * {@link ScalarKernel} is the reference; {@link VectorKernel} is the fast one, tested against it.
  */
 public sealed interface Kernel permits ScalarKernel, VectorKernel {
 
     /** {@code sum(a[aOff + i] * b[bOff + i])} for {@code i < n}. */
     float dot(float[] a, int aOff, float[] b, int bOff, int n);
+
+    /**
+     * {@code out[t] = dot(row, x[t·n, (t+1)·n))} for every token {@code t < tokens}: one weight row against the
+     * rows of {@code x}. Each result has the bits {@link #dot} gives it.
+     */
+    default void dotTokens(float[] row, float[] x, int tokens, int n, float[] out) {
+        for (int t = 0; t < tokens; t++) {
+            out[t] = dot(row, 0, x, t * n, n);
+        }
+    }
+
+    /** Decodes row {@code row} of {@code w} into {@code dst[0, w.cols())}. */
+    void decodeRow(WeightMatrix w, int row, float[] dst);
 
     /** A short name for reports and benchmarks. */
     String name();

@@ -69,10 +69,12 @@ final class MatMul {
         int cols = w.cols();
         int rows = w.rows();
         float[] row = new float[cols];
+        float[] out = new float[tokens];
         for (int o = from; o < to; o++) {
-            w.decodeRow(o, row);
+            kernel.decodeRow(w, o, row);
+            kernel.dotTokens(row, x, tokens, cols, out);
             for (int t = 0; t < tokens; t++) {
-                y[t * rows + o] = kernel.dot(row, 0, x, t * cols, cols);
+                y[t * rows + o] = out[t];
             }
         }
     }

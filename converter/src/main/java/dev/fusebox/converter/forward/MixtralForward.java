@@ -7,6 +7,7 @@ import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -210,7 +211,7 @@ public final class MixtralForward {
                 probs[i] = (float) Math.exp(logits[t * e + i] - max);
                 sum += probs[i];
             }
-            java.util.Arrays.fill(taken, false);
+            Arrays.fill(taken, false);
             float top = 0;
             for (int j = 0; j < k; j++) {
                 int best = -1;

@@ -18,6 +18,11 @@ public final class ScalarKernel implements Kernel {
     }
 
     @Override
+    public void decodeRow(WeightMatrix w, int row, float[] dst) {
+        w.decodeRow(row, dst);
+    }
+
+    @Override
     public String name() {
         return "scalar";
     }

@@ -12,7 +12,7 @@ import java.util.Optional;
  * states drifted after every layer, what each side's router chose, and per position the logits' difference and
  * both sides' top-5 tokens.
  *
- * @param tolerance      the largest absolute logit difference that passes (see {@link Tolerance})
+ * @param tolerance      the largest logit difference that passed (see {@link Tolerance})
  * @param maxAbsDiff     the largest absolute difference of any logit
  * @param layers         one entry per layer run
  * @param positions      one entry per token position

@@ -31,7 +31,8 @@ import java.util.Set;
  * Proves a conversion means the same thing: runs the source checkpoint (with its adapter) and the converted one
  * (with its converted adapter, or merged) on the same tokens and compares the residual stream after every layer,
  * the routers' expert choices and the logits. It passes when every logit and every hidden state is within the
- * {@link Tolerance} (hidden states relative to their magnitude) and every router chose the same experts.
+ * {@link Tolerance} (hidden states relative to their magnitude) and every router chose the same experts. A side
+ * given as a bare .safetensors file borrows the other side's config.json.
  */
 public final class Verifier {
 
@@ -75,8 +76,9 @@ public final class Verifier {
                 throw new FuseboxException(Problem.UNSUPPORTED, convertedAdapter.location(),
                         "is a converted adapter, but no source adapter was given to compare it with");
             }
-            ModelConfig sourceConfig = source.config().orElseThrow(() -> new FuseboxException(
-                    Problem.INVALID_CONFIG, source.location(), "has no config.json, which the forward pass needs"));
+            ModelConfig sourceConfig = source.config().or(converted::config).orElseThrow(() -> new FuseboxException(
+                    Problem.INVALID_CONFIG, source.location(), "has no config.json and neither has "
+                    + converted.location() + ", and the forward pass needs one"));
             MixtralWeights a = MixtralWeights.open(source, sourceConfig, Optional.ofNullable(sourceAdapter));
             MixtralWeights b = MixtralWeights.open(converted, converted.config().orElse(sourceConfig),
                     Optional.ofNullable(convertedAdapter));
@@ -101,7 +103,7 @@ public final class Verifier {
             ForwardResult rb = new MixtralForward(b, kernel).run(tokens, layers,
                     p -> progress.onProgress(new Progress(0, 0, items + p.itemsDone(), 2 * items,
                             "converted " + p.current())), cancellation);
-            double tolerance = Tolerance.of(dtypes(source, converted, sourceAdapter, convertedAdapter));
+            Tolerance tolerance = Tolerance.of(dtypes(source, converted, sourceAdapter, convertedAdapter));
             return compare(ra, rb, tolerance, dims.layers(), side(a, source, ra), side(b, converted, rb));
         }
     }
@@ -176,7 +178,7 @@ public final class Verifier {
         return new Side(w.location(), w.layout(), w.adapterLocation(), mainDtype(c), r.weightBytesRead(), r.nanos());
     }
 
-    static VerificationReport compare(ForwardResult a, ForwardResult b, double tolerance, int layersTotal,
+    static VerificationReport compare(ForwardResult a, ForwardResult b, Tolerance tolerance, int layersTotal,
                                       Side sourceSide, Side convertedSide) {
         List<String> failures = new ArrayList<>();
         int t = a.positions();
@@ -185,7 +187,7 @@ public final class Verifier {
             float[] ha = a.hidden().get(l + 1);
             float[] hb = b.hidden().get(l + 1);
             double diff = maxAbsDiff(ha, hb);
-            double allowed = tolerance * Math.max(1, maxAbs(ha));
+            double allowed = tolerance.hidden(maxAbs(ha));
             RouterOutput ra = a.routers().get(l);
             RouterOutput rb = b.routers().get(l);
             List<int[]> ea = new ArrayList<>();
@@ -224,11 +226,12 @@ public final class Verifier {
             positions.add(new PositionComparison(p, a.tokens()[p], diff,
                     ta.getFirst().token() == tb.getFirst().token(), overlap, ta, tb));
         }
-        if (!(max <= tolerance)) {
-            failures.add(0, String.format(Locale.ROOT, "logits differ by up to %.3g (tolerance %.3g)", max, tolerance));
+        double allowed = tolerance.logits(maxAbs(a.logits()));
+        if (!(max <= allowed)) {
+            failures.add(0, String.format(Locale.ROOT, "logits differ by up to %.3g (tolerance %.3g)", max, allowed));
         }
         List<Integer> tokens = Arrays.stream(a.tokens()).boxed().toList();
-        return new VerificationReport(failures.isEmpty(), tolerance, max, tokens, a.layersRun(), layersTotal, layers,
+        return new VerificationReport(failures.isEmpty(), allowed, max, tokens, a.layersRun(), layersTotal, layers,
                 positions, sourceSide, convertedSide, a.logitsByPosition(), b.logitsByPosition(), failures);
     }
 

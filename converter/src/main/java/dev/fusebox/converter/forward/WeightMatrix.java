@@ -19,6 +19,11 @@ public record WeightMatrix(String key, MemorySegment data, Dtype dtype, long fir
         FloatCodec.decode(data, dtype, firstElement + (long) row * cols, dst, 0, cols);
     }
 
+    /** Decodes {@code count} elements of the first row from column {@code from} into {@code dst[from...]}. */
+    public void decodeRange(int from, float[] dst, int count) {
+        FloatCodec.decode(data, dtype, firstElement + from, dst, from, count);
+    }
+
     /** Decodes the whole block, row after row. */
     public float[] decodeAll() {
         float[] out = new float[Math.multiplyExact(rows, cols)];

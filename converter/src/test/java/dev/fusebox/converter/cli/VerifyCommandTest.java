@@ -112,6 +112,14 @@ class VerifyCommandTest {
     }
 
     @Test
+    void withoutAConversionToCompareWithItAsksForOne() {
+        CliRun run = CliRun.of("verify", LEGACY);
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).contains("pass --converted DIR");
+    }
+
+    @Test
     void aTokenOutsideTheVocabularyIsBadInput() {
         CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--tokens", "1,256");
         assertThat(run.exitCode()).isEqualTo(2);

@@ -1,9 +1,13 @@
 package dev.fusebox.converter.forward;
 
+import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.FloatCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,6 +62,47 @@ class KernelTest {
                 float again = vector.dot(a[i], 0, b[i], 0, lengths[i]);
                 if (Float.floatToRawIntBits(again) != Float.floatToRawIntBits(first[i])) {
                     assertThat(again).as("n = %d, round %d", lengths[i], round).isEqualTo(first[i]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"BF16", "F16", "F32", "F64"})
+    void theVectorDecoderGivesTheScalarOnesBits(String dtypeName) {
+        Dtype dtype = Dtype.valueOf(dtypeName);
+        SplittableRandom random = new SplittableRandom(dtype.ordinal());
+        for (int cols : new int[] {1, 7, 8, 9, 16, 31, 64, 100, 1024}) {
+            int rows = 5;
+            long first = random.nextInt(4);
+            MemorySegment data = Arena.ofAuto().allocate((first + (long) rows * cols) * dtype.byteSize());
+            for (long i = 0; i < first + (long) rows * cols; i++) {
+                FloatCodec.set(data, dtype, i, random.nextDouble(-3, 3));
+            }
+            WeightMatrix w = new WeightMatrix("w", data, dtype, first, rows, cols);
+            for (int r = 0; r < rows; r++) {
+                float[] expected = new float[cols];
+                float[] actual = new float[cols];
+                Kernel.scalar().decodeRow(w, r, expected);
+                Kernel.vector().orElseThrow().decodeRow(w, r, actual);
+                assertThat(actual).as("%d columns, row %d", cols, r).containsExactly(expected);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "n = {0}")
+    @ValueSource(ints = {1, 15, 16, 17, 64, 100, 1024})
+    void aRowAgainstManyTokensGivesEachTokenTheBitsOfItsOwnDot(int n) {
+        SplittableRandom random = new SplittableRandom(n);
+        for (int tokens = 1; tokens <= 11; tokens++) {
+            float[] row = randomArray(random, n);
+            float[] x = randomArray(random, tokens * n);
+            for (Kernel kernel : new Kernel[] {Kernel.scalar(), Kernel.vector().orElseThrow()}) {
+                float[] out = new float[tokens];
+                kernel.dotTokens(row, x, tokens, n, out);
+                for (int t = 0; t < tokens; t++) {
+                    assertThat(out[t]).as("%s, token %d of %d", kernel.name(), t, tokens)
+                            .isEqualTo(kernel.dot(row, 0, x, t * n, n));
                 }
             }
         }

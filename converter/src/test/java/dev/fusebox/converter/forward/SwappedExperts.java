@@ -5,6 +5,7 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -22,7 +23,7 @@ public final class SwappedExperts {
                 MemorySegment data = t.data();
                 if (t.key().equals(prefix + "gate_up_proj") || t.key().equals(prefix + "down_proj")) {
                     long slice = t.byteSize() / t.shape().dim(0);
-                    MemorySegment copy = MemorySegment.ofArray(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                    MemorySegment copy = MemorySegment.ofArray(data.toArray(ValueLayout.JAVA_BYTE));
                     MemorySegment.copy(data, first * slice, copy, second * slice, slice);
                     MemorySegment.copy(data, second * slice, copy, first * slice, slice);
                     data = copy;
