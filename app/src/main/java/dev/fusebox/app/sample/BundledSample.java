@@ -44,6 +44,8 @@ public final class BundledSample implements SampleSource {
         List<Entry> entries = parse(new String(manifest, StandardCharsets.UTF_8));
         Path dir = cacheDirectory.resolve("sample-" + HexFormat.of().formatHex(sha256(manifest), 0, 6));
         if (!Files.isRegularFile(dir.resolve(".complete"))) {
+            // Extraction renames a complete directory into place, so one without its marker was changed by hand.
+            deleteTree(dir);
             extract(entries, dir);
         }
         Set<String> roots = new LinkedHashSet<>();
