@@ -21,7 +21,7 @@ WORK=$(mktemp -d)
 XVFB_PID=""
 APP_PID=""
 cleanup() {
-  [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null || true
+  [ -n "$APP_PID" ] && kill -- -"$APP_PID" 2>/dev/null || true
   [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -41,34 +41,31 @@ sleep 1
 SAMPLE_BASE="$ROOT/resources/sample/legacy-base"
 SAMPLE_ADAPTER="$ROOT/resources/sample/legacy-lora-attn_experts"
 
-# shot NAME "JVM properties" [PATH...]: starts the app, waits until the screen has shown a window and stopped
-# changing (two captures SETTLE seconds apart are the same), keeps the window (the root trimmed of the black
-# background around it) and closes the app.
+# shot NAME "JVM properties" [PATH...]: starts the app with set-up properties, waits until it prints
+# "fusebox: ready" (what the properties started has finished) and the screen has shown it, captures the window
+# (the root trimmed of the black background around it) and stops the app.
 shot() {
   local name="$1" props="$2"
   shift 2
   echo "screenshots: $name" >&2
+  # In a session of its own, so that stopping it stops the JVM under the launcher too.
   JAVA_TOOL_OPTIONS="-Dfusebox.config.dir=$WORK/config -Dfusebox.cache.dir=$WORK/cache $props" \
-    "$ROOT/fusebox" gui "$@" >"$WORK/$name.log" 2>&1 &
+    setsid "$ROOT/fusebox" gui "$@" >"$WORK/$name.log" 2>&1 &
   APP_PID=$!
-  local waited=0 previous="" current
-  while :; do
-    sleep "$SETTLE"
-    waited=$((waited + SETTLE))
-    import -window root "$WORK/$name-raw.png"
-    current=$(convert "$WORK/$name-raw.png" -format '%[mean]:%#' info:)
-    if [ "${current%%:*}" != "0" ] && [ "$current" = "$previous" ]; then
-      break
-    fi
+  local waited=0
+  until grep -q "^fusebox: ready" "$WORK/$name.log"; do
+    sleep 1
+    waited=$((waited + 1))
     if [ "$waited" -ge "$LIMIT" ] || ! kill -0 "$APP_PID" 2>/dev/null; then
-      echo "screenshots: $name did not settle in ${LIMIT}s; see $WORK/$name.log" >&2
+      echo "screenshots: $name was not ready in ${LIMIT}s:" >&2
       cat "$WORK/$name.log" >&2
       exit 1
     fi
-    previous="$current"
   done
+  sleep "$SETTLE"
+  import -window root "$WORK/$name-raw.png"
   convert "$WORK/$name-raw.png" -trim +repage "$OUT/$name.png"
-  kill "$APP_PID" 2>/dev/null || true
+  kill -- -"$APP_PID" 2>/dev/null || true
   wait "$APP_PID" 2>/dev/null || true
   APP_PID=""
 }
@@ -77,8 +74,16 @@ ONLY=("$@")
 want() { [ ${#ONLY[@]} -eq 0 ] || [[ " ${ONLY[*]} " == *" $1 "* ]]; }
 
 EXPERT_W1="model.layers.0.block_sparse_moe.experts.1.w1.weight"
+GATE_UP="model.layers.0.mlp.experts.gate_up_proj"
+SAMPLE=("$SAMPLE_BASE" "$SAMPLE_ADAPTER")
 
-want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.statistics=true" "$SAMPLE_BASE" "$SAMPLE_ADAPTER"
-want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.statistics=true" \
-  "$SAMPLE_BASE" "$SAMPLE_ADAPTER"
+want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" "${SAMPLE[@]}"
+want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" \
+  "${SAMPLE[@]}"
+want mapping && shot mapping "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "${SAMPLE[@]}"
+mkdir -p "$WORK/converted"
+want convert && shot convert "-Dfusebox.output=$WORK/converted -Dfusebox.actions=CONVERT" "${SAMPLE[@]}"
+want verify && shot verify "-Dfusebox.actions=VERIFY" "${SAMPLE[@]}"
+want diff && shot diff "-Dfusebox.compare=$ROOT/fixtures/mixtral-tiny/v5-merged-attn_experts.float32.safetensors" \
+  "$ROOT/fixtures/mixtral-tiny/v5-base.float32.safetensors"
 echo "screenshots: written to $OUT" >&2

@@ -12,4 +12,8 @@ module dev.fusebox.viewmodel {
     exports dev.fusebox.viewmodel.main;
     exports dev.fusebox.viewmodel.browse;
     exports dev.fusebox.viewmodel.detail;
+    exports dev.fusebox.viewmodel.mapping;
+    exports dev.fusebox.viewmodel.convert;
+    exports dev.fusebox.viewmodel.diff;
+    exports dev.fusebox.viewmodel.verify;
 }

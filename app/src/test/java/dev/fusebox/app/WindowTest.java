@@ -2,6 +2,7 @@ package dev.fusebox.app;
 
 import dev.fusebox.app.main.MainView;
 import dev.fusebox.app.main.MainWindow;
+import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.main.Dialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
@@ -63,7 +64,8 @@ abstract class WindowTest {
             }
         };
         vm = new MainViewModel(runner, dialogs, RecentFiles.load(temp.resolve("recent.json")),
-                () -> List.of(Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts")));
+                () -> List.of(Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts")),
+                RuleBook::bundled);
         view = MainWindow.show(stage, vm);
     }
 

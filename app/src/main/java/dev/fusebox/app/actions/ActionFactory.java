@@ -42,6 +42,16 @@ public final class ActionFactory {
         return b;
     }
 
+    /** Does what {@code action} does, if it can now; false when it cannot. */
+    public boolean run(AppAction action) {
+        Binding b = binding(action);
+        if (!b.enabled().get()) {
+            return false;
+        }
+        b.handler().run();
+        return true;
+    }
+
     public MenuItem menuItem(AppAction action) {
         Binding b = binding(action);
         MenuItem item = new MenuItem(action.label(), icon(action));

@@ -84,24 +84,24 @@ final class TreePane extends VBox {
         table.setId(side.name().toLowerCase(java.util.Locale.ROOT) + "-tree");
         table.setShowRoot(true);
         table.getSelectionModel().setSelectionMode(SelectionMode.MULTIPLE);
-        table.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        table.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_ALL_COLUMNS);
         table.setPlaceholder(new Label(side == Side.LEGACY ? "Nothing in the legacy layout is open."
                 : "Nothing in the v5 layout is open."));
 
         TreeTableColumn<TreeRow, TreeRow> name = new TreeTableColumn<>("Module / tensor");
-        name.setPrefWidth(240);
+        name.setPrefWidth(260);
         name.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().getValue()));
         name.setCellFactory(c -> new NameCell());
         TreeTableColumn<TreeRow, String> shape = new TreeTableColumn<>("Shape / class");
-        shape.setPrefWidth(170);
+        shape.setPrefWidth(150);
         shape.setCellValueFactory(c -> new ReadOnlyStringWrapper(describe(c.getValue().getValue())));
         TreeTableColumn<TreeRow, String> dtype = new TreeTableColumn<>("Dtype");
-        dtype.setPrefWidth(60);
-        dtype.setMaxWidth(80);
+        dtype.setPrefWidth(52);
+        dtype.setMaxWidth(70);
         dtype.setCellValueFactory(c -> new ReadOnlyStringWrapper(c.getValue().getValue().dtypeText()));
         TreeTableColumn<TreeRow, String> size = new TreeTableColumn<>("Size");
-        size.setPrefWidth(80);
-        size.setMaxWidth(100);
+        size.setPrefWidth(72);
+        size.setMaxWidth(90);
         size.getStyleClass().add("numeric");
         size.setCellValueFactory(c -> new ReadOnlyStringWrapper(Sizes.bytes(c.getValue().getValue().bytes())));
         table.getColumns().setAll(List.of(name, shape, dtype, size));
@@ -179,15 +179,15 @@ final class TreePane extends VBox {
                 return;
             }
             table.getSelectionModel().clearSelection();
-            int first = -1;
-            for (TreeRow r : rows) {
-                TreeItem<TreeRow> item = items.get(r);
-                if (item == null) {
-                    continue;
-                }
+            List<TreeItem<TreeRow>> found = rows.stream().map(items::get).filter(java.util.Objects::nonNull).toList();
+            // Open every parent first: opening one moves the rows below it, so indices are read only after.
+            for (TreeItem<TreeRow> item : found) {
                 for (TreeItem<TreeRow> p = item.getParent(); p != null; p = p.getParent()) {
                     p.setExpanded(true);
                 }
+            }
+            int first = -1;
+            for (TreeItem<TreeRow> item : found) {
                 int index = table.getRow(item);
                 table.getSelectionModel().select(index);
                 first = first < 0 ? index : Math.min(first, index);

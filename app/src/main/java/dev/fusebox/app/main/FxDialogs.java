@@ -39,8 +39,16 @@ public final class FxDialogs implements Dialogs {
         return remember(chooser.showDialog(owner));
     }
 
+    /**
+     * The folder to write into. With the system property {@code fusebox.output} set, that folder, without asking:
+     * for unattended runs (docs/screenshots.sh converts this way).
+     */
     @Override
     public Optional<Path> chooseOutputFolder(String title, Path suggestion) {
+        String unattended = System.getProperty("fusebox.output");
+        if (unattended != null && !unattended.isBlank()) {
+            return Optional.of(Path.of(unattended));
+        }
         DirectoryChooser chooser = new DirectoryChooser();
         chooser.setTitle(title);
         Path start = suggestion != null && Files.isDirectory(suggestion) ? suggestion : lastDirectory;

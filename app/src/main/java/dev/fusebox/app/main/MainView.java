@@ -84,13 +84,15 @@ public final class MainView extends BorderPane {
                 actions.menuItem(AppAction.OPEN_FOLDER), actions.menuItem(AppAction.OPEN_FILE), recent,
                 actions.menuItem(AppAction.OPEN_SAMPLE), new SeparatorMenuItem(),
                 actions.menuItem(AppAction.CLOSE), new SeparatorMenuItem(), actions.menuItem(AppAction.QUIT));
-        Menu tools = new Menu("Tools", null, actions.menuItem(AppAction.STATISTICS), new SeparatorMenuItem(),
+        Menu tools = new Menu("Tools", null, actions.menuItem(AppAction.CONVERT), actions.menuItem(AppAction.VERIFY),
+                actions.menuItem(AppAction.COMPARE), actions.menuItem(AppAction.STATISTICS), new SeparatorMenuItem(),
                 actions.menuItem(AppAction.CANCEL));
         Menu view = new Menu("View");
         for (Screen s : screens.keySet()) {
             view.getItems().add(actions.menuItem(showAction(s)));
         }
-        view.getItems().addAll(new SeparatorMenuItem(), actions.checkItem(AppAction.DARK_THEME, vm.darkProperty()));
+        view.getItems().addAll(new SeparatorMenuItem(), actions.menuItem(AppAction.FILTER), new SeparatorMenuItem(),
+                actions.checkItem(AppAction.DARK_THEME, vm.darkProperty()));
         Menu help = new Menu("Help", null, actions.menuItem(AppAction.SHORTCUTS));
         MenuBar bar = new MenuBar(file, tools, view, help);
         bar.setId("menu-bar");
@@ -116,7 +118,9 @@ public final class MainView extends BorderPane {
         dark.setTooltip(new Tooltip(AppAction.DARK_THEME.tooltip()));
         dark.selectedProperty().bindBidirectional(vm.darkProperty());
         ToolBar bar = new ToolBar(actions.button(AppAction.OPEN_FOLDER), actions.button(AppAction.OPEN_FILE),
-                new javafx.scene.control.Separator(), actions.button(AppAction.STATISTICS), spacer, dark);
+                new javafx.scene.control.Separator(), actions.button(AppAction.CONVERT), actions.button(AppAction.VERIFY),
+                actions.button(AppAction.COMPARE), new javafx.scene.control.Separator(),
+                actions.button(AppAction.STATISTICS), spacer, dark);
         bar.setId("tool-bar");
         return bar;
     }
@@ -191,6 +195,11 @@ public final class MainView extends BorderPane {
         cancel.managedProperty().bind(cancel.visibleProperty());
         bar.getRightItems().add(cancel);
         return bar;
+    }
+
+    /** The window's actions, to run one as its menu item would. */
+    public ActionFactory actions() {
+        return actions;
     }
 
     public TabPane tabPane() {

@@ -3,6 +3,10 @@ package dev.fusebox.app.main;
 import dev.fusebox.app.actions.ActionFactory;
 import dev.fusebox.app.actions.AppAction;
 import dev.fusebox.app.browse.ModelView;
+import dev.fusebox.app.convert.ConvertView;
+import dev.fusebox.app.diff.DiffView;
+import dev.fusebox.app.mapping.MappingView;
+import dev.fusebox.app.verify.VerifyView;
 import dev.fusebox.app.theme.Theme;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.Screen;
@@ -29,9 +33,14 @@ public final class MainWindow {
     }
 
     public static MainView show(Stage stage, MainViewModel vm) {
-        ActionFactory actions = bindActions(stage, vm);
+        MappingView mapping = new MappingView(vm.mapping());
         Map<Screen, Node> screens = new LinkedHashMap<>();
         screens.put(Screen.MODEL, new ModelView(vm.trees(), vm.detail()));
+        screens.put(Screen.MAPPING, mapping);
+        screens.put(Screen.CONVERT, new ConvertView(vm.convert(), vm::openAndConvert));
+        screens.put(Screen.VERIFY, new VerifyView(vm.verify()));
+        screens.put(Screen.DIFF, new DiffView(vm.diff()));
+        ActionFactory actions = bindActions(stage, vm, mapping);
         MainView view = new MainView(vm, actions, screens);
 
         Rectangle2D visible = javafx.stage.Screen.getPrimary().getVisualBounds();
@@ -48,7 +57,7 @@ public final class MainWindow {
         return view;
     }
 
-    private static ActionFactory bindActions(Stage stage, MainViewModel vm) {
+    private static ActionFactory bindActions(Stage stage, MainViewModel vm, MappingView mapping) {
         ActionFactory f = new ActionFactory();
         BooleanBinding open = vm.hasWorkspaceProperty();
         f.bind(AppAction.OPEN_FILE, vm::openFile);
@@ -58,6 +67,22 @@ public final class MainWindow {
         f.bind(AppAction.CLOSE, vm::close, open);
         f.bind(AppAction.QUIT, stage::close);
         f.bind(AppAction.STATISTICS, vm.detail()::computeStatistics, vm.detail().canComputeStatisticsProperty());
+        f.bind(AppAction.CONVERT, () -> {
+            vm.screenProperty().set(Screen.CONVERT);
+            vm.convert().convert();
+        }, vm.convert().canConvertProperty());
+        f.bind(AppAction.VERIFY, () -> {
+            vm.screenProperty().set(Screen.VERIFY);
+            vm.verify().verify();
+        }, vm.verify().canVerifyProperty());
+        f.bind(AppAction.COMPARE, () -> {
+            vm.screenProperty().set(Screen.DIFF);
+            vm.diff().compareWith();
+        }, open.and(vm.diff().job().busyProperty().not()));
+        f.bind(AppAction.FILTER, () -> {
+            vm.screenProperty().set(Screen.MAPPING);
+            mapping.focusFilter();
+        }, open);
         f.bind(AppAction.CANCEL, vm.activity()::cancel, vm.activity().busyProperty());
         f.bind(AppAction.SHORTCUTS, () -> ShortcutsDialog.show(stage));
         for (Screen s : Screen.values()) {

@@ -7,8 +7,8 @@ import java.util.List;
 public interface TensorLinks {
 
     /** Nothing corresponds: there is no conversion (a checkpoint without experts, or no rule for its family). */
-    TensorLinks NONE = key -> List.of();
+    TensorLinks NONE = (side, key) -> List.of();
 
-    /** The tensors on the other side that {@code key} becomes or comes from. */
-    List<TensorLink> of(String key);
+    /** The tensors on the other side that {@code key}, a tensor on {@code side}, becomes or comes from. */
+    List<TensorLink> of(Side side, String key);
 }

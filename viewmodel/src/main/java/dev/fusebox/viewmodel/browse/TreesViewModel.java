@@ -80,7 +80,7 @@ public final class TreesViewModel {
         Map<String, TreeRow> other = tensorRows.get(row.side().other());
         Map<TreeRow, List<String>> regions = new LinkedHashMap<>();
         for (TreeRow source : linkedTensors(row)) {
-            for (TensorLink l : tensorLinks.of(source.path())) {
+            for (TensorLink l : tensorLinks.of(source.side(), source.path())) {
                 TreeRow target = other.get(l.key());
                 if (target != null) {
                     List<String> r = regions.computeIfAbsent(target, t -> new ArrayList<>());

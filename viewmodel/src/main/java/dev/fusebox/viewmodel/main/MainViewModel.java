@@ -1,10 +1,15 @@
 package dev.fusebox.viewmodel.main;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
+import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
+import dev.fusebox.viewmodel.diff.DiffViewModel;
+import dev.fusebox.viewmodel.mapping.MappingViewModel;
+import dev.fusebox.viewmodel.verify.VerifyViewModel;
 import dev.fusebox.viewmodel.task.Activity;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
@@ -25,6 +30,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The main window: what is open, the screens' view models, opening (File ▸ Open, recent files, drag and drop,
@@ -37,10 +43,15 @@ public final class MainViewModel {
     private final Dialogs dialogs;
     private final RecentFiles recent;
     private final SampleSource sample;
+    private final RulesSource rules;
     private final Job opening;
     private final Activity activity = new Activity();
     private final TreesViewModel trees = new TreesViewModel();
     private final TensorDetailViewModel detail;
+    private final MappingViewModel mapping;
+    private final ConvertViewModel convert;
+    private final DiffViewModel diff;
+    private final VerifyViewModel verify;
     private final ReadOnlyObjectWrapper<Workspace> workspace = new ReadOnlyObjectWrapper<>(this, "workspace");
     private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>(this, "analysis");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP_NAME);
@@ -51,15 +62,43 @@ public final class MainViewModel {
     private final BooleanBinding hasWorkspace = workspace.isNotNull();
     private long notices;
 
-    public MainViewModel(TaskRunner runner, Dialogs dialogs, RecentFiles recent, SampleSource sample) {
+    public MainViewModel(TaskRunner runner, Dialogs dialogs, RecentFiles recent, SampleSource sample,
+                         RulesSource rules) {
         this.dialogs = dialogs;
         this.recent = recent;
         this.sample = sample;
+        this.rules = rules;
         this.opening = new Job(runner);
         this.detail = new TensorDetailViewModel(runner);
+        this.mapping = new MappingViewModel(key -> {
+            reveal(key);
+            screen.set(Screen.MODEL);
+        });
+        this.convert = new ConvertViewModel(runner, dialogs, this::open);
+        this.diff = new DiffViewModel(runner, dialogs, rules,
+                () -> workspace.get() == null ? null : workspace.get().primary().location());
+        this.verify = new VerifyViewModel(runner);
         detail.rowProperty().bind(trees.selectedProperty());
-        activity.track(opening);
-        activity.track(detail.job());
+        convert.setVerifier(outputs -> {
+            verify.useConverted(outputs);
+            screen.set(Screen.VERIFY);
+            verify.verify();
+        });
+        convert.setOnFailure(failure -> notify(Notice.Kind.ERROR, failure));
+        convert.outcomeProperty().addListener((o, old, done) -> {
+            if (done != null) {
+                notify(Notice.Kind.SUCCESS, "Converted: " + String.join(", ", convert.outputs().stream()
+                        .map(MainViewModel::name).toList()) + ". Verify or open it from the Convert screen.");
+            }
+        });
+        diff.job().failureProperty().addListener((o, old, failure) -> {
+            if (!failure.isEmpty()) {
+                notify(Notice.Kind.ERROR, failure);
+            }
+        });
+        for (Job j : List.of(opening, detail.job(), convert.job(), verify.job(), diff.job())) {
+            activity.track(j);
+        }
         status.bind(Bindings.createStringBinding(this::describeStatus, workspace, opening.busyProperty(),
                 opening.titleProperty()));
     }
@@ -79,17 +118,30 @@ public final class MainViewModel {
      * them and the last adapter, an adapter with its base model when it names a local one.
      */
     public void open(List<Path> paths) {
+        open(paths, a -> { });
+    }
+
+    /** Opens {@code paths}, then converts them to {@code to}: what dropping on "Convert to v5/legacy" does. */
+    public void openAndConvert(List<Path> paths, Layout to) {
+        open(paths, a -> {
+            screen.set(Screen.CONVERT);
+            convert.convert(to);
+        });
+    }
+
+    private void open(List<Path> paths, Consumer<Analysis> then) {
         if (paths.isEmpty()) {
             return;
         }
         Optional<Workspace> current = Optional.ofNullable(workspace.get());
         String what = paths.size() == 1 ? name(paths.getFirst()) : paths.size() + " paths";
         opening.start("Opening " + what, (progress, cancel) -> {
-            Workspace ws = WorkspaceOpener.open(paths, current, cancel);
+            Workspace ws = WorkspaceOpener.open(paths, current, rules.load(), cancel);
             return Analysis.of(ws);
         }, opened -> {
             install(opened);
             paths.forEach(recent::add);
+            then.accept(opened);
         }, failure -> {
             paths.stream().filter(p -> !p.toFile().exists()).forEach(recent::remove);
             notify(Notice.Kind.ERROR, failure);
@@ -100,7 +152,7 @@ public final class MainViewModel {
     public void openSample() {
         Optional<Workspace> current = Optional.ofNullable(workspace.get());
         opening.start("Opening the sample", (progress, cancel) ->
-                Analysis.of(WorkspaceOpener.open(sample.paths(), current, cancel)),
+                Analysis.of(WorkspaceOpener.open(sample.paths(), current, rules.load(), cancel)),
                 this::install, failure -> notify(Notice.Kind.ERROR, failure));
     }
 
@@ -117,6 +169,9 @@ public final class MainViewModel {
         }
         opening.cancel();
         trees.clear();
+        mapping.clear();
+        convert.show(null);
+        verify.show(null);
         analysis.set(null);
         workspace.set(null);
         title.set(APP_NAME);
@@ -125,7 +180,11 @@ public final class MainViewModel {
 
     private void install(Analysis a) {
         Workspace old = workspace.get();
-        trees.show(a.tree(Side.LEGACY), a.caption(Side.LEGACY), a.tree(Side.V5), a.caption(Side.V5), a.links());
+        trees.show(a.tree(Side.LEGACY).orElse(null), a.caption(Side.LEGACY), a.tree(Side.V5).orElse(null),
+                a.caption(Side.V5), a.links());
+        mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
+        convert.show(a);
+        verify.show(a);
         analysis.set(a);
         workspace.set(a.workspace());
         if (old != null) {
@@ -135,12 +194,15 @@ public final class MainViewModel {
         title.set(APP_NAME + " — " + a.workspace().displayName());
     }
 
-    /** Selects the tensor with {@code key} on whichever side holds it; false when neither does. */
+    /**
+     * Selects the tensor with {@code key} wherever it shows: in the trees, on whichever side holds it, and in the
+     * mapping table when the conversion writes it. False when neither tree holds it.
+     */
     public boolean reveal(String key) {
+        mapping.select(key);
         for (Side side : Side.values()) {
             var row = trees.tensorRow(side, key);
             if (row.isPresent()) {
-                screen.set(Screen.MODEL);
                 trees.select(row.get());
                 return true;
             }
@@ -187,6 +249,22 @@ public final class MainViewModel {
 
     public TensorDetailViewModel detail() {
         return detail;
+    }
+
+    public MappingViewModel mapping() {
+        return mapping;
+    }
+
+    public ConvertViewModel convert() {
+        return convert;
+    }
+
+    public DiffViewModel diff() {
+        return diff;
+    }
+
+    public VerifyViewModel verify() {
+        return verify;
     }
 
     public ReadOnlyObjectProperty<Workspace> workspaceProperty() {

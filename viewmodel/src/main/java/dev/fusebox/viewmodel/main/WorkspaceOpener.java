@@ -4,6 +4,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.rules.RuleBook;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ final class WorkspaceOpener {
     private WorkspaceOpener() {
     }
 
-    static Workspace open(List<Path> paths, Optional<Workspace> current, Cancellation cancel)
+    static Workspace open(List<Path> paths, Optional<Workspace> current, RuleBook rules, Cancellation cancel)
             throws FuseboxException {
         if (paths.isEmpty()) {
             throw new IllegalArgumentException("nothing to open");
@@ -31,7 +32,7 @@ final class WorkspaceOpener {
             Checkpoint adapter = null;
             for (Path p : paths) {
                 cancel.check();
-                Checkpoint c = Checkpoint.open(p);
+                Checkpoint c = Checkpoint.open(p, rules);
                 opened.add(c);
                 if (c.kind() == CheckpointKind.ADAPTER) {
                     adapter = c;
@@ -42,7 +43,7 @@ final class WorkspaceOpener {
             if (model == null) {
                 Optional<Path> base = adapter.baseModelDirectory();
                 if (base.isPresent()) {
-                    model = Checkpoint.open(base.get());
+                    model = Checkpoint.open(base.get(), rules);
                     opened.add(model);
                 } else {
                     model = current.flatMap(Workspace::modelCheckpoint).orElse(null);

@@ -69,7 +69,7 @@ class TreesViewModelTest {
             links.computeIfAbsent(key, k -> new ArrayList<>()).add(new TensorLink(target, region));
             links.computeIfAbsent(target, k -> new ArrayList<>()).add(new TensorLink(key, region));
         }
-        return key -> links.getOrDefault(key, List.of());
+        return (side, key) -> links.getOrDefault(key, List.of());
     }
 
     private TreeRow row(Side side, String path) {
