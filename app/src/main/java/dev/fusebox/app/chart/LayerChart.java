@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The largest difference of the residual stream after each layer, as bars on a log scale from 1e-10 up, with the
- * tolerance as a dashed line: green bars are within it, red ones beyond. A difference of exactly zero (bytes
- * moved, nothing recomputed) is a short bar labelled 0 at the bottom.
+ * The largest difference of the residual stream after each layer, as bars on a log scale from 1e-10 up, each with
+ * its layer's tolerance (relative to the size of the hidden states there) as a dashed line across it: green bars
+ * are within it, red ones beyond. A difference of exactly zero (bytes moved, nothing recomputed) is a short bar
+ * labelled 0 at the bottom.
  */
 public final class LayerChart extends ChartCanvas {
 
@@ -39,7 +40,8 @@ public final class LayerChart extends ChartCanvas {
             return;
         }
         List<VerificationReport.LayerComparison> layers = r.layers();
-        double top = Math.max(0, Math.ceil(Math.log10(Math.max(r.tolerance(),
+        double top = Math.max(0, Math.ceil(Math.log10(Math.max(
+                layers.stream().mapToDouble(VerificationReport.LayerComparison::tolerance).max().orElse(0),
                 layers.stream().mapToDouble(VerificationReport.LayerComparison::maxAbsDiff).max().orElse(0)))));
         double plotH = height - BOTTOM - 8;
         double plotW = width - LEFT - 4;
@@ -53,16 +55,6 @@ public final class LayerChart extends ChartCanvas {
             g.setFill(muted());
             g.fillText("1e" + (int) e, LEFT - 4, y);
         }
-        double ty = y(Math.log10(r.tolerance()), top, plotH);
-        g.setStroke(bad());
-        g.setLineDashes(6, 4);
-        g.strokeLine(LEFT, ty, width, ty);
-        g.setLineDashes();
-        g.setFill(bad());
-        g.setTextAlign(TextAlignment.LEFT);
-        g.setTextBaseline(VPos.BOTTOM);
-        g.fillText("tolerance " + String.format(Locale.ROOT, "%.0e", r.tolerance()), LEFT + 4, ty - 2);
-
         int n = layers.size();
         double slot = plotW / Math.max(1, n);
         double bar = Math.min(48, slot * 0.6);
@@ -70,8 +62,17 @@ public final class LayerChart extends ChartCanvas {
             VerificationReport.LayerComparison l = layers.get(i);
             double x = LEFT + slot * i + (slot - bar) / 2;
             double v = l.maxAbsDiff();
-            double yTop = v > 0 ? y(Math.max(FLOOR, Math.log10(v)), top, plotH) : plotH + 4 - 4;
-            g.setFill(v <= r.tolerance() ? good() : bad());
+            double ty = y(Math.log10(l.tolerance()), top, plotH);
+            g.setStroke(bad());
+            g.setLineDashes(6, 4);
+            g.strokeLine(LEFT + slot * i + 4, ty, LEFT + slot * (i + 1) - 4, ty);
+            g.setLineDashes();
+            g.setFill(bad());
+            g.setTextAlign(TextAlignment.LEFT);
+            g.setTextBaseline(VPos.BOTTOM);
+            g.fillText("tolerance " + String.format(Locale.ROOT, "%.0e", l.tolerance()), LEFT + slot * i + 6, ty - 2);
+            double yTop = v > 0 ? y(Math.max(FLOOR, Math.log10(v)), top, plotH) : plotH;
+            g.setFill(v <= l.tolerance() ? good() : bad());
             g.fillRect(x, yTop, bar, Math.max(3, plotH + 4 - yTop));
             g.setFill(foreground());
             g.setTextAlign(TextAlignment.CENTER);
