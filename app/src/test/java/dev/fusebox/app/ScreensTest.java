@@ -39,7 +39,7 @@ class ScreensTest extends WindowTest {
         TreeRow w1 = vm.trees().tensorRow(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1.weight")
                 .orElseThrow();
         clickRow(robot, "#legacy-tree", w1);
-        TreeTableView<TreeRow> v5 = robot.lookup("#v5-tree").queryAs(TreeTableView.class);
+        TreeTableView<TreeRow> v5 = robot.lookup("#v5-tree").query();
         assertThat(v5.getSelectionModel().getSelectedItems()).extracting(i -> i.getValue().path())
                 .containsExactly("model.layers.0.mlp.experts.gate_up_proj");
         // The counterpart is on screen, badged with where w1 lands.
@@ -53,7 +53,7 @@ class ScreensTest extends WindowTest {
         openByDrop(robot, Fixtures.tiny("legacy-base"));
         TreeRow fused = vm.trees().tensorRow(Side.V5, "model.layers.1.mlp.experts.gate_up_proj").orElseThrow();
         clickRow(robot, "#v5-tree", fused);
-        TreeTableView<TreeRow> legacy = robot.lookup("#legacy-tree").queryAs(TreeTableView.class);
+        TreeTableView<TreeRow> legacy = robot.lookup("#legacy-tree").query();
         assertThat(legacy.getSelectionModel().getSelectedItems()).hasSize(8)
                 .allSatisfy(i -> assertThat(i.getValue().name()).isEqualTo("weight"));
     }

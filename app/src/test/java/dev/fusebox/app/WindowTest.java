@@ -92,7 +92,7 @@ abstract class WindowTest {
 
     /** Scrolls {@code table} to the row of {@code row}, opening its parents, and clicks it as a user would. */
     protected void clickRow(FxRobot robot, String tableId, TreeRow row) {
-        TreeTableView<TreeRow> table = robot.lookup(tableId).queryAs(TreeTableView.class);
+        TreeTableView<TreeRow> table = robot.lookup(tableId).query();
         robot.interact(() -> {
             var item = find(table.getRoot(), row);
             for (var p = item.getParent(); p != null; p = p.getParent()) {

@@ -23,6 +23,10 @@ public final class Activity {
     private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(this, "progress");
     private final ReadOnlyStringWrapper text = new ReadOnlyStringWrapper(this, "text", "");
 
+    /** Follows no job until told to. */
+    public Activity() {
+    }
+
     /** Follows {@code job} from now on. */
     public void track(Job job) {
         job.busyProperty().addListener((o, was, now) -> {

@@ -14,11 +14,16 @@ import java.util.concurrent.Executors;
  */
 public final class FxTaskRunner implements TaskRunner, AutoCloseable {
 
-    private final ExecutorService executor = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "fusebox-worker");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor;
+
+    /** A runner with its own daemon threads, made as work comes. */
+    public FxTaskRunner() {
+        executor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "fusebox-worker");
+            t.setDaemon(true);
+            return t;
+        });
+    }
 
     @Override
     public <T> void run(Work<T> work, TaskListener<T> listener) {

@@ -10,6 +10,10 @@ public final class FakeDialogs implements Dialogs {
 
     private final Deque<Path> answers = new ArrayDeque<>();
 
+    /** No answers yet: every question is cancelled. */
+    public FakeDialogs() {
+    }
+
     public FakeDialogs answer(Path p) {
         answers.add(p);
         return this;
