@@ -55,7 +55,7 @@ public final class ActionFactory {
     public MenuItem menuItem(AppAction action) {
         Binding b = binding(action);
         MenuItem item = new MenuItem(action.label(), icon(action));
-        item.setId(action.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "-item");
+        item.setId(action.id("item"));
         action.keyCombination().ifPresent(item::setAccelerator);
         item.setOnAction(e -> b.handler().run());
         item.disableProperty().bind(Bindings.not(b.enabled()));
@@ -74,7 +74,7 @@ public final class ActionFactory {
     public Button button(AppAction action) {
         Binding b = binding(action);
         Button button = new Button(null, icon(action));
-        button.setId(action.buttonId());
+        button.setId(action.id("button"));
         button.getStyleClass().add("tool-button");
         button.setTooltip(new Tooltip(action.tooltip()));
         button.setAccessibleText(action.label());
@@ -86,7 +86,7 @@ public final class ActionFactory {
     /** A button with label and icon, for the screens' own command rows. */
     public Button labelledButton(AppAction action) {
         Button button = button(action);
-        button.setId(action.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "-action");
+        button.setId(action.id("action"));
         button.setText(action.label());
         button.getStyleClass().remove("tool-button");
         return button;

@@ -12,6 +12,7 @@ import org.kordamp.ikonli.materialdesign2.MaterialDesignS;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignT;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignV;
 
+import java.util.Locale;
 import java.util.Optional;
 
 /** Every command of the window: its label, its icon and its shortcut. Menus and toolbars are made from these. */
@@ -64,8 +65,8 @@ public enum AppAction {
         return keyCombination().map(k -> base + " (" + k.getDisplayText() + ")").orElse(base);
     }
 
-    /** The node id of its toolbar button: {@code OPEN_FOLDER} → {@code open-folder-button}. */
-    public String buttonId() {
-        return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "-button";
+    /** A node id for it: {@code OPEN_FOLDER} with "button" → {@code open-folder-button}. */
+    public String id(String suffix) {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-') + "-" + suffix;
     }
 }

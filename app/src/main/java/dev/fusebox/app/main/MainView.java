@@ -2,7 +2,6 @@ package dev.fusebox.app.main;
 
 import dev.fusebox.app.actions.ActionFactory;
 import dev.fusebox.app.actions.AppAction;
-import dev.fusebox.app.browse.ModelView;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.Notice;
 import dev.fusebox.viewmodel.main.Screen;

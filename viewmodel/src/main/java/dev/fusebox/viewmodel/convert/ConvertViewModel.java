@@ -18,7 +18,6 @@ import dev.fusebox.viewmodel.task.Failures;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
 import javafx.beans.binding.BooleanBinding;
-import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
@@ -233,15 +232,6 @@ public final class ConvertViewModel {
 
     public ReadOnlyStringProperty descriptionProperty() {
         return description.getReadOnlyProperty();
-    }
-
-    /** The layout Convert writes: the other one from what is open. */
-    public ReadOnlyObjectProperty<Layout> targetProperty() {
-        return target.getReadOnlyProperty();
-    }
-
-    public ReadOnlyBooleanProperty convertibleProperty() {
-        return convertible.getReadOnlyProperty();
     }
 
     public BooleanBinding canConvertProperty() {

@@ -11,7 +11,6 @@ import dev.fusebox.viewmodel.task.TaskRunner;
 import javafx.beans.binding.BooleanBinding;
 import javafx.beans.property.IntegerProperty;
 import javafx.beans.property.ObjectProperty;
-import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyIntegerProperty;
 import javafx.beans.property.ReadOnlyIntegerWrapper;
@@ -50,7 +49,6 @@ public final class TensorDetailViewModel {
     private final ObservableList<Fact> statisticsFactsView = FXCollections.unmodifiableObservableList(statisticsFacts);
     private final IntegerProperty sliceIndex = new SimpleIntegerProperty(this, "sliceIndex");
     private final ReadOnlyIntegerWrapper sliceCount = new ReadOnlyIntegerWrapper(this, "sliceCount");
-    private final ReadOnlyStringWrapper sliceLabel = new ReadOnlyStringWrapper(this, "sliceLabel", "");
     private final Job job;
     private final BooleanBinding canComputeStatistics;
 
@@ -113,7 +111,6 @@ public final class TensorDetailViewModel {
         int count = shape.rank() >= 3 ? (int) Math.min(Integer.MAX_VALUE, shape.dim(0)) : 0;
         sliceIndex.set(0);
         sliceCount.set(count);
-        sliceLabel.set(count > 0 ? "Slice of dimension 0" : "");
     }
 
     /** Reads the selected tensor's values in the background and shows what they look like. */
@@ -165,10 +162,6 @@ public final class TensorDetailViewModel {
         return canComputeStatistics;
     }
 
-    public ReadOnlyBooleanProperty statisticsAvailableProperty() {
-        return statisticsAvailable.getReadOnlyProperty();
-    }
-
     /** Why statistics are or are not available, or why they failed. */
     public ReadOnlyStringProperty statisticsNoteProperty() {
         return statisticsNote.getReadOnlyProperty();
@@ -190,10 +183,6 @@ public final class TensorDetailViewModel {
     /** How many slices there are to choose from; 0 when the tensor has no slices to choose. */
     public ReadOnlyIntegerProperty sliceCountProperty() {
         return sliceCount.getReadOnlyProperty();
-    }
-
-    public ReadOnlyStringProperty sliceLabelProperty() {
-        return sliceLabel.getReadOnlyProperty();
     }
 
     public Job job() {

@@ -53,7 +53,6 @@ public final class MainViewModel {
     private final DiffViewModel diff;
     private final VerifyViewModel verify;
     private final ReadOnlyObjectWrapper<Workspace> workspace = new ReadOnlyObjectWrapper<>(this, "workspace");
-    private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>(this, "analysis");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP_NAME);
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper(this, "status", "");
     private final ReadOnlyObjectWrapper<Notice> notice = new ReadOnlyObjectWrapper<>(this, "notice");
@@ -172,7 +171,6 @@ public final class MainViewModel {
         mapping.clear();
         convert.show(null);
         verify.show(null);
-        analysis.set(null);
         workspace.set(null);
         title.set(APP_NAME);
         old.checkpoints().forEach(Checkpoint::close);
@@ -185,7 +183,6 @@ public final class MainViewModel {
         mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
         convert.show(a);
         verify.show(a);
-        analysis.set(a);
         workspace.set(a.workspace());
         if (old != null) {
             Set<Checkpoint> kept = new HashSet<>(a.workspace().checkpoints());
@@ -273,10 +270,6 @@ public final class MainViewModel {
 
     public Workspace getWorkspace() {
         return workspace.get();
-    }
-
-    public ReadOnlyObjectProperty<Analysis> analysisProperty() {
-        return analysis.getReadOnlyProperty();
     }
 
     public BooleanBinding hasWorkspaceProperty() {

@@ -36,9 +36,7 @@ public final class Job {
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", "");
     private final ReadOnlyDoubleWrapper progress = new ReadOnlyDoubleWrapper(this, "progress", 0);
     private final ReadOnlyStringWrapper percentText = new ReadOnlyStringWrapper(this, "percentText", "");
-    private final ReadOnlyDoubleWrapper bytesPerSecond = new ReadOnlyDoubleWrapper(this, "bytesPerSecond", Double.NaN);
     private final ReadOnlyStringWrapper rateText = new ReadOnlyStringWrapper(this, "rateText", "");
-    private final ReadOnlyDoubleWrapper secondsLeft = new ReadOnlyDoubleWrapper(this, "secondsLeft", Double.NaN);
     private final ReadOnlyStringWrapper timeLeftText = new ReadOnlyStringWrapper(this, "timeLeftText", "");
     private final ReadOnlyStringWrapper current = new ReadOnlyStringWrapper(this, "current", "");
     private final ReadOnlyStringWrapper failure = new ReadOnlyStringWrapper(this, "failure", "");
@@ -71,9 +69,7 @@ public final class Job {
         current.set("");
         progress.set(-1);
         percentText.set("");
-        bytesPerSecond.set(Double.NaN);
         rateText.set("");
-        secondsLeft.set(Double.NaN);
         timeLeftText.set("");
         startedAt = nanoTime.getAsLong();
         state.set(State.RUNNING);
@@ -90,7 +86,6 @@ public final class Job {
             public void succeeded(T value) {
                 if (run == generation) {
                     timeLeftText.set("");
-                    secondsLeft.set(0);
                     percentText.set("100 %");
                     progress.set(1);
                     finish(State.SUCCEEDED);
@@ -136,12 +131,10 @@ public final class Job {
         double elapsed = (nanoTime.getAsLong() - startedAt) / NANOS;
         if (elapsed > 0 && p.bytesTotal() > 0) {
             double rate = p.bytesDone() / elapsed;
-            bytesPerSecond.set(rate);
             rateText.set(Sizes.bytes((long) rate) + "/s");
         }
         if (elapsed > 0 && fraction > 0) {
             double left = elapsed * (1 - fraction) / fraction;
-            secondsLeft.set(left);
             timeLeftText.set(fraction >= 1 ? "" : describeTimeLeft(left));
         }
         percentText.set(fraction < 0 ? "" : (int) Math.floor(fraction * 100) + " %");
@@ -197,16 +190,8 @@ public final class Job {
         return percentText.getReadOnlyProperty();
     }
 
-    public ReadOnlyDoubleProperty bytesPerSecondProperty() {
-        return bytesPerSecond.getReadOnlyProperty();
-    }
-
     public ReadOnlyStringProperty rateTextProperty() {
         return rateText.getReadOnlyProperty();
-    }
-
-    public ReadOnlyDoubleProperty secondsLeftProperty() {
-        return secondsLeft.getReadOnlyProperty();
     }
 
     public ReadOnlyStringProperty timeLeftTextProperty() {
