@@ -13,6 +13,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.cli;
     exports dev.fusebox.converter.progress;
     exports dev.fusebox.converter.tensor;
+    exports dev.fusebox.converter.torchzip;
     exports dev.fusebox.converter.rules;
     exports dev.fusebox.converter.plan;
     exports dev.fusebox.converter.convert;

@@ -44,6 +44,16 @@ public enum Problem {
     INVALID_CONFIG,
     /** A tensor a model needs is missing, or its shape does not fit the model or the base an adapter applies to. */
     SHAPE_MISMATCH,
+    /** A .bin file is not a well-formed PyTorch zip archive (torch.save's format). */
+    INVALID_ARCHIVE,
+    /** The pickle inside a .bin file is malformed or does not describe a state dict of tensors. */
+    INVALID_PICKLE,
+    /** The pickle names a global, opcode or persistent id outside the tensor-rebuild vocabulary: never run. */
+    REFUSED_PICKLE,
+    /** An adapter's tensors do not pair up: a lora_A without its lora_B (or the reverse), or ranks that disagree. */
+    INVALID_ADAPTER,
+    /** More tensors than {@link Limits} lets Fusebox hold: a hostile file, or far larger than any real checkpoint. */
+    TOO_MANY_TENSORS,
     /** A request the engine cannot satisfy as asked (unsupported option, wrong kind of input). */
     UNSUPPORTED,
     /** The user cancelled the work. */

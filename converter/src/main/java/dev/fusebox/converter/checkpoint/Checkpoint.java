@@ -1,11 +1,13 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorFile;
+import dev.fusebox.converter.torchzip.TorchZipFile;
 import dev.fusebox.converter.safetensors.TensorEntry;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
@@ -22,15 +24,20 @@ import java.util.Optional;
 
 /**
  * A checkpoint as the user named it: a model directory (config.json and one or more safetensors files, sharded
- * through {@code model.safetensors.index.json} or not), a PEFT adapter directory (adapter_config.json and
- * adapter_model.safetensors), a single {@code .safetensors} file, or an index file. Opening reads headers and
- * configs only.
+ * through {@code model.safetensors.index.json} or not, or a single pytorch_model.bin), a PEFT adapter directory
+ * (adapter_config.json and adapter_model.safetensors or adapter_model.bin), a single {@code .safetensors} or
+ * torch.save file, or an index file. Opening reads headers, configs and pickles only; an adapter's lora_A and
+ * lora_B tensors must pair up.
  */
 public final class Checkpoint implements AutoCloseable {
 
     public static final String CONFIG = "config.json";
     public static final String ADAPTER_CONFIG = "adapter_config.json";
     public static final String ADAPTER_WEIGHTS = "adapter_model.safetensors";
+    /** The PyTorch form of an adapter's weights, read when no safetensors file is beside it. */
+    public static final String ADAPTER_WEIGHTS_BIN = "adapter_model.bin";
+    /** The PyTorch form of a model's weights, read when the directory holds no safetensors file. */
+    public static final String MODEL_WEIGHTS_BIN = "pytorch_model.bin";
     public static final String SINGLE_WEIGHTS = "model.safetensors";
 
     private final Path location;
@@ -72,26 +79,33 @@ public final class Checkpoint implements AutoCloseable {
         if (Files.isDirectory(location)) {
             return openDirectory(location, rules);
         }
+        if (!Files.isRegularFile(location)) {
+            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
+                    "is neither a directory nor a regular file (a device or a pipe is never read)");
+        }
         String name = location.getFileName().toString();
         Path dir = location.getParent();
         if (name.endsWith(".index.json")) {
             return openIndexed(location, dir, location, readConfigIfPresent(dir), rules);
         }
-        if (name.endsWith(".safetensors")) {
+        if (name.endsWith(".safetensors") || TorchZipFile.isTorchFileName(location)) {
             List<TensorFile> files = new ArrayList<>();
-            files.add(SafetensorsFile.open(location));
+            files.add(openTensorFile(location));
             Map<String, StoredTensor> tensors = collect(files);
-            boolean adapter = name.equals(ADAPTER_WEIGHTS) || looksLikeAdapter(tensors.keySet());
+            boolean adapter = name.equals(ADAPTER_WEIGHTS) || name.equals(ADAPTER_WEIGHTS_BIN)
+                    || looksLikeAdapter(tensors.keySet());
             if (adapter) {
                 AdapterConfig ac = Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))
                         ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
+                AdapterPairs.check(location, tensors);
                 return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules);
             }
             return new Checkpoint(location, dir, CheckpointKind.MODEL, readConfigIfPresent(dir), null, null,
                     files, tensors, rules);
         }
         throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
-                "is neither a checkpoint directory, a .safetensors file nor a model.safetensors.index.json");
+                "is neither a checkpoint directory, a .safetensors or PyTorch .bin file, nor a "
+                        + "model.safetensors.index.json");
     }
 
     private static Checkpoint openDirectory(Path dir, RuleBook rules) throws FuseboxException {
@@ -99,14 +113,16 @@ public final class Checkpoint implements AutoCloseable {
             AdapterConfig ac = AdapterConfig.read(dir.resolve(ADAPTER_CONFIG));
             Path weights = dir.resolve(ADAPTER_WEIGHTS);
             if (!Files.isRegularFile(weights)) {
-                String detail = Files.isRegularFile(dir.resolve("adapter_model.bin"))
-                        ? "holds adapter_model.bin (a PyTorch pickle) but no " + ADAPTER_WEIGHTS
-                        + "; Fusebox reads adapters in safetensors"
-                        : "has adapter_config.json but no " + ADAPTER_WEIGHTS;
-                throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir, detail);
+                weights = dir.resolve(ADAPTER_WEIGHTS_BIN);
             }
-            List<TensorFile> files = List.of(SafetensorsFile.open(weights));
-            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, collect(files), rules);
+            if (!Files.isRegularFile(weights)) {
+                throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
+                        "has adapter_config.json but no " + ADAPTER_WEIGHTS + " or " + ADAPTER_WEIGHTS_BIN);
+            }
+            List<TensorFile> files = List.of(openTensorFile(weights));
+            Map<String, StoredTensor> tensors = collect(files);
+            AdapterPairs.check(weights, tensors);
+            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules);
         }
         ModelConfig config = readConfigIfPresent(dir);
         Path indexFile = dir.resolve(ShardIndex.FILE_NAME);
@@ -114,13 +130,16 @@ public final class Checkpoint implements AutoCloseable {
             return openIndexed(dir, dir, indexFile, config, rules);
         }
         List<Path> shards = safetensorsIn(dir);
+        if (shards.isEmpty() && Files.isRegularFile(dir.resolve(MODEL_WEIGHTS_BIN))) {
+            shards = List.of(dir.resolve(MODEL_WEIGHTS_BIN));
+        }
         if (shards.isEmpty()) {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
                     "holds no .safetensors file and no " + ADAPTER_CONFIG);
         }
         List<TensorFile> files = new ArrayList<>();
         for (Path shard : shards) {
-            files.add(SafetensorsFile.open(shard));
+            addWithinLimit(files, openTensorFile(shard));
         }
         return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files), rules);
     }
@@ -132,7 +151,7 @@ public final class Checkpoint implements AutoCloseable {
         Map<String, TensorFile> byShardName = new java.util.HashMap<>();
         for (String shard : index.shardNames()) {
             TensorFile f = SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard));
-            files.add(f);
+            addWithinLimit(files, f);
             byShardName.put(shard, f);
         }
         Map<String, StoredTensor> tensors = collect(files);
@@ -166,6 +185,24 @@ public final class Checkpoint implements AutoCloseable {
             }
         }
         return tensors;
+    }
+
+    /** Adds an opened file, refusing a checkpoint whose shards hold more tensors than {@link Limits} allows. */
+    private static void addWithinLimit(List<TensorFile> files, TensorFile file) throws FuseboxException {
+        long total = file.tensors().size();
+        for (TensorFile f : files) {
+            total += f.tensors().size();
+        }
+        if (total > Limits.MAX_TENSORS) {
+            throw new FuseboxException(Problem.TOO_MANY_TENSORS, file.path(), "brings the checkpoint to " + total
+                    + " tensors, more than the " + Limits.MAX_TENSORS + " Fusebox opens");
+        }
+        files.add(file);
+    }
+
+    /** A safetensors file, or a torch.save file (.bin, .pt, .pth) read through the restricted unpickler. */
+    private static TensorFile openTensorFile(Path file) throws FuseboxException {
+        return TorchZipFile.isTorchFileName(file) ? TorchZipFile.open(file) : SafetensorsFile.open(file);
     }
 
     private static ModelConfig readConfigIfPresent(Path dir) throws FuseboxException {
@@ -331,7 +368,8 @@ public final class Checkpoint implements AutoCloseable {
             for (Path p : s) {
                 String n = p.getFileName().toString();
                 boolean weights = n.endsWith(".safetensors") || n.equals(ShardIndex.FILE_NAME)
-                        || n.equals(ADAPTER_CONFIG) || n.equals("adapter_model.bin") || n.startsWith(".");
+                        || n.equals(ADAPTER_CONFIG) || n.equals(ADAPTER_WEIGHTS_BIN) || n.equals(MODEL_WEIGHTS_BIN)
+                        || n.startsWith(".");
                 if (!weights && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     out.add(p);
                 }

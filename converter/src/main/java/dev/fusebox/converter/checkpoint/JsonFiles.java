@@ -13,6 +13,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -70,12 +71,19 @@ final class JsonFiles {
     static byte[] readText(Path file, Problem problem) throws FuseboxException {
         byte[] bytes;
         try {
-            long size = Files.size(file);
-            if (size > MAX_BYTES) {
-                throw new FuseboxException(problem, file, "is " + size + " bytes long, over the "
-                        + MAX_BYTES + "-byte limit for a JSON file of a checkpoint");
+            if (Files.exists(file) && !Files.isRegularFile(file)) {
+                throw new FuseboxException(problem, file, "is not a regular file");
             }
-            bytes = Files.readAllBytes(file);
+            if (Files.size(file) > MAX_BYTES) {
+                throw tooLarge(file, problem);
+            }
+            // The read is bounded too: a file that grows while it is read must not be read without end.
+            try (InputStream in = Files.newInputStream(file)) {
+                bytes = in.readNBytes((int) MAX_BYTES + 1);
+            }
+            if (bytes.length > MAX_BYTES) {
+                throw tooLarge(file, problem);
+            }
         } catch (NoSuchFileException e) {
             throw new FuseboxException(problem, file, "does not exist");
         } catch (IOException e) {
@@ -88,6 +96,11 @@ final class JsonFiles {
             throw new FuseboxException(problem, file, "is not valid UTF-8 text");
         }
         return bytes;
+    }
+
+    private static FuseboxException tooLarge(Path file, Problem problem) {
+        return new FuseboxException(problem, file, "is over the " + MAX_BYTES
+                + "-byte limit for a JSON file of a checkpoint");
     }
 
     /** A streaming parser over checked bytes, with the same strictness as {@link #readObject}. */

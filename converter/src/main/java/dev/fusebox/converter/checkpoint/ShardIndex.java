@@ -3,6 +3,7 @@ package dev.fusebox.converter.checkpoint;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -54,10 +55,22 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String key = p.currentName();
                     if (p.nextToken() != JsonToken.VALUE_STRING) {
+                        // Named by its kind, not printed: a hostile value can be megabytes long.
+                        String kind = switch (p.currentToken()) {
+                            case START_OBJECT -> "an object";
+                            case START_ARRAY -> "a list";
+                            case VALUE_NULL -> "null";
+                            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+                            default -> "the number " + p.getText();
+                        };
                         throw new FuseboxException(Problem.INVALID_INDEX, file, key,
-                                "its weight_map entry is " + p.readValueAsTree() + ", expected a shard file name");
+                                "its weight_map entry is " + kind + ", expected a shard file name");
                     }
                     String shard = p.getText();
+                    if (weights.size() == Limits.MAX_TENSORS) {
+                        throw new FuseboxException(Problem.TOO_MANY_TENSORS, file, "lists more than "
+                                + Limits.MAX_TENSORS + " tensors, more than Fusebox opens in one checkpoint");
+                    }
                     weights.put(key, shard);
                     shards.add(shard);
                 }

@@ -6,6 +6,9 @@ import dev.fusebox.converter.Problem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -21,6 +24,9 @@ import java.util.Optional;
  * file that names a model type takes it over from an earlier one.
  */
 public final class RuleBook {
+
+    /** A rule file is a few kilobytes; one larger than this is refused rather than read. */
+    public static final int MAX_RULE_FILE_BYTES = 1 << 20;
 
     private static final String RESOURCE_DIR = "/dev/fusebox/converter/rules/";
     private static volatile RuleBook bundled;
@@ -78,15 +84,33 @@ public final class RuleBook {
     public RuleBook withFiles(List<Path> files) throws FuseboxException {
         List<RuleSet> sets = new ArrayList<>(ruleSets);
         for (Path f : files) {
-            String text;
-            try {
-                text = Files.readString(f, StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new FuseboxException(Problem.INVALID_RULES, f, "could not be read (" + e.getMessage() + ")", e);
-            }
-            sets.add(RuleFileReader.read(text, f, f.toString(), family -> byFamily(sets, family)));
+            sets.add(RuleFileReader.read(readRuleFile(f), f, f.toString(), family -> byFamily(sets, family)));
         }
         return new RuleBook(sets);
+    }
+
+    /** A rule file's text: a regular file (never a device or pipe), at most {@link #MAX_RULE_FILE_BYTES}, UTF-8. */
+    private static String readRuleFile(Path f) throws FuseboxException {
+        if (!Files.isRegularFile(f)) {
+            throw new FuseboxException(Problem.INVALID_RULES, f,
+                    Files.exists(f) ? "is not a regular file" : "does not exist");
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(f)) {
+            bytes = in.readNBytes(MAX_RULE_FILE_BYTES + 1);
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.INVALID_RULES, f, "could not be read (" + e.getMessage() + ")", e);
+        }
+        if (bytes.length > MAX_RULE_FILE_BYTES) {
+            throw new FuseboxException(Problem.INVALID_RULES, f,
+                    "is over the " + MAX_RULE_FILE_BYTES + "-byte limit for a rule file");
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new FuseboxException(Problem.INVALID_RULES, f, "is not valid UTF-8 text");
+        }
     }
 
     /** Every rule set, in the order read. */

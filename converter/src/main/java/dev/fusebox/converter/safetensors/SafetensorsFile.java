@@ -2,10 +2,10 @@ package dev.fusebox.converter.safetensors;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.tensor.MappedFile;
 import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -26,12 +26,12 @@ public final class SafetensorsFile implements TensorFile {
     private final Path path;
     private final long fileSize;
     private final SafetensorsHeader header;
-    private Arena arena;
-    private MemorySegment mapped;
+    private final MappedFile mapped;
 
     private SafetensorsFile(Path path, long fileSize, SafetensorsHeader header) {
         this.path = path;
         this.fileSize = fileSize;
+        this.mapped = new MappedFile(path, fileSize);
         this.header = header;
     }
 
@@ -87,36 +87,13 @@ public final class SafetensorsFile implements TensorFile {
     /** The bytes of one tensor, as a read-only slice of the mapped file. */
     @Override
     public MemorySegment data(TensorEntry entry) throws FuseboxException {
-        return mapped().asSlice(fileOffset(entry), entry.byteSize());
-    }
-
-    private synchronized MemorySegment mapped() throws FuseboxException {
-        if (mapped == null) {
-            Arena a = Arena.ofShared();
-            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                if (ch.size() != fileSize) {
-                    a.close();
-                    throw new FuseboxException(Problem.IO_ERROR, path,
-                            "changed size since it was opened (" + fileSize + " → " + ch.size() + " bytes)");
-                }
-                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, a).asReadOnly();
-                arena = a;
-            } catch (IOException e) {
-                a.close();
-                throw new FuseboxException(Problem.IO_ERROR, path, "could not be mapped (" + e.getMessage() + ")", e);
-            }
-        }
-        return mapped;
+        return mapped.slice(fileOffset(entry), entry.byteSize());
     }
 
     /** Unmaps the data; segments handed out before become inaccessible. */
     @Override
-    public synchronized void close() {
-        if (arena != null) {
-            arena.close();
-            arena = null;
-            mapped = null;
-        }
+    public void close() {
+        mapped.close();
     }
 
     @Override

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -129,6 +130,10 @@ public final class SafetensorsHeader {
                 if (key.equals("__metadata__")) {
                     readMetadata(file, p, metadata);
                 } else {
+                    if (tensors.size() == Limits.MAX_TENSORS_PER_FILE) {
+                        throw new FuseboxException(Problem.TOO_MANY_TENSORS, file, "the header lists more than "
+                                + Limits.MAX_TENSORS_PER_FILE + " tensors, more than Fusebox opens in one file");
+                    }
                     tensors.add(readTensor(file, p, key));
                 }
             }

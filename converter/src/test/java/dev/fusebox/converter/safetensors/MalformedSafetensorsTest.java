@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 /** A corpus of hand-written malformed files, each with the problem and the words of its message. */
-class MalformedSafetensorsTest {
+public class MalformedSafetensorsTest {
 
     @TempDir
     Path dir;
@@ -48,7 +48,7 @@ class MalformedSafetensorsTest {
                 + end + "]}";
     }
 
-    static Stream<Arguments> corpus() {
+    public static Stream<Arguments> corpus() {
         String ok = tensor("a", "F32", "[2]", 0, 8);
         return Stream.of(
                 arguments("empty file", new byte[0], Problem.HEADER_TOO_SMALL, "too short"),
@@ -102,7 +102,31 @@ class MalformedSafetensorsTest {
                 arguments("a truncated data section", file("{" + ok + "}", 4),
                         Problem.INCOMPLETE_DATA, "truncated"),
                 arguments("a key given twice", file("{" + ok + "," + tensor("a", "F32", "[2]", 8, 16) + "}", 16),
-                        Problem.DUPLICATE_KEY, "twice"));
+                        Problem.DUPLICATE_KEY, "twice"),
+                arguments("a JSON string", file("\"{}\"", 0), Problem.INVALID_HEADER_JSON, "not a JSON object"),
+                arguments("JSON null", file("null", 0), Problem.INVALID_HEADER_JSON, "not a JSON object"),
+                arguments("an empty header", file("", 0), Problem.INVALID_HEADER_JSON, "not a JSON object"),
+                arguments("a dtype that is not a string",
+                        file("{\"w\":{\"dtype\":4,\"shape\":[1],\"data_offsets\":[0,4]}}", 4),
+                        Problem.INVALID_HEADER_JSON, "dtype is not a string"),
+                arguments("a lower-case dtype", file("{" + tensor("w", "f32", "[1]", 0, 4) + "}", 4),
+                        Problem.UNKNOWN_DTYPE, "'f32'"),
+                arguments("a shape that is not an array",
+                        file("{\"w\":{\"dtype\":\"F32\",\"shape\":4,\"data_offsets\":[0,4]}}", 4),
+                        Problem.INVALID_SHAPE, "shape is not a JSON array"),
+                arguments("a negative offset", file("{" + tensor("w", "F32", "[1]", -4, 0) + "}", 4),
+                        Problem.INVALID_OFFSETS, "negative"),
+                arguments("an offset past 64 bits",
+                        file("{" + tensor("w", "F32", "[1]", 0, 0) .replace("[0,0]", "[0,18446744073709551620]") + "}", 4),
+                        Problem.SIZE_OVERFLOW, "64 bits"),
+                arguments("more than 64 dimensions", file("{" + tensor("w", "F32", "[" + "1,".repeat(70) + "1]", 0, 4)
+                        + "}", 4), Problem.INVALID_SHAPE, "more than 64 entries"),
+                arguments("nesting past the parser's depth limit",
+                        file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":" + "[".repeat(100)
+                                + "]".repeat(100) + "}}", 4),
+                        Problem.INVALID_HEADER_JSON, "parser limit"),
+                arguments("a NUL byte in place of the header", concat(lengthPrefix(2), new byte[] {0, 0}),
+                        Problem.INVALID_HEADER_JSON, "not valid JSON"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -1,0 +1,15 @@
+package dev.fusebox.converter.cli;
+
+import java.io.PrintWriter;
+
+/** The command line as its own process, for tests that kill or interrupt a running command. */
+public final class CliMain {
+
+    private CliMain() {
+    }
+
+    public static void main(String[] args) {
+        int code = Cli.run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), paths -> 2);
+        System.exit(code);
+    }
+}

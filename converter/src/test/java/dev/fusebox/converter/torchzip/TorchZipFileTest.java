@@ -1,0 +1,146 @@
+package dev.fusebox.converter.torchzip;
+
+import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.convert.ConvertOptions;
+import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.tensor.TensorFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** torch.save files written by the real torch (make_bin_files.py) read byte for byte like their safetensors twins. */
+class TorchZipFileTest {
+
+    @TempDir
+    Path dir;
+
+    static Path resource(String name) {
+        try {
+            return Path.of(TorchZipFileTest.class.getResource(name).toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static void assertSameTensors(TensorFile actual, TensorFile expected) throws Exception {
+        assertThat(actual.tensors()).extracting(TensorEntry::key)
+                .containsExactlyInAnyOrderElementsOf(expected.tensors().stream().map(TensorEntry::key).toList());
+        for (TensorEntry e : expected.tensors()) {
+            TensorEntry a = actual.tensor(e.key()).orElseThrow();
+            assertThat(a.spec()).as(e.key()).isEqualTo(e.spec());
+            assertThat(actual.data(a).mismatch(expected.data(e))).as(e.key()).isEqualTo(-1L);
+        }
+    }
+
+    @Test
+    void aPeftAdapterSavedAsBinHoldsTheSameBytesAsItsSafetensors() throws Exception {
+        try (TorchZipFile bin = TorchZipFile.open(resource("attn_experts.adapter_model.bin"));
+             SafetensorsFile st = SafetensorsFile.open(Fixtures.tiny("legacy-lora-attn_experts/adapter_model.safetensors"))) {
+            assertThat(bin.tensors()).hasSize(64);
+            assertSameTensors(bin, st);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"variants.bin", "variants-zip64.bin"})
+    void everyDtypeViewParameterScalarAndEmptyTensorReadsAsTorchWroteIt(String name) throws Exception {
+        try (TorchZipFile bin = TorchZipFile.open(resource(name));
+             SafetensorsFile st = SafetensorsFile.open(resource("variants.safetensors"))) {
+            assertSameTensors(bin, st);
+        }
+    }
+
+    @Test
+    void viewsOfOneStorageAreByteRangesOfItsRecordAtTheirOffsets() throws Exception {
+        try (TorchZipFile bin = TorchZipFile.open(resource("variants.bin"))) {
+            TensorEntry head = bin.tensor("view.head").orElseThrow();
+            TensorEntry middle = bin.tensor("view.middle").orElseThrow();
+            TensorEntry tail = bin.tensor("view.tail").orElseThrow();
+            assertThat(middle.begin()).isEqualTo(head.begin() + 4 * 4);
+            assertThat(tail.begin()).isEqualTo(head.begin() + 6 * 4);
+            assertThat(bin.fileOffset(tail)).isEqualTo(tail.begin());
+            assertThat(bin.tensors()).isSortedAccordingTo(java.util.Comparator.comparingLong(TensorEntry::begin));
+        }
+    }
+
+    @Test
+    void anAdapterDirectoryWithOnlyABinOpensLikeTheSafetensorsOne() throws Exception {
+        Path adapter = Files.createDirectory(dir.resolve("adapter"));
+        Files.copy(Fixtures.tiny("legacy-lora-attn_experts/adapter_config.json"), adapter.resolve("adapter_config.json"));
+        Files.copy(resource("attn_experts.adapter_model.bin"), adapter.resolve("adapter_model.bin"));
+        try (Checkpoint bin = Checkpoint.open(adapter);
+             Checkpoint st = Checkpoint.open(Fixtures.tiny("legacy-lora-attn_experts"))) {
+            assertThat(bin.kind()).isEqualTo(CheckpointKind.ADAPTER);
+            assertThat(bin.layout()).isEqualTo(Layout.LEGACY);
+            assertThat(bin.adapterConfig().orElseThrow().r()).isEqualTo(4);
+            assertThat(bin.files().getFirst()).isInstanceOf(TorchZipFile.class);
+            assertThat(bin.specs()).containsExactlyInAnyOrderElementsOf(st.specs());
+            assertThat(bin.companionFiles()).isEmpty();
+            for (StoredTensor t : st.tensors().values()) {
+                assertThat(bin.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
+            }
+        }
+    }
+
+    @Test
+    void theBinFileItselfOpensAsAnAdapter() throws Exception {
+        Path file = dir.resolve("adapter_model.bin");
+        Files.copy(resource("attn_experts.adapter_model.bin"), file);
+        try (Checkpoint c = Checkpoint.open(file)) {
+            assertThat(c.kind()).isEqualTo(CheckpointKind.ADAPTER);
+            assertThat(c.tensors()).hasSize(64);
+        }
+    }
+
+    @Test
+    void aModelDirectoryWithOnlyPytorchModelBinOpensAsAModel() throws Exception {
+        Path model = Files.createDirectory(dir.resolve("model"));
+        Files.copy(resource("variants.bin"), model.resolve("pytorch_model.bin"));
+        try (Checkpoint c = Checkpoint.open(model)) {
+            assertThat(c.kind()).isEqualTo(CheckpointKind.MODEL);
+            assertThat(c.tensors()).containsKey("bf16");
+        }
+    }
+
+    @Test
+    void aPytorchModelBinConvertsToTheV5LayoutByteForByte() throws Exception {
+        Path model = Files.createDirectory(dir.resolve("legacy"));
+        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
+        Files.copy(resource("legacy-base.pytorch_model.bin"), model.resolve("pytorch_model.bin"));
+        Path out = dir.resolve("v5");
+        try (Checkpoint c = Checkpoint.open(model)) {
+            assertThat(c.layout()).isEqualTo(Layout.LEGACY);
+            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.empty()), out,
+                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        try (Checkpoint converted = Checkpoint.open(out);
+             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThat(converted.specs()).containsExactlyInAnyOrderElementsOf(reference.specs());
+            for (StoredTensor t : reference.tensors().values()) {
+                assertThat(converted.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
+            }
+        }
+        try (var written = Files.list(out)) {
+            assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
+                    "model.safetensors");
+        }
+    }
+}
