@@ -6,4 +6,14 @@ module dev.fusebox.viewmodel {
     requires transitive dev.fusebox.converter;
     requires transitive javafx.base;
     requires transitive javafx.graphics;
+    requires com.fasterxml.jackson.databind;
+
+    exports dev.fusebox.viewmodel.task;
+    exports dev.fusebox.viewmodel.main;
+    exports dev.fusebox.viewmodel.browse;
+    exports dev.fusebox.viewmodel.detail;
+    exports dev.fusebox.viewmodel.mapping;
+    exports dev.fusebox.viewmodel.convert;
+    exports dev.fusebox.viewmodel.diff;
+    exports dev.fusebox.viewmodel.verify;
 }

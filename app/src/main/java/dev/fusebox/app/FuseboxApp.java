@@ -1,20 +1,145 @@
 package dev.fusebox.app;
 
+import dev.fusebox.app.actions.AppAction;
+import dev.fusebox.app.main.FxDialogs;
+import dev.fusebox.app.main.MainView;
+import dev.fusebox.app.main.MainWindow;
+import dev.fusebox.app.sample.BundledSample;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.viewmodel.main.MainViewModel;
+import dev.fusebox.viewmodel.main.RecentFiles;
+import dev.fusebox.viewmodel.main.Screen;
+import dev.fusebox.viewmodel.task.FxTaskRunner;
 import javafx.application.Application;
-import javafx.scene.Scene;
-import javafx.scene.control.Label;
-import javafx.scene.layout.StackPane;
+import javafx.beans.InvalidationListener;
+import javafx.beans.Observable;
+import javafx.application.Platform;
+import javafx.scene.control.Alert;
+import javafx.scene.control.TextArea;
 import javafx.stage.Stage;
 
-/** The desktop app's composition root. */
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The desktop app's composition root: builds the task runner, the view model and the window, and opens the paths
+ * given on the command line, or the bundled sample when there are none. System properties can set up the first
+ * view for unattended runs (docs/screenshots.sh uses them): {@code fusebox.theme} (light, dark),
+ * {@code fusebox.select} (a tensor key to select once open), {@code fusebox.actions} (actions to run once open,
+ * by name, comma-separated: STATISTICS, CONVERT, VERIFY), {@code fusebox.screen} (the screen to show: model,
+ * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
+ * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen).
+ * When any of these is given, the app prints {@code fusebox: ready} on standard output once what they started
+ * has finished, so a script knows when the window shows the result.
+ */
 public final class FuseboxApp extends Application {
+
+    private FxTaskRunner runner;
 
     @Override
     public void start(Stage stage) {
-        String opened = String.join("\n", getParameters().getRaw());
-        Label label = new Label(opened.isEmpty() ? "Fusebox" : "Fusebox\n" + opened);
-        stage.setTitle("Fusebox");
-        stage.setScene(new Scene(new StackPane(label), 1100, 700));
-        stage.show();
+        AppDirectories dirs = AppDirectories.fromEnvironment();
+        runner = new FxTaskRunner();
+        MainViewModel vm = new MainViewModel(runner, new FxDialogs(stage), RecentFiles.load(dirs.recentFiles()),
+                new BundledSample(dirs.cache()), RuleBook::installed);
+        vm.darkProperty().set("dark".equalsIgnoreCase(System.getProperty("fusebox.theme")));
+        MainView view = MainWindow.show(stage, vm);
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> Platform.runLater(() -> showUnexpected(stage, e)));
+        vm.workspaceProperty().addListener(new InvalidationListener() {
+            @Override
+            public void invalidated(Observable o) {
+                vm.workspaceProperty().removeListener(this);
+                setUp(vm, view);
+            }
+        });
+        List<Path> paths = getParameters().getRaw().stream().map(Path::of).toList();
+        if (paths.isEmpty()) {
+            vm.openSample();
+        } else {
+            vm.open(paths);
+        }
+    }
+
+    private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.actions", "fusebox.screen",
+            "fusebox.compare", "fusebox.output", "fusebox.theme");
+
+    /** Applies the set-up properties once the first checkpoint is open. */
+    private static void setUp(MainViewModel vm, MainView view) {
+        if (SET_UP.stream().anyMatch(p -> System.getProperty(p) != null)) {
+            announceWhenIdle(vm);
+        }
+        String select = System.getProperty("fusebox.select", "").strip();
+        if (!select.isEmpty() && !vm.reveal(select)) {
+            System.err.println("fusebox: fusebox.select=" + select + " names no tensor of what is open.");
+        }
+        for (String name : System.getProperty("fusebox.actions", "").split(",")) {
+            if (name.isBlank()) {
+                continue;
+            }
+            try {
+                if (!view.actions().run(AppAction.valueOf(name.strip().toUpperCase(Locale.ROOT)))) {
+                    System.err.println("fusebox: " + name.strip() + " cannot run on what is open.");
+                }
+            } catch (IllegalArgumentException e) {
+                System.err.println("fusebox: fusebox.actions names no action '" + name.strip() + "'.");
+            }
+        }
+        String compare = System.getProperty("fusebox.compare", "").strip();
+        if (!compare.isEmpty()) {
+            vm.screenProperty().set(Screen.DIFF);
+            vm.diff().compare(vm.getWorkspace().primary().location(), Path.of(compare), true);
+        }
+        String screen = System.getProperty("fusebox.screen", "").strip();
+        if (!screen.isEmpty()) {
+            try {
+                vm.screenProperty().set(Screen.valueOf(screen.toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                System.err.println("fusebox: fusebox.screen=" + screen + " names no screen.");
+            }
+        }
+    }
+
+    /** Prints "fusebox: ready" once no background work runs (after the set-up's work has started). */
+    private static void announceWhenIdle(MainViewModel vm) {
+        Platform.runLater(() -> {
+            if (!vm.activity().busyProperty().get()) {
+                System.out.println("fusebox: ready");
+                System.out.flush();
+                return;
+            }
+            vm.activity().busyProperty().addListener(new InvalidationListener() {
+                @Override
+                public void invalidated(Observable o) {
+                    if (!vm.activity().busyProperty().get()) {
+                        vm.activity().busyProperty().removeListener(this);
+                        announceWhenIdle(vm);
+                    }
+                }
+            });
+        });
+    }
+
+    /** The last resort: anything no view model caught, in a dialog owned by the window, with its trace. */
+    private static void showUnexpected(Stage owner, Throwable e) {
+        StringWriter trace = new StringWriter();
+        e.printStackTrace(new PrintWriter(trace));
+        Alert alert = new Alert(Alert.AlertType.ERROR);
+        alert.initOwner(owner);
+        alert.setTitle("Fusebox — unexpected error");
+        alert.setHeaderText("Something went wrong that Fusebox did not expect: " + e);
+        TextArea details = new TextArea(trace.toString());
+        details.setEditable(false);
+        alert.getDialogPane().setExpandableContent(details);
+        alert.show();
+    }
+
+    @Override
+    public void stop() {
+        if (runner != null) {
+            runner.close();
+        }
     }
 }

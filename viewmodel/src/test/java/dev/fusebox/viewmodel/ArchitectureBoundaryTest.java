@@ -17,7 +17,7 @@ class ArchitectureBoundaryTest {
 
     private static final Pattern VIEW_IMPORTS = Pattern.compile(
             "^\\s*(import|requires)\\s+(static\\s+)?(transitive\\s+)?"
-                    + "(javafx\\.scene|javafx\\.stage|javafx\\.controls|javafx\\.fxml|org\\.controlsfx|org\\.kordamp)",
+                    + "(javafx\\.scene|javafx\\.stage|javafx\\.application|javafx\\.controls|javafx\\.fxml|org\\.controlsfx|org\\.kordamp)",
             Pattern.MULTILINE);
     private static final Pattern ANY_JAVAFX = Pattern.compile(
             "^\\s*(import|requires)\\s+(static\\s+)?(transitive\\s+)?javafx", Pattern.MULTILINE);

@@ -1,0 +1,284 @@
+package dev.fusebox.app.browse;
+
+import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.viewmodel.browse.RowLink;
+import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.browse.TreeRow;
+import dev.fusebox.viewmodel.browse.TreesViewModel;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.css.PseudoClass;
+import javafx.geometry.Bounds;
+import javafx.scene.Node;
+import javafx.scene.control.Label;
+import javafx.scene.control.SelectionMode;
+import javafx.scene.control.TreeItem;
+import javafx.scene.control.TreeTableCell;
+import javafx.scene.control.TreeTableColumn;
+import javafx.scene.control.TreeTableRow;
+import javafx.scene.control.TreeTableView;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.VBox;
+import org.kordamp.ikonli.javafx.FontIcon;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignC;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignV;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+
+/**
+ * One side of the model screen: a caption and the module tree with shape, dtype and size per row. Selecting a
+ * row tells the view model; rows the view model selects (the other side's counterparts) are selected, revealed
+ * and badged with the part of the fused tensor they concern.
+ */
+final class TreePane extends VBox {
+
+    private static final PseudoClass ADAPTER = PseudoClass.getPseudoClass("adapter");
+    private static final PseudoClass LINKED = PseudoClass.getPseudoClass("linked");
+    private static final PseudoClass PLANNED = PseudoClass.getPseudoClass("planned");
+
+    private final Side side;
+    private final TreesViewModel vm;
+    private final TreeTableView<TreeRow> table = new TreeTableView<>();
+    private final Map<TreeRow, TreeItem<TreeRow>> items = new HashMap<>();
+    private final Map<TreeRow, String> badges = new HashMap<>();
+    private boolean following;
+
+    TreePane(Side side, TreesViewModel vm) {
+        this.side = side;
+        this.vm = vm;
+        String name = side.name().toLowerCase(java.util.Locale.ROOT);
+        setId(name + "-pane");
+        getStyleClass().addAll("tree-pane", name + "-side");
+        getChildren().addAll(createHeader(), createTable());
+        VBox.setVgrow(table, Priority.ALWAYS);
+        vm.rootProperty(side).addListener((o, old, root) -> install(root));
+        vm.selectedProperty().addListener((o, old, row) -> follow(row == null || row.side() != side ? List.of() : List.of(row)));
+        vm.counterparts().addListener((javafx.collections.ListChangeListener<TreeRow>) c -> {
+            if (vm.getSelected() != null && vm.getSelected().side() != side) {
+                follow(vm.counterparts());
+            }
+        });
+        vm.links().addListener((javafx.collections.ListChangeListener<RowLink>) c -> refreshBadges());
+        install(vm.rootProperty(side).get());
+    }
+
+    private Node createHeader() {
+        Label title = new Label(side == Side.LEGACY ? "Legacy layout" : "v5 layout");
+        title.getStyleClass().add("pane-title");
+        title.setGraphic(new FontIcon(side == Side.LEGACY ? MaterialDesignV.VIEW_SPLIT_VERTICAL : MaterialDesignC.CUBE_OUTLINE));
+        title.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        Label caption = new Label();
+        caption.getStyleClass().add("pane-caption");
+        caption.textProperty().bind(vm.captionProperty(side));
+        caption.setId(side.name().toLowerCase(java.util.Locale.ROOT) + "-caption");
+        HBox header = new HBox(8, title, caption);
+        header.getStyleClass().add("pane-header");
+        return header;
+    }
+
+    private Node createTable() {
+        table.setId(side.name().toLowerCase(java.util.Locale.ROOT) + "-tree");
+        table.setShowRoot(true);
+        table.getSelectionModel().setSelectionMode(SelectionMode.MULTIPLE);
+        table.setColumnResizePolicy(TreeTableView.CONSTRAINED_RESIZE_POLICY_ALL_COLUMNS);
+        table.setPlaceholder(new Label(side == Side.LEGACY ? "Nothing in the legacy layout is open."
+                : "Nothing in the v5 layout is open."));
+
+        TreeTableColumn<TreeRow, TreeRow> name = new TreeTableColumn<>("Module / tensor");
+        name.setPrefWidth(260);
+        name.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().getValue()));
+        name.setCellFactory(c -> new NameCell());
+        TreeTableColumn<TreeRow, String> shape = new TreeTableColumn<>("Shape / class");
+        shape.setPrefWidth(150);
+        shape.setCellValueFactory(c -> new ReadOnlyStringWrapper(describe(c.getValue().getValue())));
+        TreeTableColumn<TreeRow, String> dtype = new TreeTableColumn<>("Dtype");
+        dtype.setPrefWidth(52);
+        dtype.setMaxWidth(70);
+        dtype.setCellValueFactory(c -> new ReadOnlyStringWrapper(c.getValue().getValue().dtypeText()));
+        TreeTableColumn<TreeRow, String> size = new TreeTableColumn<>("Size");
+        size.setPrefWidth(72);
+        size.setMaxWidth(90);
+        size.getStyleClass().add("numeric");
+        size.setCellValueFactory(c -> new ReadOnlyStringWrapper(Sizes.bytes(c.getValue().getValue().bytes())));
+        table.getColumns().setAll(List.of(name, shape, dtype, size));
+
+        table.setRowFactory(t -> new TreeTableRow<>() {
+            @Override
+            protected void updateItem(TreeRow row, boolean empty) {
+                super.updateItem(row, empty);
+                pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
+                pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
+                pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
+            }
+        });
+        table.getSelectionModel().selectedItemProperty().addListener((o, old, item) -> {
+            if (!following) {
+                vm.select(item == null ? null : item.getValue());
+            }
+        });
+        return table;
+    }
+
+    private static String describe(TreeRow row) {
+        return row.isTensor() ? row.shapeText() : row.type();
+    }
+
+    private void install(TreeRow root) {
+        items.clear();
+        badges.clear();
+        table.setRoot(root == null ? null : item(root, true));
+    }
+
+    private TreeItem<TreeRow> item(TreeRow row, boolean open) {
+        TreeItem<TreeRow> item = new TreeItem<>(row);
+        items.put(row, item);
+        item.setExpanded(open);
+        boolean first = true;
+        for (TreeRow c : row.children()) {
+            item.getChildren().add(item(c, open && opensWith(row, c, first)));
+            first = false;
+        }
+        return item;
+    }
+
+    /**
+     * What opens at first: the model down to its first layer, and in that layer the module lists (the experts)
+     * and the modules that hold them, so the per-expert or fused structure shows at once. The rest opens as the
+     * user, or a linked selection, goes there.
+     */
+    private static boolean opensWith(TreeRow parent, TreeRow child, boolean first) {
+        if (isList(parent)) {
+            return first && child.children().stream().anyMatch(c -> !c.isTensor() && holdsList(c));
+        }
+        if (parent.parent().isEmpty() || parent.parent().get().parent().isEmpty()) {
+            return true;
+        }
+        return isList(child) || holdsList(child);
+    }
+
+    private static boolean isList(TreeRow row) {
+        return row.type().equals("ModuleList");
+    }
+
+    private static boolean holdsList(TreeRow row) {
+        return row.children().stream().anyMatch(TreePane::isList);
+    }
+
+    /** Selects and reveals {@code rows}, without telling the view model (it chose them). */
+    private void follow(List<TreeRow> rows) {
+        following = true;
+        try {
+            if (rows.isEmpty()) {
+                if (vm.getSelected() == null || vm.getSelected().side() != side) {
+                    table.getSelectionModel().clearSelection();
+                }
+                return;
+            }
+            table.getSelectionModel().clearSelection();
+            List<TreeItem<TreeRow>> found = rows.stream().map(items::get).filter(java.util.Objects::nonNull).toList();
+            // Open every parent first: opening one moves the rows below it, so indices are read only after.
+            for (TreeItem<TreeRow> item : found) {
+                for (TreeItem<TreeRow> p = item.getParent(); p != null; p = p.getParent()) {
+                    p.setExpanded(true);
+                }
+            }
+            int first = -1;
+            for (TreeItem<TreeRow> item : found) {
+                int index = table.getRow(item);
+                table.getSelectionModel().select(index);
+                first = first < 0 ? index : Math.min(first, index);
+            }
+            if (first >= 0 && !isRowVisible(first)) {
+                table.scrollTo(Math.max(0, first - 2));
+            }
+        } finally {
+            following = false;
+        }
+    }
+
+    private boolean isRowVisible(int index) {
+        for (Node n : table.lookupAll(".tree-table-row-cell")) {
+            if (n instanceof TreeTableRow<?> r && r.getIndex() == index && r.isVisible() && inViewport(r)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean inViewport(Node cell) {
+        Bounds b = table.sceneToLocal(cell.localToScene(cell.getBoundsInLocal()));
+        return b.getMinY() >= 0 && b.getMaxY() <= table.getHeight();
+    }
+
+    private void refreshBadges() {
+        badges.clear();
+        for (RowLink l : vm.links()) {
+            if (l.to().side() == side) {
+                badges.put(l.to(), l.label());
+            }
+        }
+        table.refresh();
+    }
+
+    /**
+     * The vertical centre of {@code row} in {@code target}'s coordinates: of its own cell when shown, else of its
+     * nearest shown ancestor; the top or bottom edge of the table when it is scrolled out of sight.
+     */
+    OptionalDouble rowCenter(TreeRow row, Node target) {
+        TreeItem<TreeRow> item = items.get(row);
+        if (item == null || table.getRoot() == null) {
+            return OptionalDouble.empty();
+        }
+        int index = table.getRow(item);
+        for (TreeItem<TreeRow> p = item.getParent(); index < 0 && p != null; p = p.getParent()) {
+            index = table.getRow(p);
+        }
+        int firstShown = Integer.MAX_VALUE;
+        int lastShown = -1;
+        for (Node n : table.lookupAll(".tree-table-row-cell")) {
+            if (n instanceof TreeTableRow<?> r && r.isVisible() && r.getItem() != null && inViewport(r)) {
+                firstShown = Math.min(firstShown, r.getIndex());
+                lastShown = Math.max(lastShown, r.getIndex());
+                if (r.getIndex() == index) {
+                    Bounds b = target.sceneToLocal(r.localToScene(r.getBoundsInLocal()));
+                    return OptionalDouble.of(b.getCenterY());
+                }
+            }
+        }
+        Bounds t = target.sceneToLocal(table.localToScene(table.getBoundsInLocal()));
+        if (lastShown < 0) {
+            return OptionalDouble.empty();
+        }
+        return OptionalDouble.of(index < firstShown ? t.getMinY() + 28 : t.getMaxY() - 4);
+    }
+
+    TreeTableView<TreeRow> table() {
+        return table;
+    }
+
+    /** The name column: an icon for the row's kind, the name, and the badge of a linked row. */
+    private final class NameCell extends TreeTableCell<TreeRow, TreeRow> {
+        @Override
+        protected void updateItem(TreeRow row, boolean empty) {
+            super.updateItem(row, empty);
+            if (empty || row == null) {
+                setText(null);
+                setGraphic(null);
+                return;
+            }
+            String badge = badges.get(row);
+            setText(badge == null || badge.isEmpty() ? row.name() : row.name() + "  " + badge);
+            FontIcon icon = new FontIcon(switch (row.kind()) {
+                case MODULE -> MaterialDesignC.CUBE_OUTLINE;
+                case TENSOR -> org.kordamp.ikonli.materialdesign2.MaterialDesignM.MATRIX;
+                case ADAPTER_TENSOR -> org.kordamp.ikonli.materialdesign2.MaterialDesignL.LAYERS_OUTLINE;
+            });
+            icon.getStyleClass().add("row-icon");
+            setGraphic(icon);
+        }
+    }
+}

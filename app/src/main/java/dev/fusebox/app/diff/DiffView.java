@@ -1,0 +1,99 @@
+package dev.fusebox.app.diff;
+
+import dev.fusebox.app.main.FileDrop;
+import dev.fusebox.app.main.JobBar;
+import dev.fusebox.viewmodel.diff.DiffRow;
+import dev.fusebox.viewmodel.diff.DiffViewModel;
+import javafx.beans.binding.Bindings;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.geometry.Pos;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.TableColumn;
+import javafx.scene.control.TableView;
+import javafx.scene.layout.GridPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.VBox;
+import org.kordamp.ikonli.javafx.FontIcon;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignF;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignM;
+
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The diff screen: A (what is open) against B (chosen or dropped here), aware of the legacy ↔ v5 mapping; what
+ * only one has, what changed shape or dtype, and, on demand, which values differ.
+ */
+public final class DiffView extends VBox {
+
+    public DiffView(DiffViewModel vm) {
+        super(10);
+        setId("diff-view");
+        getStyleClass().add("screen");
+        Button compare = new Button("Compare With…", new FontIcon(MaterialDesignF.FILE_COMPARE));
+        compare.setId("compare-action");
+        compare.setOnAction(e -> vm.compareWith());
+        compare.disableProperty().bind(vm.job().busyProperty());
+        Button values = new Button("Compare values", new FontIcon(MaterialDesignM.MATH_INTEGRAL));
+        values.setId("compare-values");
+        values.disableProperty().bind(vm.canCompareValuesProperty().not());
+        values.setOnAction(e -> vm.compareValues());
+        Label hint = new Label("values: reads every byte of both, in the background");
+        hint.getStyleClass().add("muted");
+        HBox commands = new HBox(10, compare, values, hint);
+        commands.setAlignment(Pos.CENTER_LEFT);
+
+        GridPane which = new GridPane();
+        which.getStyleClass().add("fact-grid");
+        which.addRow(0, name("A"), path(vm.aProperty(), "diff-a"));
+        which.addRow(1, name("B"), path(vm.bProperty(), "diff-b"));
+
+        Label summary = new Label();
+        summary.setId("diff-summary");
+        summary.setWrapText(true);
+        summary.getStyleClass().add("lead");
+        summary.textProperty().bind(vm.summaryProperty());
+
+        TableView<DiffRow> table = new TableView<>(vm.rows());
+        table.setId("diff-table");
+        table.setPlaceholder(new Label("No differences to list."));
+        table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        table.getColumns().setAll(List.of(
+                column("Difference", 110, r -> r.kind().label()),
+                column("Tensor", 420, DiffRow::key),
+                column("A", 200, DiffRow::a),
+                column("B", 300, DiffRow::b)));
+        VBox.setVgrow(table, Priority.ALWAYS);
+
+        Label drop = new Label("Drop a checkpoint here to compare what is open with it");
+        drop.setId("diff-drop");
+        drop.getStyleClass().add("drop-zone");
+        drop.setMaxWidth(Double.MAX_VALUE);
+        drop.setAlignment(Pos.CENTER);
+        FileDrop.install(drop, vm::compareWithDropped);
+        getChildren().addAll(commands, which, new JobBar(vm.job(), "diff"), summary, table, drop);
+    }
+
+    private static Label name(String text) {
+        Label l = new Label(text);
+        l.getStyleClass().add("fact-name");
+        return l;
+    }
+
+    private static Label path(javafx.beans.value.ObservableValue<java.nio.file.Path> p, String id) {
+        Label l = new Label();
+        l.setId(id);
+        l.getStyleClass().add("fact-value");
+        l.textProperty().bind(Bindings.createStringBinding(() -> p.getValue() == null ? "—" : p.getValue().toString(), p));
+        return l;
+    }
+
+    private static TableColumn<DiffRow, String> column(String title, double width, Function<DiffRow, String> value) {
+        TableColumn<DiffRow, String> c = new TableColumn<>(title);
+        c.setPrefWidth(width);
+        c.setCellValueFactory(f -> new ReadOnlyStringWrapper(value.apply(f.getValue())));
+        return c;
+    }
+}

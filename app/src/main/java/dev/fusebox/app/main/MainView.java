@@ -1,0 +1,211 @@
+package dev.fusebox.app.main;
+
+import dev.fusebox.app.actions.ActionFactory;
+import dev.fusebox.app.actions.AppAction;
+import dev.fusebox.viewmodel.main.MainViewModel;
+import dev.fusebox.viewmodel.main.Notice;
+import dev.fusebox.viewmodel.main.Screen;
+import javafx.animation.PauseTransition;
+import javafx.beans.binding.Bindings;
+import javafx.collections.ListChangeListener;
+import javafx.scene.Node;
+import javafx.scene.control.Button;
+import javafx.scene.control.Menu;
+import javafx.scene.control.MenuBar;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.SeparatorMenuItem;
+import javafx.scene.control.Tab;
+import javafx.scene.control.TabPane;
+import javafx.scene.control.ToggleButton;
+import javafx.scene.control.ToolBar;
+import javafx.scene.control.Tooltip;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
+import javafx.scene.layout.StackPane;
+import javafx.scene.layout.VBox;
+import javafx.util.Duration;
+import org.controlsfx.control.NotificationPane;
+import org.controlsfx.control.StatusBar;
+import org.kordamp.ikonli.javafx.FontIcon;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignA;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignC;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignI;
+
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The main window's content: menu bar and toolbar made from the actions, the screens as tabs (a welcome page
+ * while nothing is open), notifications sliding over the screens, and the status bar with the running work and
+ * its Cancel. Files dropped anywhere on it are opened.
+ */
+public final class MainView extends BorderPane {
+
+    private final MainViewModel vm;
+    private final ActionFactory actions;
+    private final Map<Screen, Tab> tabs = new EnumMap<>(Screen.class);
+    private final TabPane tabPane = new TabPane();
+    private final Map<Screen, Node> screens;
+    private NotificationPane notifications;
+
+    /** @param screens the screens' views, in tab order */
+    public MainView(MainViewModel vm, ActionFactory actions, Map<Screen, Node> screens) {
+        this.vm = vm;
+        this.actions = actions;
+        this.screens = screens;
+        setId("fusebox-main");
+        setTop(new VBox(createMenuBar(), createToolBar()));
+        setCenter(createCenter());
+        setBottom(createStatusBar());
+        FileDrop.install(this, vm::open);
+    }
+
+    private MenuBar createMenuBar() {
+        Menu recent = new Menu("Open Recent");
+        recent.setId("recent-menu");
+        Runnable fillRecent = () -> {
+            recent.getItems().clear();
+            for (Path p : vm.recentFiles()) {
+                MenuItem item = new MenuItem(p.toString());
+                item.setMnemonicParsing(false);
+                item.setOnAction(e -> vm.openRecent(p));
+                recent.getItems().add(item);
+            }
+            recent.getItems().addAll(new SeparatorMenuItem(), actions.menuItem(AppAction.CLEAR_RECENT));
+        };
+        vm.recentFiles().addListener((ListChangeListener<Path>) c -> fillRecent.run());
+        fillRecent.run();
+
+        Menu file = new Menu("File", null,
+                actions.menuItem(AppAction.OPEN_FOLDER), actions.menuItem(AppAction.OPEN_FILE), recent,
+                actions.menuItem(AppAction.OPEN_SAMPLE), new SeparatorMenuItem(),
+                actions.menuItem(AppAction.CLOSE), new SeparatorMenuItem(), actions.menuItem(AppAction.QUIT));
+        Menu tools = new Menu("Tools", null, actions.menuItem(AppAction.CONVERT), actions.menuItem(AppAction.VERIFY),
+                actions.menuItem(AppAction.COMPARE), actions.menuItem(AppAction.STATISTICS), new SeparatorMenuItem(),
+                actions.menuItem(AppAction.CANCEL));
+        Menu view = new Menu("View");
+        for (Screen s : screens.keySet()) {
+            view.getItems().add(actions.menuItem(showAction(s)));
+        }
+        view.getItems().addAll(new SeparatorMenuItem(), actions.menuItem(AppAction.FILTER), new SeparatorMenuItem(),
+                actions.checkItem(AppAction.DARK_THEME, vm.darkProperty()));
+        Menu help = new Menu("Help", null, actions.menuItem(AppAction.SHORTCUTS));
+        MenuBar bar = new MenuBar(file, tools, view, help);
+        bar.setId("menu-bar");
+        return bar;
+    }
+
+    static AppAction showAction(Screen s) {
+        return switch (s) {
+            case MODEL -> AppAction.SHOW_MODEL;
+            case MAPPING -> AppAction.SHOW_MAPPING;
+            case CONVERT -> AppAction.SHOW_CONVERT;
+            case VERIFY -> AppAction.SHOW_VERIFY;
+            case DIFF -> AppAction.SHOW_DIFF;
+        };
+    }
+
+    private ToolBar createToolBar() {
+        Region spacer = new Region();
+        HBox.setHgrow(spacer, Priority.ALWAYS);
+        ToggleButton dark = new ToggleButton(null, ActionFactory.icon(AppAction.DARK_THEME));
+        dark.setId("dark-theme-button");
+        dark.getStyleClass().add("tool-button");
+        dark.setTooltip(new Tooltip(AppAction.DARK_THEME.tooltip()));
+        dark.selectedProperty().bindBidirectional(vm.darkProperty());
+        ToolBar bar = new ToolBar(actions.button(AppAction.OPEN_FOLDER), actions.button(AppAction.OPEN_FILE),
+                new javafx.scene.control.Separator(), actions.button(AppAction.CONVERT), actions.button(AppAction.VERIFY),
+                actions.button(AppAction.COMPARE), new javafx.scene.control.Separator(),
+                actions.button(AppAction.STATISTICS), spacer, dark);
+        bar.setId("tool-bar");
+        return bar;
+    }
+
+    private Node createCenter() {
+        tabPane.setId("screens");
+        tabPane.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
+        screens.forEach((screen, node) -> {
+            Tab tab = new Tab(screen.label(), node);
+            tab.setId(screen.name().toLowerCase(java.util.Locale.ROOT) + "-tab");
+            tab.setGraphic(new FontIcon(showAction(screen).icon()));
+            tabs.put(screen, tab);
+            tabPane.getTabs().add(tab);
+        });
+        tabPane.getSelectionModel().selectedItemProperty().addListener((o, old, tab) ->
+                tabs.forEach((screen, t) -> {
+                    if (t == tab) {
+                        vm.screenProperty().set(screen);
+                    }
+                }));
+        vm.screenProperty().addListener((o, old, screen) -> tabPane.getSelectionModel().select(tabs.get(screen)));
+        tabPane.getSelectionModel().select(tabs.get(vm.screenProperty().get()));
+
+        WelcomeView welcome = new WelcomeView(vm, actions);
+        welcome.visibleProperty().bind(vm.hasWorkspaceProperty().not());
+        tabPane.visibleProperty().bind(vm.hasWorkspaceProperty());
+        StackPane stack = new StackPane(tabPane, welcome);
+
+        notifications = new NotificationPane(stack);
+        notifications.setId("notifications");
+        notifications.setShowFromTop(true);
+        notifications.setOnHidden(e -> vm.dismissNotice());
+        vm.noticeProperty().addListener((o, old, notice) -> show(notice));
+        return notifications;
+    }
+
+    private void show(Notice notice) {
+        if (notice == null) {
+            notifications.hide();
+            return;
+        }
+        notifications.getStyleClass().removeAll("info", "success", "error");
+        notifications.getStyleClass().add(notice.kind().name().toLowerCase(java.util.Locale.ROOT));
+        FontIcon icon = new FontIcon(switch (notice.kind()) {
+            case INFO -> MaterialDesignI.INFORMATION_OUTLINE;
+            case SUCCESS -> MaterialDesignC.CHECK_CIRCLE;
+            case ERROR -> MaterialDesignA.ALERT_CIRCLE_OUTLINE;
+        });
+        icon.getStyleClass().add("notice-icon");
+        notifications.show(notice.text(), icon);
+        if (notice.kind() != Notice.Kind.ERROR) {
+            PauseTransition later = new PauseTransition(Duration.seconds(8));
+            later.setOnFinished(e -> {
+                if (vm.noticeProperty().get() == notice) {
+                    vm.dismissNotice();
+                }
+            });
+            later.play();
+        }
+    }
+
+    private StatusBar createStatusBar() {
+        StatusBar bar = new StatusBar();
+        bar.setId("status-bar");
+        bar.textProperty().bind(Bindings.when(vm.activity().busyProperty())
+                .then(vm.activity().textProperty()).otherwise(vm.statusProperty()));
+        bar.progressProperty().bind(vm.activity().progressProperty());
+        Button cancel = actions.labelledButton(AppAction.CANCEL);
+        cancel.setText("Cancel");
+        cancel.setId("status-cancel");
+        cancel.visibleProperty().bind(vm.activity().busyProperty());
+        cancel.managedProperty().bind(cancel.visibleProperty());
+        bar.getRightItems().add(cancel);
+        return bar;
+    }
+
+    /** The window's actions, to run one as its menu item would. */
+    public ActionFactory actions() {
+        return actions;
+    }
+
+    public TabPane tabPane() {
+        return tabPane;
+    }
+
+    public NotificationPane notifications() {
+        return notifications;
+    }
+}

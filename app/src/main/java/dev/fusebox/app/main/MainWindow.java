@@ -1,0 +1,93 @@
+package dev.fusebox.app.main;
+
+import dev.fusebox.app.actions.ActionFactory;
+import dev.fusebox.app.actions.AppAction;
+import dev.fusebox.app.browse.ModelView;
+import dev.fusebox.app.convert.ConvertView;
+import dev.fusebox.app.diff.DiffView;
+import dev.fusebox.app.mapping.MappingView;
+import dev.fusebox.app.verify.VerifyView;
+import dev.fusebox.app.theme.Theme;
+import dev.fusebox.viewmodel.main.MainViewModel;
+import dev.fusebox.viewmodel.main.Screen;
+import javafx.beans.binding.BooleanBinding;
+import javafx.geometry.Rectangle2D;
+import javafx.scene.Node;
+import javafx.scene.Scene;
+import javafx.stage.Stage;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Builds the main window on a stage: binds every action to the view model, makes the screens and the main view,
+ * applies the theme and sizes the window to fit the screen (at most 1280×760, so a 1366×768 laptop shows it
+ * whole). The app's composition root and the UI tests both build the window through here.
+ */
+public final class MainWindow {
+
+    public static final double MIN_WIDTH = 960;
+    public static final double MIN_HEIGHT = 600;
+
+    private MainWindow() {
+    }
+
+    public static MainView show(Stage stage, MainViewModel vm) {
+        MappingView mapping = new MappingView(vm.mapping());
+        Map<Screen, Node> screens = new LinkedHashMap<>();
+        screens.put(Screen.MODEL, new ModelView(vm.trees(), vm.detail()));
+        screens.put(Screen.MAPPING, mapping);
+        screens.put(Screen.CONVERT, new ConvertView(vm.convert(), vm::openAndConvert));
+        screens.put(Screen.VERIFY, new VerifyView(vm.verify()));
+        screens.put(Screen.DIFF, new DiffView(vm.diff()));
+        ActionFactory actions = bindActions(stage, vm, mapping);
+        MainView view = new MainView(vm, actions, screens);
+
+        Rectangle2D visible = javafx.stage.Screen.getPrimary().getVisualBounds();
+        double width = Math.max(MIN_WIDTH, Math.min(1280, visible.getWidth() - 40));
+        double height = Math.max(MIN_HEIGHT, Math.min(760, visible.getHeight() - 40));
+        Scene scene = new Scene(view, width, height);
+        Theme.of(vm.darkProperty().get()).applyTo(scene);
+        vm.darkProperty().addListener((o, was, dark) -> Theme.of(dark).applyTo(scene));
+        stage.setScene(scene);
+        stage.setMinWidth(MIN_WIDTH);
+        stage.setMinHeight(MIN_HEIGHT);
+        stage.titleProperty().bind(vm.titleProperty());
+        stage.show();
+        return view;
+    }
+
+    private static ActionFactory bindActions(Stage stage, MainViewModel vm, MappingView mapping) {
+        ActionFactory f = new ActionFactory();
+        BooleanBinding open = vm.hasWorkspaceProperty();
+        f.bind(AppAction.OPEN_FILE, vm::openFile);
+        f.bind(AppAction.OPEN_FOLDER, vm::openFolder);
+        f.bind(AppAction.OPEN_SAMPLE, vm::openSample);
+        f.bind(AppAction.CLEAR_RECENT, vm::clearRecentFiles, javafx.beans.binding.Bindings.isNotEmpty(vm.recentFiles()));
+        f.bind(AppAction.CLOSE, vm::close, open);
+        f.bind(AppAction.QUIT, stage::close);
+        f.bind(AppAction.STATISTICS, vm.detail()::computeStatistics, vm.detail().canComputeStatisticsProperty());
+        f.bind(AppAction.CONVERT, () -> {
+            vm.screenProperty().set(Screen.CONVERT);
+            vm.convert().convert();
+        }, vm.convert().canConvertProperty());
+        f.bind(AppAction.VERIFY, () -> {
+            vm.screenProperty().set(Screen.VERIFY);
+            vm.verify().verify();
+        }, vm.verify().canVerifyProperty());
+        f.bind(AppAction.COMPARE, () -> {
+            vm.screenProperty().set(Screen.DIFF);
+            vm.diff().compareWith();
+        }, open.and(vm.diff().job().busyProperty().not()));
+        f.bind(AppAction.FILTER, () -> {
+            vm.screenProperty().set(Screen.MAPPING);
+            mapping.focusFilter();
+        }, open);
+        f.bind(AppAction.CANCEL, vm.activity()::cancel, vm.activity().busyProperty());
+        f.bind(AppAction.SHORTCUTS, () -> ShortcutsDialog.show(stage));
+        for (Screen s : Screen.values()) {
+            f.bind(MainView.showAction(s), () -> vm.screenProperty().set(s), open);
+        }
+        return f;
+    }
+}

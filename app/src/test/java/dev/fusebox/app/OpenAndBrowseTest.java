@@ -1,0 +1,97 @@
+package dev.fusebox.app;
+
+import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.browse.TreeRow;
+import dev.fusebox.viewmodel.main.Notice;
+import javafx.scene.control.Label;
+import javafx.scene.control.TreeTableView;
+import javafx.scene.input.KeyCode;
+import org.junit.jupiter.api.Test;
+import javafx.stage.Stage;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.Start;
+import org.testfx.framework.junit5.Stop;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class OpenAndBrowseTest extends WindowTest {
+
+    @Start
+    void start(Stage stage) {
+        showWindow(stage);
+    }
+
+    @Stop
+    void stop() {
+        closeWindow();
+    }
+
+    @Test
+    void droppingACheckpointFolderOnTheWindowOpensIt(FxRobot robot) {
+        assertThat(stage.getTitle()).isEqualTo("Fusebox");
+        assertThat(robot.lookup("#welcome").query().isVisible()).isTrue();
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base");
+        assertThat(robot.lookup("#welcome").query().isVisible()).isFalse();
+        TreeTableView<?> tree = robot.lookup("#legacy-tree").queryAs(TreeTableView.class);
+        assertThat(tree.getRoot().getValue()).extracting(r -> ((TreeRow) r).name()).isEqualTo("MixtralForCausalLM");
+        assertThat(robot.lookup("#legacy-caption").queryAs(Label.class).getText()).isEqualTo("opened: legacy-base");
+        assertThat(vm.recentFiles()).containsExactly(Fixtures.tiny("legacy-base"));
+    }
+
+    @Test
+    void droppingAnAdapterFolderBringsItsBaseAndShowsLoraTensorsUnderTheirModules(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-lora-attn_experts"));
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base + legacy-lora-attn_experts");
+        TreeRow w1 = vm.trees().tensorRow(Side.LEGACY,
+                "base_model.model.model.layers.0.block_sparse_moe.experts.0.w1.lora_A.weight").orElseThrow();
+        assertThat(w1.parent().orElseThrow().path()).isEqualTo("model.layers.0.block_sparse_moe.experts.0.w1");
+    }
+
+    @Test
+    void selectingATensorAndComputingItsStatisticsDrawsItsHistogram(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        TreeRow w2 = vm.trees().tensorRow(Side.LEGACY, "model.layers.1.block_sparse_moe.experts.2.w2.weight")
+                .orElseThrow();
+        clickRow(robot, "#legacy-tree", w2);
+        assertThat(robot.lookup("#detail-title").queryAs(Label.class).getText())
+                .isEqualTo("model.layers.1.block_sparse_moe.experts.2.w2.weight");
+        robot.clickOn("#compute-statistics");
+        waitUntil(() -> vm.detail().statisticsProperty().get() != null);
+        assertThat(robot.lookup("#statistics-facts .fact-name").queryAll()).hasSize(5);
+        assertThat(vm.detail().statisticsProperty().get().count()).isEqualTo(64 * 96);
+    }
+
+    @Test
+    void aFileThatIsNoCheckpointShowsAReadableError(FxRobot robot) throws Exception {
+        Path notes = Files.writeString(temp.resolve("notes.txt"), "not a checkpoint");
+        javafx.scene.Node window = robot.lookup("#fusebox-main").query();
+        robot.interact(() -> FileDrops.drop(window, java.util.List.of(notes)));
+        waitUntil(() -> vm.noticeProperty().get() != null);
+        assertThat(vm.noticeProperty().get().kind()).isEqualTo(Notice.Kind.ERROR);
+        assertThat(view.notifications().isShowing()).isTrue();
+        assertThat(view.notifications().getText()).contains("notes.txt").contains("is neither a checkpoint directory");
+    }
+
+    @Test
+    void aRecentFileReopensFromTheFileMenuAfterClosing(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.press(KeyCode.CONTROL, KeyCode.W).release(KeyCode.W, KeyCode.CONTROL);
+        waitUntil(() -> vm.getWorkspace() == null);
+        assertThat(stage.getTitle()).isEqualTo("Fusebox");
+        robot.clickOn("File").clickOn("#recent-menu").clickOn(Fixtures.tiny("legacy-base").toString());
+        waitUntil(() -> vm.getWorkspace() != null);
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base");
+    }
+
+    @Test
+    void theDarkThemeSwapsTheColourSheet(FxRobot robot) {
+        robot.clickOn("#dark-theme-button");
+        assertThat(stage.getScene().getStylesheets()).anyMatch(s -> s.endsWith("themes/dark.css"));
+        robot.clickOn("#dark-theme-button");
+        assertThat(stage.getScene().getStylesheets()).anyMatch(s -> s.endsWith("themes/light.css"));
+    }
+}

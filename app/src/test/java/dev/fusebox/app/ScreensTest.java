@@ -1,0 +1,139 @@
+package dev.fusebox.app;
+
+import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.browse.TreeRow;
+import dev.fusebox.viewmodel.main.Screen;
+import dev.fusebox.viewmodel.mapping.MappingRow;
+import javafx.scene.control.Label;
+import javafx.scene.control.ProgressBar;
+import javafx.scene.control.TableView;
+import javafx.scene.control.TreeTableView;
+import javafx.scene.input.KeyCode;
+import javafx.stage.Stage;
+import org.junit.jupiter.api.Test;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.Start;
+import org.testfx.framework.junit5.Stop;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The window driven as a user would: select and see the counterpart, filter, convert, verify. */
+class ScreensTest extends WindowTest {
+
+    @Start
+    void start(Stage stage) {
+        showWindow(stage);
+    }
+
+    @Stop
+    void stop() {
+        closeWindow();
+    }
+
+    @Test
+    void selectingAnExpertsW1SelectsItsSliceOfTheFusedTensorOnTheOtherSide(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        TreeRow w1 = vm.trees().tensorRow(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1.weight")
+                .orElseThrow();
+        clickRow(robot, "#legacy-tree", w1);
+        TreeTableView<TreeRow> v5 = robot.lookup("#v5-tree").query();
+        assertThat(v5.getSelectionModel().getSelectedItems()).extracting(i -> i.getValue().path())
+                .containsExactly("model.layers.0.mlp.experts.gate_up_proj");
+        // The counterpart is on screen, badged with where w1 lands.
+        assertThat(robot.lookup("#v5-tree .tree-table-cell").queryAllAs(javafx.scene.control.Labeled.class))
+                .anyMatch(c -> "gate_up_proj  [1, 0:96, :]".equals(c.getText()));
+        assertThat(vm.trees().links()).hasSize(1);
+    }
+
+    @Test
+    void selectingTheFusedTensorSelectsTheEightLegacyTensorsItComesFrom(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        TreeRow fused = vm.trees().tensorRow(Side.V5, "model.layers.1.mlp.experts.gate_up_proj").orElseThrow();
+        clickRow(robot, "#v5-tree", fused);
+        TreeTableView<TreeRow> legacy = robot.lookup("#legacy-tree").query();
+        assertThat(legacy.getSelectionModel().getSelectedItems()).hasSize(8)
+                .allSatisfy(i -> assertThat(i.getValue().name()).isEqualTo("weight"));
+    }
+
+    @Test
+    void typingInTheFilterNarrowsTheMappingTable(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.clickOn("#mapping-tab");
+        robot.clickOn("#mapping-filter").write("down_proj");
+        waitUntil(() -> vm.mapping().shownRows().size() == 2);
+        TreeTableView<?> table = robot.lookup("#mapping-table").queryAs(TreeTableView.class);
+        // Two layer groups, one row each.
+        assertThat(table.getRoot().getChildren()).hasSize(2)
+                .allSatisfy(g -> assertThat(g.getChildren()).hasSize(1));
+        assertThat(robot.lookup("#mapping-shown").queryAs(Label.class).getText()).isEqualTo("2 of 21 tensors");
+        robot.clickOn(robot.lookup("#mapping-table .tree-table-row-cell").match((javafx.scene.control.TreeTableRow<?> r) ->
+                r.getItem() instanceof MappingRow m && m.targetKey().equals("model.layers.0.mlp.experts.down_proj"))
+                .queryAs(javafx.scene.Node.class));
+        assertThat(vm.mapping().diagramProperty().get().targetKey()).isEqualTo("model.layers.0.mlp.experts.down_proj");
+    }
+
+    @Test
+    void theFilterShortcutGoesToTheMappingScreensFilterBox(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.press(KeyCode.CONTROL, KeyCode.F).release(KeyCode.F, KeyCode.CONTROL);
+        waitUntil(() -> vm.screenProperty().get() == Screen.MAPPING);
+        robot.write("gate_up");
+        waitUntil(() -> vm.mapping().shownRows().size() == 2);
+    }
+
+    @Test
+    void convertingTheTinyFixtureShowsProgressUpTo100PercentThenOffersVerifyAndOpen(FxRobot robot) throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        Path out = Files.createDirectories(temp.resolve("out"));
+        answers.add(out);
+        robot.clickOn("#convert-tab");
+        robot.clickOn("#convert-action");
+        waitUntil(() -> !vm.convert().outputs().isEmpty());
+        assertThat(robot.lookup("#convert-progress").queryAs(ProgressBar.class).getProgress()).isEqualTo(1.0);
+        assertThat(robot.lookup("#convert-percent").queryAs(Label.class).getText()).isEqualTo("100 %");
+        assertThat(robot.lookup("#convert-outcome").queryAs(Label.class).getText())
+                .startsWith("Wrote 21 tensors, 803 KiB, to " + out.resolve("legacy-base-v5"));
+        assertThat(Files.isRegularFile(out.resolve("legacy-base-v5/model.safetensors"))).isTrue();
+        assertThat(robot.lookup("#verify-output").query().isVisible()).isTrue();
+        robot.clickOn("#verify-output");
+        waitUntil(() -> vm.verify().passedProperty().get() != null);
+        assertThat(vm.verify().passedProperty().get()).isTrue();
+        assertThat(vm.screenProperty().get()).isEqualTo(Screen.VERIFY);
+    }
+
+    @Test
+    void verifyingBeforeConvertingRunsBothSidesAndPasses(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.clickOn("#verify-tab");
+        robot.clickOn("#verify-action");
+        waitUntil(() -> vm.verify().passedProperty().get() != null);
+        assertThat(robot.lookup("#verify-verdict").queryAs(Label.class).getText()).startsWith("Passed: ");
+        TableView<?> positions = robot.lookup("#positions-table").queryAs(TableView.class);
+        assertThat(positions.getItems()).hasSize(16);
+        assertThat(robot.lookup("#verify-progress").queryAs(ProgressBar.class).getProgress()).isEqualTo(1.0);
+    }
+
+    @Test
+    void droppingOnConvertToV5OpensAndConverts(FxRobot robot) throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.clickOn("#convert-tab");
+        Path out = Files.createDirectories(temp.resolve("dropped"));
+        answers.add(out);
+        javafx.scene.Node zone = robot.lookup("#drop-to-v5").query();
+        robot.interact(() -> FileDrops.drop(zone, java.util.List.of(Fixtures.tiny("legacy-base"))));
+        waitUntil(() -> !vm.convert().outputs().isEmpty());
+        assertThat(vm.convert().outputs()).containsExactly(out.resolve("legacy-base-v5"));
+    }
+
+    @Test
+    void comparingWithTheV5FixtureFindsTheSameLayout(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        answers.add(Fixtures.tiny("v5-base.float32.safetensors"));
+        robot.clickOn("#compare-button");
+        waitUntil(() -> vm.diff().reportProperty().get() != null);
+        assertThat(robot.lookup("#diff-summary").queryAs(Label.class).getText()).startsWith("Same layout: 41 tensors agree");
+    }
+}

@@ -1,0 +1,162 @@
+package dev.fusebox.viewmodel.browse;
+
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One row of a module tree: a module, one of its tensors, or an adapter tensor shown under the module it modifies.
+ * Rows are compared by identity: the same module may appear on both sides, as two rows.
+ */
+public final class TreeRow {
+
+    /** What a row stands for. */
+    public enum Kind { MODULE, TENSOR, ADAPTER_TENSOR }
+
+    private final Side side;
+    private final Kind kind;
+    private final String name;
+    private final String path;
+    private final String type;
+    private final TensorSpec spec;
+    private final StoredTensor stored;
+    private final List<TreeRow> children = new ArrayList<>();
+    private TreeRow parent;
+    private long bytes;
+
+    private TreeRow(Side side, Kind kind, String name, String path, String type, TensorSpec spec,
+                    StoredTensor stored) {
+        this.side = side;
+        this.kind = kind;
+        this.name = name;
+        this.path = path;
+        this.type = type;
+        this.spec = spec;
+        this.stored = stored;
+    }
+
+    static TreeRow module(Side side, String name, String path, String type) {
+        return new TreeRow(side, Kind.MODULE, name, path, type, null, null);
+    }
+
+    static TreeRow tensor(Side side, Kind kind, String name, TensorSpec spec, StoredTensor stored) {
+        TreeRow row = new TreeRow(side, kind, name, spec.key(), "", spec, stored);
+        row.bytes = spec.shape().byteSize(spec.dtype());
+        return row;
+    }
+
+    void add(TreeRow child) {
+        child.parent = this;
+        children.add(child);
+        for (TreeRow r = this; r != null; r = r.parent) {
+            r.bytes = Math.addExact(r.bytes, child.bytes);
+        }
+    }
+
+    public Side side() {
+        return side;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public boolean isTensor() {
+        return kind != Kind.MODULE;
+    }
+
+    /** The name within the parent: {@code w1}, {@code weight}, {@code lora_A.weight}. */
+    public String name() {
+        return name;
+    }
+
+    /** A module's dotted path, or a tensor's full key as stored (PEFT prefix included). */
+    public String path() {
+        return path;
+    }
+
+    /** A module's class and extra_repr, as {@code print(model)} shows it; empty for tensors. */
+    public String type() {
+        return type;
+    }
+
+    /** The tensor's key, dtype and shape; empty for modules. */
+    public Optional<TensorSpec> spec() {
+        return Optional.ofNullable(spec);
+    }
+
+    /** The tensor's bytes in an opened file; empty for modules and for tensors that only a conversion would write. */
+    public Optional<StoredTensor> stored() {
+        return Optional.ofNullable(stored);
+    }
+
+    /** Bytes of the tensor, or of every tensor below the module. */
+    public long bytes() {
+        return bytes;
+    }
+
+    /** "[96, 64]" for a tensor, "" for a module. */
+    public String shapeText() {
+        return spec == null ? "" : spec.shape().toString();
+    }
+
+    /** The tensor's dtype, or the one dtype all tensors below share ("" when mixed or none). */
+    public String dtypeText() {
+        if (spec != null) {
+            return spec.dtype().name();
+        }
+        Dtype common = null;
+        for (TreeRow t : tensors()) {
+            Dtype d = t.spec.dtype();
+            if (common != null && common != d) {
+                return "mixed";
+            }
+            common = d;
+        }
+        return common == null ? "" : common.name();
+    }
+
+    public List<TreeRow> children() {
+        return Collections.unmodifiableList(children);
+    }
+
+    public Optional<TreeRow> parent() {
+        return Optional.ofNullable(parent);
+    }
+
+    /** This row if it is a tensor, else every tensor row below it, in tree order. */
+    public List<TreeRow> tensors() {
+        List<TreeRow> out = new ArrayList<>();
+        collectTensors(this, out);
+        return out;
+    }
+
+    private static void collectTensors(TreeRow row, List<TreeRow> out) {
+        if (row.isTensor()) {
+            out.add(row);
+        }
+        for (TreeRow c : row.children) {
+            collectTensors(c, out);
+        }
+    }
+
+    /** Whether {@code other} is this row or below it. */
+    public boolean contains(TreeRow other) {
+        for (TreeRow r = other; r != null; r = r.parent) {
+            if (r == this) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public String toString() {
+        return side + ":" + path;
+    }
+}

@@ -1,0 +1,257 @@
+package dev.fusebox.viewmodel.convert;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.convert.ConversionResult;
+import dev.fusebox.converter.convert.ConvertOptions;
+import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.viewmodel.main.Analysis;
+import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.task.Failures;
+import dev.fusebox.viewmodel.task.Job;
+import dev.fusebox.viewmodel.task.TaskRunner;
+import javafx.beans.binding.BooleanBinding;
+import javafx.beans.property.ReadOnlyBooleanWrapper;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The convert screen: what Convert would write, the conversion itself in the background (progress, rate, time
+ * left, Cancel) and, once done, what was written with Open and Verify offered. Outputs go into a folder the user
+ * chooses, each checkpoint as {@code <name>-<layout>} (a new name if that exists); the engine builds each under a
+ * temporary name and renames it into place, so a cancelled or failed conversion leaves nothing behind.
+ */
+public final class ConvertViewModel {
+
+    /** What one conversion wrote, or why a checkpoint of the workspace was not converted. */
+    public record Outcome(List<ConversionResult> written, List<String> notConverted) {
+    }
+
+    private final Dialogs dialogs;
+    private final Job job;
+    private final Consumer<List<Path>> opener;
+    private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>(this, "analysis");
+    private final ReadOnlyStringWrapper description = new ReadOnlyStringWrapper(this, "description", "");
+    private final ReadOnlyBooleanWrapper convertible = new ReadOnlyBooleanWrapper(this, "convertible");
+    private final ReadOnlyObjectWrapper<Layout> target = new ReadOnlyObjectWrapper<>(this, "target", Layout.V5);
+    private final ReadOnlyObjectWrapper<Outcome> outcome = new ReadOnlyObjectWrapper<>(this, "outcome");
+    private final ReadOnlyStringWrapper outcomeText = new ReadOnlyStringWrapper(this, "outcomeText", "");
+    private final ObservableList<Path> outputs = FXCollections.observableArrayList();
+    private final ObservableList<Path> outputsView = FXCollections.unmodifiableObservableList(outputs);
+    private final BooleanBinding canConvert;
+    private final BooleanBinding hasOutput = javafx.beans.binding.Bindings.isNotEmpty(outputs);
+    private Consumer<List<Path>> verifier = p -> { };
+    private Consumer<String> onFailure = s -> { };
+
+    /** @param opener opens paths in the window (Open output) */
+    public ConvertViewModel(TaskRunner runner, Dialogs dialogs, Consumer<List<Path>> opener) {
+        this.dialogs = dialogs;
+        this.opener = opener;
+        this.job = new Job(runner);
+        this.canConvert = convertible.and(job.busyProperty().not());
+    }
+
+    /** What Verify after a conversion runs: the verify screen on the converted checkpoint. */
+    public void setVerifier(Consumer<List<Path>> verifier) {
+        this.verifier = verifier;
+    }
+
+    /** Where failures go besides this screen (the window's notifications). */
+    public void setOnFailure(Consumer<String> onFailure) {
+        this.onFailure = onFailure;
+    }
+
+    /** Takes what is open now; forgets the outcome of a conversion of what was open before. */
+    public void show(Analysis a) {
+        job.cancel();
+        analysis.set(a);
+        outcome.set(null);
+        outcomeText.set("");
+        outputs.clear();
+        if (a == null || a.modelPlan().isEmpty() && a.adapterPlan().isEmpty()) {
+            convertible.set(false);
+            description.set(a == null ? "" : "Nothing here can be converted; the Mapping screen says why.");
+            return;
+        }
+        ConversionPlan p = a.modelPlan().or(a::adapterPlan).orElseThrow();
+        target.set(p.to());
+        convertible.set(true);
+        StringBuilder s = new StringBuilder();
+        a.modelPlan().ifPresent(m -> s.append(line(a.workspace().model(), m)));
+        a.adapterPlan().ifPresent(m -> s.append(s.isEmpty() ? "" : "\n").append(line(a.workspace().adapter(), m)));
+        description.set(s.toString());
+    }
+
+    private static String line(Checkpoint c, ConversionPlan p) {
+        return "Convert " + c.displayName() + " from " + p.from().jsonName() + " to " + p.to().jsonName() + ": "
+                + Sizes.count(p.targets().size()) + " tensors, " + Sizes.bytes(p.targetBytes());
+    }
+
+    /** Convert: asks where to write, then converts what is open to the other layout. */
+    public void convert() {
+        convert(target.get());
+    }
+
+    /** Asks where to write, then converts what is open to {@code to}. */
+    public void convert(Layout to) {
+        Analysis a = analysis.get();
+        if (a == null || job.isBusy()) {
+            return;
+        }
+        Path suggestion = a.workspace().primary().directory().getParent();
+        dialogs.chooseOutputFolder("Convert to " + to.jsonName() + ": choose the folder to write into", suggestion)
+                .ifPresent(folder -> convertInto(folder, to));
+    }
+
+    /** Converts what is open to {@code to}, writing into {@code folder}. */
+    public void convertInto(Path folder, Layout to) {
+        Analysis a = analysis.get();
+        if (a == null) {
+            return;
+        }
+        List<Checkpoint> checkpoints = a.workspace().checkpoints();
+        outcome.set(null);
+        outcomeText.set("");
+        outputs.clear();
+        job.start("Converting " + a.workspace().displayName() + " to " + to.jsonName(), (progress, cancel) -> {
+            List<ConversionPlan> plans = new ArrayList<>();
+            List<Checkpoint> planned = new ArrayList<>();
+            List<String> skipped = new ArrayList<>();
+            for (Checkpoint c : checkpoints) {
+                try {
+                    plans.add(Planner.plan(c, c.ruleBook(), Optional.of(to)));
+                    planned.add(c);
+                } catch (FuseboxException e) {
+                    if (c.kind() == CheckpointKind.MODEL || checkpoints.size() == 1) {
+                        throw e;
+                    }
+                    skipped.add(c.displayName() + ": " + Failures.sentence(e));
+                }
+            }
+            long total = plans.stream().mapToLong(ConversionPlan::targetBytes).sum();
+            List<ConversionResult> written = new ArrayList<>();
+            long before = 0;
+            for (int i = 0; i < plans.size(); i++) {
+                Path out = folder.resolve(freeName(folder, outputName(planned.get(i), to)));
+                written.add(PlanExecutor.execute(planned.get(i), plans.get(i), out, ConvertOptions.DEFAULTS,
+                        offset(progress, before, total), cancel));
+                before += plans.get(i).targetBytes();
+            }
+            return new Outcome(written, skipped);
+        }, this::finished, onFailure::accept);
+    }
+
+    /** Reports each conversion's bytes as part of the whole. */
+    private static ProgressListener offset(ProgressListener progress, long before, long total) {
+        return p -> progress.onProgress(new Progress(before + p.bytesDone(), total, p.itemsDone(), p.itemsTotal(),
+                p.current()));
+    }
+
+    private void finished(Outcome o) {
+        outputs.setAll(o.written().stream().map(ConversionResult::output).toList());
+        StringBuilder s = new StringBuilder();
+        for (ConversionResult r : o.written()) {
+            s.append(s.isEmpty() ? "" : "\n").append("Wrote ").append(Sizes.count(r.tensors())).append(" tensors, ")
+                    .append(Sizes.bytes(r.bytes())).append(", to ").append(r.output()).append(" in ")
+                    .append(String.format(Locale.ROOT, "%.2f s", r.nanos() / 1e9));
+            if (r.bytesPerSecond() > 0) {
+                s.append(" (").append(Sizes.bytes((long) r.bytesPerSecond())).append("/s)");
+            }
+        }
+        for (String skipped : o.notConverted()) {
+            s.append("\nNot converted: ").append(skipped);
+        }
+        outcomeText.set(s.toString());
+        outcome.set(o);
+    }
+
+    /** {@code legacy-base} → {@code legacy-base-v5}; a single file keeps its extension. */
+    static String outputName(Checkpoint c, Layout to) {
+        Path location = c.location();
+        String name = location.getFileName().toString();
+        if (Files.isDirectory(location)) {
+            return name + "-" + to.jsonName();
+        }
+        if (name.endsWith(".index.json")) {
+            return c.directory().getFileName() + "-" + to.jsonName();
+        }
+        String stem = name.endsWith(".safetensors") ? name.substring(0, name.length() - ".safetensors".length()) : name;
+        return stem + "-" + to.jsonName() + ".safetensors";
+    }
+
+    /** {@code name}, or {@code name-2}, {@code name-3}, ... (before the extension), whichever is free. */
+    static String freeName(Path folder, String name) {
+        if (!Files.exists(folder.resolve(name))) {
+            return name;
+        }
+        int dot = name.endsWith(".safetensors") ? name.length() - ".safetensors".length() : name.length();
+        for (int i = 2; ; i++) {
+            String candidate = name.substring(0, dot) + "-" + i + name.substring(dot);
+            if (!Files.exists(folder.resolve(candidate)) && !Files.exists(folder.resolve(candidate + ".partial"))) {
+                return candidate;
+            }
+        }
+    }
+
+    /** Open output: opens what was written in this window. */
+    public void openOutput() {
+        if (!outputs.isEmpty()) {
+            opener.accept(List.copyOf(outputs));
+        }
+    }
+
+    /** Verify: runs the sample forward pass on the original and what was written. */
+    public void verifyOutput() {
+        if (!outputs.isEmpty()) {
+            verifier.accept(List.copyOf(outputs));
+        }
+    }
+
+    public Job job() {
+        return job;
+    }
+
+    public ReadOnlyStringProperty descriptionProperty() {
+        return description.getReadOnlyProperty();
+    }
+
+    public BooleanBinding canConvertProperty() {
+        return canConvert;
+    }
+
+    public ReadOnlyObjectProperty<Outcome> outcomeProperty() {
+        return outcome.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty outcomeTextProperty() {
+        return outcomeText.getReadOnlyProperty();
+    }
+
+    /** What the last conversion wrote. */
+    public ObservableList<Path> outputs() {
+        return outputsView;
+    }
+
+    public BooleanBinding hasOutputProperty() {
+        return hasOutput;
+    }
+}

@@ -1,0 +1,166 @@
+package dev.fusebox.viewmodel.diff;
+
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.convert.CheckpointDiff;
+import dev.fusebox.converter.convert.DiffReport;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.main.RulesSource;
+import dev.fusebox.viewmodel.task.Job;
+import dev.fusebox.viewmodel.task.TaskRunner;
+import javafx.beans.binding.BooleanBinding;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+
+/**
+ * The diff screen: checkpoint A (what is open) against checkpoint B (chosen or dropped), as layouts and aware of
+ * the legacy ↔ v5 mapping, so a checkpoint and its faithful conversion compare equal. Value differences are read
+ * on demand, in the background, since they read every byte of both.
+ */
+public final class DiffViewModel {
+
+    private final Dialogs dialogs;
+    private final RulesSource rules;
+    private final Supplier<Path> openNow;
+    private final Job job;
+    private final ReadOnlyObjectWrapper<Path> a = new ReadOnlyObjectWrapper<>(this, "a");
+    private final ReadOnlyObjectWrapper<Path> b = new ReadOnlyObjectWrapper<>(this, "b");
+    private final ReadOnlyObjectWrapper<DiffReport> report = new ReadOnlyObjectWrapper<>(this, "report");
+    private final ReadOnlyStringWrapper summary = new ReadOnlyStringWrapper(this, "summary",
+            "Compare what is open with another checkpoint: Compare With…, or drop it here.");
+    private final ObservableList<DiffRow> rows = FXCollections.observableArrayList();
+    private final ObservableList<DiffRow> rowsView = FXCollections.unmodifiableObservableList(rows);
+    private final BooleanBinding canCompareValues;
+
+    /** @param openNow where the checkpoint open in the window is (null when none), A by default */
+    public DiffViewModel(TaskRunner runner, Dialogs dialogs, RulesSource rules, Supplier<Path> openNow) {
+        this.dialogs = dialogs;
+        this.rules = rules;
+        this.openNow = openNow;
+        this.job = new Job(runner);
+        this.canCompareValues = report.isNotNull().and(job.busyProperty().not());
+    }
+
+    /** Compare With…: asks for B and compares what is open with it. */
+    public void compareWith() {
+        Path open = openNow.get();
+        if (open == null) {
+            return;
+        }
+        dialogs.chooseCheckpointFolder().ifPresent(other -> compare(open, other));
+    }
+
+    /** Compares what is open with {@code other} (dropped on the screen). */
+    public void compareWithDropped(List<Path> dropped) {
+        Path open = openNow.get();
+        if (open != null && !dropped.isEmpty()) {
+            compare(open, dropped.getFirst());
+        } else if (dropped.size() >= 2) {
+            compare(dropped.get(0), dropped.get(1));
+        }
+    }
+
+    /** Compares layouts (not values) of {@code first} and {@code second}. */
+    public void compare(Path first, Path second) {
+        compare(first, second, false);
+    }
+
+    /** Compares the values of every tensor the two share, after mapping. */
+    public void compareValues() {
+        if (a.get() != null && b.get() != null) {
+            compare(a.get(), b.get(), true);
+        }
+    }
+
+    /** Compares {@code first} with {@code second}, their values too when {@code values}. */
+    public void compare(Path first, Path second, boolean values) {
+        a.set(first);
+        b.set(second);
+        report.set(null);
+        rows.clear();
+        summary.set("");
+        job.start((values ? "Comparing the values of " : "Comparing ") + name(first) + " with " + name(second),
+                (progress, cancel) -> {
+                    RuleBook book = rules.load();
+                    try (Checkpoint ca = Checkpoint.open(first, book); Checkpoint cb = Checkpoint.open(second, book)) {
+                        return CheckpointDiff.compare(ca, cb, values, cancel);
+                    }
+                }, this::show, summary::set);
+    }
+
+    private void show(DiffReport r) {
+        report.set(r);
+        List<DiffRow> out = new ArrayList<>();
+        r.onlyInA().forEach(t -> out.add(new DiffRow(DiffRow.Kind.ONLY_IN_A, t.key(), spec(t), "")));
+        r.onlyInB().forEach(t -> out.add(new DiffRow(DiffRow.Kind.ONLY_IN_B, t.spec().key(), "",
+                spec(t.spec()) + (t.from().size() == 1 && t.from().getFirst().equals(t.spec().key()) ? ""
+                        : " from " + from(t.from())))));
+        r.changed().forEach(c -> out.add(new DiffRow(DiffRow.Kind.CHANGED, c.key(), spec(c.a()), spec(c.b()))));
+        r.values().ifPresent(vs -> vs.stream().filter(v -> !v.identical()).forEach(v -> out.add(new DiffRow(
+                DiffRow.Kind.VALUES, v.key(), Sizes.count(v.differingElements()) + " elements differ",
+                "max |a − b| " + String.format(Locale.ROOT, "%.3g", v.maxAbsDiff())))));
+        rows.setAll(out);
+        StringBuilder s = new StringBuilder(r.identical() ? "Same " : "Different ");
+        s.append(r.values().isPresent() ? "layout and values" : "layout").append(": ")
+                .append(Sizes.count(r.same())).append(" tensors agree, ")
+                .append(r.onlyInA().size()).append(" only in A, ").append(r.onlyInB().size()).append(" only in B, ")
+                .append(r.changed().size()).append(" changed");
+        r.values().ifPresent(vs -> s.append(", ").append(vs.stream().filter(v -> !v.identical()).count())
+                .append(" with other values"));
+        r.mapping().ifPresent(m -> s.append(" · ").append(m));
+        summary.set(s.toString());
+    }
+
+    private static String spec(TensorSpec t) {
+        return t.shape() + " " + t.dtype().name();
+    }
+
+    private static String from(List<String> keys) {
+        return keys.size() == 1 ? keys.getFirst() : keys.getFirst() + " + " + (keys.size() - 1) + " more";
+    }
+
+    private static String name(Path p) {
+        return p.getFileName() == null ? p.toString() : p.getFileName().toString();
+    }
+
+    public Job job() {
+        return job;
+    }
+
+    public ReadOnlyObjectProperty<Path> aProperty() {
+        return a.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<Path> bProperty() {
+        return b.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<DiffReport> reportProperty() {
+        return report.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty summaryProperty() {
+        return summary.getReadOnlyProperty();
+    }
+
+    /** The differences; tensors that agree are counted in the summary, not listed. */
+    public ObservableList<DiffRow> rows() {
+        return rowsView;
+    }
+
+    public BooleanBinding canCompareValuesProperty() {
+        return canCompareValues;
+    }
+}

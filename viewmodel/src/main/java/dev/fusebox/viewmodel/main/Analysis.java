@@ -1,0 +1,99 @@
+package dev.fusebox.viewmodel.main;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.viewmodel.browse.PlanLinks;
+import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.browse.TensorLinks;
+import dev.fusebox.viewmodel.browse.TreeRow;
+import dev.fusebox.viewmodel.browse.TreeRows;
+import dev.fusebox.viewmodel.mapping.PlanMessage;
+import dev.fusebox.viewmodel.task.Failures;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything the screens show about an open workspace that takes work to derive, computed in the background when
+ * it opens so the UI thread only swaps it in: the conversion plans of the model and of the adapter (or why there
+ * are none), the module tree of each side (the opened files on theirs, what the plans would write on the other)
+ * and the links between them.
+ *
+ * @param opened     the side that shows the opened files
+ * @param trees      the rows of each side's tree (absent for a side with nothing to show)
+ * @param modelPlan  the plan that converts the model to the other layout, when there is one
+ * @param adapterPlan the plan that converts the adapter, when there is one
+ * @param messages   refusals and warnings of the planning, for the mapping screen
+ */
+public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> trees, Map<Side, String> captions,
+                       TensorLinks links, Optional<ConversionPlan> modelPlan, Optional<ConversionPlan> adapterPlan,
+                       List<PlanMessage> messages) {
+
+    public Analysis {
+        trees = Map.copyOf(trees);
+        captions = Map.copyOf(captions);
+        messages = List.copyOf(messages);
+    }
+
+    public static Analysis of(Workspace ws) {
+        Side opened = Side.of(ws.layout());
+        Checkpoint primary = ws.primary();
+        List<PlanMessage> messages = new ArrayList<>();
+        Optional<ConversionPlan> modelPlan = ws.modelCheckpoint().flatMap(c -> plan(c, "The model", messages));
+        Optional<ConversionPlan> adapterPlan = ws.adapterCheckpoint().flatMap(c -> plan(c, "The adapter", messages));
+        Side planned = modelPlan.or(() -> adapterPlan).map(p -> Side.of(p.from())).orElse(opened);
+        if (modelPlan.isPresent() || adapterPlan.isPresent()) {
+            opened = planned;
+        }
+
+        Map<String, StoredTensor> stored = new HashMap<>();
+        ws.checkpoints().forEach(c -> stored.putAll(c.tensors()));
+        List<TensorSpec> model = ws.modelCheckpoint().map(Checkpoint::specs).orElse(List.of());
+        List<TensorSpec> adapter = ws.adapterCheckpoint().map(Checkpoint::specs).orElse(List.of());
+        Map<Side, TreeRow> trees = new EnumMap<>(Side.class);
+        Map<Side, String> captions = new EnumMap<>(Side.class);
+        trees.put(opened, TreeRows.build(opened, primary.modelType(), primary.modelConfig(), model, adapter, stored));
+        captions.put(opened, "opened: " + ws.displayName());
+
+        List<PlanLinks.Entry> links = new ArrayList<>();
+        modelPlan.ifPresent(p -> links.add(new PlanLinks.Entry(p, Side.of(p.from()))));
+        adapterPlan.ifPresent(p -> links.add(new PlanLinks.Entry(p, Side.of(p.from()))));
+        if (!links.isEmpty()) {
+            List<TensorSpec> modelTargets = modelPlan.map(ConversionPlan::targetSpecs).orElse(List.of());
+            List<TensorSpec> adapterTargets = adapterPlan.map(ConversionPlan::targetSpecs).orElse(List.of());
+            trees.put(opened.other(), TreeRows.build(opened.other(), primary.modelType(), primary.modelConfig(),
+                    modelTargets, adapterTargets, Map.of()));
+            captions.put(opened.other(), "what Convert writes, by the " + modelPlan.or(() -> adapterPlan)
+                    .orElseThrow().rules());
+        } else {
+            captions.put(opened.other(), "no conversion: see the Mapping screen");
+        }
+        return new Analysis(ws, opened, trees, captions, links.isEmpty() ? TensorLinks.NONE : new PlanLinks(links),
+                modelPlan, adapterPlan, messages);
+    }
+
+    private static Optional<ConversionPlan> plan(Checkpoint c, String what, List<PlanMessage> messages) {
+        try {
+            return Optional.of(Planner.plan(c, c.ruleBook(), Optional.empty()));
+        } catch (FuseboxException e) {
+            messages.add(new PlanMessage(PlanMessage.Kind.REFUSAL, what + " is not converted: " + Failures.sentence(e)));
+            return Optional.empty();
+        }
+    }
+
+    public Optional<TreeRow> tree(Side side) {
+        return Optional.ofNullable(trees.get(side));
+    }
+
+    public String caption(Side side) {
+        return captions.getOrDefault(side, "");
+    }
+}

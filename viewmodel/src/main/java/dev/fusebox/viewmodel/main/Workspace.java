@@ -1,0 +1,65 @@
+package dev.fusebox.viewmodel.main;
+
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What is open: a model, an adapter, or an adapter on its base model. Either may be missing, not both.
+ *
+ * @param model   a model checkpoint, or null
+ * @param adapter a PEFT adapter, or null
+ */
+public record Workspace(Checkpoint model, Checkpoint adapter) {
+
+    public Workspace {
+        if (model == null && adapter == null) {
+            throw new IllegalArgumentException("a workspace holds a model, an adapter or both");
+        }
+    }
+
+    public Optional<Checkpoint> modelCheckpoint() {
+        return Optional.ofNullable(model);
+    }
+
+    public Optional<Checkpoint> adapterCheckpoint() {
+        return Optional.ofNullable(adapter);
+    }
+
+    /** The model, else the adapter: the checkpoint the window is about. */
+    public Checkpoint primary() {
+        return model != null ? model : adapter;
+    }
+
+    /** Model first, then adapter. */
+    public List<Checkpoint> checkpoints() {
+        List<Checkpoint> out = new ArrayList<>(2);
+        if (model != null) {
+            out.add(model);
+        }
+        if (adapter != null) {
+            out.add(adapter);
+        }
+        return out;
+    }
+
+    /** The layout of what is open: the model's, else the adapter's, else unknown when they disagree. */
+    public Layout layout() {
+        if (model != null && adapter != null && model.layout() != adapter.layout()
+                && model.layout() != Layout.UNKNOWN && adapter.layout() != Layout.UNKNOWN) {
+            return Layout.UNKNOWN;
+        }
+        if (model != null && model.layout() != Layout.UNKNOWN) {
+            return model.layout();
+        }
+        return adapter != null ? adapter.layout() : Layout.UNKNOWN;
+    }
+
+    /** "legacy-base + legacy-lora-attn_experts". */
+    public String displayName() {
+        return String.join(" + ", checkpoints().stream().map(Checkpoint::displayName).toList());
+    }
+}

@@ -1,0 +1,181 @@
+package dev.fusebox.viewmodel.mapping;
+
+import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.PlannedTarget;
+import dev.fusebox.converter.plan.Placement;
+import dev.fusebox.converter.plan.CopyRecipe;
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The mapping screen: every tensor the conversion writes, with its sources, shapes, dtype, operations and bytes;
+ * a filter, grouping by layer, the planning's refusals and warnings on top, and the shape diagram of the selected
+ * row.
+ */
+public final class MappingViewModel {
+
+    private final StringProperty filter = new SimpleStringProperty(this, "filter", "");
+    private final BooleanProperty groupByLayer = new SimpleBooleanProperty(this, "groupByLayer", true);
+    private final ObservableList<PlanMessage> messages = FXCollections.observableArrayList();
+    private final ObservableList<MappingGroup> groups = FXCollections.observableArrayList();
+    private final ObservableList<PlanMessage> messagesView = FXCollections.unmodifiableObservableList(messages);
+    private final ObservableList<MappingGroup> groupsView = FXCollections.unmodifiableObservableList(groups);
+    private final ReadOnlyStringWrapper summary = new ReadOnlyStringWrapper(this, "summary", "");
+    private final ReadOnlyStringWrapper shownText = new ReadOnlyStringWrapper(this, "shownText", "");
+    private final ObjectProperty<MappingRow> selected = new SimpleObjectProperty<>(this, "selected");
+    private final ReadOnlyObjectWrapper<ShapeDiagram> diagram = new ReadOnlyObjectWrapper<>(this, "diagram");
+    private final Consumer<String> reveal;
+    private List<MappingRow> rows = List.of();
+    private List<String> roles = List.of();
+
+    /** @param reveal selects a tensor, by key, in the model screen's trees */
+    public MappingViewModel(Consumer<String> reveal) {
+        this.reveal = reveal;
+        filter.addListener(o -> regroup());
+        groupByLayer.addListener(o -> regroup());
+        selected.addListener((o, old, row) -> diagram.set(row == null ? null : ShapeDiagram.of(row.target(), roles)));
+    }
+
+    /** Shows the plans of what is open (either may be absent) and what the planning said. */
+    public void show(Optional<ConversionPlan> model, Optional<ConversionPlan> adapter, List<PlanMessage> said) {
+        List<MappingRow> all = new ArrayList<>();
+        model.ifPresent(p -> p.targets().forEach(t -> all.add(MappingRow.of(t, "model"))));
+        adapter.ifPresent(p -> p.targets().forEach(t -> all.add(MappingRow.of(t, "adapter"))));
+        rows = List.copyOf(all);
+        roles = roles(all);
+        messages.setAll(said);
+        summary.set(describe(model, "Model").orElse("") + describe(adapter, "Adapter").map(s -> "\n" + s).orElse(""));
+        selected.set(null);
+        regroup();
+    }
+
+    public void clear() {
+        show(Optional.empty(), Optional.empty(), List.of());
+        summary.set("");
+    }
+
+    private static Optional<String> describe(Optional<ConversionPlan> plan, String what) {
+        return plan.map(p -> {
+            long copied = p.targets().stream().filter(t -> t.copiedWhole() && !t.renamed()).count();
+            long renamed = p.targets().stream().filter(PlannedTarget::renamed).count();
+            long built = p.targets().size() - copied - renamed;
+            return what + ": " + p.modelType() + ", " + p.from().jsonName() + " → " + p.to().jsonName() + " by the "
+                    + p.rules() + " · " + Sizes.count(p.sourceTensors().size()) + " tensors in, "
+                    + Sizes.count(p.targets().size()) + " out, " + Sizes.bytes(p.targetBytes()) + " · " + copied
+                    + " copied, " + renamed + " renamed, " + built + " built by operations";
+        });
+    }
+
+    /** Every source role in the order first met, so colours stay the same from target to target. */
+    private static List<String> roles(List<MappingRow> rows) {
+        List<String> out = new ArrayList<>();
+        for (MappingRow r : rows) {
+            if (r.target().recipe() instanceof CopyRecipe c && !r.target().copiedWhole()) {
+                for (Placement p : c.placements()) {
+                    String role = ShapeDiagram.role(p.source().key());
+                    if (!out.contains(role)) {
+                        out.add(role);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private void regroup() {
+        String q = filter.get() == null ? "" : filter.get();
+        Map<String, List<MappingRow>> byGroup = new LinkedHashMap<>();
+        int shown = 0;
+        for (MappingRow r : rows) {
+            if (r.matches(q)) {
+                byGroup.computeIfAbsent(groupByLayer.get() ? r.group() : "", k -> new ArrayList<>()).add(r);
+                shown++;
+            }
+        }
+        List<MappingGroup> out = new ArrayList<>();
+        // Layers first in their order, then what is outside them.
+        byGroup.entrySet().stream().filter(e -> !e.getKey().equals(MappingRow.OUTSIDE_LAYERS))
+                .forEach(e -> out.add(new MappingGroup(e.getKey(), e.getValue())));
+        Optional.ofNullable(byGroup.get(MappingRow.OUTSIDE_LAYERS))
+                .ifPresent(r -> out.add(new MappingGroup(MappingRow.OUTSIDE_LAYERS, r)));
+        out.sort((a, b) -> Integer.compare(firstLayer(a), firstLayer(b)));
+        groups.setAll(out);
+        shownText.set(shown == rows.size() ? Sizes.count(rows.size()) + " tensors"
+                : Sizes.count(shown) + " of " + Sizes.count(rows.size()) + " tensors");
+    }
+
+    private static int firstLayer(MappingGroup g) {
+        int layer = g.rows().isEmpty() ? -1 : g.rows().getFirst().layer();
+        return layer < 0 ? Integer.MAX_VALUE : layer;
+    }
+
+    /** Selects the row that writes {@code key}, when there is one (whether or not the filter shows it). */
+    public void select(String key) {
+        rows.stream().filter(r -> r.targetKey().equals(key)).findFirst().ifPresent(selected::set);
+    }
+
+    /** Selects the row's target in the model screen's trees. */
+    public void showInTrees(MappingRow row) {
+        if (row != null) {
+            reveal.accept(row.targetKey());
+        }
+    }
+
+    /** The rows shown with the current filter. */
+    public List<MappingRow> shownRows() {
+        return groups.stream().flatMap(g -> g.rows().stream()).toList();
+    }
+
+    public StringProperty filterProperty() {
+        return filter;
+    }
+
+    public BooleanProperty groupByLayerProperty() {
+        return groupByLayer;
+    }
+
+    public ObservableList<PlanMessage> messages() {
+        return messagesView;
+    }
+
+    /** The rows that pass the filter, by layer (one unnamed group when not grouping). */
+    public ObservableList<MappingGroup> groups() {
+        return groupsView;
+    }
+
+    /** One line per plan: family, direction, counts and bytes. */
+    public ReadOnlyStringProperty summaryProperty() {
+        return summary.getReadOnlyProperty();
+    }
+
+    /** "12 of 33 tensors" while a filter hides some. */
+    public ReadOnlyStringProperty shownTextProperty() {
+        return shownText.getReadOnlyProperty();
+    }
+
+    public ObjectProperty<MappingRow> selectedProperty() {
+        return selected;
+    }
+
+    public ReadOnlyObjectProperty<ShapeDiagram> diagramProperty() {
+        return diagram.getReadOnlyProperty();
+    }
+}

@@ -1,0 +1,250 @@
+package dev.fusebox.viewmodel.verify;
+
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.convert.ConvertOptions;
+import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.forward.VerificationReport;
+import dev.fusebox.converter.forward.VerificationRequest;
+import dev.fusebox.converter.forward.Verifier;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.viewmodel.main.Analysis;
+import dev.fusebox.viewmodel.task.Job;
+import dev.fusebox.viewmodel.task.TaskRunner;
+import javafx.beans.binding.BooleanBinding;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.ReadOnlyStringProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The verify screen: runs the sample forward pass on what is open and on its conversion, and shows pass or fail,
+ * the difference after every layer and, per position, both sides' five best tokens. The conversion is the one
+ * Convert wrote, or, before anything was written, one made for the purpose in a temporary folder and removed
+ * afterwards. An adapter joins both sides only when it has a conversion of its own to compare with.
+ */
+public final class VerifyViewModel {
+
+    /**
+     * One row of the per-position table.
+     *
+     * @param sourceTop5 the source side's five best tokens, best first ("201 158 210 43 87")
+     * @param sourceLogits the same with their logits ("201 (3.09), 158 (2.41), ...")
+     */
+    public record PositionRow(int position, int token, double maxAbsDiff, boolean top1Agrees, String sourceTop5,
+                              String convertedTop5, String sourceLogits, String convertedLogits) {
+    }
+
+    private static final int PHASE = 1000;
+
+    private final Job job;
+    private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>(this, "analysis");
+    private final ReadOnlyObjectWrapper<VerificationReport> report = new ReadOnlyObjectWrapper<>(this, "report");
+    private final ReadOnlyObjectWrapper<Boolean> passed = new ReadOnlyObjectWrapper<>(this, "passed");
+    private final ReadOnlyStringWrapper verdict = new ReadOnlyStringWrapper(this, "verdict", "");
+    private final ReadOnlyStringWrapper details = new ReadOnlyStringWrapper(this, "details", "");
+    private final ReadOnlyStringWrapper against = new ReadOnlyStringWrapper(this, "against", "");
+    private final ObservableList<VerificationReport.LayerComparison> layers = FXCollections.observableArrayList();
+    private final ObservableList<PositionRow> positions = FXCollections.observableArrayList();
+    private final ObservableList<VerificationReport.LayerComparison> layersView =
+            FXCollections.unmodifiableObservableList(layers);
+    private final ObservableList<PositionRow> positionsView = FXCollections.unmodifiableObservableList(positions);
+    private final BooleanBinding canVerify;
+    private final ReadOnlyObjectWrapper<List<Path>> converted = new ReadOnlyObjectWrapper<>(this, "converted");
+
+    public VerifyViewModel(TaskRunner runner) {
+        this.job = new Job(runner);
+        this.canVerify = javafx.beans.binding.Bindings.createBooleanBinding(
+                () -> analysis.get() != null && analysis.get().modelPlan().isPresent(), analysis)
+                .and(job.busyProperty().not());
+    }
+
+    /** Takes what is open now; forgets the last report and conversion. */
+    public void show(Analysis a) {
+        job.cancel();
+        analysis.set(a);
+        converted.set(null);
+        clear();
+        against.set(a == null || a.modelPlan().isEmpty() ? ""
+                : "Verify runs " + a.workspace().model().displayName() + " and its conversion to "
+                + a.modelPlan().get().to().jsonName() + " on the same tokens and compares every layer and the logits.");
+    }
+
+    private void clear() {
+        report.set(null);
+        passed.set(null);
+        verdict.set("");
+        details.set("");
+        layers.clear();
+        positions.clear();
+    }
+
+    /** What Convert wrote (model first, then adapter), to verify against instead of a conversion of our own. */
+    public void useConverted(List<Path> outputs) {
+        converted.set(outputs.isEmpty() ? null : List.copyOf(outputs));
+    }
+
+    /** Verify: against what Convert wrote, or a conversion made for the purpose. */
+    public void verify() {
+        Analysis a = analysis.get();
+        if (a == null || a.modelPlan().isEmpty()) {
+            return;
+        }
+        Checkpoint model = a.workspace().model();
+        Optional<Checkpoint> adapter = a.workspace().adapterCheckpoint();
+        ConversionPlan modelPlan = a.modelPlan().get();
+        Optional<ConversionPlan> adapterPlan = a.adapterPlan();
+        List<Path> written = converted.get();
+        clear();
+        job.start("Verifying " + model.displayName(), (progress, cancel) -> {
+            if (written != null) {
+                return run(model, adapter, written.getFirst(), written.size() > 1 ? Optional.of(written.get(1))
+                        : Optional.empty(), progress, cancel, 0);
+            }
+            Path dir = Files.createTempDirectory("fusebox-verify-");
+            try {
+                long total = modelPlan.targetBytes() + adapterPlan.map(ConversionPlan::targetBytes).orElse(0L);
+                Path out = dir.resolve("model");
+                PlanExecutor.execute(model, modelPlan, out, ConvertOptions.DEFAULTS, phase(progress, 0, total), cancel);
+                Optional<Path> adapterOut = Optional.empty();
+                if (adapterPlan.isPresent()) {
+                    adapterOut = Optional.of(dir.resolve("adapter"));
+                    PlanExecutor.execute(adapter.orElseThrow(), adapterPlan.get(), adapterOut.get(),
+                            ConvertOptions.DEFAULTS, phase(progress, modelPlan.targetBytes(), total), cancel);
+                }
+                return run(model, adapter, out, adapterOut, progress, cancel, PHASE);
+            } finally {
+                deleteTree(dir);
+            }
+        }, this::show, failure -> verdict.set("Could not verify: " + failure));
+    }
+
+    /**
+     * Runs both sides. The source adapter joins only when there is a converted one to compare with: a converted
+     * model alone is compared with the source model alone.
+     */
+    private static VerificationReport run(Checkpoint model, Optional<Checkpoint> adapter, Path convertedModel,
+                                          Optional<Path> convertedAdapter, ProgressListener progress,
+                                          Cancellation cancel, int before) throws Exception {
+        Optional<Path> sourceAdapter = convertedAdapter.isPresent() ? adapter.map(Checkpoint::location)
+                : Optional.empty();
+        VerificationRequest request = VerificationRequest.of(model.location(), sourceAdapter, convertedModel,
+                convertedAdapter);
+        int total = before + PHASE;
+        return new Verifier().verify(request, p -> progress.onProgress(new Progress(0, 0,
+                before + (p.itemsTotal() == 0 ? 0 : PHASE * p.itemsDone() / p.itemsTotal()), total,
+                p.current())), cancel);
+    }
+
+    /** The conversion's bytes as the first half of the work. */
+    private static ProgressListener phase(ProgressListener progress, long before, long total) {
+        return p -> progress.onProgress(new Progress(0, 0,
+                (int) (total == 0 ? 0 : PHASE * (before + p.bytesDone()) / total), 2 * PHASE, p.current()));
+    }
+
+    private void show(VerificationReport r) {
+        report.set(r);
+        passed.set(r.passed());
+        verdict.set(r.passed()
+                ? "Passed: the conversion computes the same function (largest logit difference "
+                + number(r.maxAbsDiff()) + ", tolerance " + number(r.tolerance()) + ")."
+                : "Failed: " + r.failures().getFirst() + ".");
+        details.set(r.tokens().size() + " tokens through " + r.layersRun() + " of " + r.layersTotal()
+                + " layers · top-1 agrees at " + r.top1Agreement() + " of " + r.tokens().size() + " positions · "
+                + "routers agree on " + r.routerAgreement() + " of " + r.routerDecisions() + " choices · source "
+                + r.source().layout().jsonName() + " " + r.source().dtype().name() + ", converted "
+                + r.converted().layout().jsonName() + " " + r.converted().dtype().name());
+        layers.setAll(r.layers());
+        positions.setAll(r.positions().stream().map(p -> new PositionRow(p.position(), p.token(), p.maxAbsDiff(),
+                p.top1Agrees(), tokens(p.sourceTop5()), tokens(p.convertedTop5()), logits(p.sourceTop5()),
+                logits(p.convertedTop5()))).toList());
+    }
+
+    private static String tokens(List<VerificationReport.TokenLogit> tokens) {
+        return tokens.stream().map(t -> Integer.toString(t.token())).collect(Collectors.joining(" "));
+    }
+
+    private static String logits(List<VerificationReport.TokenLogit> tokens) {
+        return tokens.stream().map(t -> t.token() + String.format(Locale.ROOT, " (%.4f)", t.logit()))
+                .collect(Collectors.joining(", "));
+    }
+
+    static String number(double v) {
+        return v == 0 ? "0" : String.format(Locale.ROOT, "%.2e", v);
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(root)) {
+            all.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    public Job job() {
+        return job;
+    }
+
+    public BooleanBinding canVerifyProperty() {
+        return canVerify;
+    }
+
+    public ReadOnlyObjectProperty<VerificationReport> reportProperty() {
+        return report.getReadOnlyProperty();
+    }
+
+    /** True or false once a verification ran; null before. */
+    public ReadOnlyObjectProperty<Boolean> passedProperty() {
+        return passed.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty verdictProperty() {
+        return verdict.getReadOnlyProperty();
+    }
+
+    public ReadOnlyStringProperty detailsProperty() {
+        return details.getReadOnlyProperty();
+    }
+
+    /** What Verify will compare, in words. */
+    public ReadOnlyStringProperty againstProperty() {
+        return against.getReadOnlyProperty();
+    }
+
+    /** The conversion Verify uses instead of making its own, when Convert wrote one. */
+    public ReadOnlyObjectProperty<List<Path>> convertedProperty() {
+        return converted.getReadOnlyProperty();
+    }
+
+    public ObservableList<VerificationReport.LayerComparison> layers() {
+        return layersView;
+    }
+
+    public ObservableList<PositionRow> positions() {
+        return positionsView;
+    }
+}

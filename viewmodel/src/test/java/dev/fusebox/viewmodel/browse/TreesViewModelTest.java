@@ -1,0 +1,174 @@
+package dev.fusebox.viewmodel.browse;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.viewmodel.Fixtures;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The two trees and their linked selection, on the tiny fixture: its legacy checkpoint on the left and the v5 state
+ * dict transformers built from it on the right, linked by Mixtral's rule written out here by hand (I = 96, E = 4).
+ */
+class TreesViewModelTest {
+
+    private static final Pattern EXPERT = Pattern.compile(
+            "model\\.layers\\.(\\d+)\\.block_sparse_moe\\.experts\\.(\\d+)\\.(w[123])\\.weight");
+
+    private Checkpoint legacy;
+    private Checkpoint v5;
+    private final TreesViewModel vm = new TreesViewModel();
+
+    @BeforeEach
+    void open() throws FuseboxException {
+        legacy = Checkpoint.open(Fixtures.tiny("legacy-base"));
+        v5 = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"));
+        TreeRow left = TreeRows.build(Side.LEGACY, "mixtral", legacy.modelConfig(), legacy.specs(), List.of(),
+                legacy.tensors());
+        TreeRow right = TreeRows.build(Side.V5, "mixtral", legacy.modelConfig(), v5.specs(), List.of(), Map.of());
+        vm.show(left, "opened", right, "planned", mixtralRule());
+    }
+
+    @AfterEach
+    void close() {
+        legacy.close();
+        v5.close();
+    }
+
+    /** Both directions of the Mixtral rule for the fixture's keys. */
+    private TensorLinks mixtralRule() {
+        Map<String, List<TensorLink>> links = new HashMap<>();
+        for (String key : legacy.tensors().keySet()) {
+            Matcher m = EXPERT.matcher(key);
+            String target;
+            String region;
+            if (m.matches()) {
+                String layer = m.group(1);
+                int e = Integer.parseInt(m.group(2));
+                String w = m.group(3);
+                target = "model.layers." + layer + ".mlp.experts." + (w.equals("w2") ? "down_proj" : "gate_up_proj");
+                region = switch (w) {
+                    case "w1" -> "[" + e + ", 0:96]";
+                    case "w3" -> "[" + e + ", 96:192]";
+                    default -> "[" + e + "]";
+                };
+            } else {
+                target = key.replace(".block_sparse_moe.", ".mlp.");
+                region = "";
+            }
+            links.computeIfAbsent(key, k -> new ArrayList<>()).add(new TensorLink(target, region));
+            links.computeIfAbsent(target, k -> new ArrayList<>()).add(new TensorLink(key, region));
+        }
+        return (side, key) -> links.getOrDefault(key, List.of());
+    }
+
+    private TreeRow row(Side side, String path) {
+        TreeRow r = find(vm.rootProperty(side).get(), path);
+        assertThat(r).as(path).isNotNull();
+        return r;
+    }
+
+    private static TreeRow find(TreeRow r, String path) {
+        if (r.path().equals(path) && !r.isTensor() || r.isTensor() && r.path().equals(path)) {
+            return r;
+        }
+        for (TreeRow c : r.children()) {
+            TreeRow f = find(c, path);
+            if (f != null) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void eachModuleShowsItsTensorsWithShapeDtypeAndSize() {
+        TreeRow w1 = row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1");
+        assertThat(w1.type()).isEqualTo("Linear(in_features=64, out_features=96, bias=False)");
+        TreeRow weight = w1.children().getFirst();
+        assertThat(weight.name()).isEqualTo("weight");
+        assertThat(weight.shapeText()).isEqualTo("[96, 64]");
+        assertThat(weight.dtypeText()).isEqualTo("F32");
+        assertThat(weight.bytes()).isEqualTo(96 * 64 * 4);
+        assertThat(weight.stored()).isPresent();
+        TreeRow fused = row(Side.V5, "model.layers.0.mlp.experts.gate_up_proj");
+        assertThat(fused.shapeText()).isEqualTo("[4, 192, 64]");
+        assertThat(fused.stored()).isEmpty();
+        assertThat(vm.rootProperty(Side.LEGACY).get().bytes()).isEqualTo(legacy.tensorBytes());
+    }
+
+    @Test
+    void anExpertsW1SelectsItsSliceOfTheFusedTensor() {
+        vm.select(row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1"));
+        assertThat(vm.counterparts()).containsExactly(row(Side.V5, "model.layers.0.mlp.experts.gate_up_proj"));
+        assertThat(vm.links()).singleElement().extracting(RowLink::label).isEqualTo("[1, 0:96]");
+    }
+
+    @Test
+    void theFusedTensorSelectsEveryW1AndW3ItComesFrom() {
+        vm.select(row(Side.V5, "model.layers.1.mlp.experts.gate_up_proj"));
+        assertThat(vm.counterparts()).extracting(TreeRow::path).containsExactly(
+                "model.layers.1.block_sparse_moe.experts.0.w1.weight",
+                "model.layers.1.block_sparse_moe.experts.0.w3.weight",
+                "model.layers.1.block_sparse_moe.experts.1.w1.weight",
+                "model.layers.1.block_sparse_moe.experts.1.w3.weight",
+                "model.layers.1.block_sparse_moe.experts.2.w1.weight",
+                "model.layers.1.block_sparse_moe.experts.2.w3.weight",
+                "model.layers.1.block_sparse_moe.experts.3.w1.weight",
+                "model.layers.1.block_sparse_moe.experts.3.w3.weight");
+        assertThat(vm.links()).extracting(RowLink::label).startsWith("[0, 0:96]", "[0, 96:192]");
+    }
+
+    @Test
+    void anExpertLinksToBothFusedTensorsWithItsSlices() {
+        vm.select(row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.2"));
+        assertThat(vm.links()).extracting(l -> l.to().name() + " " + l.label()).containsExactly(
+                "gate_up_proj [2, 0:96] + [2, 96:192]", "down_proj [2]");
+    }
+
+    @Test
+    void aWholeLayerLinksToTheLayerThatHoldsItsCounterparts() {
+        vm.select(row(Side.LEGACY, "model.layers.1"));
+        assertThat(vm.counterparts()).containsExactly(row(Side.V5, "model.layers.1"));
+        vm.select(row(Side.V5, "model.layers.0.mlp.experts"));
+        assertThat(vm.counterparts()).containsExactly(row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts"));
+    }
+
+    @Test
+    void tensorsThatKeepTheirBytesLinkOneToOne() {
+        vm.select(row(Side.LEGACY, "model.layers.0.block_sparse_moe.gate.weight"));
+        assertThat(vm.counterparts()).containsExactly(row(Side.V5, "model.layers.0.mlp.gate.weight"));
+        assertThat(vm.links()).singleElement().extracting(RowLink::label).isEqualTo("");
+    }
+
+    @Test
+    void clearingTheSelectionRemovesTheLinks() {
+        vm.select(row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1"));
+        vm.select(null);
+        assertThat(vm.links()).isEmpty();
+        assertThat(vm.counterparts()).isEmpty();
+    }
+
+    @Test
+    void adapterTensorsSitUnderTheModuleTheyModify() throws FuseboxException {
+        try (Checkpoint adapter = Checkpoint.open(Fixtures.tiny("legacy-lora-attn_experts"))) {
+            TreeRow root = TreeRows.build(Side.LEGACY, "mixtral", legacy.modelConfig(), legacy.specs(),
+                    adapter.specs(), adapter.tensors());
+            TreeRow w2 = find(root, "model.layers.1.block_sparse_moe.experts.3.w2");
+            assertThat(w2.children()).extracting(r -> r.name() + " " + r.kind() + " " + r.shapeText())
+                    .containsExactly("weight TENSOR [64, 96]", "lora_A.weight ADAPTER_TENSOR [4, 96]",
+                            "lora_B.weight ADAPTER_TENSOR [64, 4]");
+            assertThat(find(root, "model.layers.0.self_attn.q_proj").children()).hasSize(3);
+        }
+    }
+}

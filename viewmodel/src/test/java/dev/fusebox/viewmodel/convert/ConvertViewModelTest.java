@@ -1,0 +1,133 @@
+package dev.fusebox.viewmodel.convert;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.convert.CheckpointDiff;
+import dev.fusebox.converter.convert.DiffReport;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.viewmodel.main.FakeDialogs;
+import dev.fusebox.viewmodel.main.MainViewModel;
+import dev.fusebox.viewmodel.main.Notice;
+import dev.fusebox.viewmodel.main.Opened;
+import dev.fusebox.viewmodel.task.Job;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ConvertViewModelTest {
+
+    @TempDir
+    Path temp;
+
+    private final FakeDialogs dialogs = new FakeDialogs();
+    private MainViewModel main;
+
+    @AfterEach
+    void close() {
+        main.close();
+    }
+
+    private Path out() throws IOException {
+        return Files.createDirectories(temp.resolve("out"));
+    }
+
+    @Test
+    void convertingTheTinyFixtureWritesWhatTransformersBuildsAndProgressReaches100Percent() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        assertThat(vm.descriptionProperty().get()).isEqualTo("Convert legacy-base from legacy to v5: 21 tensors, 803 KiB");
+        List<Double> progress = new ArrayList<>();
+        vm.job().progressProperty().addListener((o, a, b) -> progress.add(b.doubleValue()));
+        dialogs.answer(out());
+        vm.convert();
+        assertThat(vm.job().getState()).isEqualTo(Job.State.SUCCEEDED);
+        assertThat(progress).last().isEqualTo(1.0);
+        assertThat(progress.stream().filter(p -> p > 0 && p < 1)).isNotEmpty();
+        assertThat(vm.job().percentTextProperty().get()).isEqualTo("100 %");
+        Path written = out().resolve("legacy-base-v5");
+        assertThat(vm.outputs()).containsExactly(written);
+        assertThat(vm.outcomeTextProperty().get()).startsWith("Wrote 21 tensors, 803 KiB, to " + written);
+        assertThat(main.noticeProperty().get().kind()).isEqualTo(Notice.Kind.SUCCESS);
+        assertThat(main.noticeProperty().get().text()).startsWith("Converted: legacy-base-v5.");
+        try (Checkpoint converted = Checkpoint.open(written);
+             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            DiffReport d = CheckpointDiff.compare(reference, converted, true, Cancellation.NEVER);
+            assertThat(d.identical()).as(d.toString()).isTrue();
+        }
+    }
+
+    @Test
+    void cancellingMidwayLeavesNothingBehind() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        vm.job().progressProperty().addListener((o, a, b) -> {
+            if (b.doubleValue() > 0) {
+                vm.job().cancel();
+            }
+        });
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).isEqualTo(Job.State.CANCELLED);
+        assertThat(vm.outputs()).isEmpty();
+        try (Stream<Path> left = Files.list(out())) {
+            assertThat(left).isEmpty();
+        }
+        assertThat(main.noticeProperty().get()).isNull();
+    }
+
+    @Test
+    void aSecondConversionGetsAFreshNameAndOpenOutputOpensIt() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        vm.convertInto(out(), Layout.V5);
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.outputs()).containsExactly(out().resolve("legacy-base-v5-2"));
+        vm.openOutput();
+        assertThat(main.getWorkspace().model().location()).isEqualTo(out().resolve("legacy-base-v5"+"-2"));
+        assertThat(main.getWorkspace().layout()).isEqualTo(Layout.V5);
+    }
+
+    @Test
+    void askingForTheLayoutItIsAlreadyInIsRefusedWithASentence() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        main.convert().convertInto(out(), Layout.LEGACY);
+        assertThat(main.convert().job().getState()).isEqualTo(Job.State.FAILED);
+        assertThat(main.noticeProperty().get().text()).contains("is already in the legacy layout");
+    }
+
+    @Test
+    void droppingOnConvertToV5OpensThenConvertsIntoTheChosenFolder() throws Exception {
+        main = Opened.empty(temp, dialogs);
+        dialogs.answer(out());
+        main.openAndConvert(List.of(Fixtures.tiny("legacy-base")), Layout.V5);
+        assertThat(main.convert().outputs()).containsExactly(out().resolve("legacy-base-v5"));
+        assertThat(main.screenProperty().get()).isEqualTo(dev.fusebox.viewmodel.main.Screen.CONVERT);
+    }
+
+    @Test
+    void withAnAdapterTheModelIsConvertedAndTheAdapterSaysWhyNot() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-lora-attn_experts"));
+        main.convert().convertInto(out(), Layout.V5);
+        assertThat(main.convert().outputs()).containsExactly(out().resolve("legacy-base-v5"));
+        assertThat(main.convert().outcomeTextProperty().get())
+                .contains("Not converted: legacy-lora-attn_experts: ");
+    }
+
+    @Test
+    void outputNamesKeepASingleFilesExtension() throws FuseboxException {
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThat(ConvertViewModel.outputName(c, Layout.LEGACY)).isEqualTo("v5-base.float32-legacy.safetensors");
+        }
+        main = Opened.empty(temp, dialogs);
+    }
+}

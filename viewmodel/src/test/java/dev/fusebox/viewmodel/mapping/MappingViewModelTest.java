@@ -1,0 +1,123 @@
+package dev.fusebox.viewmodel.mapping;
+
+import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.main.FakeDialogs;
+import dev.fusebox.viewmodel.main.MainViewModel;
+import dev.fusebox.viewmodel.main.Opened;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MappingViewModelTest {
+
+    @TempDir
+    Path temp;
+
+    private MainViewModel main;
+
+    @AfterEach
+    void close() {
+        main.close();
+    }
+
+    private MappingViewModel open(Path... paths) {
+        main = Opened.with(temp, new FakeDialogs(), paths);
+        return main.mapping();
+    }
+
+    private static MappingRow row(MappingViewModel vm, String key) {
+        return vm.shownRows().stream().filter(r -> r.targetKey().equals(key)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void everyTargetIsListedByLayerWithItsSourcesAndOperations() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
+        assertThat(vm.groups()).extracting(MappingGroup::label)
+                .containsExactly("Layer 0", "Layer 1", MappingRow.OUTSIDE_LAYERS);
+        // 41 legacy tensors: the 2 × 12 expert weights of the two layers fuse into 2 × 2, so 41 − 24 + 4 = 21.
+        assertThat(vm.shownRows()).hasSize(21);
+        MappingRow fused = row(vm, "model.layers.0.mlp.experts.gate_up_proj");
+        assertThat(fused.kind()).isEqualTo("fuse");
+        assertThat(fused.targetShapeText()).isEqualTo("[4, 192, 64]");
+        assertThat(fused.sourceShapesText()).isEqualTo("8 × [96, 64]");
+        assertThat(fused.sourcesText()).isEqualTo("model.layers.0.block_sparse_moe.experts.0.w1.weight + 7 more");
+        assertThat(fused.operationsText()).isEqualTo("stack(dim=0) · concat(dim=1)");
+        assertThat(row(vm, "model.layers.0.mlp.gate.weight").kind()).isEqualTo("rename");
+        assertThat(row(vm, "model.embed_tokens.weight").kind()).isEqualTo("copy");
+        assertThat(vm.summaryProperty().get()).startsWith("Model: mixtral, legacy → v5 by the mixtral rules");
+        assertThat(vm.messages()).isEmpty();
+    }
+
+    @Test
+    void theFilterKeepsRowsWithEveryWordAndSaysHowManyShow() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
+        vm.filterProperty().set("gate_up");
+        assertThat(vm.shownRows()).extracting(MappingRow::targetKey).containsExactly(
+                "model.layers.0.mlp.experts.gate_up_proj", "model.layers.1.mlp.experts.gate_up_proj");
+        vm.filterProperty().set("layers.1 W2");
+        assertThat(vm.shownRows()).extracting(MappingRow::targetKey)
+                .containsExactly("model.layers.1.mlp.experts.down_proj");
+        assertThat(vm.shownTextProperty().get()).isEqualTo("1 of 21 tensors");
+        vm.filterProperty().set("");
+        assertThat(vm.shownTextProperty().get()).isEqualTo("21 tensors");
+    }
+
+    @Test
+    void withoutGroupingAllRowsFormOneGroup() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
+        vm.groupByLayerProperty().set(false);
+        assertThat(vm.groups()).singleElement().satisfies(g -> assertThat(g.rows()).hasSize(21));
+    }
+
+    @Test
+    void theDiagramOfGateUpProjStacksExpertsAndConcatenatesGateAndUp() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
+        vm.selectedProperty().set(row(vm, "model.layers.0.mlp.experts.gate_up_proj"));
+        ShapeDiagram d = vm.diagramProperty().get();
+        assertThat(d.shape().toString()).isEqualTo("[4, 192, 64]");
+        assertThat(d.blocks()).hasSize(8);
+        ShapeDiagram.Block up2 = d.blocks().stream()
+                .filter(b -> b.sourceKey().equals("model.layers.0.block_sparse_moe.experts.2.w3.weight"))
+                .findFirst().orElseThrow();
+        assertThat(up2.start()).containsExactly(2, 96, 0);
+        assertThat(up2.extent()).containsExactly(1, 96, 64);
+        assertThat(up2.label()).isEqualTo("experts.2.w3");
+        assertThat(d.roles().get(up2.role())).isEqualTo("w3");
+        // Roles keep their colour from one target to the next: w2 is the same role in down_proj.
+        int w2 = d.roles().indexOf("w2");
+        vm.selectedProperty().set(row(vm, "model.layers.1.mlp.experts.down_proj"));
+        assertThat(vm.diagramProperty().get().blocks()).allSatisfy(b -> assertThat(b.role()).isEqualTo(w2));
+    }
+
+    @Test
+    void anAdapterThatCannotBeConvertedIsSaidAtTheTop() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-lora-attn_experts"));
+        assertThat(vm.messages()).singleElement().satisfies(m -> {
+            assertThat(m.kind()).isEqualTo(PlanMessage.Kind.REFUSAL);
+            assertThat(m.text()).startsWith("The adapter is not converted: ").contains("legacy-lora-attn_experts");
+        });
+        assertThat(vm.shownRows()).hasSize(21);
+    }
+
+    @Test
+    void showInTreesSelectsTheTargetOnTheV5Side() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
+        vm.showInTrees(row(vm, "model.layers.1.mlp.experts.down_proj"));
+        assertThat(main.trees().getSelected().side()).isEqualTo(Side.V5);
+        assertThat(main.trees().getSelected().path()).isEqualTo("model.layers.1.mlp.experts.down_proj");
+        assertThat(main.trees().counterparts()).hasSize(4);
+    }
+
+    @Test
+    void aV5CheckpointMapsBackToLegacy() {
+        MappingViewModel vm = open(Fixtures.tiny("v5-base.float32.safetensors"));
+        assertThat(vm.summaryProperty().get()).contains("v5 → legacy");
+        assertThat(vm.shownRows()).hasSize(41);
+        assertThat(row(vm, "model.layers.0.block_sparse_moe.experts.3.w1.weight").kind()).isEqualTo("split");
+    }
+}
