@@ -17,6 +17,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.rules;
     exports dev.fusebox.converter.plan;
     exports dev.fusebox.converter.convert;
+    exports dev.fusebox.converter.lora;
     exports dev.fusebox.converter.forward;
     exports dev.fusebox.converter.sample;
 

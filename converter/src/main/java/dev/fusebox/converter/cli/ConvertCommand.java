@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.lora.AdapterPlanner;
+import dev.fusebox.converter.lora.MergePlanner;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;
 import dev.fusebox.converter.convert.PlanExecutor;
@@ -19,6 +22,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -41,6 +46,9 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Mixin
     private RuleOptions rules;
+
+    @Mixin
+    private AdapterOptions adapter;
 
     @Option(names = "--max-shard-size", paramLabel = "SIZE", defaultValue = "5GB",
             description = "Largest shard file, e.g. 5GB, 500MB, 2GiB (default: ${DEFAULT-VALUE}).")
@@ -71,15 +79,32 @@ final class ConvertCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         ConversionResult result;
         ProgressLine line = ProgressLine.onTerminal(err);
+        List<Checkpoint> others = new ArrayList<>();
         try (Checkpoint c = Checkpoint.open(path, rules.ruleBook())) {
-            ConversionPlan plan = Planner.plan(c, c.ruleBook(), rules.target());
+            ConversionPlan plan;
+            if (c.kind() == CheckpointKind.ADAPTER && adapter.mergeAdapter().isEmpty()) {
+                plan = AdapterPlanner.plan(c, adapter.base(), c.ruleBook(), rules.target(), adapter.dtype()).plan();
+            } else if (adapter.mergeAdapter().isPresent()) {
+                adapter.checkModelConversion();
+                others.add(Checkpoint.open(adapter.mergeAdapter().get(), c.ruleBook()));
+                plan = MergePlanner.plan(c, others.getFirst(), c.ruleBook(), rules.target());
+            } else {
+                adapter.checkModelConversion();
+                plan = Planner.plan(c, c.ruleBook(), rules.target());
+            }
             ProgressListener listener = line == null ? ProgressListener.NONE : line;
             try {
-                result = PlanExecutor.execute(c, plan, output, options, listener, cancelled::get);
+                result = PlanExecutor.execute(c, others, plan, output, options, listener, cancelled::get);
             } finally {
                 if (line != null) {
                     line.end();
                 }
+            }
+            if (!json) {
+                for (String w : plan.warnings()) {
+                    err.println("fusebox: warning: " + w);
+                }
+                err.flush();
             }
             if (json) {
                 JsonOutput.print(out, json(plan, result));
@@ -93,6 +118,7 @@ final class ConvertCommand implements Callable<Integer> {
                 out.flush();
             }
         } finally {
+            others.forEach(Checkpoint::close);
             finished.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -111,6 +137,8 @@ final class ConvertCommand implements Callable<Integer> {
         r.put("tensors", result.tensors());
         r.put("bytes", result.bytes());
         r.put("seconds", result.nanos() / 1e9);
+        ArrayNode warnings = r.putArray("warnings");
+        plan.warnings().forEach(warnings::add);
         ArrayNode files = r.putArray("files");
         result.weightFiles().forEach(f -> files.add(f.getFileName().toString()));
         ArrayNode companions = r.putArray("companions");

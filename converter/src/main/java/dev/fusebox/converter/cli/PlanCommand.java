@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.lora.AdapterPlan;
+import dev.fusebox.converter.lora.AdapterPlanner;
+import dev.fusebox.converter.lora.MergePlanner;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.CopyRecipe;
@@ -36,6 +40,9 @@ final class PlanCommand implements Callable<Integer> {
     @Mixin
     private RuleOptions rules;
 
+    @Mixin
+    private AdapterOptions adapter;
+
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     private boolean json;
 
@@ -43,7 +50,24 @@ final class PlanCommand implements Callable<Integer> {
     public Integer call() throws FuseboxException {
         PrintWriter out = spec.commandLine().getOut();
         try (Checkpoint c = Checkpoint.open(path, rules.ruleBook())) {
-            ConversionPlan plan = Planner.plan(c, c.ruleBook(), rules.target());
+            if (c.kind() == CheckpointKind.ADAPTER && adapter.mergeAdapter().isEmpty()) {
+                AdapterPlan ap = AdapterPlanner.plan(c, adapter.base(), c.ruleBook(), rules.target(), adapter.dtype());
+                if (json) {
+                    JsonOutput.print(out, AdapterPlanOutput.json(ap));
+                } else {
+                    AdapterPlanOutput.text(out, c.displayName(), ap);
+                }
+                return Cli.OK;
+            }
+            adapter.checkModelConversion();
+            ConversionPlan plan;
+            if (adapter.mergeAdapter().isPresent()) {
+                try (Checkpoint a = Checkpoint.open(adapter.mergeAdapter().get(), c.ruleBook())) {
+                    plan = MergePlanner.plan(c, a, c.ruleBook(), rules.target());
+                }
+            } else {
+                plan = Planner.plan(c, c.ruleBook(), rules.target());
+            }
             if (json) {
                 JsonOutput.print(out, json(plan));
             } else {
@@ -62,6 +86,8 @@ final class PlanCommand implements Callable<Integer> {
         r.put("to", plan.to().jsonName());
         r.put("source_tensors", plan.sourceTensors().size());
         r.put("bytes", plan.targetBytes());
+        ArrayNode warnings = r.putArray("warnings");
+        plan.warnings().forEach(warnings::add);
         ArrayNode targets = r.putArray("targets");
         for (PlannedTarget t : plan.targets()) {
             ObjectNode o = targets.addObject();
@@ -107,6 +133,9 @@ final class PlanCommand implements Callable<Integer> {
         out.println("  " + Sizes.count(plan.sourceTensors().size()) + " tensors in, " + Sizes.count(plan.targets().size())
                 + " out · " + Sizes.bytes(plan.targetBytes()) + " · " + copied + " copied, " + renamed + " renamed, "
                 + built + " built by operations");
+        for (String w : plan.warnings()) {
+            out.println("  warning: " + w);
+        }
         out.println();
         int width = plan.targets().stream().mapToInt(t -> t.key().length()).max().orElse(0);
         for (PlannedTarget t : plan.targets()) {

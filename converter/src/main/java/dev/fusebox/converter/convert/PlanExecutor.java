@@ -51,18 +51,41 @@ public final class PlanExecutor {
     public static ConversionResult execute(Checkpoint source, ConversionPlan plan, Path out, ConvertOptions options,
                                            ProgressListener listener, Cancellation cancellation)
             throws FuseboxException {
+        return execute(source, List.of(), plan, out, options, listener, cancellation);
+    }
+
+    /**
+     * Executes a plan whose computed targets also read tensors of {@code otherInputs} (those
+     * {@link ConversionPlan#otherInputs()} names, in that order), such as an adapter merged into the base.
+     */
+    public static ConversionResult execute(Checkpoint source, List<Checkpoint> otherInputs, ConversionPlan plan,
+                                           Path out, ConvertOptions options, ProgressListener listener,
+                                           Cancellation cancellation)
+            throws FuseboxException {
         if (!plan.source().equals(source.location())) {
             throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
                     "the plan given was made for " + plan.source());
         }
+        List<Path> others = otherInputs.stream().map(Checkpoint::location).toList();
+        if (!others.equals(plan.otherInputs())) {
+            throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
+                    "the plan given reads " + plan.otherInputs() + " besides it, not " + others);
+        }
         Path output = out.toAbsolutePath().normalize();
         checkOutput(source, output, options.force());
+        for (Checkpoint other : otherInputs) {
+            checkOutput(other, output, options.force());
+        }
         long start = System.nanoTime();
         Tracker tracker = new Tracker(plan, listener);
         Map<String, String> metadata = metadata(source);
-        try (SourceFiles files = new SourceFiles(source)) {
+        try (SourceFiles files = new SourceFiles(source, otherInputs)) {
             TargetBytes bytes = new TargetBytes(files, cancellation, tracker::add);
             if (output.getFileName().toString().endsWith(".safetensors")) {
+                if (!plan.generatedFiles().isEmpty()) {
+                    throw new FuseboxException(Problem.UNSUPPORTED, output, "is a single file, but the conversion also "
+                            + "writes " + plan.generatedFiles().keySet().iterator().next() + "; give a directory");
+                }
                 writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source));
                 tracker.finish();
                 return new ConversionResult(output, List.of(output), List.of(), plan.targets().size(),

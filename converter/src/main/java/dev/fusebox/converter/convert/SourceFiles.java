@@ -13,25 +13,41 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * The source checkpoint's files, opened read-only on first use (the input is never written), and where each
- * tensor's bytes start in them. Reads go through the channel, not a memory map, so resident memory stays small
+ * The source checkpoint's files (and those of any other input a plan reads, looked up after it), opened read-only on
+ * first use (the input is never written), and where each tensor's bytes start in them. Reads go through the channel, not a memory map, so resident memory stays small
  * however large the checkpoint is.
  */
 final class SourceFiles implements AutoCloseable {
 
     private final Checkpoint checkpoint;
+    private final List<Checkpoint> others;
     private final Map<Path, FileChannel> channels = new HashMap<>();
 
     SourceFiles(Checkpoint checkpoint) {
+        this(checkpoint, List.of());
+    }
+
+    SourceFiles(Checkpoint checkpoint, List<Checkpoint> others) {
         this.checkpoint = checkpoint;
+        this.others = List.copyOf(others);
+    }
+
+    private Optional<StoredTensor> find(String key) {
+        Optional<StoredTensor> t = checkpoint.tensor(key);
+        for (int i = 0; t.isEmpty() && i < others.size(); i++) {
+            t = others.get(i).tensor(key);
+        }
+        return t;
     }
 
     /** The stored tensor for a planned source, checked to be what the plan expects. */
     StoredTensor tensor(TensorSpec planned) throws FuseboxException {
-        StoredTensor t = checkpoint.tensor(planned.key()).orElseThrow(() -> new FuseboxException(
+        StoredTensor t = find(planned.key()).orElseThrow(() -> new FuseboxException(
                 Problem.INDEX_MISMATCH, checkpoint.location(), planned.key(),
                 "the plan reads it, but the checkpoint does not hold it; plan again"));
         if (!t.spec().equals(planned)) {
@@ -43,7 +59,7 @@ final class SourceFiles implements AutoCloseable {
     }
 
     StoredTensor tensor(String key) throws FuseboxException {
-        return checkpoint.tensor(key).orElseThrow(() -> new FuseboxException(Problem.INDEX_MISMATCH,
+        return find(key).orElseThrow(() -> new FuseboxException(Problem.INDEX_MISMATCH,
                 checkpoint.location(), key, "the plan reads it, but the checkpoint does not hold it; plan again"));
     }
 

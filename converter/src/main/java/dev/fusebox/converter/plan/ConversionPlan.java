@@ -28,6 +28,8 @@ public final class ConversionPlan {
     private final List<PlannedTarget> targets;
     private final String weightsName;
     private final Map<String, String> generatedFiles;
+    private final List<String> warnings;
+    private final List<Path> otherInputs;
     private final Map<String, PlannedTarget> byTarget;
     private final Map<String, List<SourceUse>> bySource;
 
@@ -56,6 +58,22 @@ public final class ConversionPlan {
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
                           Map<String, String> generatedFiles) {
+        this(source, modelType, rules, from, to, sourceTensors, targets, weightsName, generatedFiles, List.of(),
+                List.of());
+    }
+
+    /**
+     * A plan that also warns, or whose computed targets read tensors of other inputs besides the source (an
+     * adapter merged into the base being converted).
+     *
+     * @param warnings    what the user should know before converting, one sentence each
+     * @param otherInputs the checkpoints besides {@code source} that computed targets read, in lookup order
+     */
+    public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
+                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
+                          Map<String, String> generatedFiles, List<String> warnings, List<Path> otherInputs) {
+        this.warnings = List.copyOf(warnings);
+        this.otherInputs = List.copyOf(otherInputs);
         if (!weightsName.endsWith(".safetensors") || weightsName.contains("/")) {
             throw new IllegalArgumentException("the weights file name must be a plain *.safetensors name, not "
                     + weightsName);
@@ -122,6 +140,16 @@ public final class ConversionPlan {
     /** Files the output directory gets besides the weights and the companions, by name. */
     public Map<String, String> generatedFiles() {
         return generatedFiles;
+    }
+
+    /** What the user should know before converting, one sentence each. */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    /** The checkpoints besides the source that computed targets read, in lookup order. */
+    public List<Path> otherInputs() {
+        return otherInputs;
     }
 
     /** Every tensor of the source, in its order. */

@@ -1,0 +1,58 @@
+package dev.fusebox.converter.cli;
+
+import dev.fusebox.converter.safetensors.Dtype;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** The options of plan and convert that concern LoRA adapters: the base model, a merge, the adapter's dtype. */
+final class AdapterOptions {
+
+    @Option(names = "--base", paramLabel = "DIR",
+            description = "For an adapter: its base model (default: base_model_name_or_path when it is a local "
+                    + "directory), which gives the family and the experts' shapes.")
+    private Path base;
+
+    @Option(names = "--merge-adapter", paramLabel = "DIR",
+            description = "Merge this LoRA adapter (legacy or v5) into the base model being converted.")
+    private Path mergeAdapter;
+
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "For an adapter: write its tensors as float64, float32, bfloat16 or float16 "
+                    + "(default: each in its own dtype).")
+    private String dtype;
+
+    Optional<Path> base() {
+        return Optional.ofNullable(base);
+    }
+
+    Optional<Path> mergeAdapter() {
+        return Optional.ofNullable(mergeAdapter);
+    }
+
+    Optional<Dtype> dtype() {
+        if (dtype == null) {
+            return Optional.empty();
+        }
+        Optional<Dtype> d = Dtype.fromTorchName(dtype).or(() -> Dtype.fromHeaderName(dtype.toUpperCase(
+                java.util.Locale.ROOT)));
+        if (d.isEmpty() || !d.get().decodable()) {
+            throw new IllegalArgumentException("--dtype takes float64, float32, bfloat16 or float16, not '" + dtype
+                    + "'");
+        }
+        return d;
+    }
+
+    /** Refuses adapter options given for a model conversion without a merge. */
+    void checkModelConversion() {
+        if (mergeAdapter == null && (base != null || dtype != null)) {
+            throw new IllegalArgumentException((base != null ? "--base" : "--dtype") + " applies to adapter "
+                    + "conversions; the input is a model");
+        }
+        if (mergeAdapter != null && dtype != null) {
+            throw new IllegalArgumentException("--dtype applies to adapter conversions; a merged model keeps its "
+                    + "base dtype");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package dev.fusebox.converter.lora;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.AdapterConfig;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.ModelTypeGuess;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.rules.RuleSet;
+import dev.fusebox.converter.safetensors.Dtype;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Plans the conversion of a PEFT LoRA adapter across the v5 boundary, either way. The base model (given, or the
+ * adapter's {@code base_model_name_or_path} when that is a local directory) tells the family and the experts'
+ * shapes; without one, the family comes from the adapter's keys and the shapes from its tensors.
+ */
+public final class AdapterPlanner {
+
+    private AdapterPlanner() {
+    }
+
+    /**
+     * The plan converting {@code adapter} to {@code to} (by default the other layout), its tensors in
+     * {@code dtype} when given (else each in its own).
+     */
+    public static AdapterPlan plan(Checkpoint adapter, Optional<Path> basePath, RuleBook book, Optional<Layout> to,
+                                   Optional<Dtype> dtype) throws FuseboxException {
+        Path file = adapter.location();
+        AdapterConfig config = config(adapter);
+        if (dtype.isPresent() && !dtype.get().decodable()) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, "--dtype takes a float type (float64, float32, "
+                    + "bfloat16, float16), not " + dtype.get().torchName());
+        }
+        Optional<BaseModel> base = base(adapter, basePath, book);
+        AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
+        LoraRoles roles = roles(adapter, base, book, tensors);
+        Layout from = layout(adapter, config, tensors, roles);
+        Layout target = to.orElse(from.other());
+        if (target == Layout.UNKNOWN) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, "cannot be converted to an unknown layout");
+        }
+        if (target == from) {
+            throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already a " + from.jsonName()
+                    + " adapter; nothing to convert");
+        }
+        return from == Layout.LEGACY
+                ? new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter)
+                : new V5ToLegacy(adapter, config, tensors, roles, base, dtype).plan();
+    }
+
+    static AdapterConfig config(Checkpoint adapter) throws FuseboxException {
+        if (adapter.kind() != CheckpointKind.ADAPTER) {
+            throw new FuseboxException(Problem.UNSUPPORTED, adapter.location(), "is a model, not a LoRA adapter");
+        }
+        AdapterConfig config = adapter.adapterConfig().orElseThrow(() -> new FuseboxException(Problem.NOT_A_CHECKPOINT,
+                adapter.location(), "has no adapter_config.json beside it, which an adapter conversion needs"));
+        if (!config.peftType().equals("LORA")) {
+            throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "peft_type is " + config.peftType()
+                    + "; Fusebox converts LoRA adapters");
+        }
+        return config;
+    }
+
+    /** The base model named, else the adapter's {@code base_model_name_or_path} when it is a local directory. */
+    static Optional<BaseModel> base(Checkpoint adapter, Optional<Path> given, RuleBook book) throws FuseboxException {
+        if (given.isPresent()) {
+            return Optional.of(BaseModel.open(given.get(), book));
+        }
+        Optional<Path> named = adapter.baseModelDirectory();
+        return named.isPresent() ? Optional.of(BaseModel.open(named.get(), book)) : Optional.empty();
+    }
+
+    /**
+     * The family: the base model's type; without a base config, the type the module names show (Mixtral's
+     * {@code block_sparse_moe.experts.N.w1}), else the rules that fit a legacy adapter's module names best (a v5
+     * adapter's fused names look alike across families, so it needs the base).
+     */
+    private static LoraRoles roles(Checkpoint adapter, Optional<BaseModel> base, RuleBook book,
+                                   AdapterTensors tensors) throws FuseboxException {
+        Optional<String> declared = base.flatMap(BaseModel::config).flatMap(c -> c.modelType());
+        if (declared.isPresent()) {
+            String type = declared.get();
+            RuleSet rules = book.forModelType(type).orElseThrow(() -> new FuseboxException(Problem.NO_RULES,
+                    adapter.location(), "is an adapter for model type '" + type + "', for which Fusebox has no "
+                    + "conversion rules; add a rule file"));
+            return new LoraRoles(rules, type, false);
+        }
+        List<String> weights = new ArrayList<>();
+        tensors.pairs().keySet().forEach(m -> weights.add(m.replace(".base_layer", "") + ".weight"));
+        tensors.others().forEach(s -> weights.add(AdapterTensors.modelKey(s)));
+        Optional<String> shown = ModelTypeGuess.fromKeys(weights);
+        if (shown.isEmpty() && !AdapterPlanner.config(adapter).targetParameters().isEmpty()) {
+            throw new FuseboxException(Problem.NO_RULES, adapter.location(), "is a v5 adapter whose family its keys "
+                    + "do not tell (fused experts look alike across families); pass --base DIR");
+        }
+        Optional<RuleSet> rules = shown.flatMap(book::forModelType).or(() -> book.guess(weights));
+        RuleSet found = rules.orElseThrow(() -> new FuseboxException(Problem.NO_RULES, adapter.location(), "is an "
+                + "adapter whose module names no conversion rule knows, and it names no local base model; pass "
+                + "--base DIR"));
+        return new LoraRoles(found, shown.orElse(found.modelTypes().getFirst()), true);
+    }
+
+    /**
+     * Legacy when a module's LoRA belongs to an expert or the router of the legacy model; v5 when the config
+     * targets parameters; neither (an adapter that only touches attention, say) needs no conversion.
+     */
+    private static Layout layout(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles)
+            throws FuseboxException {
+        Path file = adapter.location();
+        boolean v5 = !config.targetParameters().isEmpty()
+                || tensors.pairs().keySet().stream().anyMatch(m -> m.contains(".base_layer"));
+        String legacyModule = null;
+        for (String m : tensors.pairs().keySet()) {
+            if (!(roles.ofLegacy(file, m.replace(".base_layer", "")) instanceof LoraRoles.Plain)) {
+                legacyModule = m;
+                break;
+            }
+        }
+        boolean legacy = legacyModule != null && !v5;
+        if (legacyModule != null && v5 && roles.ofLegacy(file, legacyModule) instanceof LoraRoles.Expert) {
+            throw new FuseboxException(Problem.MIXED_LAYOUT, file, AdapterTensors.key(legacyModule, 'A'), "it is a "
+                    + "per-expert LoRA, but the config targets v5 parameters (" + config.targetParameters() + ")");
+        }
+        if (!legacy && !v5) {
+            throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "has no expert or router LoRA, so it means "
+                    + "the same on legacy and v5 models as it is; nothing to convert");
+        }
+        return legacy ? Layout.LEGACY : Layout.V5;
+    }
+}

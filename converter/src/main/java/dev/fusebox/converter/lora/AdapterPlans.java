@@ -1,0 +1,83 @@
+package dev.fusebox.converter.lora;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.PlannedTarget;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** What both directions of adapter conversion share: the plan's assembly and the config file's text. */
+final class AdapterPlans {
+
+    private AdapterPlans() {
+    }
+
+    static AdapterPlan assemble(Checkpoint adapter, String modelType, LoraRoles roles, String dtypeNote,
+                                List<PlannedTarget> targets, ObjectNode config, List<String> warnings,
+                                Map<String, TargetLora> lora, PeftVerdict verdict, Layout from, Layout to) {
+        ConversionPlan plan = new ConversionPlan(adapter.location(), modelType, roles.rules() + dtypeNote, from, to,
+                adapter.specs(), targets, Checkpoint.ADAPTER_WEIGHTS,
+                Map.of(Checkpoint.ADAPTER_CONFIG, pythonJson(config)), warnings, List.of());
+        return new AdapterPlan(plan, config, lora, verdict);
+    }
+
+    /** Puts {@code value} as an integer when it is one (as Python writes {@code 16}), else as a double. */
+    static void putNumber(ObjectNode node, String key, double value) {
+        if (value == Math.rint(value) && Math.abs(value) < 1L << 53) {
+            node.put(key, (long) value);
+        } else {
+            node.put(key, value);
+        }
+    }
+
+    /** JSON as PEFT writes adapter_config.json: {@code json.dumps(config, indent=2, sort_keys=True)}. */
+    static String pythonJson(JsonNode node) {
+        StringBuilder s = new StringBuilder();
+        write(node, s, 0);
+        return s.append('\n').toString();
+    }
+
+    private static void write(JsonNode node, StringBuilder s, int depth) {
+        String pad = "  ".repeat(depth + 1);
+        if (node.isObject()) {
+            if (node.isEmpty()) {
+                s.append("{}");
+                return;
+            }
+            Map<String, JsonNode> sorted = new TreeMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                sorted.put(e.getKey(), e.getValue());
+            }
+            s.append("{\n");
+            List<String> keys = new ArrayList<>(sorted.keySet());
+            for (int i = 0; i < keys.size(); i++) {
+                s.append(pad).append(com.fasterxml.jackson.databind.node.TextNode.valueOf(keys.get(i))).append(": ");
+                write(sorted.get(keys.get(i)), s, depth + 1);
+                s.append(i + 1 < keys.size() ? ",\n" : "\n");
+            }
+            s.append("  ".repeat(depth)).append('}');
+        } else if (node.isArray()) {
+            if (node.isEmpty()) {
+                s.append("[]");
+                return;
+            }
+            s.append("[\n");
+            for (int i = 0; i < node.size(); i++) {
+                s.append(pad);
+                write(node.get(i), s, depth + 1);
+                s.append(i + 1 < node.size() ? ",\n" : "\n");
+            }
+            s.append("  ".repeat(depth)).append(']');
+        } else {
+            s.append(node);
+        }
+    }
+}

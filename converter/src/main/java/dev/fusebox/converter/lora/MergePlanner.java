@@ -1,0 +1,266 @@
+package dev.fusebox.converter.lora;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.plan.Assembly;
+import dev.fusebox.converter.plan.ComputedRecipe;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.CopyRecipe;
+import dev.fusebox.converter.plan.Placement;
+import dev.fusebox.converter.plan.PlannedTarget;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Plans a base model converted (or kept in its layout) with a LoRA adapter merged in: the engine's plan for the
+ * base, where every target that holds a weight the adapter changes becomes a computed target that streams the
+ * weight and adds {@code scale · B @ A} (in double, rounded once to the base dtype). Weights are matched in legacy
+ * names, so a legacy or a v5 adapter merges into a legacy or a v5 base alike. The rules' operations must place each
+ * weight as one byte range (stack, concat, chunk and unstack do).
+ */
+public final class MergePlanner {
+
+    private MergePlanner() {
+    }
+
+    /** A run of a target: elements of one source, and the legacy weight (and element) they are, if known. */
+    private record Run(TensorSpec source, long from, long at, long count, Optional<String> weight, long weightFrom,
+                       Shape weightShape) {
+    }
+
+    public static ConversionPlan plan(Checkpoint base, Checkpoint adapter, RuleBook book, Optional<Layout> to)
+            throws FuseboxException {
+        if (base.kind() != CheckpointKind.MODEL) {
+            throw new FuseboxException(Problem.UNSUPPORTED, base.location(), "is an adapter; --merge-adapter merges "
+                    + "an adapter into a base model");
+        }
+        BaseModel baseModel = BaseModel.open(base.location(), book);
+        AdapterPlanner.config(adapter);
+        AdapterTensors tensors = AdapterTensors.of(adapter.location(), adapter.specs());
+        LoraRoles roles = new LoraRoles(book.forModelType(baseModel.modelType()).orElseThrow(() ->
+                new FuseboxException(Problem.NO_RULES, base.location(), "has the model type '"
+                        + baseModel.modelType() + "', for which Fusebox has no conversion rules")),
+                baseModel.modelType(), false);
+        boolean legacyAdapter = isLegacy(adapter, tensors, roles);
+        AdapterDeltas deltas = AdapterDeltas.of(adapter, Optional.of(baseModel), roles, legacyAdapter);
+
+        Layout from = base.layout();
+        Layout target = to.orElse(from == Layout.UNKNOWN ? Layout.UNKNOWN : from.other());
+        ConversionPlan basePlan = target == from || from == Layout.UNKNOWN ? identity(base, from)
+                : Planner.plan(base, book, Optional.of(target));
+        Map<String, List<Run>> v5Weights = from == Layout.V5 && target == Layout.V5
+                ? legacyRangesOfV5(base, book) : Map.of();
+
+        Set<String> used = new LinkedHashSet<>();
+        List<PlannedTarget> targets = new ArrayList<>();
+        int merged = 0;
+        for (PlannedTarget t : basePlan.targets()) {
+            List<Run> runs = runs(t, from, target, v5Weights, deltas, base.location());
+            boolean touched = runs.stream().anyMatch(r -> r.weight.isPresent()
+                    && (deltas.deltas().containsKey(r.weight.get()) || deltas.replacements().containsKey(r.weight.get())));
+            if (!touched) {
+                targets.add(t);
+                continue;
+            }
+            targets.add(merge(t, runs, deltas, used, base.location()));
+            merged++;
+        }
+        Set<String> missing = new LinkedHashSet<>(deltas.deltas().keySet());
+        missing.addAll(deltas.replacements().keySet());
+        missing.removeAll(used);
+        if (!missing.isEmpty()) {
+            throw new FuseboxException(Problem.MISSING_TENSOR, base.location(), missing.iterator().next(),
+                    "the adapter changes it, but the base model has no such weight");
+        }
+        return new ConversionPlan(base.location(), basePlan.modelType(), basePlan.rules() + ", with "
+                + adapter.displayName() + " merged into " + merged + " tensor" + (merged == 1 ? "" : "s"),
+                basePlan.from(), target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.generatedFiles(),
+                basePlan.warnings(), List.of(adapter.location()));
+    }
+
+    private static boolean isLegacy(Checkpoint adapter, AdapterTensors tensors, LoraRoles roles)
+            throws FuseboxException {
+        if (!AdapterPlanner.config(adapter).targetParameters().isEmpty()) {
+            return false;
+        }
+        for (String m : tensors.pairs().keySet()) {
+            if (m.contains(".base_layer")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A plan that writes every tensor as it is, for merging without changing the layout. */
+    private static ConversionPlan identity(Checkpoint base, Layout layout) {
+        List<PlannedTarget> targets = new ArrayList<>();
+        for (TensorSpec s : base.specs()) {
+            targets.add(new PlannedTarget(s, List.of(), new CopyRecipe(Assembly.of(s).placements())));
+        }
+        return new ConversionPlan(base.location(), base.modelType(), "no conversion", layout, layout, base.specs(),
+                targets);
+    }
+
+    /**
+     * For a v5 base kept in v5: where each legacy weight lies in the stacked tensors, from the plan that would
+     * convert the base to legacy (each legacy weight is one byte range of a stacked tensor).
+     */
+    private static Map<String, List<Run>> legacyRangesOfV5(Checkpoint base, RuleBook book) throws FuseboxException {
+        Map<String, List<Run>> out = new LinkedHashMap<>();
+        for (PlannedTarget legacy : Planner.plan(base, book, Optional.of(Layout.LEGACY)).targets()) {
+            if (!(legacy.recipe() instanceof CopyRecipe c)) {
+                continue;
+            }
+            for (Placement p : c.placements()) {
+                Placement.Runs runs = p.runs(legacy.shape());
+                if (runs.count() != 1) {
+                    continue;
+                }
+                int size = p.source().dtype().byteSize();
+                out.computeIfAbsent(p.source().key(), k -> new ArrayList<>()).add(new Run(p.source(),
+                        runs.sourceBase() / size, runs.sourceBase() / size, runs.runBytes() / size,
+                        Optional.of(legacy.key()), runs.targetBase() / size, legacy.shape()));
+            }
+        }
+        return out;
+    }
+
+    /** The target's runs in target order, each with the legacy weight it is when the layouts tell. */
+    private static List<Run> runs(PlannedTarget t, Layout from, Layout to, Map<String, List<Run>> v5Weights,
+                                  AdapterDeltas deltas, Path file) throws FuseboxException {
+        if (!(t.recipe() instanceof CopyRecipe c)) {
+            return List.of();
+        }
+        List<Run> out = new ArrayList<>();
+        for (Placement p : c.placements()) {
+            Placement.Runs runs = p.runs(t.shape());
+            int size = p.source().dtype().byteSize();
+            Optional<String> weight = from != Layout.V5 ? Optional.of(p.source().key())
+                    : to == Layout.LEGACY ? Optional.of(t.key()) : Optional.empty();
+            boolean changed = weight.isPresent() && (deltas.deltas().containsKey(weight.get())
+                    || deltas.replacements().containsKey(weight.get()));
+            if (runs.count() != 1) {
+                if (changed || from == Layout.V5 && to == Layout.V5) {
+                    throw new FuseboxException(Problem.UNSUPPORTED, file, p.source().key(), "the rules place it in "
+                            + t.key() + " by strides, and Fusebox merges LoRA only into weights the rules move whole");
+                }
+                out.add(new Run(p.source(), 0, -1, 0, Optional.empty(), 0, null));
+                continue;
+            }
+            long fromElem = runs.sourceBase() / size;
+            long at = runs.targetBase() / size;
+            long count = runs.runBytes() / size;
+            long weightFrom = from != Layout.V5 ? fromElem : at;
+            Shape weightShape = from != Layout.V5 ? p.source().shape() : t.shape();
+            if (from == Layout.V5 && to == Layout.V5) {
+                out.addAll(split(p.source(), fromElem, at, count, v5Weights.getOrDefault(p.source().key(), List.of())));
+            } else {
+                out.add(new Run(p.source(), fromElem, at, count, weight, weightFrom, weightShape));
+            }
+        }
+        out.sort((x, y) -> Long.compare(x.at, y.at));
+        return out;
+    }
+
+    /** Elements [from, from + count) of a v5 tensor cut where the legacy weights in it begin and end. */
+    private static List<Run> split(TensorSpec source, long from, long at, long count, List<Run> weights) {
+        List<Run> out = new ArrayList<>();
+        long pos = from;
+        long end = from + count;
+        List<Run> sorted = new ArrayList<>(weights);
+        sorted.sort((x, y) -> Long.compare(x.from, y.from));
+        for (Run w : sorted) {
+            long lo = Math.max(pos, w.from);
+            long hi = Math.min(end, w.from + w.count);
+            if (lo >= hi) {
+                continue;
+            }
+            if (lo > pos) {
+                out.add(new Run(source, pos, at + pos - from, lo - pos, Optional.empty(), 0, null));
+            }
+            out.add(new Run(source, lo, at + lo - from, hi - lo, w.weight, w.weightFrom + lo - w.from,
+                    w.weightShape));
+            pos = hi;
+        }
+        if (pos < end) {
+            out.add(new Run(source, pos, at + pos - from, end - pos, Optional.empty(), 0, null));
+        }
+        return out;
+    }
+
+    private static PlannedTarget merge(PlannedTarget t, List<Run> runs, AdapterDeltas deltas, Set<String> used,
+                                       Path file) throws FuseboxException {
+        List<MergedTensor.Segment> segments = new ArrayList<>();
+        Set<TensorSpec> sources = new LinkedHashSet<>();
+        List<String> what = new ArrayList<>();
+        long next = 0;
+        for (Run r : runs) {
+            if (r.at < 0) {
+                throw new FuseboxException(Problem.UNSUPPORTED, file, t.key(), "the rules build it by strides, and "
+                        + "Fusebox merges LoRA only into tensors the rules assemble from whole byte ranges");
+            }
+            if (r.at != next) {
+                throw new FuseboxException(Problem.INVALID_RULES, file, t.key(), "its placements leave a hole at "
+                        + "element " + next);
+            }
+            next = r.at + r.count;
+            Optional<AdapterDeltas.Delta> delta = r.weight.map(deltas.deltas()::get);
+            Optional<TensorSpec> replacement = r.weight.map(deltas.replacements()::get);
+            TensorSpec source = replacement.orElse(r.source);
+            if (replacement.isPresent()) {
+                checkReplacement(replacement.get(), r, t, file);
+                used.add(r.weight.get());
+                what.add(r.weight.get() + " replaced by " + replacement.get().key());
+            }
+            if (delta.isPresent()) {
+                AdapterDeltas.Delta d = delta.get();
+                checkShape(d, r, file);
+                used.add(r.weight.get());
+                sources.add(d.a().tensor());
+                sources.add(d.b().tensor());
+                what.add(d.module() + " (rank " + d.rank() + ", scale " + TargetLora.number(d.scale()) + ")");
+            }
+            sources.add(source);
+            long from = replacement.isPresent() ? r.weightFrom : r.from;
+            segments.add(new MergedTensor.Segment(source.key(), source.dtype(), from, r.count, delta, r.weightFrom));
+        }
+        List<TensorSpec> ordered = new ArrayList<>(sources);
+        List<String> ops = new ArrayList<>(t.operations());
+        ops.add("merge_lora");
+        String description = "the base weights + scale·B@A of " + (what.size() <= 4 ? String.join(", ", what)
+                : String.join(", ", what.subList(0, 3)) + " and " + (what.size() - 3) + " more");
+        return new PlannedTarget(t.spec(), ops, new ComputedRecipe(ordered, description,
+                new MergedTensor(t.dtype(), segments)));
+    }
+
+    private static void checkShape(AdapterDeltas.Delta d, Run r, Path file) throws FuseboxException {
+        if (!r.weightShape.equals(Shape.of(d.out(), d.in()))) {
+            throw new FuseboxException(Problem.RAGGED_SHAPES, file, r.weight.orElseThrow(), "it is " + r.weightShape
+                    + ", but the adapter's LoRA for it makes [" + d.out() + ", " + d.in() + "]");
+        }
+    }
+
+    private static void checkReplacement(TensorSpec replacement, Run r, PlannedTarget t, Path file)
+            throws FuseboxException {
+        if (!replacement.shape().equals(r.weightShape) || !replacement.dtype().decodable()
+                && replacement.dtype() != t.dtype()) {
+            throw new FuseboxException(Problem.RAGGED_SHAPES, file, replacement.key(), "the adapter saves it as "
+                    + replacement.dtype().name() + " " + replacement.shape() + ", which does not fit the base's "
+                    + r.weight.orElseThrow());
+        }
+    }
+}

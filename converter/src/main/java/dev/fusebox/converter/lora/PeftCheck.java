@@ -1,0 +1,286 @@
+package dev.fusebox.converter.lora;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.AdapterConfig;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Predicts what PEFT 0.21 on transformers 5 does with a legacy adapter on the v5 model, by running the decisions of
+ * its conversion code (peft/utils/transformers_weight_conversion.py, tuners/lora/layer.py ParamWrapper) on the
+ * adapter: which model types it converts at all (a table in {@code peft-0.21.json}), what it refuses (dropout,
+ * DoRA, a fused pair targeted by halves, experts it cannot stack), the rank and alpha its rewritten config gives each
+ * v5 target ({@code rank_pattern[".*\.gate_up_proj"] = 2r}, {@code alpha_pattern[...] = 2·alpha}), and whether the
+ * scales that follow are the adapter's.
+ */
+final class PeftCheck {
+
+    private static final String TABLE = "peft-0.21.json";
+    private static final String PEFT = "PEFT 0.21";
+
+    /** One of PEFT's patterns: the model types it converts so, and the legacy targets it fuses. */
+    private record Pattern(String name, Set<String> modelTypes, Map<String, List<String>> fused) {
+    }
+
+    private static final List<Pattern> PATTERNS = load();
+
+    private PeftCheck() {
+    }
+
+    static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts)
+            throws FuseboxException {
+        String modelType = roles.modelType();
+        if (reading.groups().isEmpty() && reading.routers().isEmpty()) {
+            return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would load it exactly: it has no "
+                    + "expert or router LoRA, so nothing in it changes on v5.", List.of());
+        }
+        List<String> refusals = new ArrayList<>();
+        List<String> wrongs = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        if (roles.modelTypeGuessed()) {
+            notes.add("Without the base model's config the model type is a guess from the keys ('" + modelType
+                    + "'); pass --base DIR for a firm answer, since PEFT 0.21 converts some types of a family and "
+                    + "not others.");
+        }
+        Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
+        if (pattern.isEmpty()) {
+            String why = PEFT + " rewrites legacy expert targets for " + known() + " only; for '" + modelType
+                    + "' it keeps targeting the per-expert modules, which v5 no longer has";
+            if (reading.plains().isEmpty()) {
+                refusals.add(why + ", and finds no target module at all.");
+            } else {
+                wrongs.add(why + ", so the experts' and router's LoRA would not be applied.");
+            }
+            return verdict(refusals, wrongs, notes);
+        }
+        Pattern p = pattern.get();
+        configRefusals(config, refusals);
+        halves(config, reading, p, refusals);
+        stacking(reading, roles, experts, refusals);
+        Map<String, Integer> rankPattern = new LinkedHashMap<>(config.rankPattern());
+        Map<String, Double> alphaPattern = new LinkedHashMap<>(config.alphaPattern());
+        for (Map.Entry<String, List<String>> f : p.fused.entrySet()) {
+            if (targeted(config, reading, f.getValue()).size() == f.getValue().size()) {
+                String key = ".*\\." + PeftPatterns.escape(f.getKey());
+                rankPattern.put(key, config.r() * f.getValue().size());
+                alphaPattern.put(key, config.loraAlpha() * f.getValue().size());
+            }
+        }
+        scales(config, reading, rankPattern, alphaPattern, refusals, wrongs);
+        if (config.layersToTransform().isPresent()) {
+            String effect = config.raw().path("init_lora_weights").asBoolean(true)
+                    ? "; their B starts at zero, so they have no effect" : "";
+            notes.add(PEFT + " ignores layers_to_transform for target_parameters: it wraps the experts of every "
+                    + "layer and warns about the missing keys of the others" + effect + ".");
+            if (effect.isEmpty()) {
+                wrongs.add("With init_lora_weights false, the experts of layers outside layers_to_transform would "
+                        + "get random LoRA factors from " + PEFT + ".");
+            }
+        }
+        return verdict(refusals, wrongs, notes);
+    }
+
+    private static PeftVerdict verdict(List<String> refusals, List<String> wrongs, List<String> notes) {
+        if (!refusals.isEmpty()) {
+            List<String> all = new ArrayList<>(refusals);
+            all.addAll(wrongs);
+            all.addAll(notes);
+            return new PeftVerdict(PeftVerdict.Outcome.REFUSES, PEFT + " would refuse to load it on the v5 model.",
+                    all);
+        }
+        if (!wrongs.isEmpty()) {
+            List<String> all = new ArrayList<>(wrongs);
+            all.addAll(notes);
+            return new PeftVerdict(PeftVerdict.Outcome.LOADS_WRONG, PEFT + " would load it without an error, but "
+                    + "it would not compute what the adapter computes.", all);
+        }
+        return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would convert and load it exactly on "
+                + "the v5 model; Fusebox gives the same adapter, written once.", notes);
+    }
+
+    private static void configRefusals(AdapterConfig config, List<String> refusals) {
+        if (config.loraDropout() != 0) {
+            refusals.add("lora_dropout is " + TargetLora.number(config.loraDropout()) + ", and PEFT's ParamWrapper "
+                    + "(which holds LoRA on fused expert parameters) raises \"does not work with lora_dropout != 0\".");
+        }
+        if (config.useDora()) {
+            refusals.add("use_dora is set, and PEFT's ParamWrapper does not support DoRA.");
+        }
+        if (config.raw().path("fan_in_fan_out").asBoolean(false)) {
+            refusals.add("fan_in_fan_out is set, and PEFT's ParamWrapper does not support it.");
+        }
+        if (config.raw().path("lora_bias").asBoolean(false)) {
+            refusals.add("lora_bias is set, and PEFT's ParamWrapper does not support it.");
+        }
+    }
+
+    /** PEFT's own test: a fused pair must be targeted whole ("Cannot convert PEFT target(s) w1 without … w3"). */
+    private static void halves(AdapterConfig config, LegacyToV5.Reading reading, Pattern p, List<String> refusals) {
+        for (Map.Entry<String, List<String>> f : p.fused.entrySet()) {
+            Set<String> present = targeted(config, reading, f.getValue());
+            if (!present.isEmpty() && present.size() < f.getValue().size()) {
+                List<String> missing = new ArrayList<>(f.getValue());
+                missing.removeAll(present);
+                refusals.add("It targets " + String.join(", ", present) + " without " + String.join(", ", missing)
+                        + ", and PEFT raises \"Cannot convert PEFT target(s) " + String.join(", ", present)
+                        + " without also targeting " + String.join(", ", missing) + " because they are fused into "
+                        + f.getKey() + "\".");
+            }
+        }
+    }
+
+    /** Which of {@code names} the config targets: its list, or (for a regex) the adapter's modules. */
+    private static Set<String> targeted(AdapterConfig config, LegacyToV5.Reading reading, List<String> names) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String n : names) {
+            boolean listed = config.targetModules().stream().anyMatch(t -> t.equals(n) || t.endsWith("." + n));
+            boolean held = config.targetModulesRegex().isPresent() && reading.groups().values().stream()
+                    .flatMap(g -> g.parts().stream()).anyMatch(part -> LoraRoles.leaf(part.pair().module()).equals(n));
+            if (listed || held) {
+                out.add(n);
+            }
+        }
+        return out;
+    }
+
+    /** PEFT stacks the experts' factors as it finds them: every expert, every branch, one rank, or a size error. */
+    private static void stacking(LegacyToV5.Reading reading, LoraRoles roles, int experts, List<String> refusals) {
+        for (LegacyToV5.Group g : reading.groups().values()) {
+            List<String> names = roles.branchNames(g.converter);
+            for (int b = 0; b < g.branches; b++) {
+                List<Integer> missing = new ArrayList<>();
+                Set<Integer> ranks = new LinkedHashSet<>();
+                boolean any = false;
+                for (int e = 0; e < experts; e++) {
+                    LegacyToV5.Part[] ps = g.experts.get(e);
+                    if (ps == null || ps[b] == null) {
+                        missing.add(e);
+                    } else {
+                        any = true;
+                        ranks.add(ps[b].rank());
+                    }
+                }
+                if (any && !missing.isEmpty()) {
+                    refusals.add(g.param + ": the adapter has no " + names.get(b) + " LoRA for expert"
+                            + (missing.size() == 1 ? " " : "s ") + missing + "; PEFT stacks the " + (experts
+                            - missing.size()) + " it finds and the shapes do not match the model's " + experts
+                            + " experts (size mismatch).");
+                } else if (ranks.size() > 1) {
+                    refusals.add(g.param + ": the experts' " + names.get(b) + " LoRA have different ranks " + ranks
+                            + ", which PEFT cannot stack into one tensor.");
+                }
+            }
+        }
+    }
+
+    /** The rank and alpha PEFT's rewritten config gives each v5 target, against what the adapter needs. */
+    private static void scales(AdapterConfig config, LegacyToV5.Reading reading, Map<String, Integer> rankPattern,
+                               Map<String, Double> alphaPattern, List<String> refusals, List<String> wrongs)
+            throws FuseboxException {
+        boolean rslora = config.useRslora();
+        for (LegacyToV5.Group g : reading.groups().values()) {
+            List<LegacyToV5.Part> parts = g.parts();
+            int needed = 0;
+            for (int b = 0; b < g.branches; b++) {
+                int branch = b;
+                needed += parts.stream().filter(p -> inBranch(g, p, branch)).mapToInt(LegacyToV5.Part::rank)
+                        .max().orElse(0);
+            }
+            int rank = lookup(config, rankPattern, g.param, config.r());
+            double alpha = lookup(config, alphaPattern, g.param, config.loraAlpha());
+            if (rank != needed) {
+                refusals.add(g.param + ": PEFT's config gives it rank " + rank + ", but the experts' LoRA make rank "
+                        + needed + " (size mismatch).");
+                continue;
+            }
+            double peftScale = PeftPatterns.scale(rslora, rank, alpha);
+            Set<Double> off = new LinkedHashSet<>();
+            for (LegacyToV5.Part p : parts) {
+                if (!PeftPatterns.same(peftScale, p.scale())) {
+                    off.add(peftScale / p.scale());
+                }
+            }
+            if (!off.isEmpty()) {
+                double f = off.iterator().next();
+                String factor = PeftPatterns.same(f, Math.sqrt(2)) ? "√2 (" + TargetLora.number(f) + "×)"
+                        : TargetLora.number(f) + "×";
+                String why = rslora && g.branches > 1 && PeftPatterns.same(alpha, config.loraAlpha() * g.branches)
+                        ? " (rsLoRA: PEFT sets alpha to " + g.branches + "·alpha, but alpha/sqrt(" + rank + ") needs "
+                        + "alpha·sqrt(" + g.branches + "))" : "";
+                wrongs.add(g.param + ": its LoRA would be scaled " + factor + " too much" + why + ".");
+            }
+        }
+        for (Map.Entry<LoraRoles.Router, LegacyToV5.Part> r : reading.routers()) {
+            String name = r.getKey().param();
+            LegacyToV5.Part p = r.getValue();
+            int rank = lookup(config, rankPattern, name, config.r());
+            double alpha = lookup(config, alphaPattern, name, config.loraAlpha());
+            if (rank != p.rank()) {
+                refusals.add(name + ": PEFT's config gives it rank " + rank + ", but its LoRA has rank " + p.rank()
+                        + " (size mismatch).");
+            } else if (!PeftPatterns.same(PeftPatterns.scale(rslora, rank, alpha), p.scale())) {
+                wrongs.add(name + ": its LoRA would be scaled " + TargetLora.number(
+                        PeftPatterns.scale(rslora, rank, alpha) / p.scale()) + "× (alpha " + TargetLora.number(alpha)
+                        + " instead of " + TargetLora.number(p.alpha()) + ").");
+            }
+        }
+    }
+
+    private static boolean inBranch(LegacyToV5.Group g, LegacyToV5.Part p, int branch) {
+        for (LegacyToV5.Part[] ps : g.experts.values()) {
+            if (ps[branch] == p) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static <V> V lookup(AdapterConfig config, Map<String, V> patterns, String name, V fallback)
+            throws FuseboxException {
+        Optional<String> key = PeftPatterns.decidingKey(config.file(), patterns.keySet(), name);
+        return key.map(patterns::get).orElse(fallback);
+    }
+
+    private static String known() {
+        List<String> out = new ArrayList<>();
+        for (Pattern p : PATTERNS) {
+            out.add(p.name + "-style models (" + String.join(", ", p.modelTypes) + ")");
+        }
+        return String.join(" and ", out);
+    }
+
+    private static List<Pattern> load() {
+        try (InputStream in = PeftCheck.class.getResourceAsStream(TABLE)) {
+            if (in == null) {
+                throw new IllegalStateException(TABLE + " is missing from the build");
+            }
+            JsonNode root = JsonMapper.builder().build().readTree(in);
+            List<Pattern> out = new ArrayList<>();
+            for (JsonNode p : root.get("patterns")) {
+                Set<String> types = new LinkedHashSet<>();
+                p.get("model_types").forEach(t -> types.add(t.asText()));
+                Map<String, List<String>> fused = new LinkedHashMap<>();
+                for (Map.Entry<String, JsonNode> e : p.get("fused").properties()) {
+                    List<String> names = new ArrayList<>();
+                    e.getValue().forEach(n -> names.add(n.asText()));
+                    fused.put(e.getKey(), List.copyOf(names));
+                }
+                out.add(new Pattern(p.get("pattern").asText(), java.util.Collections.unmodifiableSet(types), fused));
+            }
+            return List.copyOf(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.fusebox.converter.lora;
+
+import dev.fusebox.converter.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The PEFT check against what PEFT 0.21 did with the fixtures (summary.json): plain adapters load exactly, rsLoRA
+ * ones load with the fused gate/up √2 too large (the other cases are in {@link PartialAdapterTest}).
+ */
+class PeftCheckTest {
+
+    @Test
+    void aPlainLegacyAdapterIsOnePeftLoadsExactly() throws Exception {
+        for (String name : new String[] {"attn_experts", "experts_gate"}) {
+            PeftVerdict v = check(name);
+            assertThat(v.outcome()).as(name).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
+            assertThat(v.reasons()).as(name).isEmpty();
+        }
+    }
+
+    @Test
+    void anRsloraAdapterIsOnePeftScalesTooMuchInEveryFusedGateUp() throws Exception {
+        for (String name : new String[] {"attn_experts_rslora", "experts_gate_rslora"}) {
+            PeftVerdict v = check(name);
+            assertThat(v.outcome()).as(name).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+            assertThat(v.reasons()).as(name).hasSize(2).allMatch(r -> r.contains("gate_up_proj")
+                    && r.contains("√2") && r.contains("alpha·sqrt(2)"));
+        }
+    }
+
+    private static PeftVerdict check(String name) throws Exception {
+        return AdapterFixtures.plan(Fixtures.tiny("legacy-lora-" + name), Optional.empty(), Optional.empty(),
+                Optional.empty()).peftCheck();
+    }
+}
