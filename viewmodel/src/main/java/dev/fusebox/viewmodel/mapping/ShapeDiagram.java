@@ -135,11 +135,14 @@ public record ShapeDiagram(String targetKey, Shape shape, List<Block> blocks, Li
     }
 
     /**
-     * What a source is within its module list: the path after its last numeric segment, without ".weight"
-     * ({@code ...experts.1.w1.weight} → {@code w1}); a key without a numbered module is its last module name.
+     * What a source is within its module list: the path after its last numeric segment, without ".weight" and a
+     * LoRA factor's ".lora_A" or ".lora_B" ({@code ...experts.1.w1.weight} and {@code ...experts.1.w1.lora_A.weight}
+     * → {@code w1}); a key without a numbered module is its last module name.
      */
     public static String role(String key) {
         String k = key.endsWith(".weight") ? key.substring(0, key.length() - ".weight".length()) : key;
+        // A LoRA factor takes its module's role, so an adapter's blocks have the colours of the weights they adapt.
+        k = k.endsWith(".lora_A") || k.endsWith(".lora_B") ? k.substring(0, k.length() - ".lora_A".length()) : k;
         String[] parts = k.split("\\.");
         int last = -1;
         for (int i = 0; i < parts.length; i++) {

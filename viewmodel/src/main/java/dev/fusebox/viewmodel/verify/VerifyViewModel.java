@@ -142,7 +142,8 @@ public final class VerifyViewModel {
                 + " layers · top-1 agrees at " + r.top1Agreement() + " of " + r.tokens().size() + " positions · "
                 + "routers agree on " + r.routerAgreement() + " of " + r.routerDecisions() + " choices · source "
                 + r.source().layout().jsonName() + " " + r.source().dtype().name() + ", converted "
-                + r.converted().layout().jsonName() + " " + r.converted().dtype().name());
+                + r.converted().layout().jsonName() + " " + r.converted().dtype().name()
+                + (r.converted().adapter().isPresent() ? " · the adapter applied on both sides" : ""));
         layers.setAll(r.layers());
         positions.setAll(r.positions().stream().map(p -> new PositionRow(p.position(), p.token(), p.maxAbsDiff(),
                 p.top1Agrees(), tokens(p.sourceTop5()), tokens(p.convertedTop5()), logits(p.sourceTop5()),

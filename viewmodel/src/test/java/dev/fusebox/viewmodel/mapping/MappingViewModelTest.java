@@ -124,6 +124,8 @@ class MappingViewModelTest {
                 .orElseThrow();
         assertThat(w3.start()).containsExactly(20, 0);
         assertThat(w3.extent()).containsExactly(4, 64);
+        // The colour of the weight it adapts.
+        assertThat(a.roles().get(w3.role())).isEqualTo("w3");
         assertThat(a.note()).endsWith("\nrank 4 → 8, alpha 8 → 16 (scale 2)");
         vm.selectedProperty().set(row(vm, "base_model.model.model.layers.0.mlp.experts.base_layer.lora_B.weight"));
         ShapeDiagram b = vm.diagramProperty().get();

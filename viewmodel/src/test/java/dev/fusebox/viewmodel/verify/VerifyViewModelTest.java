@@ -86,6 +86,7 @@ class VerifyViewModelTest {
                 assertThat(a.getFileName().toString()).isEqualTo("legacy-lora-attn_experts"));
         assertThat(r.converted().adapter()).hasValueSatisfying(a -> assertThat(a).doesNotExist());
         assertThat(r.maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(vm.detailsProperty().get()).endsWith(" · the adapter applied on both sides");
     }
 
     @Test
