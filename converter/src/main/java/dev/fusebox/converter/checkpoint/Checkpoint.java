@@ -137,22 +137,22 @@ public final class Checkpoint implements AutoCloseable {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
                     "holds no .safetensors file and no " + ADAPTER_CONFIG);
         }
-        List<TensorFile> files = new ArrayList<>();
-        for (Path shard : shards) {
-            addWithinLimit(files, openTensorFile(shard));
-        }
+        List<TensorFile> files = openAll(shards);
         return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files), rules);
     }
 
     private static Checkpoint openIndexed(Path location, Path dir, Path indexFile, ModelConfig config,
                                           RuleBook rules) throws FuseboxException {
         ShardIndex index = ShardIndex.read(indexFile);
-        List<TensorFile> files = new ArrayList<>();
-        Map<String, TensorFile> byShardName = new java.util.HashMap<>();
+        List<Path> shardPaths = new ArrayList<>();
         for (String shard : index.shardNames()) {
-            TensorFile f = SafetensorsFile.open(ShardIndex.resolveShard(indexFile, dir, shard));
-            addWithinLimit(files, f);
-            byShardName.put(shard, f);
+            shardPaths.add(ShardIndex.resolveShard(indexFile, dir, shard));
+        }
+        List<TensorFile> files = openAll(shardPaths);
+        Map<String, TensorFile> byShardName = new java.util.HashMap<>();
+        int i = 0;
+        for (String shard : index.shardNames()) {
+            byShardName.put(shard, files.get(i++));
         }
         Map<String, StoredTensor> tensors = collect(files);
         for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
@@ -185,6 +185,38 @@ public final class Checkpoint implements AutoCloseable {
             }
         }
         return tensors;
+    }
+
+    /**
+     * Opens shards on all cores (parsing headers is most of opening a large checkpoint), then checks them in order:
+     * the first shard that fails, in the given order, is the one reported, whatever finished first.
+     */
+    private static List<TensorFile> openAll(List<Path> paths) throws FuseboxException {
+        Object[] opened = new Object[paths.size()];
+        java.util.stream.IntStream.range(0, paths.size()).parallel().forEach(i -> {
+            try {
+                opened[i] = openTensorFile(paths.get(i));
+            } catch (FuseboxException e) {
+                opened[i] = e;
+            }
+        });
+        List<TensorFile> files = new ArrayList<>();
+        try {
+            for (Object o : opened) {
+                if (o instanceof FuseboxException e) {
+                    throw e;
+                }
+                addWithinLimit(files, (TensorFile) o);
+            }
+        } catch (FuseboxException e) {
+            for (Object o : opened) {
+                if (o instanceof TensorFile f) {
+                    f.close();
+                }
+            }
+            throw e;
+        }
+        return files;
     }
 
     /** Adds an opened file, refusing a checkpoint whose shards hold more tensors than {@link Limits} allows. */

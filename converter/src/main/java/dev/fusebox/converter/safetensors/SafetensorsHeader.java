@@ -9,17 +9,12 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Utf8;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -278,30 +273,10 @@ public final class SafetensorsHeader {
     }
 
     private static void requireUtf8(Path file, byte[] json) throws FuseboxException {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(json);
-        CharBuffer out = CharBuffer.allocate(8192);
-        try {
-            while (true) {
-                CoderResult r = decoder.decode(in, out, true);
-                if (r.isError()) {
-                    r.throwException();
-                }
-                if (r.isUnderflow()) {
-                    break;
-                }
-                out.clear();
-            }
-            out.clear();
-            CoderResult r = decoder.flush(out);
-            if (r.isError()) {
-                r.throwException();
-            }
-        } catch (CharacterCodingException e) {
+        int bad = Utf8.firstInvalid(json);
+        if (bad >= 0) {
             throw new FuseboxException(Problem.INVALID_HEADER_UTF8, file,
-                    "the header is not valid UTF-8 (bad byte at header offset " + in.position() + ")");
+                    "the header is not valid UTF-8 (bad byte at header offset " + bad + ")");
         }
     }
 

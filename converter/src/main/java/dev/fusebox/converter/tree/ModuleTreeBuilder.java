@@ -5,6 +5,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,15 +31,14 @@ public final class ModuleTreeBuilder {
     public static ModuleNode build(List<TensorSpec> tensors, String modelType, Optional<ModelConfig> config) {
         Optional<TreeTemplate> template = TreeTemplate.forModelType(modelType);
         ModuleNode root = new ModuleNode("", "", "");
+        // Keys of one module arrive together, and a large model has 100 000 of them: find a key's module by its
+        // path in a map rather than by walking down from the root.
+        Map<String, ModuleNode> modules = new HashMap<>();
+        modules.put("", root);
         for (TensorSpec t : tensors) {
             String key = t.key().startsWith(PEFT_PREFIX) ? t.key().substring(PEFT_PREFIX.length()) : t.key();
             int dot = key.lastIndexOf('.');
-            ModuleNode node = root;
-            if (dot > 0) {
-                for (String part : key.substring(0, dot).split("\\.")) {
-                    node = node.childOrCreate(part);
-                }
-            }
+            ModuleNode node = module(modules, dot > 0 ? key.substring(0, dot) : "");
             node.addParameter(key.substring(dot + 1), t);
         }
         boolean known = !modelType.isEmpty() && !modelType.equals("unknown");
@@ -49,39 +49,56 @@ public final class ModuleTreeBuilder {
         List<String> architectures = config.map(ModelConfig::architectures).orElse(List.of());
         String rootClass = !architectures.isEmpty() ? architectures.getFirst()
                 : known ? prefix + "ForCausalLM" : "PreTrainedModel";
-        Shaper shaper = new Shaper(root, template.orElse(null), prefix, eps, rootClass);
-        shaper.shape(root, null);
+        Shaper shaper = new Shaper(root, template.orElse(null), prefix, eps, rootClass, new HashMap<>());
+        shaper.shape(root, null, "");
         return root;
     }
 
-    private record Shaper(ModuleNode root, TreeTemplate template, String prefix, double eps, String rootClass) {
+    private static ModuleNode module(Map<String, ModuleNode> modules, String path) {
+        ModuleNode node = modules.get(path);
+        if (node == null) {
+            int dot = path.lastIndexOf('.');
+            node = module(modules, dot > 0 ? path.substring(0, dot) : "").childOrCreate(path.substring(dot + 1));
+            modules.put(path, node);
+        }
+        return node;
+    }
 
-        void shape(ModuleNode node, ModuleNode parent) {
+    /**
+     * Gives every node its class, order and extra repr. Template entries are looked up by the path with indices
+     * as {@code #}, carried down the recursion, so a model with thousands of experts makes a handful of lookups.
+     */
+    private record Shaper(ModuleNode root, TreeTemplate template, String prefix, double eps, String rootClass,
+                          Map<String, List<String>> implicitChildren) {
+
+        void shape(ModuleNode node, ModuleNode parent, String indexFreePath) {
             sortNumericChildren(node);
-            Optional<TreeTemplate.Entry> entry = template == null ? Optional.empty() : template.entry(node.path());
+            Optional<TreeTemplate.Entry> entry = template == null ? Optional.empty()
+                    : template.entryWithoutIndices(indexFreePath);
             if (entry.isPresent()) {
                 node.setClassName(entry.get().className());
-                addImplicitChildren(node);
+                for (String child : implicitChildren(indexFreePath, entry.get())) {
+                    node.childOrCreate(child);
+                }
                 orderChildren(node, entry.get().children());
             } else {
                 node.setClassName(inferClass(node, parent));
             }
             for (ModuleNode c : node.children()) {
-                shape(c, node);
+                String name = isIndex(c.name()) ? "#" : c.name();
+                shape(c, node, indexFreePath.isEmpty() ? name : indexFreePath + "." + name);
             }
             node.setExtraRepr(extraRepr(node, entry.map(TreeTemplate.Entry::shapeFrom).orElse(null)));
         }
 
-        private void addImplicitChildren(ModuleNode node) {
-            for (String child : template.entry(node.path()).map(TreeTemplate.Entry::children).orElse(List.of())) {
-                String childPath = node.path().isEmpty() ? child : node.path() + "." + child;
-                Optional<TreeTemplate.Entry> entry = template.entry(childPath);
-                boolean implicit = entry.map(TreeTemplate.Entry::implicit).orElse(false)
-                        && (entry.get().shapeFrom() == null || root.find(entry.get().shapeFrom()) != null);
-                if (node.child(child) == null && implicit) {
-                    node.childOrCreate(child);
-                }
-            }
+        /** The children the template lists as present without tensors (an activation, rotary embeddings). */
+        private List<String> implicitChildren(String indexFreePath, TreeTemplate.Entry entry) {
+            return implicitChildren.computeIfAbsent(indexFreePath, p -> entry.children().stream()
+                    .filter(child -> template.entryWithoutIndices(p.isEmpty() ? child : p + "." + child)
+                            .filter(TreeTemplate.Entry::implicit)
+                            .filter(e -> e.shapeFrom() == null || root.find(e.shapeFrom()) != null)
+                            .isPresent())
+                    .toList());
         }
 
         private String inferClass(ModuleNode node, ModuleNode parent) {
@@ -152,6 +169,9 @@ public final class ModuleTreeBuilder {
 
     private static void orderChildren(ModuleNode node, List<String> order) {
         Map<String, ModuleNode> children = node.mutableChildren();
+        if (inOrder(children.keySet(), order)) {
+            return;
+        }
         Map<String, ModuleNode> ordered = new LinkedHashMap<>();
         for (String name : order) {
             ModuleNode c = children.get(name);
@@ -162,6 +182,22 @@ public final class ModuleTreeBuilder {
         children.forEach(ordered::putIfAbsent);
         children.clear();
         children.putAll(ordered);
+    }
+
+    /** Whether the listed names come first among {@code names}, in the listed order. */
+    private static boolean inOrder(java.util.Set<String> names, List<String> order) {
+        int next = 0;
+        for (String name : names) {
+            int at = order.indexOf(name);
+            if (at < 0) {
+                next = Integer.MAX_VALUE;
+            } else if (at < next) {
+                return false;
+            } else {
+                next = at;
+            }
+        }
+        return true;
     }
 
     private static boolean isIndex(String s) {

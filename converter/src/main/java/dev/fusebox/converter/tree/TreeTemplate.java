@@ -71,8 +71,13 @@ final class TreeTemplate {
     }
 
     Optional<Entry> entry(String modulePath) {
-        return byIndexFreePath.computeIfAbsent(withoutIndices(modulePath),
-                p -> modules.stream().filter(e -> e.matches(modulePath)).findFirst());
+        return entryWithoutIndices(withoutIndices(modulePath));
+    }
+
+    /** The entry for a path whose indices are already {@code #}. */
+    Optional<Entry> entryWithoutIndices(String path) {
+        return byIndexFreePath.computeIfAbsent(path,
+                p -> modules.stream().filter(e -> e.matches(p)).findFirst());
     }
 
     /** {@code model.layers.12.mlp} → {@code model.layers.#.mlp}. */
@@ -130,7 +135,7 @@ final class TreeTemplate {
             }
             String s = segments[i];
             if (s.equals("#")) {
-                regex.append("\\d+");
+                regex.append("#");
                 continue;
             }
             for (char c : s.toCharArray()) {
