@@ -43,7 +43,8 @@ public final class ConvertView extends VBox {
         convert.getStyleClass().add("accent");
         convert.disableProperty().bind(vm.canConvertProperty().not());
         convert.setOnAction(e -> vm.convert());
-        Label hint = new Label("asks for a folder and writes a new checkpoint into it; the input is only read");
+        Label hint = new Label("asks for a folder and writes each conversion above into it, under the name shown; "
+                + "the input is only read");
         hint.getStyleClass().add("muted");
         HBox commands = new HBox(10, convert, hint);
         commands.setAlignment(Pos.CENTER_LEFT);

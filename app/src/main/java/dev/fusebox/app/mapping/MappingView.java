@@ -31,15 +31,16 @@ import org.controlsfx.control.textfield.CustomTextField;
 import org.controlsfx.control.textfield.TextFields;
 import org.kordamp.ikonli.javafx.FontIcon;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignA;
+import org.kordamp.ikonli.materialdesign2.MaterialDesignC;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignF;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignM;
 
 import java.util.function.Function;
 
 /**
- * The mapping screen: the planning's refusals and warnings on top, a filter and the table of every tensor the
- * conversion writes (grouped by layer), and the shape diagram of the selected tensor beside it. Double-clicking a
- * row shows it in the model screen's trees.
+ * The mapping screen: the adapter's PEFT check and the planning's refusals and warnings on top, a filter and the
+ * table of every tensor the conversion writes (the model's and the adapter's, grouped by layer), and the shape
+ * diagram of the selected tensor beside it. Double-clicking a row shows it in the model screen's trees.
  */
 public final class MappingView extends BorderPane {
 
@@ -64,10 +65,14 @@ public final class MappingView extends BorderPane {
         Runnable fill = () -> {
             box.getChildren().clear();
             for (PlanMessage m : vm.messages()) {
-                Label l = new Label(m.text(), new FontIcon(m.kind() == PlanMessage.Kind.REFUSAL
-                        ? MaterialDesignA.ALERT_OCTAGON_OUTLINE : MaterialDesignA.ALERT_OUTLINE));
+                Label l = new Label(m.text(), new FontIcon(switch (m.kind()) {
+                    case REFUSAL -> MaterialDesignA.ALERT_OCTAGON_OUTLINE;
+                    case WARNING, PEFT_PROBLEM -> MaterialDesignA.ALERT_OUTLINE;
+                    case PEFT_FINE -> MaterialDesignC.CHECK_CIRCLE_OUTLINE;
+                }));
                 l.setWrapText(true);
-                l.getStyleClass().addAll("plan-message", m.kind().name().toLowerCase(java.util.Locale.ROOT));
+                l.getStyleClass().addAll("plan-message",
+                        m.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'));
                 l.setMaxWidth(Double.MAX_VALUE);
                 box.getChildren().add(l);
             }
@@ -123,7 +128,8 @@ public final class MappingView extends BorderPane {
                 @Override
                 protected void updateItem(Object item, boolean empty) {
                     super.updateItem(item, empty);
-                    setTooltip(item instanceof MappingRow r ? new Tooltip(r.targetKey() + "\n" + r.kind() + " ← "
+                    setTooltip(item instanceof MappingRow r ? new Tooltip(r.targetKey()
+                            + (r.loraText().isEmpty() ? "" : "\n" + r.loraText()) + "\n" + r.kind() + " ← "
                             + String.join("\n    ", r.target().sources().stream().map(s -> s.key() + " " + s.shape())
                             .toList())) : null);
                     pseudoClassStateChanged(javafx.css.PseudoClass.getPseudoClass("group"), item instanceof MappingGroup);

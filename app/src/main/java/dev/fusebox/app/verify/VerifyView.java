@@ -50,8 +50,9 @@ public final class VerifyView extends VBox {
         Label using = new Label();
         using.getStyleClass().add("muted");
         using.textProperty().bind(Bindings.createStringBinding(() -> vm.convertedProperty().get() == null
-                ? "converts to a temporary folder first, then compares; nothing is kept"
-                : "against " + vm.convertedProperty().get().getFirst(), vm.convertedProperty()));
+                ? "converts (the adapter too) to a temporary folder first, then compares; nothing is kept"
+                : "against " + String.join(" + ", vm.convertedProperty().get().stream()
+                .map(p -> p.getFileName().toString()).toList()), vm.convertedProperty()));
         HBox commands = new HBox(10, verify, using);
         commands.setAlignment(Pos.CENTER_LEFT);
 

@@ -179,6 +179,14 @@ public final class AdapterConfig {
         return targetParameters;
     }
 
+    /**
+     * PEFT's test for a targeted parameter: its full name ({@code model.layers.0.mlp.experts.gate_up_proj}) is an
+     * entry of target_parameters, or ends with a dot and one.
+     */
+    public boolean targetsParameter(String name) {
+        return targetParameters.stream().anyMatch(t -> name.equals(t) || name.endsWith("." + t));
+    }
+
     public Map<String, Integer> rankPattern() {
         return rankPattern;
     }

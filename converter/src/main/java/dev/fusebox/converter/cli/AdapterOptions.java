@@ -1,5 +1,6 @@
 package dev.fusebox.converter.cli;
 
+import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.safetensors.Dtype;
 import picocli.CommandLine.Option;
 
@@ -23,15 +24,15 @@ final class AdapterOptions {
                     + "(default: each in its own dtype).")
     private String dtype;
 
-    Optional<Path> base() {
+    private Optional<Path> base() {
         return Optional.ofNullable(base);
     }
 
-    Optional<Path> mergeAdapter() {
+    private Optional<Path> mergeAdapter() {
         return Optional.ofNullable(mergeAdapter);
     }
 
-    Optional<Dtype> dtype() {
+    private Optional<Dtype> dtype() {
         if (dtype == null) {
             return Optional.empty();
         }
@@ -44,15 +45,8 @@ final class AdapterOptions {
         return d;
     }
 
-    /** Refuses adapter options given for a model conversion without a merge. */
-    void checkModelConversion() {
-        if (mergeAdapter == null && (base != null || dtype != null)) {
-            throw new IllegalArgumentException((base != null ? "--base" : "--dtype") + " applies to adapter "
-                    + "conversions; the input is a model");
-        }
-        if (mergeAdapter != null && dtype != null) {
-            throw new IllegalArgumentException("--dtype applies to adapter conversions; a merged model keeps its "
-                    + "base dtype");
-        }
+    /** The conversion these options and {@code rules} ask for. */
+    ConversionRequest request(RuleOptions rules) {
+        return new ConversionRequest(rules.target(), base(), dtype(), mergeAdapter());
     }
 }

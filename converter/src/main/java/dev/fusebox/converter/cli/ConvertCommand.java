@@ -4,14 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.checkpoint.CheckpointKind;
-import dev.fusebox.converter.lora.AdapterPlanner;
-import dev.fusebox.converter.lora.MergePlanner;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;
-import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.convert.Conversions;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.progress.ProgressListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,13 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 @Command(name = "convert", sortOptions = false,
         description = {"Write the checkpoint converted to the other layout; PATH is only read.",
@@ -65,66 +56,34 @@ final class ConvertCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         ConvertOptions options = new ConvertOptions(Sizes.parse(maxShardSize), force);
-        AtomicBoolean cancelled = new AtomicBoolean();
-        CountDownLatch finished = new CountDownLatch(1);
-        // Ctrl-C: ask the conversion to stop, and give it a moment to remove what it wrote.
-        Thread hook = new Thread(() -> {
-            cancelled.set(true);
-            try {
-                finished.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        ConversionResult result;
         ProgressLine line = ProgressLine.onTerminal(err);
-        List<Checkpoint> others = new ArrayList<>();
-        try (Checkpoint c = Checkpoint.open(path, rules.ruleBook())) {
-            ConversionPlan plan;
-            if (c.kind() == CheckpointKind.ADAPTER && adapter.mergeAdapter().isEmpty()) {
-                plan = AdapterPlanner.plan(c, adapter.base(), c.ruleBook(), rules.target(), adapter.dtype()).plan();
-            } else if (adapter.mergeAdapter().isPresent()) {
-                adapter.checkModelConversion();
-                others.add(Checkpoint.open(adapter.mergeAdapter().get(), c.ruleBook()));
-                plan = MergePlanner.plan(c, others.getFirst(), c.ruleBook(), rules.target());
-            } else {
-                adapter.checkModelConversion();
-                plan = Planner.plan(c, c.ruleBook(), rules.target());
-            }
-            ProgressListener listener = line == null ? ProgressListener.NONE : line;
+        try (Interruption interruption = Interruption.watch();
+             Checkpoint c = Checkpoint.open(path, rules.ruleBook())) {
+            ConversionPlan plan = Conversions.plan(c, adapter.request(rules)).plan();
+            ConversionResult result;
             try {
-                result = PlanExecutor.execute(c, others, plan, output, options, listener, cancelled::get);
+                result = Conversions.execute(c, plan, output, options, line == null ? ProgressListener.NONE : line,
+                        interruption);
             } finally {
                 if (line != null) {
                     line.end();
                 }
             }
-            if (!json) {
-                for (String w : plan.warnings()) {
-                    err.println("fusebox: warning: " + w);
-                }
-                err.flush();
-            }
             if (json) {
                 JsonOutput.print(out, json(plan, result));
-            } else {
-                out.println("wrote " + result.output() + ": " + plan.from().jsonName() + " → " + plan.to().jsonName()
-                        + ", " + Sizes.count(result.tensors()) + " tensors, " + Sizes.bytes(result.bytes()) + " in "
-                        + result.weightFiles().size() + " file" + (result.weightFiles().size() == 1 ? "" : "s")
-                        + (result.companions().isEmpty() ? "" : " + " + result.companions().size() + " copied unchanged")
-                        + String.format(Locale.ROOT, " (%.2f s, %s/s)", result.nanos() / 1e9,
-                        Sizes.bytes((long) result.bytesPerSecond())));
-                out.flush();
+                return Cli.OK;
             }
-        } finally {
-            others.forEach(Checkpoint::close);
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is exiting (Ctrl-C); the hook is already running
+            for (String w : plan.warnings()) {
+                err.println("fusebox: warning: " + w);
             }
+            err.flush();
+            out.println("wrote " + result.output() + ": " + plan.from().jsonName() + " → " + plan.to().jsonName()
+                    + ", " + Sizes.count(result.tensors()) + " tensors, " + Sizes.bytes(result.bytes()) + " in "
+                    + result.weightFiles().size() + " file" + (result.weightFiles().size() == 1 ? "" : "s")
+                    + (result.companions().isEmpty() ? "" : " + " + result.companions().size() + " copied unchanged")
+                    + String.format(Locale.ROOT, " (%.2f s, %s/s)", result.nanos() / 1e9,
+                    Sizes.bytes((long) result.bytesPerSecond())));
+            out.flush();
         }
         return Cli.OK;
     }

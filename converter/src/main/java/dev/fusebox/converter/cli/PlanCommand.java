@@ -4,16 +4,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.checkpoint.CheckpointKind;
-import dev.fusebox.converter.lora.AdapterPlan;
-import dev.fusebox.converter.lora.AdapterPlanner;
-import dev.fusebox.converter.lora.MergePlanner;
+import dev.fusebox.converter.convert.Conversions;
+import dev.fusebox.converter.convert.PlannedConversion;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -50,28 +47,17 @@ final class PlanCommand implements Callable<Integer> {
     public Integer call() throws FuseboxException {
         PrintWriter out = spec.commandLine().getOut();
         try (Checkpoint c = Checkpoint.open(path, rules.ruleBook())) {
-            if (c.kind() == CheckpointKind.ADAPTER && adapter.mergeAdapter().isEmpty()) {
-                AdapterPlan ap = AdapterPlanner.plan(c, adapter.base(), c.ruleBook(), rules.target(), adapter.dtype());
+            PlannedConversion planned = Conversions.plan(c, adapter.request(rules));
+            if (planned.adapter().isPresent()) {
                 if (json) {
-                    JsonOutput.print(out, AdapterPlanOutput.json(ap));
+                    JsonOutput.print(out, AdapterPlanOutput.json(planned.adapter().get()));
                 } else {
-                    AdapterPlanOutput.text(out, c.displayName(), ap);
+                    AdapterPlanOutput.text(out, c.displayName(), planned.adapter().get());
                 }
-                return Cli.OK;
-            }
-            adapter.checkModelConversion();
-            ConversionPlan plan;
-            if (adapter.mergeAdapter().isPresent()) {
-                try (Checkpoint a = Checkpoint.open(adapter.mergeAdapter().get(), c.ruleBook())) {
-                    plan = MergePlanner.plan(c, a, c.ruleBook(), rules.target());
-                }
+            } else if (json) {
+                JsonOutput.print(out, json(planned.plan()));
             } else {
-                plan = Planner.plan(c, c.ruleBook(), rules.target());
-            }
-            if (json) {
-                JsonOutput.print(out, json(plan));
-            } else {
-                printText(out, c, plan);
+                printText(out, c, planned.plan());
             }
         }
         return Cli.OK;

@@ -3,7 +3,8 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.convert.TemporaryConversion;
 import dev.fusebox.converter.forward.Tolerance;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.converter.forward.VerificationReport.LayerComparison;
@@ -14,6 +15,7 @@ import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.rules.RuleBook;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,6 +25,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -47,12 +50,20 @@ final class VerifyCommand implements Callable<Integer> {
     private Path adapter;
 
     @Option(names = "--converted", paramLabel = "DIR",
-            description = "The converted checkpoint (a bare .safetensors file borrows PATH's config.json).")
+            description = {"The converted checkpoint (a bare .safetensors file borrows PATH's config.json).",
+                    "Without it, PATH (and the adapter) are converted to the other layout into a temporary "
+                            + "directory, which is deleted afterwards."})
     private Path converted;
 
     @Option(names = "--converted-adapter", paramLabel = "DIR",
-            description = "The converted adapter; leave it out when the conversion merged the adapter.")
+            description = "The converted adapter; leave it out when the conversion merged the adapter, or to have "
+                    + "it converted on the fly without --converted.")
     private Path convertedAdapter;
+
+    @Option(names = "--rules", paramLabel = "FILE",
+            description = "For the conversion made without --converted: an extra rule file (JSON, as in "
+                    + "~/.config/fusebox/rules); may be repeated.")
+    private List<Path> ruleFiles = new ArrayList<>();
 
     @Option(names = "--tokens", paramLabel = "IDS", split = ",",
             description = "Token ids to run, e.g. 1,2,3 (default: 16 ids spread over the vocabulary).")
@@ -69,16 +80,16 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws FuseboxException {
-        if (converted == null) {
-            throw new FuseboxException(Problem.UNSUPPORTED, path,
-                    "cannot be converted on the fly by this build; convert it first and pass --converted DIR");
+        VerificationReport report;
+        if (converted != null) {
+            if (!ruleFiles.isEmpty()) {
+                throw new IllegalArgumentException("--rules applies to the conversion verify makes without "
+                        + "--converted");
+            }
+            report = verify(converted, Optional.ofNullable(convertedAdapter), Cancellation.NEVER);
+        } else {
+            report = verifyOnTheFly();
         }
-        VerificationRequest request = VerificationRequest.of(path, Optional.ofNullable(adapter), converted,
-                Optional.ofNullable(convertedAdapter)).withTokens(tokens);
-        if (layers != null) {
-            request = request.withLayers(layers);
-        }
-        VerificationReport report = new Verifier().verify(request, ProgressListener.NONE, Cancellation.NEVER);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             JsonOutput.print(out, json(report, emitLogits));
@@ -92,6 +103,33 @@ final class VerifyCommand implements Callable<Integer> {
             return Cli.CHECK_FAILED;
         }
         return Cli.OK;
+    }
+
+    /**
+     * Converts PATH (and the adapter, with PATH as its base, unless --converted-adapter names its conversion) into
+     * a temporary directory, compares, and deletes the directory, also on a failure or Ctrl-C.
+     */
+    private VerificationReport verifyOnTheFly() throws FuseboxException {
+        RuleBook book = RuleBook.installed().withFiles(ruleFiles);
+        try (Interruption interruption = Interruption.watch();
+             Checkpoint model = Checkpoint.open(path, book);
+             Checkpoint source = adapter == null || convertedAdapter != null ? null : Checkpoint.open(adapter, book);
+             TemporaryConversion conversion = TemporaryConversion.write(TemporaryConversion.systemTemporaryFolder(),
+                     model, Optional.ofNullable(source), ProgressListener.NONE, interruption)) {
+            Optional<Path> convertedSide = convertedAdapter != null ? Optional.of(convertedAdapter)
+                    : conversion.adapter();
+            return verify(conversion.model(), convertedSide, interruption);
+        }
+    }
+
+    private VerificationReport verify(Path convertedModel, Optional<Path> convertedSide, Cancellation cancellation)
+            throws FuseboxException {
+        VerificationRequest request = VerificationRequest.of(path, Optional.ofNullable(adapter), convertedModel,
+                convertedSide).withTokens(tokens);
+        if (layers != null) {
+            request = request.withLayers(layers);
+        }
+        return new Verifier().verify(request, ProgressListener.NONE, cancellation);
     }
 
     static ObjectNode json(VerificationReport r, boolean logits) {

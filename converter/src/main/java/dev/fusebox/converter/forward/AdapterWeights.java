@@ -6,34 +6,33 @@ import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.lora.AdapterTensors;
+import dev.fusebox.converter.lora.LoraPair;
+import dev.fusebox.converter.lora.PeftPatterns;
 import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /**
  * A PEFT LoRA adapter as the forward pass applies it: its lora_A / lora_B pairs by the module name PEFT gives
- * them, with rank and scale from the config (r, lora_alpha, use_rslora, rank_pattern, alpha_pattern). The weights
- * claim the modules they have; a pair no module claims means the adapter does not fit the base.
+ * them (sorted as {@link AdapterTensors} sorts them for conversion), with rank and scale from the config as PEFT
+ * reads it ({@link PeftPatterns}: r, lora_alpha, use_rslora, rank_pattern, alpha_pattern). The weights claim the
+ * modules they have; a pair no module claims means the adapter does not fit the base.
  */
 final class AdapterWeights {
 
-    private static final String PREFIX = "base_model.model.";
-    private static final String A_SUFFIX = ".lora_A.weight";
-    private static final String B_SUFFIX = ".lora_B.weight";
-
-    private final Path file;
+    private final Checkpoint adapter;
     private final AdapterConfig config;
-    private final Map<String, StoredTensor[]> pairs;
+    private final Map<String, LoraPair> pairs;
     private final Set<String> claimed = new HashSet<>();
 
-    private AdapterWeights(Path file, AdapterConfig config, Map<String, StoredTensor[]> pairs) {
-        this.file = file;
+    private AdapterWeights(Checkpoint adapter, AdapterConfig config, Map<String, LoraPair> pairs) {
+        this.adapter = adapter;
         this.config = config;
         this.pairs = pairs;
     }
@@ -53,40 +52,27 @@ final class AdapterWeights {
             throw new FuseboxException(Problem.UNSUPPORTED, config.file(),
                     "sets use_dora, and the forward pass applies plain LoRA only");
         }
-        Map<String, StoredTensor[]> pairs = new LinkedHashMap<>();
-        for (StoredTensor t : adapter.tensors().values()) {
-            String key = t.key();
-            boolean isA = key.endsWith(A_SUFFIX);
-            if (!key.startsWith(PREFIX) || !(isA || key.endsWith(B_SUFFIX))) {
-                throw new FuseboxException(Problem.UNSUPPORTED, t.file().path(), key,
-                        "is not a lora_A or lora_B weight of a linear layer or expert parameter, "
-                                + "which is all the forward pass applies");
-            }
-            if (!t.dtype().decodable() || t.shape().rank() != 2) {
-                throw new FuseboxException(Problem.SHAPE_MISMATCH, t.file().path(), key,
-                        "is " + t.dtype() + " " + t.shape() + ", expected a 2-D float matrix");
-            }
-            String module = key.substring(PREFIX.length(), key.length() - A_SUFFIX.length());
-            pairs.computeIfAbsent(module, m -> new StoredTensor[2])[isA ? 0 : 1] = t;
+        AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
+        if (!tensors.others().isEmpty()) {
+            TensorSpec other = tensors.others().getFirst();
+            throw new FuseboxException(Problem.UNSUPPORTED, stored(adapter, other).file().path(), other.key(),
+                    "is not a lora_A or lora_B weight of a linear layer or expert parameter, which is all the "
+                            + "forward pass applies");
         }
-        for (Map.Entry<String, StoredTensor[]> e : pairs.entrySet()) {
-            StoredTensor[] p = e.getValue();
-            if (p[0] == null || p[1] == null) {
-                StoredTensor present = p[0] != null ? p[0] : p[1];
-                throw new FuseboxException(Problem.SHAPE_MISMATCH, present.file().path(), present.key(),
-                        "has no " + (p[0] == null ? "lora_A" : "lora_B") + " partner");
-            }
-        }
-        return new AdapterWeights(file, config, pairs);
+        return new AdapterWeights(adapter, config, tensors.pairs());
+    }
+
+    private static StoredTensor stored(Checkpoint adapter, TensorSpec spec) {
+        return adapter.tensor(spec.key()).orElseThrow();
     }
 
     Path file() {
-        return file;
+        return adapter.location();
     }
 
-    /** The targeted parameter names, as the config lists them. */
-    List<String> targetParameters() {
-        return config.targetParameters();
+    /** Whether the config targets {@code parameter} (a stacked or 2-D parameter PEFT wraps). */
+    boolean targetsParameter(String parameter) {
+        return config.targetsParameter(parameter);
     }
 
     /**
@@ -97,27 +83,28 @@ final class AdapterWeights {
      */
     Optional<LoraFactors> claim(String module, String patternKey, int experts, int in, int out)
             throws FuseboxException {
-        StoredTensor[] p = pairs.get(module);
+        LoraPair p = pairs.get(module);
         if (p == null) {
             return Optional.empty();
         }
         claimed.add(module);
-        int rank = PeftPatterns.lookup(config.rankPattern(), patternKey).orElse(config.r());
-        double alpha = PeftPatterns.lookup(config.alphaPattern(), patternKey).orElse(config.loraAlpha());
+        int rank = PeftPatterns.rank(config, patternKey);
+        double alpha = PeftPatterns.alpha(config, patternKey);
         long stacked = (long) rank * experts;
-        expect(p[0], Shape.of(stacked, in), module, rank, experts);
-        expect(p[1], Shape.of(out, stacked), module, rank, experts);
-        double scale = config.useRslora() ? alpha / Math.sqrt(rank) : alpha / rank;
-        return Optional.of(new LoraFactors(module, p[0], p[1], rank, experts, in, out, (float) scale));
+        StoredTensor a = stored(adapter, p.a());
+        StoredTensor b = stored(adapter, p.b());
+        expect(a, Shape.of(stacked, in), module, rank, experts);
+        expect(b, Shape.of(out, stacked), module, rank, experts);
+        float scale = (float) PeftPatterns.scale(config.useRslora(), rank, alpha);
+        return Optional.of(new LoraFactors(module, a, b, rank, experts, in, out, scale));
     }
 
     /** Fails on the first pair no module of the base claimed. */
     void checkAllClaimed() throws FuseboxException {
-        for (Map.Entry<String, StoredTensor[]> e : pairs.entrySet()) {
-            if (!claimed.contains(e.getKey())) {
-                StoredTensor a = e.getValue()[0];
-                throw new FuseboxException(Problem.SHAPE_MISMATCH, a.file().path(), a.key(),
-                        "adapts '" + e.getKey() + "', which the base model does not have in this layout");
+        for (LoraPair p : pairs.values()) {
+            if (!claimed.contains(p.module())) {
+                throw new FuseboxException(Problem.SHAPE_MISMATCH, stored(adapter, p.a()).file().path(), p.a().key(),
+                        "adapts '" + p.module() + "', which the base model does not have in this layout");
             }
         }
     }

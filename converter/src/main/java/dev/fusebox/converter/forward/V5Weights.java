@@ -61,8 +61,7 @@ final class V5Weights extends MixtralWeights {
         List<String> wrapped = new ArrayList<>();
         for (String p : EXPERT_PARAMETERS) {
             String key = experts + "." + p;
-            if (adapter().isPresent() && adapter().get().targetParameters().stream()
-                    .anyMatch(t -> key.equals(t) || key.endsWith("." + t))) {
+            if (adapter().isPresent() && adapter().get().targetsParameter(key)) {
                 wrapped.add(p);
             }
         }

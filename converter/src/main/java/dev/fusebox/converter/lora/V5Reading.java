@@ -61,7 +61,7 @@ final class V5Reading {
             int depth = (pair.module().length() - unwrapped.length()) / ".base_layer".length();
             List<String> targeted = new ArrayList<>();
             for (String p : roles.stackedParams(file, unwrapped)) {
-                if (targets(config, p)) {
+                if (config.targetsParameter(p)) {
                     targeted.add(p);
                 }
             }
@@ -80,7 +80,7 @@ final class V5Reading {
                         + pair.module() + "), but target_parameters names no parameter of " + unwrapped);
             }
             String weight = unwrapped + ".weight";
-            boolean router = targets(config, weight);
+            boolean router = config.targetsParameter(weight);
             String name = router ? weight : pair.module();
             int rank = PeftPatterns.rank(config, name);
             double alpha = PeftPatterns.alpha(config, name);
@@ -93,11 +93,6 @@ final class V5Reading {
                     rank, PeftPatterns.scale(config.useRslora(), rank, alpha), source));
         }
         return new Result(out, notes);
-    }
-
-    /** PEFT's test for a targeted parameter: its full name is, or ends with, an entry of target_parameters. */
-    static boolean targets(AdapterConfig config, String param) {
-        return config.targetParameters().stream().anyMatch(t -> param.equals(t) || param.endsWith("." + t));
     }
 
     private static List<Module> stacked(Checkpoint adapter, AdapterConfig config, LoraPair pair, String param,

@@ -163,7 +163,7 @@ final class V5ToLegacy {
             int at = key.indexOf(".lora_");
             if (at >= 0) {
                 String module = key.substring(0, at);
-                if (module.contains(".base_layer") || V5Reading.targets(config, module + ".weight")) {
+                if (module.contains(".base_layer") || config.targetsParameter(module + ".weight")) {
                     throw new FuseboxException(Problem.UNSUPPORTED, file, s.key(), "a parameter wrapper's "
                             + key.substring(at + 1) + " has no legacy form");
                 }

@@ -10,4 +10,13 @@ public interface ProgressListener {
     ProgressListener NONE = p -> { };
 
     void onProgress(Progress progress);
+
+    /**
+     * This listener told of one part of a larger piece of work, as progress of the whole: the part's bytes come
+     * after the {@code before} bytes of the parts done already, out of {@code total}.
+     */
+    default ProgressListener offset(long before, long total) {
+        return p -> onProgress(new Progress(before + p.bytesDone(), total, p.itemsDone(), p.itemsTotal(),
+                p.current()));
+    }
 }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,11 +113,82 @@ class VerifyCommandTest {
     }
 
     @Test
-    void withoutAConversionToCompareWithItAsksForOne() {
-        CliRun run = CliRun.of("verify", LEGACY);
+    void withoutAConversionItConvertsIntoATemporaryDirectoryComparesAndRemovesIt() throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("max_abs_diff").asDouble()).isZero();
+        assertThat(j.at("/converted/layout").asText()).isEqualTo("v5");
+        Path converted = Path.of(j.at("/converted/path").asText());
+        assertThat(converted.getFileName().toString()).isEqualTo("model");
+        assertThat(converted.getParent()).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"legacy-lora-attn_experts", "legacy-lora-experts_gate", "legacy-lora-attn_experts_rslora",
+            "legacy-lora-experts_gate_rslora"})
+    void aLegacyAdapterConvertedOnTheFlyWithItsBasePasses(String adapter) throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--adapter", Fixtures.tiny(adapter).toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("max_abs_diff").asDouble()).isLessThanOrEqualTo(1e-4);
+        assertThat(j.at("/converted/layout").asText()).isEqualTo("v5");
+        assertThat(Path.of(j.at("/converted/adapter").asText()).getParent()).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"peft-saved-attn_experts", "peft-saved-experts_gate",
+            "peft-saved-attn_experts_rslora-alpha-fixed"})
+    void aV5BaseAndAdapterAreConvertedToLegacyOnTheFlyAndPass(String adapter) throws Exception {
+        CliRun run = CliRun.of("verify", v5Directory().toString(), "--adapter", Fixtures.tiny(adapter).toString(),
+                "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("max_abs_diff").asDouble()).isLessThanOrEqualTo(1e-4);
+        assertThat(j.at("/source/layout").asText()).isEqualTo("v5");
+        assertThat(j.at("/converted/layout").asText()).isEqualTo("legacy");
+    }
+
+    @Test
+    void aWrongRuleIsCaughtOnTheFly() throws Exception {
+        Path rules = dir.resolve("swapped.json");
+        Files.writeString(rules, """
+                {"family": "mixtral_swapped", "model_types": ["mixtral"],
+                 "renamings": [{"from": "\\\\.block_sparse_moe\\\\.", "to": ".mlp."}],
+                 "converters": [
+                   {"sources": [".experts.*.w3.weight", ".experts.*.w1.weight"], "targets": ".experts.gate_up_proj",
+                    "operations": [{"op": "stack", "dim": 0}, {"op": "concat", "dim": 1}]},
+                   {"sources": ".experts.*.w2.weight", "targets": ".experts.down_proj",
+                    "operations": [{"op": "stack", "dim": 0}]}]}
+                """);
+        CliRun run = CliRun.of("verify", LEGACY, "--adapter", Fixtures.tiny("legacy-lora-attn_experts").toString(),
+                "--rules", rules.toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(1);
+        assertThat(json(run).get("failures").toString()).contains("hidden states after layer 0 differ");
+    }
+
+    @Test
+    void aWrongAdapterIsCaughtAgainstABaseConvertedOnTheFly() throws Exception {
+        CliRun run = CliRun.of("verify", LEGACY, "--adapter",
+                Fixtures.tiny("legacy-lora-experts_gate_rslora").toString(), "--converted-adapter",
+                Fixtures.tiny("peft-saved-experts_gate_rslora").toString(), "--json");
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(json(run).get("max_abs_diff").asDouble()).isGreaterThan(0.1);
+    }
+
+    @Test
+    void rulesWithAGivenConversionAreRefusedAsUsage() {
+        CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--rules", "x.json");
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.errLines()).hasSize(1);
-        assertThat(run.err()).contains("pass --converted DIR");
+        assertThat(run.err()).contains("--rules applies to the conversion verify makes without --converted");
+    }
+
+    /** The v5 base as a checkpoint directory: the state dict transformers builds, beside the base's config. */
+    private Path v5Directory() throws Exception {
+        Path v5 = Files.createDirectories(dir.resolve("v5-base"));
+        Files.copy(Fixtures.tiny("v5-base.float32.safetensors"), v5.resolve("model.safetensors"));
+        Files.copy(Fixtures.tiny("legacy-base").resolve("config.json"), v5.resolve("config.json"));
+        return v5;
     }
 
     @Test

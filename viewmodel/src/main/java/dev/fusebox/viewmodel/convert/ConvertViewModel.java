@@ -7,13 +7,12 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;
-import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.convert.Conversions;
+import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.plan.Planner;
-import dev.fusebox.converter.progress.Progress;
-import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.viewmodel.main.Analysis;
 import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.main.Workspace;
 import dev.fusebox.viewmodel.task.Failures;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
@@ -37,8 +36,9 @@ import java.util.function.Consumer;
 /**
  * The convert screen: what Convert would write, the conversion itself in the background (progress, rate, time
  * left, Cancel) and, once done, what was written with Open and Verify offered. Outputs go into a folder the user
- * chooses, each checkpoint as {@code <name>-<layout>} (a new name if that exists); the engine builds each under a
- * temporary name and renames it into place, so a cancelled or failed conversion leaves nothing behind.
+ * chooses, each checkpoint as {@code <name>-<layout>} (a new name if that exists): the model, and its adapter
+ * beside it; the engine builds each under a temporary name and renames it into place, so a cancelled or failed
+ * conversion leaves nothing behind.
  */
 public final class ConvertViewModel {
 
@@ -87,23 +87,28 @@ public final class ConvertViewModel {
         outcome.set(null);
         outcomeText.set("");
         outputs.clear();
-        if (a == null || a.modelPlan().isEmpty() && a.adapterPlan().isEmpty()) {
+        Optional<ConversionPlan> adapterPlan = a == null ? Optional.empty() : a.adapterPlan().map(AdapterPlan::plan);
+        if (a == null || a.modelPlan().isEmpty() && adapterPlan.isEmpty()) {
             convertible.set(false);
             description.set(a == null ? "" : "Nothing here can be converted; the Mapping screen says why.");
             return;
         }
-        ConversionPlan p = a.modelPlan().or(a::adapterPlan).orElseThrow();
+        ConversionPlan p = a.modelPlan().or(() -> adapterPlan).orElseThrow();
         target.set(p.to());
         convertible.set(true);
         StringBuilder s = new StringBuilder();
-        a.modelPlan().ifPresent(m -> s.append(line(a.workspace().model(), m)));
-        a.adapterPlan().ifPresent(m -> s.append(s.isEmpty() ? "" : "\n").append(line(a.workspace().adapter(), m)));
+        a.modelPlan().ifPresent(m -> s.append(line(a.workspace().model(), m, "")));
+        adapterPlan.ifPresent(m -> s.append(s.isEmpty() ? "" : "\n").append(line(a.workspace().adapter(), m,
+                a.workspace().modelCheckpoint().map(base -> ", the LoRA adapter on " + base.displayName() + ",")
+                        .orElse(""))));
         description.set(s.toString());
     }
 
-    private static String line(Checkpoint c, ConversionPlan p) {
-        return "Convert " + c.displayName() + " from " + p.from().jsonName() + " to " + p.to().jsonName() + ": "
-                + Sizes.count(p.targets().size()) + " tensors, " + Sizes.bytes(p.targetBytes());
+    /** "Convert legacy-base from legacy to v5: 21 tensors, 803 KiB, as legacy-base-v5". */
+    private static String line(Checkpoint c, ConversionPlan p, String what) {
+        return "Convert " + c.displayName() + what + " from " + p.from().jsonName() + " to " + p.to().jsonName()
+                + ": " + Sizes.count(p.targets().size()) + " tensors, " + Sizes.bytes(p.targetBytes()) + ", as "
+                + outputName(c, p.to());
     }
 
     /** Convert: asks where to write, then converts what is open to the other layout. */
@@ -122,26 +127,29 @@ public final class ConvertViewModel {
                 .ifPresent(folder -> convertInto(folder, to));
     }
 
-    /** Converts what is open to {@code to}, writing into {@code folder}. */
+    /**
+     * Converts what is open to {@code to}, writing into {@code folder}: the model, and the adapter (on the model
+     * as its base) beside it. An adapter that cannot be converted beside a model that can is left out, with why.
+     */
     public void convertInto(Path folder, Layout to) {
         Analysis a = analysis.get();
         if (a == null) {
             return;
         }
-        List<Checkpoint> checkpoints = a.workspace().checkpoints();
+        Workspace ws = a.workspace();
         outcome.set(null);
         outcomeText.set("");
         outputs.clear();
-        job.start("Converting " + a.workspace().displayName() + " to " + to.jsonName(), (progress, cancel) -> {
+        job.start("Converting " + ws.displayName() + " to " + to.jsonName(), (progress, cancel) -> {
             List<ConversionPlan> plans = new ArrayList<>();
             List<Checkpoint> planned = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
-            for (Checkpoint c : checkpoints) {
+            for (Checkpoint c : ws.checkpoints()) {
                 try {
-                    plans.add(Planner.plan(c, c.ruleBook(), Optional.of(to)));
+                    plans.add(Conversions.plan(c, ws.request(c, Optional.of(to))).plan());
                     planned.add(c);
                 } catch (FuseboxException e) {
-                    if (c.kind() == CheckpointKind.MODEL || checkpoints.size() == 1) {
+                    if (c.kind() == CheckpointKind.MODEL || ws.checkpoints().size() == 1) {
                         throw e;
                     }
                     skipped.add(c.displayName() + ": " + Failures.sentence(e));
@@ -152,18 +160,12 @@ public final class ConvertViewModel {
             long before = 0;
             for (int i = 0; i < plans.size(); i++) {
                 Path out = folder.resolve(freeName(folder, outputName(planned.get(i), to)));
-                written.add(PlanExecutor.execute(planned.get(i), plans.get(i), out, ConvertOptions.DEFAULTS,
-                        offset(progress, before, total), cancel));
+                written.add(Conversions.execute(planned.get(i), plans.get(i), out, ConvertOptions.DEFAULTS,
+                        progress.offset(before, total), cancel));
                 before += plans.get(i).targetBytes();
             }
             return new Outcome(written, skipped);
         }, this::finished, onFailure::accept);
-    }
-
-    /** Reports each conversion's bytes as part of the whole. */
-    private static ProgressListener offset(ProgressListener progress, long before, long total) {
-        return p -> progress.onProgress(new Progress(before + p.bytesDone(), total, p.itemsDone(), p.itemsTotal(),
-                p.current()));
     }
 
     private void finished(Outcome o) {

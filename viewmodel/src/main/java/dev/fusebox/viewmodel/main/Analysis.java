@@ -3,8 +3,11 @@ package dev.fusebox.viewmodel.main;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.convert.ConversionRequest;
+import dev.fusebox.converter.convert.Conversions;
+import dev.fusebox.converter.convert.PlannedConversion;
+import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import dev.fusebox.viewmodel.browse.PlanLinks;
 import dev.fusebox.viewmodel.browse.Side;
@@ -27,14 +30,15 @@ import java.util.Optional;
  * are none), the module tree of each side (the opened files on theirs, what the plans would write on the other)
  * and the links between them.
  *
- * @param opened     the side that shows the opened files
- * @param trees      the rows of each side's tree (absent for a side with nothing to show)
- * @param modelPlan  the plan that converts the model to the other layout, when there is one
- * @param adapterPlan the plan that converts the adapter, when there is one
- * @param messages   refusals and warnings of the planning, for the mapping screen
+ * @param opened      the side that shows the opened files
+ * @param trees       the rows of each side's tree (absent for a side with nothing to show)
+ * @param modelPlan   the plan that converts the model to the other layout, when there is one
+ * @param adapterPlan the plan that converts the adapter (with the model open as its base), when there is one
+ * @param messages    the PEFT check of the adapter, then refusals and warnings of the planning, for the mapping
+ *                    screen
  */
 public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> trees, Map<Side, String> captions,
-                       TensorLinks links, Optional<ConversionPlan> modelPlan, Optional<ConversionPlan> adapterPlan,
+                       TensorLinks links, Optional<ConversionPlan> modelPlan, Optional<AdapterPlan> adapterPlan,
                        List<PlanMessage> messages) {
 
     public Analysis {
@@ -47,10 +51,14 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
         Side opened = Side.of(ws.layout());
         Checkpoint primary = ws.primary();
         List<PlanMessage> messages = new ArrayList<>();
-        Optional<ConversionPlan> modelPlan = ws.modelCheckpoint().flatMap(c -> plan(c, "The model", messages));
-        Optional<ConversionPlan> adapterPlan = ws.adapterCheckpoint().flatMap(c -> plan(c, "The adapter", messages));
-        Side planned = modelPlan.or(() -> adapterPlan).map(p -> Side.of(p.from())).orElse(opened);
-        if (modelPlan.isPresent() || adapterPlan.isPresent()) {
+        Optional<ConversionPlan> modelPlan = ws.modelCheckpoint()
+                .flatMap(c -> plan(c, ws.request(c, Optional.empty()), "The model", messages)).map(PlannedConversion::plan);
+        Optional<AdapterPlan> adapterPlan = ws.adapterCheckpoint().flatMap(c -> plan(c, ws.request(c, Optional.empty()),
+                "The adapter", messages)).flatMap(PlannedConversion::adapter);
+        adapterPlan.ifPresent(p -> messages.addFirst(PlanMessage.peftCheck(p.peftCheck())));
+        Optional<ConversionPlan> adapterTargets = adapterPlan.map(AdapterPlan::plan);
+        Side planned = modelPlan.or(() -> adapterTargets).map(p -> Side.of(p.from())).orElse(opened);
+        if (modelPlan.isPresent() || adapterTargets.isPresent()) {
             opened = planned;
         }
 
@@ -65,13 +73,13 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
 
         List<PlanLinks.Entry> links = new ArrayList<>();
         modelPlan.ifPresent(p -> links.add(new PlanLinks.Entry(p, Side.of(p.from()))));
-        adapterPlan.ifPresent(p -> links.add(new PlanLinks.Entry(p, Side.of(p.from()))));
+        adapterTargets.ifPresent(p -> links.add(new PlanLinks.Entry(p, Side.of(p.from()))));
         if (!links.isEmpty()) {
-            List<TensorSpec> modelTargets = modelPlan.map(ConversionPlan::targetSpecs).orElse(List.of());
-            List<TensorSpec> adapterTargets = adapterPlan.map(ConversionPlan::targetSpecs).orElse(List.of());
+            List<TensorSpec> modelOut = modelPlan.map(ConversionPlan::targetSpecs).orElse(List.of());
+            List<TensorSpec> adapterOut = adapterTargets.map(ConversionPlan::targetSpecs).orElse(List.of());
             trees.put(opened.other(), TreeRows.build(opened.other(), primary.modelType(), primary.modelConfig(),
-                    modelTargets, adapterTargets, Map.of()));
-            captions.put(opened.other(), "what Convert writes, by the " + modelPlan.or(() -> adapterPlan)
+                    modelOut, adapterOut, Map.of()));
+            captions.put(opened.other(), "what Convert writes, by the " + modelPlan.or(() -> adapterTargets)
                     .orElseThrow().rules());
         } else {
             captions.put(opened.other(), "no conversion: see the Mapping screen");
@@ -80,9 +88,12 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
                 modelPlan, adapterPlan, messages);
     }
 
-    private static Optional<ConversionPlan> plan(Checkpoint c, String what, List<PlanMessage> messages) {
+    private static Optional<PlannedConversion> plan(Checkpoint c, ConversionRequest request, String what,
+                                                    List<PlanMessage> messages) {
         try {
-            return Optional.of(Planner.plan(c, c.ruleBook(), Optional.empty()));
+            PlannedConversion p = Conversions.plan(c, request);
+            p.plan().warnings().forEach(w -> messages.add(new PlanMessage(PlanMessage.Kind.WARNING, what + ": " + w)));
+            return Optional.of(p);
         } catch (FuseboxException e) {
             messages.add(new PlanMessage(PlanMessage.Kind.REFUSAL, what + " is not converted: " + Failures.sentence(e)));
             return Optional.empty();

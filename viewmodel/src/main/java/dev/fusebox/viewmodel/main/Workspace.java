@@ -2,6 +2,7 @@ package dev.fusebox.viewmodel.main;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.convert.ConversionRequest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +57,15 @@ public record Workspace(Checkpoint model, Checkpoint adapter) {
             return model.layout();
         }
         return adapter != null ? adapter.layout() : Layout.UNKNOWN;
+    }
+
+    /**
+     * How {@code c}, one of the checkpoints here, converts to {@code to} (by default the other layout): the model
+     * by itself, the adapter on the model open beside it (so its config need not name it).
+     */
+    public ConversionRequest request(Checkpoint c, Optional<Layout> to) {
+        ConversionRequest r = ConversionRequest.DEFAULT.withTo(to);
+        return c == adapter ? r.withBase(modelCheckpoint().map(Checkpoint::location)) : r;
     }
 
     /** "legacy-base + legacy-lora-attn_experts". */

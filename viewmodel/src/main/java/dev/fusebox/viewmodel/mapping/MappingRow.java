@@ -21,14 +21,20 @@ import java.util.stream.Collectors;
  * @param checkpoint "model" or "adapter"
  * @param kind       "copy", "rename", "fuse" (operations over several sources), "split" (part of one source) or
  *                   "compute"
+ * @param loraText   for an adapter's target: its LoRA's rank and alpha before and after ("rank 4 → 8, alpha 8 → 16
+ *                   (scale 2)"); else empty
  */
 public record MappingRow(String group, int layer, String checkpoint, PlannedTarget target, String kind,
-                         String sourcesText, String sourceShapesText, String operationsText) {
+                         String sourcesText, String sourceShapesText, String operationsText, String loraText) {
 
     private static final Pattern LAYER = Pattern.compile("\\.(?:layers|h|blocks)\\.(\\d+)\\.");
     public static final String OUTSIDE_LAYERS = "Outside the layers";
 
     public static MappingRow of(PlannedTarget t, String checkpoint) {
+        return of(t, checkpoint, "");
+    }
+
+    public static MappingRow of(PlannedTarget t, String checkpoint, String loraText) {
         Matcher m = LAYER.matcher(t.key());
         int layer = m.find() ? Integer.parseInt(m.group(1)) : -1;
         List<TensorSpec> sources = t.sources();
@@ -44,7 +50,7 @@ public record MappingRow(String group, int layer, String checkpoint, PlannedTarg
             case CopyRecipe c -> t.operations().isEmpty() ? (t.renamed() ? "rename" : "") : String.join(" · ", t.operations());
         };
         return new MappingRow(layer < 0 ? OUTSIDE_LAYERS : "Layer " + layer, layer, checkpoint, t, kind, sourcesText,
-                shapes(sources), operations);
+                shapes(sources), operations, loraText);
     }
 
     /** "4 × [96, 64]" for four sources of one shape; "[96, 64] + [64, 96]" otherwise. */

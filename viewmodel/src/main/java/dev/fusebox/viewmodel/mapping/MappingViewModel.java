@@ -3,7 +3,10 @@ package dev.fusebox.viewmodel.mapping;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.plan.Placement;
+import dev.fusebox.converter.lora.AdapterPlan;
+import dev.fusebox.converter.lora.BlockMatrix;
+import dev.fusebox.converter.lora.TargetLora;
+import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.CopyRecipe;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.ObjectProperty;
@@ -51,18 +54,23 @@ public final class MappingViewModel {
         this.reveal = reveal;
         filter.addListener(o -> regroup());
         groupByLayer.addListener(o -> regroup());
-        selected.addListener((o, old, row) -> diagram.set(row == null ? null : ShapeDiagram.of(row.target(), roles)));
+        selected.addListener((o, old, row) -> diagram.set(row == null ? null : diagram(row)));
     }
 
-    /** Shows the plans of what is open (either may be absent) and what the planning said. */
-    public void show(Optional<ConversionPlan> model, Optional<ConversionPlan> adapter, List<PlanMessage> said) {
+    /**
+     * Shows the plans of what is open (either may be absent) and what the planning said; an adapter's rows carry
+     * what happens to each target's rank and alpha.
+     */
+    public void show(Optional<ConversionPlan> model, Optional<AdapterPlan> adapter, List<PlanMessage> said) {
         List<MappingRow> all = new ArrayList<>();
         model.ifPresent(p -> p.targets().forEach(t -> all.add(MappingRow.of(t, "model"))));
-        adapter.ifPresent(p -> p.targets().forEach(t -> all.add(MappingRow.of(t, "adapter"))));
+        adapter.ifPresent(a -> a.plan().targets().forEach(t -> all.add(MappingRow.of(t, "adapter",
+                a.lora(t.key()).map(TargetLora::summary).orElse("")))));
         rows = List.copyOf(all);
         roles = roles(all);
         messages.setAll(said);
-        summary.set(describe(model, "Model").orElse("") + describe(adapter, "Adapter").map(s -> "\n" + s).orElse(""));
+        summary.set(describe(model, "Model").orElse("") + describe(adapter.map(AdapterPlan::plan), "Adapter")
+                .map(s -> (model.isPresent() ? "\n" : "") + s).orElse(""));
         selected.set(null);
         regroup();
     }
@@ -84,16 +92,28 @@ public final class MappingViewModel {
         });
     }
 
+    /** The diagram of {@code row}, its note saying what happens to the rank and alpha of an adapter's target. */
+    private ShapeDiagram diagram(MappingRow row) {
+        ShapeDiagram d = ShapeDiagram.of(row.target(), roles);
+        return row.loraText().isEmpty() ? d : new ShapeDiagram(d.targetKey(), d.shape(), d.blocks(), d.roles(),
+                d.note() + "\n" + row.loraText());
+    }
+
     /** Every source role in the order first met, so colours stay the same from target to target. */
     private static List<String> roles(List<MappingRow> rows) {
         List<String> out = new ArrayList<>();
         for (MappingRow r : rows) {
-            if (r.target().recipe() instanceof CopyRecipe c && !r.target().copiedWhole()) {
-                for (Placement p : c.placements()) {
-                    String role = ShapeDiagram.role(p.source().key());
-                    if (!out.contains(role)) {
-                        out.add(role);
-                    }
+            List<String> keys = switch (r.target().recipe()) {
+                case CopyRecipe c when !r.target().copiedWhole() ->
+                        c.placements().stream().map(p -> p.source().key()).toList();
+                case ComputedRecipe c when c.computation() instanceof BlockMatrix m ->
+                        m.blocks().stream().map(b -> b.source().tensor().key()).toList();
+                default -> List.of();
+            };
+            for (String key : keys) {
+                String role = ShapeDiagram.role(key);
+                if (!out.contains(role)) {
+                    out.add(role);
                 }
             }
         }

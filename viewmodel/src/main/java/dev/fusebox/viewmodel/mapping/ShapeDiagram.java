@@ -1,5 +1,6 @@
 package dev.fusebox.viewmodel.mapping;
 
+import dev.fusebox.converter.lora.BlockMatrix;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.Placement;
@@ -13,12 +14,17 @@ import java.util.List;
 /**
  * How the parts of a target tensor come from its sources, for the shape diagram: each block is the box of the
  * target that one source fills, in target indices, with the role of its source (w1, w3, w2, ...) for its colour.
- * A computed target is one block of role "computed".
+ * A target computed from blocks of its sources (an adapter's fused LoRA factor) shows each block where it lands,
+ * a column at a time where its columns are spread (B's rank-major columns); other computed targets are one block
+ * of role "computed".
  *
  * @param roles the role names, indexed by {@link Block#role()}; the same order for every target of a plan, so a
  *              role keeps its colour from diagram to diagram
  */
 public record ShapeDiagram(String targetKey, Shape shape, List<Block> blocks, List<String> roles, String note) {
+
+    /** Most blocks drawn column by column; past it a spread block is drawn as the box around its columns. */
+    private static final int MOST_BLOCKS = 4096;
 
     /**
      * The part of the target one source fills.
@@ -92,6 +98,30 @@ public record ShapeDiagram(String targetKey, Shape shape, List<Block> blocks, Li
                 }
                 note = String.join(" · ", target.operations());
             }
+            case ComputedRecipe c when c.computation() instanceof BlockMatrix m && rank == 2 -> {
+                boolean spread = m.blocks().stream().mapToLong(b -> b.colStep() == 1 ? 1 : b.source().cols())
+                        .sum() <= MOST_BLOCKS;
+                for (BlockMatrix.Block b : m.blocks()) {
+                    String key = b.source().tensor().key();
+                    String role = role(key);
+                    if (!order.contains(role)) {
+                        order.add(role);
+                    }
+                    long rows = b.source().rows();
+                    long cols = b.source().cols();
+                    if (b.colStep() == 1 || cols == 0 || !spread) {
+                        long width = cols == 0 ? 0 : (cols - 1) * b.colStep() + 1;
+                        blocks.add(new Block(key, label(key), order.indexOf(role), new long[] {b.row0(), b.col0()},
+                                new long[] {rows, width}));
+                        continue;
+                    }
+                    for (long j = 0; j < cols; j++) {
+                        blocks.add(new Block(key, label(key), order.indexOf(role),
+                                new long[] {b.row0(), b.col0() + j * b.colStep()}, new long[] {rows, 1}));
+                    }
+                }
+                note = c.description();
+            }
             case ComputedRecipe c -> {
                 if (!order.contains("computed")) {
                     order.add("computed");
@@ -105,11 +135,14 @@ public record ShapeDiagram(String targetKey, Shape shape, List<Block> blocks, Li
     }
 
     /**
-     * What a source is within its module list: the path after its last numeric segment, without ".weight"
-     * ({@code ...experts.1.w1.weight} → {@code w1}); a key without a numbered module is its last module name.
+     * What a source is within its module list: the path after its last numeric segment, without ".weight" and a
+     * LoRA factor's ".lora_A" or ".lora_B" ({@code ...experts.1.w1.weight} and {@code ...experts.1.w1.lora_A.weight}
+     * → {@code w1}); a key without a numbered module is its last module name.
      */
     public static String role(String key) {
         String k = key.endsWith(".weight") ? key.substring(0, key.length() - ".weight".length()) : key;
+        // A LoRA factor takes its module's role, so an adapter's blocks have the colours of the weights they adapt.
+        k = k.endsWith(".lora_A") || k.endsWith(".lora_B") ? k.substring(0, k.length() - ".lora_A".length()) : k;
         String[] parts = k.split("\\.");
         int last = -1;
         for (int i = 0; i < parts.length; i++) {

@@ -1,12 +1,10 @@
 package dev.fusebox.viewmodel.verify;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.convert.ConvertOptions;
-import dev.fusebox.converter.convert.PlanExecutor;
+import dev.fusebox.converter.convert.TemporaryConversion;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
-import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
@@ -21,22 +19,18 @@ import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * The verify screen: runs the sample forward pass on what is open and on its conversion, and shows pass or fail,
  * the difference after every layer and, per position, both sides' five best tokens. The conversion is the one
- * Convert wrote, or, before anything was written, one made for the purpose in a temporary folder and removed
- * afterwards. An adapter joins both sides only when it has a conversion of its own to compare with.
+ * Convert wrote, or, before anything was written, one made for the purpose in a temporary folder (the model's and
+ * the adapter's, with the model as its base) and removed afterwards. With what Convert wrote, an adapter joins both
+ * sides when Convert wrote its conversion too.
  */
 public final class VerifyViewModel {
 
@@ -81,8 +75,9 @@ public final class VerifyViewModel {
         converted.set(null);
         clear();
         against.set(a == null || a.modelPlan().isEmpty() ? ""
-                : "Verify runs " + a.workspace().model().displayName() + " and its conversion to "
-                + a.modelPlan().get().to().jsonName() + " on the same tokens and compares every layer and the logits.");
+                : "Verify runs " + a.workspace().displayName() + " and " + (a.workspace().adapter() == null ? "its"
+                : "their") + " conversion to " + a.modelPlan().get().to().jsonName()
+                + " on the same tokens and compares every layer and the logits.");
     }
 
     private void clear() {
@@ -107,54 +102,33 @@ public final class VerifyViewModel {
         }
         Checkpoint model = a.workspace().model();
         Optional<Checkpoint> adapter = a.workspace().adapterCheckpoint();
-        ConversionPlan modelPlan = a.modelPlan().get();
-        Optional<ConversionPlan> adapterPlan = a.adapterPlan();
         List<Path> written = converted.get();
         clear();
-        job.start("Verifying " + model.displayName(), (progress, cancel) -> {
+        job.start("Verifying " + a.workspace().displayName(), (progress, cancel) -> {
             if (written != null) {
-                return run(model, adapter, written.getFirst(), written.size() > 1 ? Optional.of(written.get(1))
-                        : Optional.empty(), progress, cancel, 0);
+                Optional<Path> writtenAdapter = written.size() > 1 ? Optional.of(written.get(1)) : Optional.empty();
+                // A converted model alone is compared with the source model alone.
+                return run(model.location(), writtenAdapter.isPresent() ? adapter : Optional.empty(),
+                        written.getFirst(), writtenAdapter, progress, cancel, 0);
             }
-            Path dir = Files.createTempDirectory("fusebox-verify-");
-            try {
-                long total = modelPlan.targetBytes() + adapterPlan.map(ConversionPlan::targetBytes).orElse(0L);
-                Path out = dir.resolve("model");
-                PlanExecutor.execute(model, modelPlan, out, ConvertOptions.DEFAULTS, phase(progress, 0, total), cancel);
-                Optional<Path> adapterOut = Optional.empty();
-                if (adapterPlan.isPresent()) {
-                    adapterOut = Optional.of(dir.resolve("adapter"));
-                    PlanExecutor.execute(adapter.orElseThrow(), adapterPlan.get(), adapterOut.get(),
-                            ConvertOptions.DEFAULTS, phase(progress, modelPlan.targetBytes(), total), cancel);
-                }
-                return run(model, adapter, out, adapterOut, progress, cancel, PHASE);
-            } finally {
-                deleteTree(dir);
+            try (TemporaryConversion t = TemporaryConversion.write(TemporaryConversion.systemTemporaryFolder(), model,
+                    adapter, p -> progress.onProgress(new Progress(0, 0, (int) (PHASE * Math.max(0, p.fraction())),
+                            2 * PHASE, p.current())), cancel)) {
+                return run(model.location(), adapter, t.model(), t.adapter(), progress, cancel, PHASE);
             }
         }, this::show, failure -> verdict.set("Could not verify: " + failure));
     }
 
-    /**
-     * Runs both sides. The source adapter joins only when there is a converted one to compare with: a converted
-     * model alone is compared with the source model alone.
-     */
-    private static VerificationReport run(Checkpoint model, Optional<Checkpoint> adapter, Path convertedModel,
+    /** Runs both sides, reporting the pass's progress after {@code before} of the work's steps. */
+    private static VerificationReport run(Path model, Optional<Checkpoint> adapter, Path convertedModel,
                                           Optional<Path> convertedAdapter, ProgressListener progress,
                                           Cancellation cancel, int before) throws Exception {
-        Optional<Path> sourceAdapter = convertedAdapter.isPresent() ? adapter.map(Checkpoint::location)
-                : Optional.empty();
-        VerificationRequest request = VerificationRequest.of(model.location(), sourceAdapter, convertedModel,
-                convertedAdapter);
+        VerificationRequest request = VerificationRequest.of(model, adapter.map(Checkpoint::location),
+                convertedModel, convertedAdapter);
         int total = before + PHASE;
         return new Verifier().verify(request, p -> progress.onProgress(new Progress(0, 0,
                 before + (p.itemsTotal() == 0 ? 0 : PHASE * p.itemsDone() / p.itemsTotal()), total,
                 p.current())), cancel);
-    }
-
-    /** The conversion's bytes as the first half of the work. */
-    private static ProgressListener phase(ProgressListener progress, long before, long total) {
-        return p -> progress.onProgress(new Progress(0, 0,
-                (int) (total == 0 ? 0 : PHASE * (before + p.bytesDone()) / total), 2 * PHASE, p.current()));
     }
 
     private void show(VerificationReport r) {
@@ -168,7 +142,8 @@ public final class VerifyViewModel {
                 + " layers · top-1 agrees at " + r.top1Agreement() + " of " + r.tokens().size() + " positions · "
                 + "routers agree on " + r.routerAgreement() + " of " + r.routerDecisions() + " choices · source "
                 + r.source().layout().jsonName() + " " + r.source().dtype().name() + ", converted "
-                + r.converted().layout().jsonName() + " " + r.converted().dtype().name());
+                + r.converted().layout().jsonName() + " " + r.converted().dtype().name()
+                + (r.converted().adapter().isPresent() ? " · the adapter applied on both sides" : ""));
         layers.setAll(r.layers());
         positions.setAll(r.positions().stream().map(p -> new PositionRow(p.position(), p.token(), p.maxAbsDiff(),
                 p.top1Agrees(), tokens(p.sourceTop5()), tokens(p.convertedTop5()), logits(p.sourceTop5()),
@@ -186,23 +161,6 @@ public final class VerifyViewModel {
 
     static String number(double v) {
         return v == 0 ? "0" : String.format(Locale.ROOT, "%.2e", v);
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(root)) {
-            all.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 
     public Job job() {

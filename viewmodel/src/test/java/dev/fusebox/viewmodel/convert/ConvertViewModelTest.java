@@ -46,7 +46,7 @@ class ConvertViewModelTest {
     void convertingTheTinyFixtureWritesWhatTransformersBuildsAndProgressReaches100Percent() throws Exception {
         main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
         ConvertViewModel vm = main.convert();
-        assertThat(vm.descriptionProperty().get()).isEqualTo("Convert legacy-base from legacy to v5: 21 tensors, 803 KiB");
+        assertThat(vm.descriptionProperty().get()).isEqualTo("Convert legacy-base from legacy to v5: 21 tensors, 803 KiB, as legacy-base-v5");
         List<Double> progress = new ArrayList<>();
         vm.job().progressProperty().addListener((o, a, b) -> progress.add(b.doubleValue()));
         dialogs.answer(out());
@@ -115,12 +115,24 @@ class ConvertViewModelTest {
     }
 
     @Test
-    void withAnAdapterTheModelIsConvertedAndTheAdapterSaysWhyNot() throws Exception {
-        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-lora-attn_experts"));
-        main.convert().convertInto(out(), Layout.V5);
-        assertThat(main.convert().outputs()).containsExactly(out().resolve("legacy-base-v5"));
-        assertThat(main.convert().outcomeTextProperty().get())
-                .contains("Not converted: legacy-lora-attn_experts: ");
+    void theSamplesAdapterIsConvertedBesideItsBaseAsPeftWouldSaveIt() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        ConvertViewModel vm = main.convert();
+        assertThat(vm.descriptionProperty().get()).endsWith("\nConvert legacy-lora-attn_experts, the LoRA adapter on "
+                + "legacy-base, from legacy to v5: 24 tensors, 98.0 KiB, as legacy-lora-attn_experts-v5");
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).isEqualTo(Job.State.SUCCEEDED);
+        Path adapter = out().resolve("legacy-lora-attn_experts-v5");
+        assertThat(vm.outputs()).containsExactly(out().resolve("legacy-base-v5"), adapter);
+        assertThat(vm.outcomeTextProperty().get()).contains("Wrote 24 tensors, 98.0 KiB, to " + adapter)
+                .doesNotContain("Not converted");
+        try (Checkpoint written = Checkpoint.open(adapter);
+             Checkpoint peft = Checkpoint.open(Fixtures.tiny("peft-saved-attn_experts"))) {
+            assertThat(written.layout()).isEqualTo(Layout.V5);
+            assertThat(written.tensors().keySet()).containsExactlyInAnyOrderElementsOf(peft.tensors().keySet());
+            assertThat(written.adapterConfig().orElseThrow().targetParameters())
+                    .containsExactlyInAnyOrder("gate_up_proj", "down_proj");
+        }
     }
 
     @Test

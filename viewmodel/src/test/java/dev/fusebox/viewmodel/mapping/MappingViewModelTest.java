@@ -95,11 +95,65 @@ class MappingViewModelTest {
     }
 
     @Test
-    void anAdapterThatCannotBeConvertedIsSaidAtTheTop() {
-        MappingViewModel vm = open(Fixtures.tiny("legacy-lora-attn_experts"));
+    void theSamplesAdapterIsMappedBesideItsBaseWithThePeftCheckOnTop() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        assertThat(vm.messages()).first().satisfies(m -> {
+            assertThat(m.kind()).isEqualTo(PlanMessage.Kind.PEFT_FINE);
+            assertThat(m.text()).startsWith("PEFT check: PEFT 0.21 would convert and load it exactly");
+        });
+        assertThat(vm.messages()).noneMatch(m -> m.kind() == PlanMessage.Kind.REFUSAL);
+        assertThat(vm.shownRows()).hasSize(21 + 24);
+        assertThat(vm.summaryProperty().get()).contains("\nAdapter: mixtral, legacy → v5");
+        MappingRow gateUpA = row(vm, "base_model.model.model.layers.0.mlp.experts.base_layer.lora_A.weight");
+        assertThat(gateUpA.checkpoint()).isEqualTo("adapter");
+        assertThat(gateUpA.kind()).isEqualTo("compute");
+        assertThat(gateUpA.loraText()).isEqualTo("rank 4 → 8, alpha 8 → 16 (scale 2)");
+        vm.filterProperty().set("adapter gate_up");
+        assertThat(vm.shownRows()).hasSize(4);
+    }
+
+    @Test
+    void theDiagramOfAFusedLoraFactorPlacesEachExpertsBlocks() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        vm.selectedProperty().set(row(vm, "base_model.model.model.layers.0.mlp.experts.base_layer.lora_A.weight"));
+        ShapeDiagram a = vm.diagramProperty().get();
+        assertThat(a.shape().toString()).isEqualTo("[32, 64]");
+        assertThat(a.blocks()).hasSize(8);
+        // Expert-major rows: expert 2's w3 ranks come after its w1 ranks, at 2·8 + 4.
+        ShapeDiagram.Block w3 = a.blocks().stream().filter(b -> b.label().equals("experts.2.w3.lora_A")).findFirst()
+                .orElseThrow();
+        assertThat(w3.start()).containsExactly(20, 0);
+        assertThat(w3.extent()).containsExactly(4, 64);
+        // The colour of the weight it adapts.
+        assertThat(a.roles().get(w3.role())).isEqualTo("w3");
+        assertThat(a.note()).endsWith("\nrank 4 → 8, alpha 8 → 16 (scale 2)");
+        vm.selectedProperty().set(row(vm, "base_model.model.model.layers.0.mlp.experts.base_layer.lora_B.weight"));
+        ShapeDiagram b = vm.diagramProperty().get();
+        // Rank-major columns k·4 + e: expert 1's w1 B lands in columns 1, 5, 9, 13 of the gate rows.
+        assertThat(b.blocks()).hasSize(32);
+        assertThat(b.blocks().stream().filter(x -> x.label().equals("experts.1.w1.lora_B")).map(x -> x.start(1)))
+                .containsExactly(1L, 5L, 9L, 13L);
+        assertThat(b.blocks()).filteredOn(x -> x.label().equals("experts.1.w3.lora_B"))
+                .allSatisfy(x -> assertThat(x.start(0)).isEqualTo(96));
+    }
+
+    @Test
+    void anAdapterThatPeftWouldScaleWrongSaysSoAtTheTop() {
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts_rslora"));
+        assertThat(vm.messages()).first().satisfies(m -> {
+            assertThat(m.kind()).isEqualTo(PlanMessage.Kind.PEFT_PROBLEM);
+            assertThat(m.text()).startsWith("PEFT check: PEFT 0.21 would load it without an error, but")
+                    .contains("\n• ").contains("√2");
+        });
+    }
+
+    @Test
+    void anAdapterThatCannotBeConvertedIsSaidAtTheTop() throws Exception {
+        Path adapter = AttentionOnlyAdapter.write(temp.resolve("attention-only"));
+        MappingViewModel vm = open(Fixtures.tiny("legacy-base"), adapter);
         assertThat(vm.messages()).singleElement().satisfies(m -> {
             assertThat(m.kind()).isEqualTo(PlanMessage.Kind.REFUSAL);
-            assertThat(m.text()).startsWith("The adapter is not converted: ").contains("legacy-lora-attn_experts");
+            assertThat(m.text()).startsWith("The adapter is not converted: ").contains("nothing to convert");
         });
         assertThat(vm.shownRows()).hasSize(21);
     }

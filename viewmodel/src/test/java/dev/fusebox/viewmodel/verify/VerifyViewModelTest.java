@@ -1,6 +1,7 @@
 package dev.fusebox.viewmodel.verify;
 
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.viewmodel.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
@@ -70,6 +71,34 @@ class VerifyViewModelTest {
         main.verify().verify();
         assertThat(main.verify().passedProperty().get()).as(main.verify().verdictProperty().get()).isTrue();
         assertThat(main.verify().reportProperty().get().converted().layout()).isEqualTo(Layout.LEGACY);
+    }
+
+    @Test
+    void theSampleWithItsAdapterVerifiesOnTheFlyWithTheAdapterOnBothSides() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        VerifyViewModel vm = main.verify();
+        assertThat(vm.againstProperty().get()).startsWith("Verify runs legacy-base + legacy-lora-attn_experts and "
+                + "their conversion to v5");
+        vm.verify();
+        assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
+        VerificationReport r = vm.reportProperty().get();
+        assertThat(r.source().adapter()).hasValueSatisfying(a ->
+                assertThat(a.getFileName().toString()).isEqualTo("legacy-lora-attn_experts"));
+        assertThat(r.converted().adapter()).hasValueSatisfying(a -> assertThat(a).doesNotExist());
+        assertThat(r.maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(vm.detailsProperty().get()).endsWith(" · the adapter applied on both sides");
+    }
+
+    @Test
+    void afterConvertingTheSampleVerifyAppliesTheWrittenAdapter() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        Path out = Files.createDirectories(temp.resolve("out"));
+        main.convert().convertInto(out, Layout.V5);
+        main.convert().verifyOutput();
+        VerificationReport r = main.verify().reportProperty().get();
+        assertThat(main.verify().passedProperty().get()).as(main.verify().verdictProperty().get()).isTrue();
+        assertThat(r.converted().adapter()).contains(out.resolve("legacy-lora-attn_experts-v5"));
+        assertThat(r.source().adapter()).isPresent();
     }
 
     @Test

@@ -1,0 +1,73 @@
+package dev.fusebox.converter.convert;
+
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
+import dev.fusebox.converter.lora.AdapterPlan;
+import dev.fusebox.converter.lora.AdapterPlanner;
+import dev.fusebox.converter.lora.MergePlanner;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The engine's one way to convert an input, whatever it is: a model (the family's rules), a LoRA adapter (fused or
+ * cut factors, rewritten config) or a model with an adapter merged in. The command line and the desktop app both
+ * plan and execute through here, with the rules the input was opened with.
+ */
+public final class Conversions {
+
+    private Conversions() {
+    }
+
+    /**
+     * The plan that converts {@code input} as {@code request} asks. Refuses a request whose options do not apply
+     * to the input (a base or a dtype for a model, a dtype for a merge) with an {@link IllegalArgumentException}.
+     */
+    public static PlannedConversion plan(Checkpoint input, ConversionRequest request) throws FuseboxException {
+        if (request.mergeAdapter().isPresent()) {
+            if (request.dtype().isPresent()) {
+                throw new IllegalArgumentException("--dtype applies to adapter conversions; a merged model keeps its "
+                        + "base dtype");
+            }
+            try (Checkpoint adapter = Checkpoint.open(request.mergeAdapter().get(), input.ruleBook())) {
+                return new PlannedConversion(MergePlanner.plan(input, adapter, input.ruleBook(), request.to()),
+                        Optional.empty());
+            }
+        }
+        if (input.kind() == CheckpointKind.ADAPTER) {
+            AdapterPlan ap = AdapterPlanner.plan(input, request.base(), input.ruleBook(), request.to(),
+                    request.dtype());
+            return new PlannedConversion(ap.plan(), Optional.of(ap));
+        }
+        if (request.base().isPresent() || request.dtype().isPresent()) {
+            throw new IllegalArgumentException((request.base().isPresent() ? "--base" : "--dtype") + " applies to "
+                    + "adapter conversions; the input is a model");
+        }
+        return new PlannedConversion(Planner.plan(input, input.ruleBook(), request.to()), Optional.empty());
+    }
+
+    /**
+     * Executes {@code plan} of {@code input} into {@code out}, opening the other inputs the plan reads (an adapter
+     * being merged) with the input's rules for the time it runs.
+     */
+    public static ConversionResult execute(Checkpoint input, ConversionPlan plan, Path out, ConvertOptions options,
+                                           ProgressListener listener, Cancellation cancellation)
+            throws FuseboxException {
+        List<Checkpoint> others = new ArrayList<>();
+        try {
+            for (Path p : plan.otherInputs()) {
+                others.add(Checkpoint.open(p, input.ruleBook()));
+            }
+            return PlanExecutor.execute(input, others, plan, out, options, listener, cancellation);
+        } finally {
+            others.forEach(Checkpoint::close);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.fusebox.converter.convert;
+
+import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.TestCheckpoints;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TemporaryConversionTest {
+
+    private static final Path BASE = Fixtures.tiny("legacy-base");
+    private static final Path ADAPTER = Fixtures.tiny("legacy-lora-attn_experts");
+
+    @TempDir
+    Path parent;
+
+    private List<Path> left() throws IOException {
+        try (Stream<Path> s = Files.list(parent)) {
+            return s.toList();
+        }
+    }
+
+    @Test
+    void theModelAndItsAdapterAreConvertedTogetherAndClosingRemovesThem() throws Exception {
+        try (Checkpoint model = Checkpoint.open(BASE); Checkpoint adapter = Checkpoint.open(ADAPTER)) {
+            try (TemporaryConversion t = TemporaryConversion.write(parent, model, Optional.of(adapter),
+                    ProgressListener.NONE, Cancellation.NEVER)) {
+                assertThat(t.model()).startsWith(parent);
+                assertThat(t.adapter()).hasValueSatisfying(a -> assertThat(a).startsWith(parent));
+                try (Checkpoint m = Checkpoint.open(t.model()); Checkpoint a = Checkpoint.open(t.adapter().get())) {
+                    assertThat(m.layout()).isEqualTo(Layout.V5);
+                    assertThat(a.layout()).isEqualTo(Layout.V5);
+                    assertThat(a.tensor("base_model.model.model.layers.1.mlp.experts.base_layer.lora_B.weight"))
+                            .isPresent();
+                }
+            }
+        }
+        assertThat(left()).isEmpty();
+    }
+
+    @Test
+    void anAdapterWithoutExpertOrRouterLoraIsUsedAsItIs() throws Exception {
+        Path attention = parent.resolve("inputs").resolve("attention-only");
+        Files.createDirectories(attention);
+        Files.copy(ADAPTER.resolve(Checkpoint.ADAPTER_CONFIG), attention.resolve(Checkpoint.ADAPTER_CONFIG));
+        List<TensorSpec> kept;
+        try (Checkpoint full = Checkpoint.open(ADAPTER)) {
+            kept = full.specs().stream().filter(s -> s.key().contains(".self_attn.")).toList();
+        }
+        TestCheckpoints.writeSafetensors(attention.resolve(Checkpoint.ADAPTER_WEIGHTS), kept);
+        Path temporary = Files.createDirectories(parent.resolve("temporary"));
+        try (Checkpoint model = Checkpoint.open(BASE); Checkpoint adapter = Checkpoint.open(attention);
+             TemporaryConversion t = TemporaryConversion.write(temporary, model, Optional.of(adapter),
+                     ProgressListener.NONE, Cancellation.NEVER)) {
+            assertThat(t.adapter()).contains(adapter.location());
+        }
+    }
+
+    @Test
+    void cancellingWhileTheAdapterIsWrittenLeavesNothingBehind() throws Exception {
+        long modelBytes;
+        try (Checkpoint model = Checkpoint.open(BASE)) {
+            modelBytes = Conversions.plan(model, ConversionRequest.DEFAULT).plan().targetBytes();
+        }
+        AtomicBoolean cancel = new AtomicBoolean();
+        AtomicBoolean adapterStarted = new AtomicBoolean();
+        try (Checkpoint model = Checkpoint.open(BASE); Checkpoint adapter = Checkpoint.open(ADAPTER)) {
+            assertThatThrownBy(() -> TemporaryConversion.write(parent, model, Optional.of(adapter), p -> {
+                if (p.bytesDone() > modelBytes) {
+                    adapterStarted.set(true);
+                    cancel.set(true);
+                }
+            }, cancel::get)).isInstanceOfSatisfying(FuseboxException.class,
+                    e -> assertThat(e.problem()).isEqualTo(Problem.CANCELLED));
+        }
+        assertThat(adapterStarted).isTrue();
+        assertThat(left()).isEmpty();
+    }
+}
