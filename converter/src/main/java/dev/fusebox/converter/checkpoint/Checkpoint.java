@@ -174,7 +174,8 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     private static Map<String, StoredTensor> collect(List<TensorFile> files) throws FuseboxException {
-        Map<String, StoredTensor> tensors = new LinkedHashMap<>();
+        int count = files.stream().mapToInt(f -> f.tensors().size()).sum();
+        Map<String, StoredTensor> tensors = LinkedHashMap.newLinkedHashMap(count);
         for (TensorFile f : files) {
             for (TensorEntry e : f.tensors()) {
                 StoredTensor previous = tensors.putIfAbsent(e.key(), new StoredTensor(f, e));

@@ -87,8 +87,8 @@ public final class ConversionPlan {
         this.to = to;
         this.sourceTensors = List.copyOf(sourceTensors);
         this.targets = List.copyOf(targets);
-        Map<String, PlannedTarget> t = new HashMap<>();
-        Map<String, List<SourceUse>> s = new HashMap<>();
+        Map<String, PlannedTarget> t = HashMap.newHashMap(this.targets.size());
+        Map<String, List<SourceUse>> s = HashMap.newHashMap(this.sourceTensors.size());
         for (PlannedTarget target : this.targets) {
             if (t.put(target.key(), target) != null) {
                 throw new IllegalArgumentException("the target key " + target.key() + " is planned twice");
@@ -96,13 +96,13 @@ public final class ConversionPlan {
             switch (target.recipe()) {
                 case CopyRecipe c -> {
                     for (Placement p : c.placements()) {
-                        s.computeIfAbsent(p.source().key(), k -> new ArrayList<>())
+                        s.computeIfAbsent(p.source().key(), k -> new ArrayList<>(1))
                                 .add(new SourceUse(target, Optional.of(p)));
                     }
                 }
                 case ComputedRecipe c -> {
                     for (TensorSpec spec : c.sources()) {
-                        s.computeIfAbsent(spec.key(), k -> new ArrayList<>()).add(new SourceUse(target, Optional.empty()));
+                        s.computeIfAbsent(spec.key(), k -> new ArrayList<>(1)).add(new SourceUse(target, Optional.empty()));
                     }
                 }
             }

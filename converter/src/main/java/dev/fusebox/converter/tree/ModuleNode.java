@@ -19,8 +19,9 @@ public final class ModuleNode {
     private final String path;
     private String className;
     private String extraRepr = "";
-    private final Map<String, ModuleNode> children = new LinkedHashMap<>();
-    private final Map<String, TensorSpec> parameters = new LinkedHashMap<>();
+    // Made on first use: most nodes of a large model are leaves with one tensor, and there are 100 000 of them.
+    private Map<String, ModuleNode> children = Map.of();
+    private Map<String, TensorSpec> parameters = Map.of();
 
     ModuleNode(String name, String path, String className) {
         this.name = name;
@@ -47,7 +48,7 @@ public final class ModuleNode {
     }
 
     public List<ModuleNode> children() {
-        return List.copyOf(children.values());
+        return children.isEmpty() ? List.of() : List.copyOf(children.values());
     }
 
     public ModuleNode child(String childName) {
@@ -56,7 +57,7 @@ public final class ModuleNode {
 
     /** This module's own tensors, by parameter name ({@code weight}, {@code gate_up_proj}, ...). */
     public Map<String, TensorSpec> parameters() {
-        return Collections.unmodifiableMap(parameters);
+        return parameters.isEmpty() ? Map.of() : Collections.unmodifiableMap(parameters);
     }
 
     /** This module's tensors and those of every module below it, in tree order. */
@@ -96,15 +97,21 @@ public final class ModuleNode {
     }
 
     ModuleNode childOrCreate(String childName) {
-        return children.computeIfAbsent(childName,
+        return mutableChildren().computeIfAbsent(childName,
                 n -> new ModuleNode(n, path.isEmpty() ? n : path + "." + n, ""));
     }
 
     void addParameter(String parameterName, TensorSpec spec) {
+        if (parameters.isEmpty()) {
+            parameters = new LinkedHashMap<>(4);
+        }
         parameters.put(parameterName, spec);
     }
 
     Map<String, ModuleNode> mutableChildren() {
+        if (children.isEmpty()) {
+            children = new LinkedHashMap<>(8);
+        }
         return children;
     }
 

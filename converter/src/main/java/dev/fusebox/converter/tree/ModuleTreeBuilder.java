@@ -33,7 +33,7 @@ public final class ModuleTreeBuilder {
         ModuleNode root = new ModuleNode("", "", "");
         // Keys of one module arrive together, and a large model has 100 000 of them: find a key's module by its
         // path in a map rather than by walking down from the root.
-        Map<String, ModuleNode> modules = new HashMap<>();
+        Map<String, ModuleNode> modules = HashMap.newHashMap(tensors.size());
         modules.put("", root);
         for (TensorSpec t : tensors) {
             String key = t.key().startsWith(PEFT_PREFIX) ? t.key().substring(PEFT_PREFIX.length()) : t.key();

@@ -1,9 +1,7 @@
 package dev.fusebox.converter.tree;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Prints a module tree exactly as {@code print(model)} does in PyTorch: {@code Module.__repr__} with
@@ -22,24 +20,14 @@ public final class TorchRepr {
 
     /** {@code repr(module)}. */
     public static String repr(ModuleNode node) {
-        return repr(node, new IdentityHashMap<>());
+        return node.isList() ? listRepr(node) : moduleRepr(node);
     }
 
-    /** Each node's text is made once: a list compares its items' texts, and its parent embeds them again. */
-    private static String repr(ModuleNode node, Map<ModuleNode, String> made) {
-        String text = made.get(node);
-        if (text == null) {
-            text = node.isList() ? listRepr(node, made) : moduleRepr(node, made);
-            made.put(node, text);
-        }
-        return text;
-    }
-
-    private static String moduleRepr(ModuleNode node, Map<ModuleNode, String> made) {
+    private static String moduleRepr(ModuleNode node) {
         List<String> extraLines = node.extraRepr().isEmpty() ? List.of() : List.of(node.extraRepr().split("\n", -1));
         List<String> childLines = new ArrayList<>();
         for (ModuleNode c : node.children()) {
-            childLines.add("(" + c.name() + "): " + addIndent(repr(c, made), 2));
+            childLines.add("(" + c.name() + "): " + addIndent(repr(c), 2));
         }
         StringBuilder s = new StringBuilder(node.className()).append('(');
         if (!extraLines.isEmpty() || !childLines.isEmpty()) {
@@ -54,17 +42,23 @@ public final class TorchRepr {
         return s.append(')').toString();
     }
 
-    private static String listRepr(ModuleNode node, Map<ModuleNode, String> made) {
+    private static String listRepr(ModuleNode node) {
         List<ModuleNode> items = node.children();
         if (items.isEmpty()) {
             return node.className() + "()";
         }
+        // Each item's text once: the run comparison below would otherwise make it twice, and nested lists
+        // (experts in layers) multiply that.
+        String[] texts = new String[items.size()];
+        for (int k = 0; k < texts.length; k++) {
+            texts[k] = repr(items.get(k));
+        }
         List<String> lines = new ArrayList<>();
         int i = 0;
         while (i < items.size()) {
-            String block = repr(items.get(i), made);
+            String block = texts[i];
             int end = i;
-            while (end + 1 < items.size() && repr(items.get(end + 1), made).equals(block)) {
+            while (end + 1 < items.size() && texts[end + 1].equals(block)) {
                 end++;
             }
             String local = i == end ? "(" + items.get(i).name() + "): " + block
