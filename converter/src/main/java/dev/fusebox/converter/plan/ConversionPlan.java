@@ -96,20 +96,35 @@ public final class ConversionPlan {
             switch (target.recipe()) {
                 case CopyRecipe c -> {
                     for (Placement p : c.placements()) {
-                        s.computeIfAbsent(p.source().key(), k -> new ArrayList<>(1))
-                                .add(new SourceUse(target, Optional.of(p)));
+                        addUse(s, p.source().key(), new SourceUse(target, Optional.of(p)));
                     }
                 }
                 case ComputedRecipe c -> {
                     for (TensorSpec spec : c.sources()) {
-                        s.computeIfAbsent(spec.key(), k -> new ArrayList<>(1)).add(new SourceUse(target, Optional.empty()));
+                        addUse(s, spec.key(), new SourceUse(target, Optional.empty()));
                     }
                 }
             }
         }
-        s.replaceAll((k, v) -> List.copyOf(v));
+        s.replaceAll((k, v) -> v instanceof ArrayList ? List.copyOf(v) : v);
         this.byTarget = Collections.unmodifiableMap(t);
         this.bySource = Collections.unmodifiableMap(s);
+    }
+
+    /**
+     * Adds a use of source {@code key}. Nearly every source of a large model feeds one target, so a first use is
+     * kept as an immutable list of one, and only a second makes a growable list.
+     */
+    private static void addUse(Map<String, List<SourceUse>> uses, String key, SourceUse use) {
+        List<SourceUse> before = uses.putIfAbsent(key, List.of(use));
+        if (before == null) {
+            return;
+        }
+        if (!(before instanceof ArrayList)) {
+            before = new ArrayList<>(before);
+            uses.put(key, before);
+        }
+        before.add(use);
     }
 
     public Path source() {

@@ -154,6 +154,21 @@ public final class Placement {
         return s;
     }
 
+    /**
+     * The element offset of the box's first element in a row-major target with {@code targetStrides} (its
+     * {@link #strides}); 0 for an empty box. Orders placements as {@link Runs#targetBase()} does, without the runs.
+     */
+    long targetOffset(long[] targetStrides) {
+        if (elementCount() == 0) {
+            return 0;
+        }
+        long offset = 0;
+        for (int t = 0; t < extent.length; t++) {
+            offset = Math.addExact(offset, Math.multiplyExact(targetStart[t], targetStrides[t]));
+        }
+        return offset;
+    }
+
     /** How the placement's bytes are laid out as runs: contiguous in both the target and the source. */
     public Runs runs(Shape targetShape) {
         if (elementCount() == 0) {

@@ -19,6 +19,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -124,9 +125,11 @@ public final class Planner {
             List<Entry> entries = new ArrayList<>();
             Map<GroupKey, Group> groups = new HashMap<>();
             for (StoredTensor t : tensors) {
-                Optional<DirectedRules.ConverterMatch> m = rules.converterFor(file, t.key());
+                String input = rules.converterInput(t.key());
+                Optional<DirectedRules.ConverterMatch> m = rules.converterFor(file, t.key(), input);
+                TensorSpec spec = t.spec();
                 if (m.isEmpty()) {
-                    entries.add(new Copy(t.spec(), rules.rename(t.key())));
+                    entries.add(new Copy(spec, rules.renamesBeforeConverting() ? input : rules.rename(t.key())));
                     continue;
                 }
                 DirectedRules.ConverterMatch cm = m.get();
@@ -138,10 +141,10 @@ public final class Planner {
                     entries.add(new GroupRef(g));
                 }
                 int index = Math.max(cm.match().index(), 0);
-                TensorSpec previous = g.slots.get(cm.source()).put(index, t.spec());
+                TensorSpec previous = g.slots.get(cm.source()).put(index, spec);
                 if (previous != null) {
                     throw new FuseboxException(Problem.KEY_COLLISION, file, t.key(), "the rules read it as the same "
-                            + "tensor as '" + previous.key() + "' (both become '" + rules.converterInput(t.key()) + "')");
+                            + "tensor as '" + previous.key() + "' (both become '" + input + "')");
                 }
             }
             List<PlannedTarget> out = new ArrayList<>();
@@ -153,7 +156,8 @@ public final class Planner {
                     case GroupRef g -> assemble(g.group());
                 };
                 for (PlannedTarget t : made) {
-                    String from = t.sources().getFirst().key();
+                    // Every target made here is a copy; its first placement's source is its first source.
+                    String from = ((CopyRecipe) t.recipe()).placements().getFirst().source().key();
                     String before = written.putIfAbsent(t.key(), from);
                     if (before != null) {
                         throw new FuseboxException(Problem.KEY_COLLISION, file, from, "it would be written as '"
@@ -204,11 +208,37 @@ public final class Planner {
                 for (int s = 0; s < slots.size(); s++) {
                     Assembly a = slots.get(s).get(i);
                     String key = rules.outputKey(c.targets().get(s), g.match, indexed.get(s) ? i : -1);
-                    List<Placement> placements = new ArrayList<>(a.placements());
-                    placements.sort(Comparator.comparingLong(p -> p.runs(a.shape()).targetBase()));
                     out.add(new PlannedTarget(new TensorSpec(key, first.dtype(), a.shape()), ops,
-                            new CopyRecipe(placements)));
+                            new CopyRecipe(inTargetOrder(a))));
                 }
+            }
+            return out;
+        }
+
+        /**
+         * The placements of {@code a} in the order of their first byte in the target (an empty one counts as at 0),
+         * each offset worked out once: a fused target of a large model has thousands of placements.
+         */
+        private static List<Placement> inTargetOrder(Assembly a) {
+            List<Placement> placements = a.placements();
+            long[] strides = Placement.strides(a.shape());
+            long[] offsets = new long[placements.size()];
+            boolean sorted = true;
+            for (int i = 0; i < offsets.length; i++) {
+                offsets[i] = placements.get(i).targetOffset(strides);
+                sorted &= i == 0 || offsets[i - 1] <= offsets[i];
+            }
+            if (sorted) {
+                return placements;
+            }
+            Integer[] order = new Integer[offsets.length];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, Comparator.comparingLong(i -> offsets[i]));
+            List<Placement> out = new ArrayList<>(order.length);
+            for (int i : order) {
+                out.add(placements.get(i));
             }
             return out;
         }

@@ -4,7 +4,6 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -46,25 +45,28 @@ public record DirectedRules(RuleSet rules, Direction direction, List<Renaming> r
 
     /** The converter that takes {@code key}, if any; a key that two patterns take is refused. */
     public Optional<ConverterMatch> converterFor(Path file, String key) throws FuseboxException {
-        String input = converterInput(key);
-        List<ConverterMatch> hits = new ArrayList<>();
+        return converterFor(file, key, converterInput(key));
+    }
+
+    /** {@link #converterFor(Path, String)} for a caller that has made {@code input}, the key's converter input. */
+    public Optional<ConverterMatch> converterFor(Path file, String key, String input) throws FuseboxException {
+        ConverterMatch found = null;
         for (int c = 0; c < converters.size(); c++) {
             List<KeyPattern> sources = converters.get(c).sources();
             for (int s = 0; s < sources.size(); s++) {
-                Optional<KeyPattern.Match> m = sources.get(s).find(input);
-                if (m.isPresent()) {
-                    hits.add(new ConverterMatch(c, s, m.get()));
+                KeyPattern.Match m = sources.get(s).match(input);
+                if (m == null) {
+                    continue;
                 }
+                if (found != null) {
+                    throw new FuseboxException(Problem.AMBIGUOUS_RULES, file, key, "two rules of " + rules
+                            + " match it: '" + converters.get(found.converter).sources().get(found.source) + "' and '"
+                            + sources.get(s) + "'; a key may feed one converter only");
+                }
+                found = new ConverterMatch(c, s, m);
             }
         }
-        if (hits.size() > 1) {
-            ConverterMatch a = hits.get(0);
-            ConverterMatch b = hits.get(1);
-            throw new FuseboxException(Problem.AMBIGUOUS_RULES, file, key, "two rules of " + rules
-                    + " match it: '" + converters.get(a.converter).sources().get(a.source) + "' and '"
-                    + converters.get(b.converter).sources().get(b.source) + "'; a key may feed one converter only");
-        }
-        return hits.isEmpty() ? Optional.empty() : Optional.of(hits.getFirst());
+        return Optional.ofNullable(found);
     }
 
     /** The key a converter output pattern names for a group, renamed where renamings follow the converter. */
@@ -77,7 +79,7 @@ public record DirectedRules(RuleSet rules, Direction direction, List<Renaming> r
         String input = converterInput(key);
         for (Converter c : converters) {
             for (KeyPattern p : c.sources()) {
-                if (p.find(input).isPresent()) {
+                if (p.match(input) != null) {
                     return true;
                 }
             }
