@@ -31,7 +31,9 @@ public final class ConversionPlan {
     private final List<String> warnings;
     private final List<Path> otherInputs;
     private final Map<String, PlannedTarget> byTarget;
-    private final Map<String, List<SourceUse>> bySource;
+    // Made on the first question about a source: opening a large checkpoint shows the plan before anyone asks.
+    // Two threads asking at once may both make it; they make equal maps, and either is kept.
+    private volatile Map<String, List<SourceUse>> bySource;
 
     /**
      * @param source        the checkpoint the plan reads
@@ -88,11 +90,18 @@ public final class ConversionPlan {
         this.sourceTensors = List.copyOf(sourceTensors);
         this.targets = List.copyOf(targets);
         Map<String, PlannedTarget> t = HashMap.newHashMap(this.targets.size());
-        Map<String, List<SourceUse>> s = HashMap.newHashMap(this.sourceTensors.size());
         for (PlannedTarget target : this.targets) {
             if (t.put(target.key(), target) != null) {
                 throw new IllegalArgumentException("the target key " + target.key() + " is planned twice");
             }
+        }
+        this.byTarget = Collections.unmodifiableMap(t);
+    }
+
+    /** Where each source goes, by source key, in target order. */
+    private Map<String, List<SourceUse>> sourceIndex() {
+        Map<String, List<SourceUse>> s = HashMap.newHashMap(sourceTensors.size());
+        for (PlannedTarget target : targets) {
             switch (target.recipe()) {
                 case CopyRecipe c -> {
                     for (Placement p : c.placements()) {
@@ -107,8 +116,7 @@ public final class ConversionPlan {
             }
         }
         s.replaceAll((k, v) -> v instanceof ArrayList ? List.copyOf(v) : v);
-        this.byTarget = Collections.unmodifiableMap(t);
-        this.bySource = Collections.unmodifiableMap(s);
+        return Collections.unmodifiableMap(s);
     }
 
     /**
@@ -195,7 +203,12 @@ public final class ConversionPlan {
 
     /** Where source tensor {@code key} goes: every target it feeds, with where it lands. */
     public List<SourceUse> uses(String key) {
-        return bySource.getOrDefault(key, List.of());
+        Map<String, List<SourceUse>> s = bySource;
+        if (s == null) {
+            s = sourceIndex();
+            bySource = s;
+        }
+        return s.getOrDefault(key, List.of());
     }
 
     /** Total bytes of tensor data the plan writes. */

@@ -277,7 +277,9 @@ public final class Planner {
                     all.addAll(slot.values());
                     continue;
                 }
-                for (int i = 0; i <= max; i++) {
+                // Indices are distinct and not negative: when there are max + 1 of them, none above max, all are there.
+                boolean complete = slot.size() == max + 1 && (slot.isEmpty() || slot.lastKey() <= max);
+                for (int i = 0; i <= max && !complete; i++) {
                     if (!slot.containsKey(i)) {
                         throw missingExpert(g, c, s, i);
                     }

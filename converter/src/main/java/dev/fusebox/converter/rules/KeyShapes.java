@@ -17,36 +17,40 @@ final class KeyShapes {
     /** Shape → the first key of that shape, in the keys' order. */
     static Map<String, String> of(Collection<String> keys) {
         Map<String, String> out = new LinkedHashMap<>();
-        StringBuilder b = new StringBuilder();
+        char[] buffer = new char[128];
         for (String k : keys) {
-            out.putIfAbsent(shape(k, b), k);
+            if (k.length() > buffer.length) {
+                buffer = new char[k.length()];
+            }
+            out.putIfAbsent(shape(k, buffer), k);
         }
         return out;
     }
 
-    private static String shape(String key, StringBuilder b) {
-        b.setLength(0);
+    /** The key with each all-digit segment written {@code 0}, made in {@code buffer} (as long as the key at least). */
+    private static String shape(String key, char[] buffer) {
         int n = key.length();
+        key.getChars(0, n, buffer, 0);
+        int length = 0;
         int start = 0;
         while (start <= n) {
-            int end = key.indexOf('.', start);
-            if (end < 0) {
-                end = n;
+            int end = start;
+            boolean digits = true;
+            while (end < n && buffer[end] != '.') {
+                digits &= Character.isDigit(buffer[end]);
+                end++;
             }
-            boolean digits = end > start;
-            for (int i = start; i < end && digits; i++) {
-                digits = Character.isDigit(key.charAt(i));
-            }
-            if (digits) {
-                b.append('0');
+            if (digits && end > start) {
+                buffer[length++] = '0';
             } else {
-                b.append(key, start, end);
+                System.arraycopy(buffer, start, buffer, length, end - start);
+                length += end - start;
             }
             if (end < n) {
-                b.append('.');
+                buffer[length++] = '.';
             }
             start = end + 1;
         }
-        return b.toString();
+        return new String(buffer, 0, length);
     }
 }
