@@ -4,6 +4,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +16,16 @@ import java.util.Map;
  */
 public final class ModuleNode {
 
+    /** Past this many children, a node finds a child by name in a map rather than by looking through them. */
+    private static final int MOST_SCANNED_CHILDREN = 8;
+
     private final String name;
     private final String path;
     private String className;
     private String extraRepr = "";
     // Made on first use: most nodes of a large model are leaves with one tensor, and there are 100 000 of them.
-    private Map<String, ModuleNode> children = Map.of();
+    private List<ModuleNode> children = List.of();
+    private Map<String, ModuleNode> childrenByName;
     private Map<String, TensorSpec> parameters = Map.of();
 
     ModuleNode(String name, String path, String className) {
@@ -47,23 +52,32 @@ public final class ModuleNode {
         return extraRepr;
     }
 
+    /** The child modules in definition order (a view; the tree does not change once built). */
     public List<ModuleNode> children() {
-        return children.isEmpty() ? List.of() : List.copyOf(children.values());
+        return children.isEmpty() ? List.of() : Collections.unmodifiableList(children);
     }
 
     public ModuleNode child(String childName) {
-        return children.get(childName);
+        if (childrenByName != null) {
+            return childrenByName.get(childName);
+        }
+        for (ModuleNode c : children) {
+            if (c.name.equals(childName)) {
+                return c;
+            }
+        }
+        return null;
     }
 
     /** This module's own tensors, by parameter name ({@code weight}, {@code gate_up_proj}, ...). */
     public Map<String, TensorSpec> parameters() {
-        return parameters.isEmpty() ? Map.of() : Collections.unmodifiableMap(parameters);
+        return parameters instanceof LinkedHashMap ? Collections.unmodifiableMap(parameters) : parameters;
     }
 
     /** This module's tensors and those of every module below it, in tree order. */
     public List<TensorSpec> allTensors() {
         List<TensorSpec> out = new ArrayList<>(parameters.values());
-        for (ModuleNode c : children.values()) {
+        for (ModuleNode c : children) {
             out.addAll(c.allTensors());
         }
         return out;
@@ -76,7 +90,7 @@ public final class ModuleNode {
         }
         ModuleNode n = this;
         for (String part : dottedPath.split("\\.")) {
-            n = n.children.get(part);
+            n = n.child(part);
             if (n == null) {
                 return null;
             }
@@ -97,20 +111,39 @@ public final class ModuleNode {
     }
 
     ModuleNode childOrCreate(String childName) {
-        return mutableChildren().computeIfAbsent(childName,
-                n -> new ModuleNode(n, path.isEmpty() ? n : path + "." + n, ""));
+        ModuleNode c = child(childName);
+        if (c == null) {
+            c = new ModuleNode(childName, path.isEmpty() ? childName : path + "." + childName, "");
+            if (children.isEmpty()) {
+                children = new ArrayList<>(4);
+            }
+            children.add(c);
+            if (childrenByName != null) {
+                childrenByName.put(childName, c);
+            } else if (children.size() > MOST_SCANNED_CHILDREN) {
+                childrenByName = HashMap.newHashMap(children.size() * 2);
+                children.forEach(k -> childrenByName.put(k.name, k));
+            }
+        }
+        return c;
     }
 
     void addParameter(String parameterName, TensorSpec spec) {
+        // One tensor, the common case, is an immutable map of one; a second makes an ordered map.
         if (parameters.isEmpty()) {
-            parameters = new LinkedHashMap<>(4);
+            parameters = Map.of(parameterName, spec);
+            return;
+        }
+        if (!(parameters instanceof LinkedHashMap)) {
+            parameters = new LinkedHashMap<>(parameters);
         }
         parameters.put(parameterName, spec);
     }
 
-    Map<String, ModuleNode> mutableChildren() {
+    /** The children, to be put in order while the tree is built. */
+    List<ModuleNode> mutableChildren() {
         if (children.isEmpty()) {
-            children = new LinkedHashMap<>(8);
+            children = new ArrayList<>(4);
         }
         return children;
     }

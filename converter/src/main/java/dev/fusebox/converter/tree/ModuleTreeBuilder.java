@@ -6,7 +6,6 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,8 +48,8 @@ public final class ModuleTreeBuilder {
         List<String> architectures = config.map(ModelConfig::architectures).orElse(List.of());
         String rootClass = !architectures.isEmpty() ? architectures.getFirst()
                 : known ? prefix + "ForCausalLM" : "PreTrainedModel";
-        Shaper shaper = new Shaper(root, template.orElse(null), prefix, eps, rootClass, new HashMap<>());
-        shaper.shape(root, null, "");
+        Shaper shaper = new Shaper(root, template.orElse(null), prefix, eps, rootClass);
+        shaper.shape(root, null, shaper.path(""));
         return root;
     }
 
@@ -65,52 +64,96 @@ public final class ModuleTreeBuilder {
     }
 
     /**
-     * Gives every node its class, order and extra repr. Template entries are looked up by the path with indices
-     * as {@code #}, carried down the recursion, so a model with thousands of experts makes a handful of lookups.
+     * A module path with its indices as {@code #}, what the template says of it, and the paths below it by child
+     * name. A model has few such paths however many experts it has, so each node finds its own from its parent's
+     * by one small lookup, and the template is asked once per path.
      */
-    private record Shaper(ModuleNode root, TreeTemplate template, String prefix, double eps, String rootClass,
-                          Map<String, List<String>> implicitChildren) {
+    private static final class TemplatePath {
+        final String path;
+        final TreeTemplate.Entry entry;
+        List<String> implicitChildren;
+        private final Map<String, TemplatePath> below = new HashMap<>();
 
-        void shape(ModuleNode node, ModuleNode parent, String indexFreePath) {
+        TemplatePath(String path, TreeTemplate.Entry entry) {
+            this.path = path;
+            this.entry = entry;
+        }
+    }
+
+    /** Gives every node its class, order and extra repr. */
+    private static final class Shaper {
+        private final ModuleNode root;
+        private final TreeTemplate template;
+        private final String prefix;
+        private final double eps;
+        private final String rootClass;
+
+        Shaper(ModuleNode root, TreeTemplate template, String prefix, double eps, String rootClass) {
+            this.root = root;
+            this.template = template;
+            this.prefix = prefix;
+            this.eps = eps;
+            this.rootClass = rootClass;
+        }
+
+        TemplatePath path(String indexFreePath) {
+            return new TemplatePath(indexFreePath,
+                    template == null ? null : template.entryWithoutIndices(indexFreePath).orElse(null));
+        }
+
+        private TemplatePath below(TemplatePath parent, String childName) {
+            String name = isIndex(childName) ? "#" : childName;
+            TemplatePath p = parent.below.get(name);
+            if (p == null) {
+                p = path(parent.path.isEmpty() ? name : parent.path + "." + name);
+                parent.below.put(name, p);
+            }
+            return p;
+        }
+
+        void shape(ModuleNode node, ModuleNode parent, TemplatePath path) {
             sortNumericChildren(node);
-            Optional<TreeTemplate.Entry> entry = template == null ? Optional.empty()
-                    : template.entryWithoutIndices(indexFreePath);
-            if (entry.isPresent()) {
-                node.setClassName(entry.get().className());
-                for (String child : implicitChildren(indexFreePath, entry.get())) {
+            TreeTemplate.Entry entry = path.entry;
+            if (entry != null) {
+                node.setClassName(entry.className());
+                for (String child : implicitChildren(path)) {
                     node.childOrCreate(child);
                 }
-                orderChildren(node, entry.get().children());
+                orderChildren(node, entry.children());
             } else {
                 node.setClassName(inferClass(node, parent));
             }
             for (ModuleNode c : node.children()) {
-                String name = isIndex(c.name()) ? "#" : c.name();
-                shape(c, node, indexFreePath.isEmpty() ? name : indexFreePath + "." + name);
+                shape(c, node, below(path, c.name()));
             }
-            node.setExtraRepr(extraRepr(node, entry.map(TreeTemplate.Entry::shapeFrom).orElse(null)));
+            node.setExtraRepr(extraRepr(node, entry == null ? null : entry.shapeFrom()));
         }
 
         /** The children the template lists as present without tensors (an activation, rotary embeddings). */
-        private List<String> implicitChildren(String indexFreePath, TreeTemplate.Entry entry) {
-            return implicitChildren.computeIfAbsent(indexFreePath, p -> entry.children().stream()
-                    .filter(child -> template.entryWithoutIndices(p.isEmpty() ? child : p + "." + child)
-                            .filter(TreeTemplate.Entry::implicit)
-                            .filter(e -> e.shapeFrom() == null || root.find(e.shapeFrom()) != null)
-                            .isPresent())
-                    .toList());
+        private List<String> implicitChildren(TemplatePath path) {
+            if (path.implicitChildren == null) {
+                String p = path.path;
+                path.implicitChildren = path.entry.children().stream()
+                        .filter(child -> template.entryWithoutIndices(p.isEmpty() ? child : p + "." + child)
+                                .filter(TreeTemplate.Entry::implicit)
+                                .filter(e -> e.shapeFrom() == null || root.find(e.shapeFrom()) != null)
+                                .isPresent())
+                        .toList();
+            }
+            return path.implicitChildren;
         }
 
         private String inferClass(ModuleNode node, ModuleNode parent) {
             if (parent == null) {
                 return rootClass;
             }
-            if (!node.children().isEmpty() && node.children().stream().allMatch(c -> isIndex(c.name()))) {
+            List<ModuleNode> children = node.children();
+            if (!children.isEmpty() && allIndices(children)) {
                 return "ModuleList";
             }
             Map<String, TensorSpec> params = node.parameters();
             TensorSpec weight = params.get("weight");
-            if (node.children().isEmpty() && weight != null) {
+            if (children.isEmpty() && weight != null) {
                 String n = node.name();
                 if (weight.shape().rank() == 2) {
                     return n.contains("embed") || n.equals("wte") || n.equals("wpe") ? "Embedding" : "Linear";
@@ -133,7 +176,8 @@ public final class ModuleTreeBuilder {
         }
 
         private String extraRepr(ModuleNode node, String shapeFrom) {
-            TensorSpec weight = node.parameters().get("weight");
+            Map<String, TensorSpec> params = node.parameters();
+            TensorSpec weight = params.get("weight");
             if (weight == null && shapeFrom != null) {
                 ModuleNode source = root.find(shapeFrom);
                 weight = source == null ? null : source.parameters().get("weight");
@@ -144,7 +188,7 @@ public final class ModuleTreeBuilder {
             String c = node.className();
             if (c.equals("Linear") && weight.shape().rank() == 2) {
                 return "in_features=" + weight.shape().dim(1) + ", out_features=" + weight.shape().dim(0)
-                        + ", bias=" + (node.parameters().containsKey("bias") ? "True" : "False");
+                        + ", bias=" + (params.containsKey("bias") ? "True" : "False");
             }
             if (c.equals("Embedding") && weight.shape().rank() == 2) {
                 return weight.shape().dim(0) + ", " + weight.shape().dim(1);
@@ -156,39 +200,56 @@ public final class ModuleTreeBuilder {
         }
     }
 
-    private static void sortNumericChildren(ModuleNode node) {
-        Map<String, ModuleNode> children = node.mutableChildren();
-        if (children.isEmpty() || !children.keySet().stream().allMatch(ModuleTreeBuilder::isIndex)) {
-            return;
-        }
-        List<ModuleNode> sorted = new ArrayList<>(children.values());
-        sorted.sort(Comparator.comparingLong(c -> Long.parseLong(c.name())));
-        children.clear();
-        sorted.forEach(c -> children.put(c.name(), c));
-    }
-
-    private static void orderChildren(ModuleNode node, List<String> order) {
-        Map<String, ModuleNode> children = node.mutableChildren();
-        if (inOrder(children.keySet(), order)) {
-            return;
-        }
-        Map<String, ModuleNode> ordered = new LinkedHashMap<>();
-        for (String name : order) {
-            ModuleNode c = children.get(name);
-            if (c != null) {
-                ordered.put(name, c);
+    private static boolean allIndices(List<ModuleNode> nodes) {
+        for (ModuleNode c : nodes) {
+            if (!isIndex(c.name())) {
+                return false;
             }
         }
-        children.forEach(ordered::putIfAbsent);
-        children.clear();
-        children.putAll(ordered);
+        return true;
     }
 
-    /** Whether the listed names come first among {@code names}, in the listed order. */
-    private static boolean inOrder(java.util.Set<String> names, List<String> order) {
+    /** Children named by indices, in numeric order (they arrive in key order, where "10" comes before "2"). */
+    private static void sortNumericChildren(ModuleNode node) {
+        List<ModuleNode> children = node.children();
+        if (children.size() < 2 || !allIndices(children)) {
+            return;
+        }
+        for (int i = 1; i < children.size(); i++) {
+            if (Long.parseLong(children.get(i - 1).name()) > Long.parseLong(children.get(i).name())) {
+                node.mutableChildren().sort(Comparator.comparingLong(c -> Long.parseLong(c.name())));
+                return;
+            }
+        }
+    }
+
+    /** The children the template lists first, in its order, then the others as they came. */
+    private static void orderChildren(ModuleNode node, List<String> order) {
+        if (inOrder(node.children(), order)) {
+            return;
+        }
+        List<ModuleNode> children = node.mutableChildren();
+        List<ModuleNode> ordered = new ArrayList<>(children.size());
+        for (String name : order) {
+            ModuleNode c = node.child(name);
+            if (c != null && !ordered.contains(c)) {
+                ordered.add(c);
+            }
+        }
+        for (ModuleNode c : children) {
+            if (!order.contains(c.name())) {
+                ordered.add(c);
+            }
+        }
+        children.clear();
+        children.addAll(ordered);
+    }
+
+    /** Whether the listed names come first among {@code children}, in the listed order. */
+    private static boolean inOrder(List<ModuleNode> children, List<String> order) {
         int next = 0;
-        for (String name : names) {
-            int at = order.indexOf(name);
+        for (ModuleNode c : children) {
+            int at = order.indexOf(c.name());
             if (at < 0) {
                 next = Integer.MAX_VALUE;
             } else if (at < next) {
