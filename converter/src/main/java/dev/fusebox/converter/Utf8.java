@@ -38,6 +38,24 @@ public final class Utf8 {
         return -1;
     }
 
+    /**
+     * The characters of {@code bytes}, which {@link #firstInvalid} found valid, for a JSON parser: JSON files are
+     * decoded here, in one pass, rather than by the parser through a reader. A leading byte order mark is dropped,
+     * as JSON readers may drop it.
+     */
+    public static char[] jsonText(byte[] bytes) {
+        int bom = bytes.length >= 3 && bytes[0] == (byte) 0xEF && bytes[1] == (byte) 0xBB && bytes[2] == (byte) 0xBF
+                ? 3 : 0;
+        char[] text = new char[bytes.length - bom];
+        for (int i = bom; i < bytes.length; i++) {
+            if (bytes[i] < 0) {
+                return new String(bytes, bom, bytes.length - bom, StandardCharsets.UTF_8).toCharArray();
+            }
+            text[i - bom] = (char) bytes[i];
+        }
+        return text;
+    }
+
     private static int decode(byte[] bytes) {
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)

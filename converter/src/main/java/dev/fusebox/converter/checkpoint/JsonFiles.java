@@ -50,7 +50,7 @@ final class JsonFiles {
     static ObjectNode readObject(Path file, Problem problem) throws FuseboxException {
         byte[] bytes = readText(file, problem);
         JsonNode node;
-        try (JsonParser p = MAPPER.createParser(bytes)) {
+        try (JsonParser p = parser(bytes)) {
             node = MAPPER.readTree(p);
             if (node != null && p.nextToken() != null) {
                 throw new FuseboxException(problem, file, "has content after its JSON object");
@@ -97,9 +97,12 @@ final class JsonFiles {
                 + "-byte limit for a JSON file of a checkpoint");
     }
 
-    /** A streaming parser over checked bytes, with the same strictness as {@link #readObject}. */
+    /**
+     * A streaming parser over checked bytes, with the same strictness as {@link #readObject}. It reads the text as
+     * characters: over bytes, a parser that does not intern field names would decode them through a reader, slowly.
+     */
     static JsonParser parser(byte[] bytes) throws IOException {
-        return MAPPER.createParser(bytes);
+        return MAPPER.createParser(Utf8.jsonText(bytes));
     }
 
     static FuseboxException notJson(Path file, Problem problem, IOException e) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.io.SerializedString;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
@@ -48,18 +49,21 @@ public final class SafetensorsHeader {
                     .build())
             .build();
 
+    // The names of an entry's fields, in the order writers put them: matched against the header's bytes as they
+    // are, so a large checkpoint does not make three strings per tensor only to compare them.
+    private static final SerializedString[] FIELDS = {new SerializedString("dtype"), new SerializedString("shape"),
+            new SerializedString("data_offsets")};
+    private static final Dtype[] DTYPES = Dtype.values();
+
     private final Map<String, String> metadata;
     private final List<TensorEntry> tensors;
-    private final Map<String, TensorEntry> byKey;
+    // Made on the first lookup by key: opening reads the list, and a large checkpoint has 100 000 entries.
+    private volatile Map<String, TensorEntry> byKey;
     private final long headerLength;
 
     private SafetensorsHeader(Map<String, String> metadata, List<TensorEntry> tensors, long headerLength) {
         this.metadata = Collections.unmodifiableMap(metadata);
         this.tensors = List.copyOf(tensors);
-        this.byKey = new HashMap<>(tensors.size() * 2);
-        for (TensorEntry t : tensors) {
-            byKey.put(t.key(), t);
-        }
         this.headerLength = headerLength;
     }
 
@@ -74,7 +78,15 @@ public final class SafetensorsHeader {
     }
 
     public Optional<TensorEntry> tensor(String key) {
-        return Optional.ofNullable(byKey.get(key));
+        Map<String, TensorEntry> m = byKey;
+        if (m == null) {
+            m = HashMap.newHashMap(tensors.size());
+            for (TensorEntry t : tensors) {
+                m.put(t.key(), t);
+            }
+            byKey = m;
+        }
+        return Optional.ofNullable(m.get(key));
     }
 
     /** N, the length of the JSON header as the 8-byte prefix gives it. */
@@ -115,7 +127,8 @@ public final class SafetensorsHeader {
         requireUtf8(file, json);
         Map<String, String> metadata = new LinkedHashMap<>();
         List<TensorEntry> tensors = new ArrayList<>();
-        try (JsonParser p = JSON.createParser(json)) {
+        Scratch scratch = new Scratch();
+        try (JsonParser p = JSON.createParser(Utf8.jsonText(json))) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw invalid(file, null, "the header is not a JSON object");
             }
@@ -129,7 +142,7 @@ public final class SafetensorsHeader {
                         throw new FuseboxException(Problem.TOO_MANY_TENSORS, file, "the header lists more than "
                                 + Limits.MAX_TENSORS_PER_FILE + " tensors, more than Fusebox opens in one file");
                     }
-                    tensors.add(readTensor(file, p, key));
+                    tensors.add(readTensor(file, p, key, scratch));
                 }
             }
             if (p.nextToken() != null) {
@@ -169,49 +182,102 @@ public final class SafetensorsHeader {
         }
     }
 
-    private static TensorEntry readTensor(Path file, JsonParser p, String key) throws IOException, FuseboxException {
+    /** Numbers read from a header, kept between entries: most of a large header is 100 000 small arrays. */
+    private static final class Scratch {
+        final long[] values = new long[64];
+        // One array per rank, which the Shape copies.
+        final long[][] byRank = new long[65][];
+
+        long[] exact(int n) {
+            long[] a = byRank[n];
+            if (a == null) {
+                a = new long[n];
+                byRank[n] = a;
+            }
+            System.arraycopy(values, 0, a, 0, n);
+            return a;
+        }
+    }
+
+    private static TensorEntry readTensor(Path file, JsonParser p, String key, Scratch scratch)
+            throws IOException, FuseboxException {
         if (p.currentToken() != JsonToken.START_OBJECT) {
             throw invalid(file, key, "its header entry is not a JSON object");
         }
         Dtype dtype = null;
-        long[] shape = null;
-        long[] offsets = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
+        Shape shape = null;
+        long begin = -1;
+        long end = -1;
+        int expected = 0;
+        while (true) {
+            boolean usual = p.nextFieldName(FIELDS[expected]);
+            if (p.currentToken() != JsonToken.FIELD_NAME) {
+                break;
+            }
+            String field = usual ? FIELDS[expected].getValue() : p.currentName();
+            expected = (expected + 1) % FIELDS.length;
             JsonToken value = p.nextToken();
             switch (field) {
                 case "dtype" -> {
                     if (value != JsonToken.VALUE_STRING) {
                         throw invalid(file, key, "dtype is not a string");
                     }
-                    String name = p.getText();
-                    dtype = Dtype.fromHeaderName(name).orElseThrow(() -> new FuseboxException(
-                            Problem.UNKNOWN_DTYPE, file, key, "unknown dtype '" + name + "'"));
-                }
-                case "shape" -> shape = readLongs(file, p, key, "shape", Problem.INVALID_SHAPE);
-                case "data_offsets" -> {
-                    offsets = readLongs(file, p, key, "data_offsets", Problem.INVALID_OFFSETS);
-                    if (offsets.length != 2) {
-                        throw new FuseboxException(Problem.INVALID_OFFSETS, file, key,
-                                "data_offsets has " + offsets.length + " numbers instead of 2");
+                    dtype = dtype(p);
+                    if (dtype == null) {
+                        throw new FuseboxException(Problem.UNKNOWN_DTYPE, file, key,
+                                "unknown dtype '" + p.getText() + "'");
                     }
+                }
+                case "shape" -> shape = new Shape(scratch.exact(
+                        readLongs(file, p, key, "shape", Problem.INVALID_SHAPE, scratch.values)));
+                case "data_offsets" -> {
+                    int n = readLongs(file, p, key, "data_offsets", Problem.INVALID_OFFSETS, scratch.values);
+                    if (n != 2) {
+                        throw new FuseboxException(Problem.INVALID_OFFSETS, file, key,
+                                "data_offsets has " + n + " numbers instead of 2");
+                    }
+                    begin = scratch.values[0];
+                    end = scratch.values[1];
                 }
                 default -> p.skipChildren();
             }
         }
-        if (dtype == null || shape == null || offsets == null) {
+        if (dtype == null || shape == null || begin < 0) {
             String missing = dtype == null ? "dtype" : shape == null ? "shape" : "data_offsets";
             throw invalid(file, key, "its header entry has no " + missing);
         }
-        return new TensorEntry(key, dtype, new Shape(shape), offsets[0], offsets[1]);
+        return new TensorEntry(key, dtype, shape, begin, end);
     }
 
-    private static long[] readLongs(Path file, JsonParser p, String key, String field, Problem problem)
+    /** The dtype the current string names exactly, or null; read from the parser's buffer, not made a string. */
+    private static Dtype dtype(JsonParser p) throws IOException {
+        char[] text = p.getTextCharacters();
+        int offset = p.getTextOffset();
+        int length = p.getTextLength();
+        for (Dtype d : DTYPES) {
+            String name = d.name();
+            if (name.length() == length && sameChars(name, text, offset)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    private static boolean sameChars(String s, char[] text, int offset) {
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) != text[offset + i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Reads a JSON array of non-negative integers into {@code values}; returns how many there are. */
+    private static int readLongs(Path file, JsonParser p, String key, String field, Problem problem, long[] values)
             throws IOException, FuseboxException {
         if (p.currentToken() != JsonToken.START_ARRAY) {
             throw new FuseboxException(problem, file, key, field + " is not a JSON array");
         }
-        long[] values = new long[4];
         int n = 0;
         while (p.nextToken() != JsonToken.END_ARRAY) {
             if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
@@ -227,14 +293,11 @@ public final class SafetensorsHeader {
                 throw new FuseboxException(problem, file, key, field + " holds the negative number " + v);
             }
             if (n == values.length) {
-                if (n >= 64) {
-                    throw new FuseboxException(problem, file, key, field + " has more than 64 entries");
-                }
-                values = java.util.Arrays.copyOf(values, n * 2);
+                throw new FuseboxException(problem, file, key, field + " has more than 64 entries");
             }
             values[n++] = v;
         }
-        return java.util.Arrays.copyOf(values, n);
+        return n;
     }
 
     private static void validateOffsets(Path file, List<TensorEntry> tensors, long dataLength)

@@ -126,6 +126,8 @@ public class MalformedSafetensorsTest {
                                 + "]".repeat(100) + "}}", 4),
                         Problem.INVALID_HEADER_JSON, "parser limit"),
                 arguments("a NUL byte in place of the header", concat(lengthPrefix(2), new byte[] {0, 0}),
+                        Problem.INVALID_HEADER_JSON, "not valid JSON"),
+                arguments("a header in UTF-16", concat(lengthPrefix(4), "{}".getBytes(StandardCharsets.UTF_16BE)),
                         Problem.INVALID_HEADER_JSON, "not valid JSON"));
     }
 
@@ -155,6 +157,7 @@ public class MalformedSafetensorsTest {
     static Stream<Arguments> validOddities() {
         return Stream.of(
                 arguments("leading whitespace", "  \n{" + tensor("a", "F32", "[2]", 0, 8) + "}", 8, 1),
+                arguments("a UTF-8 byte order mark", "\uFEFF{" + tensor("a", "F32", "[2]", 0, 8) + "}", 8, 1),
                 arguments("trailing padding", "{" + tensor("a", "F32", "[2]", 0, 8) + "}      ", 8, 1),
                 arguments("no tensors", "{}", 0, 0),
                 arguments("null metadata", "{\"__metadata__\":null}", 0, 0),

@@ -30,7 +30,10 @@ public final class TreeRows {
                                 List<TensorSpec> adapter, Map<String, StoredTensor> stored) {
         if (model.isEmpty()) {
             ModuleNode root = ModuleTreeBuilder.build(adapter, modelType, config);
-            return rows(side, root, TreeRow.Kind.ADAPTER_TENSOR, stored, new HashMap<>());
+            return rows(side, root, TreeRow.Kind.ADAPTER_TENSOR, stored, null);
+        }
+        if (adapter.isEmpty()) {
+            return rows(side, ModuleTreeBuilder.build(model, modelType, config), TreeRow.Kind.TENSOR, stored, null);
         }
         Map<String, TreeRow> modules = new HashMap<>();
         TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config), TreeRow.Kind.TENSOR, stored,
@@ -54,6 +57,7 @@ public final class TreeRows {
         return root;
     }
 
+    /** The rows of {@code node} and below; each module row is noted in {@code modules} by path, unless it is null. */
     private static TreeRow rows(Side side, ModuleNode node, TreeRow.Kind tensorKind, Map<String, StoredTensor> stored,
                                 Map<String, TreeRow> modules) {
         boolean root = node.path().isEmpty();
@@ -61,7 +65,9 @@ public final class TreeRows {
                 : node.className() + "(" + node.extraRepr() + ")";
         String name = root ? node.className() : node.name();
         TreeRow row = TreeRow.module(side, name, node.path(), type);
-        modules.put(node.path(), row);
+        if (modules != null) {
+            modules.put(node.path(), row);
+        }
         node.parameters().forEach((param, spec) ->
                 row.add(TreeRow.tensor(side, tensorKind, param, spec, stored.get(spec.key()))));
         for (ModuleNode child : node.children()) {

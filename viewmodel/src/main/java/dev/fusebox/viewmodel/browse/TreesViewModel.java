@@ -58,9 +58,11 @@ public final class TreesViewModel {
     }
 
     private void install(Side side, TreeRow root, String caption) {
-        Map<String, TreeRow> byKey = new HashMap<>();
+        Map<String, TreeRow> byKey = Map.of();
         if (root != null) {
-            for (TreeRow t : root.tensors()) {
+            List<TreeRow> tensors = root.tensors();
+            byKey = HashMap.newHashMap(tensors.size());
+            for (TreeRow t : tensors) {
                 byKey.put(t.path(), t);
             }
         }

@@ -62,8 +62,7 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
             opened = planned;
         }
 
-        Map<String, StoredTensor> stored = new HashMap<>();
-        ws.checkpoints().forEach(c -> stored.putAll(c.tensors()));
+        Map<String, StoredTensor> stored = stored(ws.checkpoints());
         List<TensorSpec> model = ws.modelCheckpoint().map(Checkpoint::specs).orElse(List.of());
         List<TensorSpec> adapter = ws.adapterCheckpoint().map(Checkpoint::specs).orElse(List.of());
         Map<Side, TreeRow> trees = new EnumMap<>(Side.class);
@@ -86,6 +85,16 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
         }
         return new Analysis(ws, opened, trees, captions, links.isEmpty() ? TensorLinks.NONE : new PlanLinks(links),
                 modelPlan, adapterPlan, messages);
+    }
+
+    /** The tensors in opened files by key: a lone checkpoint's own map, else the checkpoints' merged. */
+    private static Map<String, StoredTensor> stored(List<Checkpoint> checkpoints) {
+        if (checkpoints.size() == 1) {
+            return checkpoints.getFirst().tensors();
+        }
+        Map<String, StoredTensor> stored = new HashMap<>();
+        checkpoints.forEach(c -> stored.putAll(c.tensors()));
+        return stored;
     }
 
     private static Optional<PlannedConversion> plan(Checkpoint c, ConversionRequest request, String what,

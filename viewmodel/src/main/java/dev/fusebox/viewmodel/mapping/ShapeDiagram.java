@@ -143,17 +143,33 @@ public record ShapeDiagram(String targetKey, Shape shape, List<Block> blocks, Li
         String k = key.endsWith(".weight") ? key.substring(0, key.length() - ".weight".length()) : key;
         // A LoRA factor takes its module's role, so an adapter's blocks have the colours of the weights they adapt.
         k = k.endsWith(".lora_A") || k.endsWith(".lora_B") ? k.substring(0, k.length() - ".lora_A".length()) : k;
-        String[] parts = k.split("\\.");
-        int last = -1;
-        for (int i = 0; i < parts.length; i++) {
-            if (!parts[i].isEmpty() && parts[i].chars().allMatch(Character::isDigit)) {
-                last = i;
+        // Scanned rather than split: a fused target of a large model has thousands of sources. Trailing empty
+        // segments do not count (as split drops them).
+        int end = k.length();
+        while (end > 0 && k.charAt(end - 1) == '.') {
+            end--;
+        }
+        int lastIndexEnd = -1;
+        int start = 0;
+        while (start < end) {
+            int dot = k.indexOf('.', start);
+            int segmentEnd = dot < 0 || dot > end ? end : dot;
+            if (segmentEnd > start && digits(k, start, segmentEnd)) {
+                lastIndexEnd = segmentEnd;
+            }
+            start = segmentEnd + 1;
+        }
+        return lastIndexEnd >= 0 && lastIndexEnd < end ? k.substring(lastIndexEnd + 1, end)
+                : k.substring(k.lastIndexOf('.', end - 1) + 1, end);
+    }
+
+    private static boolean digits(String s, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!Character.isDigit(s.charAt(i))) {
+                return false;
             }
         }
-        if (last >= 0 && last < parts.length - 1) {
-            return String.join(".", Arrays.copyOfRange(parts, last + 1, parts.length));
-        }
-        return parts[parts.length - 1];
+        return true;
     }
 
     /** The source key from its expert (or last numbered module's parent) on: {@code experts.1.w1}. */
