@@ -157,6 +157,16 @@ public final class MalformedCorpus {
                 "expected a shard file name");
         indexText("a shard name that is a long list", "{\"weight_map\": {\"lm_head.weight\": ["
                 + "1,".repeat(100_000) + "1]}}", Problem.INVALID_INDEX, "its weight_map entry is a list, expected");
+        indexText("a key given twice", "{\"weight_map\": {\"lm_head.weight\": \"model.safetensors\", "
+                + "\"lm_head.weight\": \"model.safetensors\"}}", Problem.INVALID_INDEX,
+                "not valid JSON (Duplicate field 'lm_head.weight')");
+        indexText("a weight_map given twice", "{\"weight_map\": {}, \"weight_map\": {}}", Problem.INVALID_INDEX,
+                "not valid JSON (Duplicate field 'weight_map')");
+        indexText("a metadata key given twice", "{\"metadata\": {\"total_size\": 1, \"total_size\": 1}, "
+                + "\"weight_map\": {}}", Problem.INVALID_INDEX, "not valid JSON (Duplicate field 'total_size')");
+        indexText("a metadata key given twice after the weight_map", "{\"weight_map\": {}, \"metadata\": "
+                + "{\"total_size\": 1, \"total_size\": 1}}", Problem.INVALID_INDEX,
+                "not valid JSON (Duplicate field 'total_size')");
         indexText("a tensor the shard does not hold",
                 "{\"weight_map\": {\"no.such.tensor\": \"model.safetensors\"}}", Problem.INDEX_MISMATCH,
                 "tensor 'no.such.tensor'");

@@ -21,10 +21,12 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The parsed and validated header of a safetensors file. Validation follows the reference implementation, in
@@ -40,9 +42,10 @@ public final class SafetensorsHeader {
     public static final long MAX_HEADER_BYTES = 100_000_000L;
 
     // Keys are not interned: a large checkpoint has 100 000 distinct ones and interning them costs more than parsing.
+    // Names given twice are found by the reader below, not by the parser, whose check makes a set for every
+    // tensor's entry.
     private static final JsonFactory JSON = JsonFactory.builder()
             .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(StreamReadConstraints.builder()
                     .maxStringLength((int) MAX_HEADER_BYTES)
                     .maxNestingDepth(8)
@@ -132,8 +135,12 @@ public final class SafetensorsHeader {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw invalid(file, null, "the header is not a JSON object");
             }
+            Set<String> keys = new HashSet<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String key = p.currentName();
+                if (!keys.add(key)) {
+                    throw duplicate(file, key);
+                }
                 p.nextToken();
                 if (key.equals("__metadata__")) {
                     readMetadata(file, p, metadata);
@@ -151,12 +158,7 @@ public final class SafetensorsHeader {
         } catch (StreamConstraintsException e) {
             throw invalid(file, null, "the header exceeds a parser limit (" + e.getOriginalMessage() + ")");
         } catch (JsonParseException e) {
-            String message = e.getOriginalMessage();
-            if (message.startsWith("Duplicate field")) {
-                throw new FuseboxException(Problem.DUPLICATE_KEY, file,
-                        "the header names a key twice (" + message.replace("Duplicate field ", "") + ")");
-            }
-            throw invalid(file, null, "the header is not valid JSON (" + message + ")");
+            throw invalid(file, null, "the header is not valid JSON (" + e.getOriginalMessage() + ")");
         } catch (IOException e) {
             throw invalid(file, null, "the header could not be parsed (" + e.getMessage() + ")");
         }
@@ -174,6 +176,9 @@ public final class SafetensorsHeader {
         }
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String k = p.currentName();
+            if (metadata.containsKey(k)) {
+                throw duplicate(file, k);
+            }
             if (p.nextToken() != JsonToken.VALUE_STRING) {
                 throw new FuseboxException(Problem.INVALID_METADATA, file,
                         "__metadata__ entry '" + k + "' is not a string (metadata holds strings only)");
@@ -209,6 +214,7 @@ public final class SafetensorsHeader {
         long begin = -1;
         long end = -1;
         int expected = 0;
+        Set<String> others = null;
         while (true) {
             boolean usual = p.nextFieldName(FIELDS[expected]);
             if (p.currentToken() != JsonToken.FIELD_NAME) {
@@ -216,6 +222,18 @@ public final class SafetensorsHeader {
             }
             String field = usual ? FIELDS[expected].getValue() : p.currentName();
             expected = (expected + 1) % FIELDS.length;
+            boolean again = switch (field) {
+                case "dtype" -> dtype != null;
+                case "shape" -> shape != null;
+                case "data_offsets" -> begin >= 0;
+                default -> {
+                    others = others == null ? new HashSet<>() : others;
+                    yield !others.add(field);
+                }
+            };
+            if (again) {
+                throw duplicate(file, field);
+            }
             JsonToken value = p.nextToken();
             switch (field) {
                 case "dtype" -> {
@@ -239,7 +257,7 @@ public final class SafetensorsHeader {
                     begin = scratch.values[0];
                     end = scratch.values[1];
                 }
-                default -> p.skipChildren();
+                default -> skipValue(file, p);
             }
         }
         if (dtype == null || shape == null || begin < 0) {
@@ -247,6 +265,28 @@ public final class SafetensorsHeader {
             throw invalid(file, key, "its header entry has no " + missing);
         }
         return new TensorEntry(key, dtype, shape, begin, end);
+    }
+
+    /** Skips the value the parser is at, refusing an object in it that names a key twice. */
+    private static void skipValue(Path file, JsonParser p) throws IOException, FuseboxException {
+        if (p.currentToken() == JsonToken.START_OBJECT) {
+            Set<String> names = new HashSet<>();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                if (!names.add(p.currentName())) {
+                    throw duplicate(file, p.currentName());
+                }
+                p.nextToken();
+                skipValue(file, p);
+            }
+        } else if (p.currentToken() == JsonToken.START_ARRAY) {
+            while (p.nextToken() != JsonToken.END_ARRAY) {
+                skipValue(file, p);
+            }
+        }
+    }
+
+    private static FuseboxException duplicate(Path file, String name) {
+        return new FuseboxException(Problem.DUPLICATE_KEY, file, "the header names a key twice ('" + name + "')");
     }
 
     /** The dtype the current string names exactly, or null; read from the parser's buffer, not made a string. */
