@@ -1,6 +1,6 @@
 /** The Fusebox engine: safetensors I/O, the checkpoint model, rules, plans, LoRA, the forward pass and the CLI. */
 module dev.fusebox.converter {
-    requires com.fasterxml.jackson.databind;
+    requires transitive com.fasterxml.jackson.databind;
     requires info.picocli;
     requires jdk.management;
     // Optional at run time: the launcher and the tests add it; without it the forward pass uses scalar loops.

@@ -9,8 +9,11 @@ import java.util.Optional;
  */
 public final class FuseboxException extends Exception {
 
+    private static final long serialVersionUID = 1L;
+
     private final Problem problem;
-    private final Path file;
+    // Paths do not serialize; the message keeps the file's name for whoever receives a serialized copy.
+    private final transient Path file;
     private final String key;
 
     public FuseboxException(Problem problem, Path file, String key, String detail) {

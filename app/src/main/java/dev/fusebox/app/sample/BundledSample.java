@@ -1,5 +1,6 @@
 package dev.fusebox.app.sample;
 
+import dev.fusebox.converter.FileTrees;
 import dev.fusebox.viewmodel.main.SampleSource;
 
 import java.io.IOException;
@@ -17,7 +18,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * The sample checkpoint bundled in the app's jar (resources/sample): a tiny legacy Mixtral and a LoRA adapter on
@@ -45,7 +45,7 @@ public final class BundledSample implements SampleSource {
         Path dir = cacheDirectory.resolve("sample-" + HexFormat.of().formatHex(sha256(manifest), 0, 6));
         if (!Files.isRegularFile(dir.resolve(".complete"))) {
             // Extraction renames a complete directory into place, so one without its marker was changed by hand.
-            deleteTree(dir);
+            FileTrees.deleteTree(dir);
             extract(entries, dir);
         }
         Set<String> roots = new LinkedHashSet<>();
@@ -77,9 +77,9 @@ public final class BundledSample implements SampleSource {
             }
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
             // Another Fusebox extracted it at the same moment; theirs is as good as ours.
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            FileTrees.deleteTree(tmp);
             throw e;
         }
     }
@@ -116,17 +116,6 @@ public final class BundledSample implements SampleSource {
             return MessageDigest.getInstance("SHA-256").digest(bytes);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

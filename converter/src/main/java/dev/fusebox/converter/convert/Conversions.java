@@ -36,6 +36,10 @@ public final class Conversions {
                 throw new IllegalArgumentException("--dtype applies to adapter conversions; a merged model keeps its "
                         + "base dtype");
             }
+            if (request.base().isPresent()) {
+                throw new IllegalArgumentException("--base names an adapter's base model; with --merge-adapter the "
+                        + "base is the input itself");
+            }
             try (Checkpoint adapter = Checkpoint.open(request.mergeAdapter().get(), input.ruleBook())) {
                 return new PlannedConversion(MergePlanner.plan(input, adapter, input.ruleBook(), request.to()),
                         Optional.empty());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.FileTrees;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
@@ -19,12 +20,9 @@ import dev.fusebox.converter.tensor.TensorFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -107,7 +105,7 @@ public final class PlanExecutor {
                         + "conversion?); remove it or pass --force");
             }
             try {
-                deleteTree(partial);
+                FileTrees.deleteTree(partial);
             } catch (IOException e) {
                 throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + e.getMessage() + ")", e);
             }
@@ -151,7 +149,7 @@ public final class PlanExecutor {
             throw new FuseboxException(Problem.IO_ERROR, output, "could not be written (" + e.getMessage() + ")", e);
         } finally {
             if (!done) {
-                deleteQuietly(partial);
+                FileTrees.deleteQuietly(partial);
             }
         }
     }
@@ -261,42 +259,7 @@ public final class PlanExecutor {
         Path old = output.resolveSibling(output.getFileName() + ".replaced-" + System.nanoTime());
         Files.move(output, old, StandardCopyOption.ATOMIC_MOVE);
         Files.move(partial, output, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try {
-            deleteTree(dir);
-        } catch (IOException ignored) {
-            // best effort: the failure that brought us here is what the user needs to see
-        }
-    }
-
-    /** Deletes {@code root} and everything under it (a file: just it), following no link. */
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        if (!Files.isDirectory(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            Files.delete(root);
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                if (exc != null) {
-                    throw exc;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        FileTrees.deleteTree(old);
     }
 
     /** Counts bytes and tensors and tells the listener, at most every few megabytes and after each tensor. */

@@ -1,5 +1,6 @@
 package dev.fusebox.converter.convert;
 
+import dev.fusebox.converter.FileTrees;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
@@ -67,7 +68,7 @@ public final class TemporaryConversion implements AutoCloseable {
             return new TemporaryConversion(directory, modelOut, adapterOut);
         } catch (FuseboxException | RuntimeException e) {
             try {
-                PlanExecutor.deleteTree(directory);
+                FileTrees.deleteTree(directory);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -105,7 +106,7 @@ public final class TemporaryConversion implements AutoCloseable {
     @Override
     public void close() throws FuseboxException {
         try {
-            PlanExecutor.deleteTree(directory);
+            FileTrees.deleteTree(directory);
         } catch (IOException e) {
             throw new FuseboxException(Problem.IO_ERROR, directory, "could not be removed (" + e.getMessage() + ")",
                     e);

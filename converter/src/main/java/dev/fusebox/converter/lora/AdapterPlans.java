@@ -8,7 +8,6 @@ import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.PlannedTarget;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -52,8 +51,7 @@ final class AdapterPlans {
                 return;
             }
             Map<String, JsonNode> sorted = new TreeMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : node.properties()) {
                 sorted.put(e.getKey(), e.getValue());
             }
             s.append("{\n");

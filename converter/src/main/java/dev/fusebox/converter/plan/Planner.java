@@ -49,7 +49,7 @@ public final class Planner {
         Path file = checkpoint.location();
         if (checkpoint.kind() == CheckpointKind.ADAPTER) {
             throw new FuseboxException(Problem.UNSUPPORTED, file,
-                    "is a LoRA adapter; this command converts model checkpoints (adapter conversion comes separately)");
+                    "is a LoRA adapter; the model rules plan model checkpoints, adapters go through the adapter planner");
         }
         Optional<String> declared = checkpoint.modelConfig().flatMap(ModelConfig::modelType);
         String modelType = checkpoint.modelType();

@@ -100,7 +100,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
             g.writeEndObject();
         }
-        int pad = (int) ((8 - (8 + out.size()) % 8) % 8);
+        int pad = (8 - (8 + out.size()) % 8) % 8;
         for (int i = 0; i < pad; i++) {
             out.write(' ');
         }

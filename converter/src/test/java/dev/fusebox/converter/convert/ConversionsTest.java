@@ -72,6 +72,10 @@ class ConversionsTest {
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withMergeAdapter(Optional.of(ADAPTER))
                     .withDtype(Optional.of(Dtype.F64))))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a merged model keeps");
+            assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withMergeAdapter(Optional.of(ADAPTER))
+                    .withBase(Optional.of(BASE))))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("--base names an adapter's base model; with --merge-adapter the base is the input itself");
         }
     }
 }
