@@ -23,6 +23,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -84,7 +85,8 @@ public final class PlanExecutor {
                     throw new FuseboxException(Problem.UNSUPPORTED, output, "is a single file, but the conversion also "
                             + "writes " + plan.generatedFiles().keySet().iterator().next() + "; give a directory");
                 }
-                writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source));
+                writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source),
+                        true);
                 tracker.finish();
                 return new ConversionResult(output, List.of(output), List.of(), plan.targets().size(),
                         plan.targetBytes(), System.nanoTime() - start);
@@ -115,11 +117,20 @@ public final class PlanExecutor {
             Files.createDirectory(partial);
             ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), plan.weightsName());
             List<Path> weightFiles = new ArrayList<>();
+            List<Path> written = new ArrayList<>();
             for (int i = 0; i < shards.shards().size(); i++) {
                 Path shard = partial.resolve(shards.names().get(i));
                 writeShard(shard, metadata, shards.shards().get(i), bytes, tracker, cancellation,
-                        permissionsOf(source));
+                        permissionsOf(source), false);
+                written.add(shard);
                 weightFiles.add(output.resolve(shards.names().get(i)));
+            }
+            // Synced together once all are written: the directory is published by one rename below, so no shard
+            // needs to be on disk before the next is written.
+            for (Path shard : written) {
+                try (FileChannel c = FileChannel.open(shard, StandardOpenOption.WRITE)) {
+                    c.force(true);
+                }
             }
             if (shards.shards().size() > 1) {
                 writeIndex(partial.resolve(plan.weightsName() + ".index.json"), plan, shards);
@@ -156,7 +167,7 @@ public final class PlanExecutor {
 
     private static void writeShard(Path file, Map<String, String> metadata, List<PlannedTarget> targets,
                                    TargetBytes bytes, Tracker tracker, Cancellation cancellation,
-                                   Set<PosixFilePermission> permissions) throws FuseboxException {
+                                   Set<PosixFilePermission> permissions, boolean sync) throws FuseboxException {
         List<TensorSpec> specs = targets.stream().map(PlannedTarget::spec).toList();
         try (SafetensorsWriter w = SafetensorsWriter.create(file, metadata, specs)) {
             ByteSink sink = new WriterSink(w);
@@ -166,7 +177,11 @@ public final class PlanExecutor {
                 tracker.done();
             }
             cancellation.check();
-            w.commit();
+            if (sync) {
+                w.commit();
+            } else {
+                w.commitUnsynced();
+            }
             if (permissions != null) {
                 Files.setPosixFilePermissions(file, permissions);
             }

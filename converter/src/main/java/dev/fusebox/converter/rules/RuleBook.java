@@ -75,9 +75,15 @@ public final class RuleBook {
         return bundled().withFiles(files);
     }
 
-    /** Where a user drops extra rule files: {@code ~/.config/fusebox/rules}. */
+    /**
+     * Where a user drops extra rule files: {@code $XDG_CONFIG_HOME/fusebox/rules}, by default
+     * {@code ~/.config/fusebox/rules}, beside the desktop app's settings.
+     */
     public static Path userDirectory() {
-        return Path.of(System.getProperty("user.home"), ".config", "fusebox", "rules");
+        String xdg = System.getenv("XDG_CONFIG_HOME");
+        Path config = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg)
+                : Path.of(System.getProperty("user.home"), ".config");
+        return config.resolve("fusebox").resolve("rules");
     }
 
     /** This book and the rule files given, read in order. */

@@ -144,11 +144,26 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** Checks every tensor byte was written, syncs, and moves the file to its name. */
     public void commit() throws IOException {
+        commit(true);
+    }
+
+    /**
+     * Checks every tensor byte was written and moves the file to its name, leaving the sync to the caller: one who
+     * writes several files and syncs them all at the end lets the disk flush one while the next is written (a
+     * sync after each would leave the disk idle while the next is copied).
+     */
+    public void commitUnsynced() throws IOException {
+        commit(false);
+    }
+
+    private void commit(boolean sync) throws IOException {
         long written = written();
         if (written != dataLength) {
             throw new IOException(target + ": wrote " + written + " bytes of tensor data, expected " + dataLength);
         }
-        channel.force(true);
+        if (sync) {
+            channel.force(true);
+        }
         channel.close();
         Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         committed = true;

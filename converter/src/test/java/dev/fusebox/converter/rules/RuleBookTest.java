@@ -11,6 +11,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class RuleBookTest {
 
@@ -121,5 +122,14 @@ class RuleBookTest {
         assertThat(book.guess(List.of("model.layers.0.feed_forward.experts.3.down_proj.weight"))
                 .orElseThrow().family()).isEqualTo("jamba");
         assertThat(book.guess(List.of("model.embed_tokens.weight", "lm_head.weight"))).isEmpty();
+    }
+
+    @Test
+    void theUserRuleFolderFollowsXdgConfigHome() {
+        // The build points XDG_CONFIG_HOME into target/ so that tests never read the user's own rules.
+        String xdg = System.getenv("XDG_CONFIG_HOME");
+        assumeTrue(xdg != null && Path.of(xdg).isAbsolute());
+        assertThat(RuleBook.userDirectory()).isEqualTo(Path.of(xdg, "fusebox", "rules"));
+        assertThat(RuleBook.userDirectory().toString()).doesNotStartWith(System.getenv("HOME") + "/.config");
     }
 }

@@ -23,6 +23,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Everything the screens show about an open workspace that takes work to derive, computed in the background when
@@ -50,6 +52,15 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
     public static Analysis of(Workspace ws) {
         Side opened = Side.of(ws.layout());
         Checkpoint primary = ws.primary();
+        Map<String, StoredTensor> stored = stored(ws.checkpoints());
+        List<TensorSpec> model = ws.modelCheckpoint().map(Checkpoint::specs).orElse(List.of());
+        List<TensorSpec> adapter = ws.adapterCheckpoint().map(Checkpoint::specs).orElse(List.of());
+        // The opened side's rows and the plans are the two long steps of opening a large checkpoint and need not
+        // wait for each other: the rows are built on a second core for the side the layout names, and built again
+        // only in the rare case planning finds the files on the other side.
+        Side guess = opened;
+        CompletableFuture<TreeRow> guessedRows = CompletableFuture.supplyAsync(() -> TreeRows.build(guess,
+                primary.modelType(), primary.modelConfig(), model, adapter, stored));
         List<PlanMessage> messages = new ArrayList<>();
         Optional<ConversionPlan> modelPlan = ws.modelCheckpoint()
                 .flatMap(c -> plan(c, ws.request(c, Optional.empty()), "The model", messages)).map(PlannedConversion::plan);
@@ -62,12 +73,10 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
             opened = planned;
         }
 
-        Map<String, StoredTensor> stored = stored(ws.checkpoints());
-        List<TensorSpec> model = ws.modelCheckpoint().map(Checkpoint::specs).orElse(List.of());
-        List<TensorSpec> adapter = ws.adapterCheckpoint().map(Checkpoint::specs).orElse(List.of());
         Map<Side, TreeRow> trees = new EnumMap<>(Side.class);
         Map<Side, String> captions = new EnumMap<>(Side.class);
-        trees.put(opened, TreeRows.build(opened, primary.modelType(), primary.modelConfig(), model, adapter, stored));
+        trees.put(opened, opened == guess ? joined(guessedRows)
+                : TreeRows.build(opened, primary.modelType(), primary.modelConfig(), model, adapter, stored));
         captions.put(opened, "opened: " + ws.displayName());
 
         List<PlanLinks.Entry> links = new ArrayList<>();
@@ -85,6 +94,20 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
         }
         return new Analysis(ws, opened, trees, captions, links.isEmpty() ? TensorLinks.NONE : new PlanLinks(links),
                 modelPlan, adapterPlan, messages);
+    }
+
+    private static TreeRow joined(CompletableFuture<TreeRow> rows) {
+        try {
+            return rows.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
+        }
     }
 
     /** The tensors in opened files by key: a lone checkpoint's own map, else the checkpoints' merged. */
