@@ -43,6 +43,13 @@ class OpenAndBrowseTest extends WindowTest {
     }
 
     @Test
+    void theWindowCarriesTheAppIconInEverySize() {
+        assertThat(stage.getIcons()).extracting(i -> (int) i.getWidth())
+                .containsExactly(16, 24, 32, 48, 64, 128, 256);
+        assertThat(stage.getIcons()).allSatisfy(i -> assertThat(i.isError()).isFalse());
+    }
+
+    @Test
     void droppingAnAdapterFolderBringsItsBaseAndShowsLoraTensorsUnderTheirModules(FxRobot robot) {
         openByDrop(robot, Fixtures.tiny("legacy-lora-attn_experts"));
         assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base + legacy-lora-attn_experts");

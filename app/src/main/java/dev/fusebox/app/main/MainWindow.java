@@ -14,9 +14,14 @@ import javafx.beans.binding.BooleanBinding;
 import javafx.geometry.Rectangle2D;
 import javafx.scene.Node;
 import javafx.scene.Scene;
+import javafx.scene.image.Image;
 import javafx.stage.Stage;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -28,6 +33,7 @@ public final class MainWindow {
 
     public static final double MIN_WIDTH = 960;
     public static final double MIN_HEIGHT = 600;
+    private static final int[] ICON_SIZES = {16, 24, 32, 48, 64, 128, 256};
 
     private MainWindow() {
     }
@@ -53,8 +59,25 @@ public final class MainWindow {
         stage.setMinWidth(MIN_WIDTH);
         stage.setMinHeight(MIN_HEIGHT);
         stage.titleProperty().bind(vm.titleProperty());
+        stage.getIcons().setAll(icons());
         stage.show();
         return view;
+    }
+
+    /** The app's icon in the sizes window managers pick from (title bar, task switcher, dock). */
+    static List<Image> icons() {
+        List<Image> icons = new ArrayList<>();
+        for (int size : ICON_SIZES) {
+            try (InputStream in = MainWindow.class.getResourceAsStream("/dev/fusebox/app/icons/fusebox-" + size
+                    + ".png")) {
+                if (in != null) {
+                    icons.add(new Image(in));
+                }
+            } catch (IOException e) {
+                // An icon that cannot be read leaves the window manager's default in its place; nothing else needs it.
+            }
+        }
+        return icons;
     }
 
     private static ActionFactory bindActions(Stage stage, MainViewModel vm, MappingView mapping) {
