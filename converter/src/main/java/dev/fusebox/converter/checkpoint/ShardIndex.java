@@ -3,6 +3,7 @@ package dev.fusebox.converter.checkpoint;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.JsonValues;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 
@@ -62,7 +63,7 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
                 }
                 JsonToken value = p.nextToken();
                 if (!field.equals("weight_map")) {
-                    skipValue(file, p);
+                    skipOrRefuse(file, p);
                     continue;
                 }
                 if (value != JsonToken.START_OBJECT) {
@@ -116,21 +117,10 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
         return new ShardIndex(file, weights, shards);
     }
 
-    /** Skips the value the parser is at, refusing an object in it that names a key twice. */
-    private static void skipValue(Path file, JsonParser p) throws IOException, FuseboxException {
-        if (p.currentToken() == JsonToken.START_OBJECT) {
-            Set<String> names = new HashSet<>();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                if (!names.add(p.currentName())) {
-                    throw duplicate(file, p.currentName());
-                }
-                p.nextToken();
-                skipValue(file, p);
-            }
-        } else if (p.currentToken() == JsonToken.START_ARRAY) {
-            while (p.nextToken() != JsonToken.END_ARRAY) {
-                skipValue(file, p);
-            }
+    private static void skipOrRefuse(Path file, JsonParser p) throws IOException, FuseboxException {
+        String twice = JsonValues.skip(p);
+        if (twice != null) {
+            throw duplicate(file, twice);
         }
     }
 

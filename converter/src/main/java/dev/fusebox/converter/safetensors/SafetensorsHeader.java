@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.io.SerializedString;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.JsonValues;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.Utf8;
@@ -257,7 +258,7 @@ public final class SafetensorsHeader {
                     begin = scratch.values[0];
                     end = scratch.values[1];
                 }
-                default -> skipValue(file, p);
+                default -> skipOrRefuse(file, p);
             }
         }
         if (dtype == null || shape == null || begin < 0) {
@@ -267,21 +268,10 @@ public final class SafetensorsHeader {
         return new TensorEntry(key, dtype, shape, begin, end);
     }
 
-    /** Skips the value the parser is at, refusing an object in it that names a key twice. */
-    private static void skipValue(Path file, JsonParser p) throws IOException, FuseboxException {
-        if (p.currentToken() == JsonToken.START_OBJECT) {
-            Set<String> names = new HashSet<>();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                if (!names.add(p.currentName())) {
-                    throw duplicate(file, p.currentName());
-                }
-                p.nextToken();
-                skipValue(file, p);
-            }
-        } else if (p.currentToken() == JsonToken.START_ARRAY) {
-            while (p.nextToken() != JsonToken.END_ARRAY) {
-                skipValue(file, p);
-            }
+    private static void skipOrRefuse(Path file, JsonParser p) throws IOException, FuseboxException {
+        String twice = JsonValues.skip(p);
+        if (twice != null) {
+            throw duplicate(file, twice);
         }
     }
 
