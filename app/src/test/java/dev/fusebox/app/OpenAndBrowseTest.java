@@ -45,7 +45,7 @@ class OpenAndBrowseTest extends WindowTest {
     @Test
     void theWindowCarriesTheAppIconInEverySize() {
         assertThat(stage.getIcons()).extracting(i -> (int) i.getWidth())
-                .containsExactly(16, 24, 32, 48, 64, 128, 256);
+                .containsExactly(16, 24, 32, 48, 64, 128, 256, 512);
         assertThat(stage.getIcons()).allSatisfy(i -> assertThat(i.isError()).isFalse());
     }
 

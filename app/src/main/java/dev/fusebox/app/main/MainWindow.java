@@ -33,7 +33,7 @@ public final class MainWindow {
 
     public static final double MIN_WIDTH = 960;
     public static final double MIN_HEIGHT = 600;
-    private static final int[] ICON_SIZES = {16, 24, 32, 48, 64, 128, 256};
+    private static final int[] ICON_SIZES = {16, 24, 32, 48, 64, 128, 256, 512};
 
     private MainWindow() {
     }

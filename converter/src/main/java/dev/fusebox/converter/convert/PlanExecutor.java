@@ -126,9 +126,10 @@ public final class PlanExecutor {
                 weightFiles.add(output.resolve(shards.names().get(i)));
             }
             // Synced together once all are written: the directory is published by one rename below, so no shard
-            // needs to be on disk before the next is written.
+            // needs to be on disk before the next is written. Opened for reading: a shard already has the input's
+            // permissions, which may be read-only, and a sync needs no more.
             for (Path shard : written) {
-                try (FileChannel c = FileChannel.open(shard, StandardOpenOption.WRITE)) {
+                try (FileChannel c = FileChannel.open(shard, StandardOpenOption.READ)) {
                     c.force(true);
                 }
             }

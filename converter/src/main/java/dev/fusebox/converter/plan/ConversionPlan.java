@@ -203,12 +203,24 @@ public final class ConversionPlan {
 
     /** Where source tensor {@code key} goes: every target it feeds, with where it lands. */
     public List<SourceUse> uses(String key) {
+        return sourceUses().getOrDefault(key, List.of());
+    }
+
+    /**
+     * Indexes where each source goes, once; {@link #uses} needs it. Planning leaves it out (a conversion never asks);
+     * the desktop app calls this in the background, so a click in the tree does not pay for it.
+     */
+    public void indexSources() {
+        sourceUses();
+    }
+
+    private Map<String, List<SourceUse>> sourceUses() {
         Map<String, List<SourceUse>> s = bySource;
         if (s == null) {
             s = sourceIndex();
             bySource = s;
         }
-        return s.getOrDefault(key, List.of());
+        return s;
     }
 
     /** Total bytes of tensor data the plan writes. */

@@ -2,6 +2,7 @@ package dev.fusebox.converter.rules;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.UserDirectories;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -76,14 +77,11 @@ public final class RuleBook {
     }
 
     /**
-     * Where a user drops extra rule files: {@code $XDG_CONFIG_HOME/fusebox/rules}, by default
-     * {@code ~/.config/fusebox/rules}, beside the desktop app's settings.
+     * Where a user drops extra rule files: {@code rules} in the user's Fusebox folder, by default
+     * {@code ~/.config/fusebox/rules}, beside the desktop app's settings ({@link UserDirectories}).
      */
     public static Path userDirectory() {
-        String xdg = System.getenv("XDG_CONFIG_HOME");
-        Path config = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg)
-                : Path.of(System.getProperty("user.home"), ".config");
-        return config.resolve("fusebox").resolve("rules");
+        return UserDirectories.config().resolve("rules");
     }
 
     /** This book and the rule files given, read in order. */

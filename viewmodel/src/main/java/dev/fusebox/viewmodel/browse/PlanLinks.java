@@ -23,8 +23,10 @@ public final class PlanLinks implements TensorLinks {
     public record Entry(ConversionPlan plan, Side sourceSide) {
     }
 
+    /** Links of these plans; made off the UI thread, as it indexes each plan's sources. */
     public PlanLinks(List<Entry> plans) {
         this.plans = List.copyOf(plans);
+        this.plans.forEach(e -> e.plan().indexSources());
     }
 
     @Override

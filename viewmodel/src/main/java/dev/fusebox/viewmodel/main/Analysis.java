@@ -2,6 +2,7 @@ package dev.fusebox.viewmodel.main;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.convert.Conversions;
@@ -59,8 +60,11 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
         // wait for each other: the rows are built on a second core for the side the layout names, and built again
         // only in the rare case planning finds the files on the other side.
         Side guess = opened;
+        // Asked once: an adapter's model config is read from its base's folder on every call.
+        String modelType = primary.modelType();
+        Optional<ModelConfig> config = primary.modelConfig();
         CompletableFuture<TreeRow> guessedRows = CompletableFuture.supplyAsync(() -> TreeRows.build(guess,
-                primary.modelType(), primary.modelConfig(), model, adapter, stored));
+                modelType, config, model, adapter, stored));
         List<PlanMessage> messages = new ArrayList<>();
         Optional<ConversionPlan> modelPlan = ws.modelCheckpoint()
                 .flatMap(c -> plan(c, ws.request(c, Optional.empty()), "The model", messages)).map(PlannedConversion::plan);
@@ -76,7 +80,7 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
         Map<Side, TreeRow> trees = new EnumMap<>(Side.class);
         Map<Side, String> captions = new EnumMap<>(Side.class);
         trees.put(opened, opened == guess ? joined(guessedRows)
-                : TreeRows.build(opened, primary.modelType(), primary.modelConfig(), model, adapter, stored));
+                : TreeRows.build(opened, modelType, config, model, adapter, stored));
         captions.put(opened, "opened: " + ws.displayName());
 
         List<PlanLinks.Entry> links = new ArrayList<>();
@@ -85,8 +89,8 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
         if (!links.isEmpty()) {
             List<TensorSpec> modelOut = modelPlan.map(ConversionPlan::targetSpecs).orElse(List.of());
             List<TensorSpec> adapterOut = adapterTargets.map(ConversionPlan::targetSpecs).orElse(List.of());
-            trees.put(opened.other(), TreeRows.build(opened.other(), primary.modelType(), primary.modelConfig(),
-                    modelOut, adapterOut, Map.of()));
+            trees.put(opened.other(), TreeRows.build(opened.other(), modelType, config, modelOut, adapterOut,
+                    Map.of()));
             captions.put(opened.other(), "what Convert writes, by the " + modelPlan.or(() -> adapterTargets)
                     .orElseThrow().rules());
         } else {
