@@ -35,8 +35,9 @@ class FamilyConversionTest {
     static Stream<FamilyCase> families() {
         String[][] none = {};
         Stream<FamilyCase> qwenTypes = Stream.of("qwen2_moe", "qwen3_moe", "olmoe", "flex_olmo", "deepseek_v2",
-                "deepseek_v3", "glm4_moe", "glm4_moe_lite", "dots1", "hunyuan_v1_moe", "afmoe", "solar_open", "mellum",
-                "cohere2_moe").map(t -> FamilyCase.of(t, qwen("mlp"), none));
+                "deepseek_v3", "deepseek_v32", "glm4_moe", "glm4_moe_lite", "glm_moe_dsa", "glm4v_moe", "dots1",
+                "hunyuan_v1_moe", "afmoe", "solar_open", "mellum", "cohere2_moe", "longcat_flash", "qwen3_next",
+                "qwen3_omni_moe", "qwen3_omni_moe_thinker").map(t -> FamilyCase.of(t, qwen("mlp"), none));
         int e = FamilyCase.EXPERTS;
         int h = FamilyCase.H;
         int i = FamilyCase.I;
@@ -70,6 +71,11 @@ class FamilyConversionTest {
                         {"self_attn.q_b_proj.weight", "self_attn.q_gate_proj.weight", h + "," + h}}),
                 FamilyCase.of("jamba", qwen("feed_forward"), none),
                 FamilyCase.of("granitemoe", stacked(), new String[][] {
+                        {"block_sparse_moe.input_linear.weight", "block_sparse_moe.experts.gate_up_proj",
+                                e + "," + 2 * i + "," + h},
+                        {"block_sparse_moe.output_linear.weight", "block_sparse_moe.experts.down_proj", e + "," + h + "," + i},
+                        {"block_sparse_moe.router.layer.weight", "block_sparse_moe.router.weight", e + "," + h}}),
+                FamilyCase.of("granitemoehybrid", stacked(), new String[][] {
                         {"block_sparse_moe.input_linear.weight", "block_sparse_moe.experts.gate_up_proj",
                                 e + "," + 2 * i + "," + h},
                         {"block_sparse_moe.output_linear.weight", "block_sparse_moe.experts.down_proj", e + "," + h + "," + i},

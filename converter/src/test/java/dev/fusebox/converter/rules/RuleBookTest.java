@@ -48,6 +48,37 @@ class RuleBookTest {
         assertThat(phimoe.converters()).hasSize(2);
     }
 
+    /**
+     * The legacy names transformers 5.18 writes when it saves a hy_v4 model (it inverts its load-time renamings
+     * blindly: the hc_pre prefix before every hyper-connection name, linear_gate on the shared expert too), read
+     * to the module names of HYV4ForCausalLM; converting back writes the names the rules restore, which
+     * transformers loads to the same parameters (tools/oracle-families.py).
+     */
+    @Test
+    void hyV4ReadsTheNamesTransformersSavesAndWritesNamesItLoads() {
+        RuleSet hyV4 = RuleBook.bundled().forModelType("hy_v4").orElseThrow();
+        String[][] savedToV5ToBack = {
+                {"model.hc_pre.hc_head.hc_head_fn", "model.hc_head.hc_fn", "model.hc_head.hc_head_fn"},
+                {"model.hc_pre.hc_head.hc_head_scale", "model.hc_head.hc_scale", "model.hc_head.hc_head_scale"},
+                {"model.layers.1.hc_pre.hc_attn_layer.hc_base", "model.layers.1.attn_hc.base",
+                        "model.layers.1.hc_attn_layer.hc_base"},
+                {"model.layers.1.hc_pre.hc_mlp_layer.hc_fn", "model.layers.1.ffn_hc.fn",
+                        "model.layers.1.hc_mlp_layer.hc_fn"},
+                {"model.layers.1.self_attn.linear_gate.weight", "model.layers.1.self_attn.gate_proj.weight",
+                        "model.layers.1.self_attn.linear_gate.weight"},
+                {"model.layers.1.mlp.shared_experts.linear_gate.weight",
+                        "model.layers.1.mlp.shared_experts.gate_proj.weight",
+                        "model.layers.1.mlp.shared_experts.gate_proj.weight"},
+                {"model.layers.1.self_attn.learnable_sink_param", "model.layers.1.self_attn.sinks",
+                        "model.layers.1.self_attn.learnable_sink_param"},
+                {"model.layers.1.mlp.experts.gate_up_proj", "model.layers.1.mlp.experts.gate_up_proj",
+                        "model.layers.1.mlp.experts.gate_up_proj"}};
+        for (String[] k : savedToV5ToBack) {
+            assertThat(hyV4.toward(Direction.TO_V5).rename(k[0])).as(k[0]).isEqualTo(k[1]);
+            assertThat(hyV4.toward(Direction.TO_LEGACY).rename(k[1])).as(k[1]).isEqualTo(k[2]);
+        }
+    }
+
     @Test
     void aUserRuleFileAddsAFamilyAndOverridesABundledModelType() throws Exception {
         Files.writeString(dir.resolve("mine.json"), """

@@ -1,0 +1,232 @@
+"""Checks every bundled conversion family against the real transformers, end to end.
+
+    /tmp/fusebox-oracle-venv/bin/python tools/oracle-families.py [MODEL_TYPE ...] [--keep DIR]
+
+For each model type the bundled rules name (all of them when none is given), with the installed transformers:
+  1. build a tiny random model (hidden 64, 2 layers with at least one MoE layer, 4 experts, vocab 256) and
+     save_pretrained it: transformers 5 writes the legacy per-expert layout on save (checked: the saved keys
+     must differ from the model's own v5 state-dict keys wherever the family's table renames anything);
+  2. `./fusebox convert SAVED OUT`, then shared/tools/oracle_check.py: OUT must carry v5 keys, load with no
+     missing or unexpected keys and give the logits transformers gives for SAVED;
+  3. `./fusebox convert OUT BACK`: every tensor of BACK must be byte-identical to SAVED's.
+Prints one line per model type (pass / FAIL with the reason / skipped with why) and exits 1 when any failed.
+A dev-time tool: it needs torch and transformers; the product and `./fusebox test` stay pure Java.
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+
+warnings.filterwarnings("ignore")
+import torch  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from transformers import CONFIG_MAPPING, AutoConfig, AutoModelForCausalLM  # noqa: E402
+from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RULES = os.path.join(ROOT, "converter/src/main/resources/dev/fusebox/converter/rules")
+ORACLE = os.environ.get("FUSEBOX_ORACLE_CHECK", "/work/shared/tools/oracle_check.py")
+EXPERTS = 4
+
+# Fields shrunk wherever a family's config has them (names differ between families).
+TINY = {
+    "vocab_size": 256, "hidden_size": 64, "num_hidden_layers": 2, "num_layers": 2, "max_position_embeddings": 128,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+    "intermediate_size": 96, "ffn_hidden_size": 96,
+    "moe_intermediate_size": 32, "expert_ffn_hidden_size": 32, "shared_expert_intermediate_size": 32,
+    "num_local_experts": EXPERTS, "num_experts": EXPERTS, "n_routed_experts": EXPERTS, "moe_num_experts": EXPERTS,
+    "num_experts_per_tok": 2, "moe_topk": 2, "moe_k": 2,
+    "n_shared_experts": 1, "num_shared_experts": 1, "moe_num_shared_experts": 1,
+    "n_group": 1, "topk_group": 1, "first_k_dense_replace": 1, "decoder_sparse_step": 1, "mlp_only_layers": [],
+    # multi-head latent attention (DeepSeek-style) and its sparse-attention indexer
+    "q_lora_rank": 32, "kv_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8, "v_head_dim": 16,
+    "index_topk": 8, "index_head_dim": 16, "index_n_heads": 2,
+    "sliding_window": 16, "linear_key_head_dim": 16, "linear_value_head_dim": 16,
+    "linear_num_key_heads": 2, "linear_num_value_heads": 4,
+    # the defaults point outside a 256-token vocabulary (an embedding's padding_idx must lie inside it)
+    "pad_token_id": None, "bos_token_id": None, "eos_token_id": None,
+}
+# Multi-head latent attention: one key/value head per query head, rotary over qk_rope_head_dim.
+LATENT_ATTENTION = {"num_key_value_heads": 4, "head_dim": 8}
+
+# What each family needs beyond TINY: which layers are MoE, its own size fields.
+SPECIFIC = {
+    "minimax": {"layer_types": ["full_attention", "linear_attention"], "block_size": 16},
+    "qwen3_next": {"layer_types": ["linear_attention", "full_attention"]},
+    "deepseek_v32": {"mlp_layer_types": ["dense", "sparse"]},
+    "glm_moe_dsa": {"mlp_layer_types": ["dense", "sparse"]},
+    "glm4_moe_lite": {"mlp_layer_types": ["dense", "sparse"]},
+    "mellum": {"mlp_layer_types": ["dense", "sparse"]},
+    "cohere2_moe": {"prefix_dense_intermediate_size": 96},
+    "afmoe": {"num_dense_layers": 1},
+    "exaone_moe": {"mlp_layer_types": ["dense", "sparse"]},
+    "mimo_v2_flash": {"layer_types": ["full_attention", "sliding_attention"], "mlp_layer_types": ["dense", "sparse"],
+                      "head_dim": 16, "v_head_dim": 16},
+    "hy_v3": {"mlp_layer_types": ["dense", "sparse"]},
+    "laguna": {"mlp_layer_types": ["dense", "sparse"], "num_attention_heads_per_layer": [4, 4]},
+    "axk2": {"mlp_layer_types": ["dense", "sparse"], "gated_norm_rank": 4},
+    "ernie4_5_moe": {"moe_layer_start_index": 1, "moe_layer_end_index": 1},
+    # With zero (identity) experts transformers sizes gate_up_proj for routed + zero experts but down_proj for the
+    # routed ones only, and saves gate/up for experts no down_proj matches: not a per-expert layout (see docs/rules.md).
+    "longcat_flash": {"zero_expert_num": 0},
+    "jamba": {"expert_layer_period": 2, "expert_layer_offset": 1, "attn_layer_period": 2, "attn_layer_offset": 0,
+              "mamba_d_state": 8, "mamba_dt_rank": 8},
+    "granitemoeshared": {"shared_intermediate_size": 32},
+    "granitemoehybrid": {"shared_intermediate_size": 32, "layer_types": ["mamba", "attention"],
+                         "mamba_n_heads": 8, "mamba_d_head": 16, "mamba_d_state": 16, "mamba_chunk_size": 16},
+    "hy_v4": {"mlp_layer_types": ["dense", "sparse"]},
+}
+
+
+def rule_model_types():
+    """The model types the bundled rule files name, in reading order, with the file naming each."""
+    out = {}
+    with open(os.path.join(RULES, "families.txt")) as listing:
+        for line in listing:
+            name = line.strip()
+            if name and not name.startswith("#"):
+                with open(os.path.join(RULES, name)) as f:
+                    for t in json.load(f)["model_types"]:
+                        out[t] = name
+    return out
+
+
+def tiny_config(model_type):
+    defaults = AutoConfig.for_model(model_type).to_dict()
+    kwargs = {k: v for k, v in TINY.items() if k in defaults}
+    if "kv_lora_rank" in defaults:
+        kwargs.update(LATENT_ATTENTION)
+    kwargs.update(SPECIFIC.get(model_type, {}))
+    return AutoConfig.for_model(model_type, **kwargs)
+
+
+def tensors(path):
+    out = {}
+    for fn in sorted(os.listdir(path)):
+        if fn.endswith(".safetensors"):
+            with safe_open(os.path.join(path, fn), "pt") as f:
+                for k in f.keys():
+                    out[k] = f.get_tensor(k)
+    return out
+
+
+def same_bytes(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(
+        a.contiguous().view(-1).view(torch.uint8), b.contiguous().view(-1).view(torch.uint8))
+
+
+def fusebox(*args):
+    run = subprocess.run([os.path.join(ROOT, "fusebox"), *args], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise Failure(f"fusebox {args[0]} exited {run.returncode}: {run.stderr.strip()[:300]}")
+    return run.stdout
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(model_type, work):
+    """Returns (max logit diff, note); raises Failure or Skip."""
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise Skip("transformers has no CausalLM class for it (multimodal); oracle_check loads AutoModelForCausalLM")
+    saved, out, back = (os.path.join(work, d) for d in ("saved", "v5", "back"))
+    torch.manual_seed(0)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            model = AutoModelForCausalLM.from_config(tiny_config(model_type), dtype=torch.float32)
+            model.save_pretrained(saved)
+    except Exception as e:  # the tiny config, or transformers itself
+        raise Failure(f"transformers could not build/save the tiny model: {type(e).__name__}: {str(e)[:200]}")
+    v5 = {k: t.detach() for k, t in model.state_dict().items()}
+    saved_keys = set(tensors(saved))
+    if not any("experts" in k or "input_linear" in k for k in saved_keys):
+        raise Failure("the tiny model has no MoE layer")
+    if saved_keys <= v5.keys():
+        raise Failure("save_pretrained wrote the model's own (v5) keys, not a legacy layout")
+
+    fusebox("convert", saved, out)
+    converted = tensors(out)
+    if converted.keys() - v5.keys():
+        raise Failure(f"keys the v5 model does not have: {sorted(converted.keys() - v5.keys())[:3]}")
+    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
+    if differing:
+        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
+    oracle = subprocess.run([sys.executable, ORACLE, "--legacy-base", saved, "--converted-base", out],
+                            capture_output=True, text=True)
+    try:
+        report = json.loads(oracle.stdout)
+    except json.JSONDecodeError:
+        raise Failure(f"oracle_check exited {oracle.returncode}: {oracle.stderr.strip()[-300:]}")
+    base = report["base"]
+    # oracle_check takes any key with "block_sparse_moe" for legacy; granitemoe's v5 modules keep that name, and
+    # every converted key was just checked to be one of the v5 model's own.
+    complaints = {k: v for k, v in base.items() if v and k not in ("passed", "max_abs_diff", "legacy_keys_in_files")}
+    if complaints or base["max_abs_diff"] > 1e-4 or any(k not in v5 for k in base["legacy_keys_in_files"]):
+        raise Failure("oracle_check: " + json.dumps({k: v for k, v in base.items() if v and k != "passed"}))
+
+    fusebox("convert", out, back)
+    with contextlib.redirect_stderr(io.StringIO()):
+        reloaded = AutoModelForCausalLM.from_pretrained(back, dtype=torch.float32).state_dict()
+    if any(not same_bytes(reloaded[k], v5[k]) for k in v5):
+        raise Failure("round trip: the converted-back checkpoint loads in transformers to other parameters")
+    want, got = tensors(saved), tensors(back)
+    differing = [k for k in want.keys() & got.keys() if not same_bytes(want[k], got[k])]
+    if differing:
+        raise Failure(f"round trip: {len(differing)} tensors differ, e.g. {differing[0]}")
+    if want.keys() != got.keys():
+        # transformers saves by inverting its load-time renamings blindly; a rule may invert more narrowly
+        renamed = sorted(want.keys() - got.keys())
+        return base["max_abs_diff"], (f"round trip: {len(renamed)} names differ from transformers' own "
+                                      f"save, e.g. {renamed[0]} -> {sorted(got.keys() - want.keys())[0]}; "
+                                      "the rest byte-identical; transformers loads it to the same parameters")
+    return base["max_abs_diff"], f"round trip byte-identical, {len(saved_keys)} legacy tensors, {len(converted)} v5"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model_types", nargs="*", help="only these (default: every type the bundled rules name)")
+    ap.add_argument("--keep", help="keep each type's checkpoints under this folder")
+    a = ap.parse_args()
+    families = rule_model_types()
+    wanted = a.model_types or list(families)
+    failed = 0
+    print(f"transformers {__import__('transformers').__version__}, torch {torch.__version__}")
+    for t in wanted:
+        if t not in families:
+            print(f"{t:24} FAIL: no bundled rule names it")
+            failed += 1
+            continue
+        if t not in CONFIG_MAPPING:
+            print(f"{t:24} skipped: this transformers does not know the model type")
+            continue
+        work = os.path.join(a.keep, t) if a.keep else tempfile.mkdtemp(prefix=f"oracle-{t}-")
+        shutil.rmtree(os.path.join(work, "v5"), ignore_errors=True)
+        shutil.rmtree(os.path.join(work, "back"), ignore_errors=True)
+        try:
+            diff, note = check(t, work)
+            print(f"{t:24} pass  max |logit diff| {diff:.1e}; {note} ({families[t]})")
+        except Skip as s:
+            print(f"{t:24} skipped: {s}")
+        except Failure as f:
+            print(f"{t:24} FAIL: {f} ({families[t]})")
+            failed += 1
+        finally:
+            if not a.keep:
+                shutil.rmtree(work, ignore_errors=True)
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
