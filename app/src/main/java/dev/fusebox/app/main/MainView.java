@@ -150,7 +150,9 @@ public final class MainView extends BorderPane {
 
         notifications = new NotificationPane(stack);
         notifications.setId("notifications");
-        notifications.setShowFromTop(true);
+        // From the bottom: a notice must not cover the screen tabs, which its reader often wants next (Verify after
+        // Convert).
+        notifications.setShowFromTop(false);
         notifications.setOnHidden(e -> vm.dismissNotice());
         vm.noticeProperty().addListener((o, old, notice) -> show(notice));
         return notifications;
