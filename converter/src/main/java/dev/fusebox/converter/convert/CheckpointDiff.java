@@ -6,6 +6,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.lora.AdapterPlanner;
 import dev.fusebox.converter.plan.Assembly;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.CopyRecipe;
@@ -27,9 +28,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Compares two checkpoints as layouts, aware of the legacy ↔ v5 mapping: when they are in different layouts, B
- * is read in A's layout through the plan that would convert it, so a legacy checkpoint and its faithful v5
- * conversion compare equal. Values, when asked for, are compared by streaming B's planned bytes against A's.
+ * Compares two checkpoints as layouts, aware of the legacy ↔ v5 mapping: when two models, or two LoRA adapters,
+ * are in different layouts, B is read in A's layout through the plan that would convert it, so a legacy checkpoint
+ * and its faithful v5 conversion compare equal. Values, when asked for, are compared by streaming B's planned bytes against A's.
  */
 public final class CheckpointDiff {
 
@@ -38,15 +39,30 @@ public final class CheckpointDiff {
 
     public static DiffReport compare(Checkpoint a, Checkpoint b, boolean values, Cancellation cancellation)
             throws FuseboxException {
-        List<PlannedTarget> bInALayout;
+        List<PlannedTarget> bInALayout = null;
         Optional<String> mapping = Optional.empty();
-        boolean models = a.kind() == CheckpointKind.MODEL && b.kind() == CheckpointKind.MODEL;
-        if (models && a.layout() != Layout.UNKNOWN && b.layout() != Layout.UNKNOWN && a.layout() != b.layout()) {
-            ConversionPlan plan = Planner.plan(b, b.ruleBook(), Optional.of(a.layout()));
-            bInALayout = plan.targets();
-            mapping = Optional.of("B read " + plan.from().jsonName() + " → " + plan.to().jsonName() + " with the "
-                    + plan.rules());
-        } else {
+        boolean sameKind = a.kind() == b.kind();
+        if (sameKind && a.layout() != Layout.UNKNOWN && b.layout() != Layout.UNKNOWN && a.layout() != b.layout()) {
+            try {
+                // An adapter's base gives its family and shapes: B's own, else A's (two versions of one adapter
+                // usually share it, and a converted copy may sit where its relative base path leads nowhere).
+                ConversionPlan plan = b.kind() == CheckpointKind.ADAPTER
+                        ? AdapterPlanner.plan(b, b.baseModelDirectory().or(a::baseModelDirectory), b.ruleBook(),
+                                Optional.of(a.layout()), Optional.empty()).plan()
+                        : Planner.plan(b, b.ruleBook(), Optional.of(a.layout()));
+                bInALayout = plan.targets();
+                mapping = Optional.of("B read " + plan.from().jsonName() + " → " + plan.to().jsonName() + " with the "
+                        + plan.rules());
+            } catch (FuseboxException e) {
+                if (b.kind() != CheckpointKind.ADAPTER) {
+                    throw e;
+                }
+                // An adapter is read in the other layout through its base model; without one it is still worth
+                // comparing as stored, saying why it was not mapped.
+                mapping = Optional.of("B compared as stored, not read in A's layout: " + e.getMessage());
+            }
+        }
+        if (bInALayout == null) {
             bInALayout = new ArrayList<>();
             for (StoredTensor t : b.tensors().values()) {
                 bInALayout.add(new PlannedTarget(t.spec(), List.of(), new CopyRecipe(Assembly.of(t.spec()).placements())));

@@ -84,6 +84,27 @@ class ConvertCommandsTest {
     }
 
     @Test
+    void diffReadsAnAdapterInTheOtherAdaptersLayout() throws Exception {
+        Path out = dir.resolve("adapter-v5");
+        String legacy = Fixtures.tiny("legacy-lora-attn_experts").toString();
+        assertThat(CliRun.of("convert", legacy, out.toString()).exitCode()).isZero();
+        // The converted copy's relative base path leads nowhere from here: B is read through A's base.
+        CliRun back = CliRun.of("diff", legacy, out.toString(), "--values");
+        assertThat(back.exitCode()).as(back.out()).isZero();
+        assertThat(back.out()).contains("B read v5 → legacy", "64 tensors agree", "values: 64 identical, 0 differ");
+        CliRun forth = CliRun.of("diff", out.toString(), legacy, "--values");
+        assertThat(forth.exitCode()).as(forth.out()).isZero();
+        assertThat(forth.out()).contains("B read legacy → v5", "24 tensors agree", "values: 24 identical, 0 differ");
+
+        Path other = dir.resolve("other-v5");
+        assertThat(CliRun.of("convert", Fixtures.tiny("legacy-lora-attn_experts_rslora").toString(), other.toString())
+                .exitCode()).isZero();
+        CliRun differs = CliRun.of("diff", legacy, other.toString(), "--values");
+        assertThat(differs.exitCode()).as(differs.out()).isEqualTo(1);
+        assertThat(differs.out()).contains("B read v5 → legacy").doesNotContain("0 differ");
+    }
+
+    @Test
     void diffReportsWhatDiffersAndExitsOne() throws Exception {
         Path out = dir.resolve("v5.safetensors");
         assertThat(CliRun.of("convert", Fixtures.tiny("legacy-base").toString(), out.toString()).exitCode()).isZero();
