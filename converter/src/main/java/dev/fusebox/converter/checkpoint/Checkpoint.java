@@ -24,7 +24,8 @@ import java.util.Optional;
 
 /**
  * A checkpoint as the user named it: a model directory (config.json and one or more safetensors files, sharded
- * through {@code model.safetensors.index.json} or not, or a single pytorch_model.bin), a PEFT adapter directory
+ * through {@code model.safetensors.index.json} or not, or torch.save files: a single pytorch_model.bin or shards
+ * through {@code pytorch_model.bin.index.json}), a PEFT adapter directory
  * (adapter_config.json and adapter_model.safetensors or adapter_model.bin), a single {@code .safetensors} or
  * torch.save file, or an index file. Opening reads headers, configs and pickles only; an adapter's lora_A and
  * lora_B tensors must pair up.
@@ -38,6 +39,8 @@ public final class Checkpoint implements AutoCloseable {
     public static final String ADAPTER_WEIGHTS_BIN = "adapter_model.bin";
     /** The PyTorch form of a model's weights, read when the directory holds no safetensors file. */
     public static final String MODEL_WEIGHTS_BIN = "pytorch_model.bin";
+    /** The index of a model's weights sharded as torch.save files ({@code pytorch_model-00001-of-00002.bin}, …). */
+    public static final String MODEL_WEIGHTS_BIN_INDEX = "pytorch_model.bin.index.json";
     public static final String SINGLE_WEIGHTS = "model.safetensors";
 
     private final Path location;
@@ -130,6 +133,9 @@ public final class Checkpoint implements AutoCloseable {
             return openIndexed(dir, dir, indexFile, config, rules);
         }
         List<Path> shards = safetensorsIn(dir);
+        if (shards.isEmpty() && Files.isRegularFile(dir.resolve(MODEL_WEIGHTS_BIN_INDEX))) {
+            return openIndexed(dir, dir, dir.resolve(MODEL_WEIGHTS_BIN_INDEX), config, rules);
+        }
         if (shards.isEmpty() && Files.isRegularFile(dir.resolve(MODEL_WEIGHTS_BIN))) {
             shards = List.of(dir.resolve(MODEL_WEIGHTS_BIN));
         }
@@ -401,7 +407,8 @@ public final class Checkpoint implements AutoCloseable {
             for (Path p : s) {
                 String n = p.getFileName().toString();
                 boolean weights = n.endsWith(".safetensors") || n.equals(ShardIndex.FILE_NAME)
-                        || n.equals(ADAPTER_CONFIG) || n.equals(ADAPTER_WEIGHTS_BIN) || n.equals(MODEL_WEIGHTS_BIN)
+                        || n.equals(ADAPTER_CONFIG) || n.equals(ADAPTER_WEIGHTS_BIN)
+                        || n.equals(MODEL_WEIGHTS_BIN_INDEX) || (n.startsWith("pytorch_model") && n.endsWith(".bin"))
                         || n.startsWith(".");
                 if (!weights && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     out.add(p);

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.torchzip;
 
 import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** torch.save files written by the real torch (make_bin_files.py) read byte for byte like their safetensors twins. */
 class TorchZipFileTest {
@@ -142,5 +144,53 @@ class TorchZipFileTest {
             assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
                     "model.safetensors");
         }
+    }
+
+    @Test
+    void pytorchModelBinShardsThroughTheirIndexConvertToTheV5LayoutByteForByte() throws Exception {
+        Path model = Files.createDirectory(dir.resolve("sharded"));
+        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
+        try (var shards = Files.list(resource("sharded-legacy-base"))) {
+            for (Path p : shards.toList()) {
+                Files.copy(p, model.resolve(p.getFileName()));
+            }
+        }
+        Path out = dir.resolve("v5");
+        try (Checkpoint c = Checkpoint.open(model)) {
+            assertThat(c.kind()).isEqualTo(CheckpointKind.MODEL);
+            assertThat(c.layout()).isEqualTo(Layout.LEGACY);
+            assertThat(c.files()).hasSize(2).allSatisfy(f -> assertThat(f).isInstanceOf(TorchZipFile.class));
+            assertThat(c.companionFiles()).extracting(p -> p.getFileName().toString()).containsExactly("config.json");
+            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.empty()), out,
+                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        try (Checkpoint converted = Checkpoint.open(out);
+             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThat(converted.specs()).containsExactlyInAnyOrderElementsOf(reference.specs());
+            for (StoredTensor t : reference.tensors().values()) {
+                assertThat(converted.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
+            }
+        }
+        try (var written = Files.list(out)) {
+            assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
+                    "model.safetensors");
+        }
+    }
+
+    @Test
+    void aBinShardTheIndexDoesNotPlaceIsRefusedNamingTheTensor() throws Exception {
+        Path model = Files.createDirectory(dir.resolve("sharded"));
+        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
+        try (var shards = Files.list(resource("sharded-legacy-base"))) {
+            for (Path p : shards.toList()) {
+                Files.copy(p, model.resolve(p.getFileName()));
+            }
+        }
+        Path index = model.resolve(Checkpoint.MODEL_WEIGHTS_BIN_INDEX);
+        Files.writeString(index, Files.readString(index).replace(
+                "\"lm_head.weight\": \"pytorch_model-00001-of-00002.bin\"",
+                "\"lm_head.weight\": \"pytorch_model-00002-of-00002.bin\""));
+        assertThatThrownBy(() -> Checkpoint.open(model)).isInstanceOf(FuseboxException.class)
+                .hasMessageContaining("lm_head.weight").hasMessageContaining("pytorch_model-00002-of-00002.bin");
     }
 }

@@ -8,6 +8,8 @@ Good files (each with the tensors it must yield, as safetensors written by the s
                                    (torch.save of a plain dict); expected: that fixture's adapter_model.safetensors
   legacy-base.pytorch_model.bin    fixtures/mixtral-tiny/legacy-base as a pytorch_model.bin; converted to v5 it must
                                    equal fixtures/mixtral-tiny/v5-base.float32.safetensors
+  sharded-legacy-base/             the same in two shards, pytorch_model-0000N-of-00002.bin, with the
+                                   pytorch_model.bin.index.json transformers writes beside them
   variants.bin / variants.safetensors
                                    an OrderedDict with _metadata (as Module.state_dict() returns), every dtype
                                    torch pickles, an nn.Parameter, views sharing one storage at offsets, a scalar,
@@ -24,6 +26,7 @@ Files the reader must refuse:
 """
 import collections
 import io
+import json
 import os
 import pathlib
 import zipfile
@@ -70,6 +73,24 @@ def adapter():
 
 def base():
     save(collections.OrderedDict(load_file(BASE)), "legacy-base.pytorch_model.bin")
+
+
+def sharded_base():
+    """legacy-base in two torch.save shards with the index transformers writes beside them."""
+    tensors = load_file(BASE)
+    keys = sorted(tensors)
+    shards = [keys[: len(keys) // 2], keys[len(keys) // 2:]]
+    out = HERE / "sharded-legacy-base"
+    out.mkdir(exist_ok=True)
+    weight_map = {}
+    for i, part in enumerate(shards, 1):
+        name = f"pytorch_model-{i:05d}-of-{len(shards):05d}.bin"
+        torch.save(collections.OrderedDict((k, tensors[k]) for k in part), out / name)
+        weight_map.update({k: name for k in part})
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    with open(out / "pytorch_model.bin.index.json", "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2, sort_keys=True)
+        f.write("\n")
 
 
 def variants():
@@ -119,6 +140,7 @@ def refused():
 if __name__ == "__main__":
     adapter()
     base()
+    sharded_base()
     variants()
     refused()
     assert not os.path.exists(MARKER)
