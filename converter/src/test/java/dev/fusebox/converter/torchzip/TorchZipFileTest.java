@@ -127,70 +127,64 @@ class TorchZipFileTest {
         Path model = Files.createDirectory(dir.resolve("legacy"));
         Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
         Files.copy(resource("legacy-base.pytorch_model.bin"), model.resolve("pytorch_model.bin"));
-        Path out = dir.resolve("v5");
         try (Checkpoint c = Checkpoint.open(model)) {
             assertThat(c.layout()).isEqualTo(Layout.LEGACY);
-            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.empty()), out,
-                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
         }
-        try (Checkpoint converted = Checkpoint.open(out);
-             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
-            assertThat(converted.specs()).containsExactlyInAnyOrderElementsOf(reference.specs());
-            for (StoredTensor t : reference.tensors().values()) {
-                assertThat(converted.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
-            }
-        }
-        try (var written = Files.list(out)) {
-            assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
-                    "model.safetensors");
-        }
+        assertConvertsToTheV5Fixture(model);
     }
 
     @Test
     void pytorchModelBinShardsThroughTheirIndexConvertToTheV5LayoutByteForByte() throws Exception {
-        Path model = Files.createDirectory(dir.resolve("sharded"));
-        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
-        try (var shards = Files.list(resource("sharded-legacy-base"))) {
-            for (Path p : shards.toList()) {
-                Files.copy(p, model.resolve(p.getFileName()));
-            }
-        }
-        Path out = dir.resolve("v5");
+        Path model = shardedLegacyBase();
         try (Checkpoint c = Checkpoint.open(model)) {
             assertThat(c.kind()).isEqualTo(CheckpointKind.MODEL);
             assertThat(c.layout()).isEqualTo(Layout.LEGACY);
             assertThat(c.files()).hasSize(2).allSatisfy(f -> assertThat(f).isInstanceOf(TorchZipFile.class));
             assertThat(c.companionFiles()).extracting(p -> p.getFileName().toString()).containsExactly("config.json");
-            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.empty()), out,
-                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
         }
-        try (Checkpoint converted = Checkpoint.open(out);
-             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
-            assertThat(converted.specs()).containsExactlyInAnyOrderElementsOf(reference.specs());
-            for (StoredTensor t : reference.tensors().values()) {
-                assertThat(converted.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
-            }
-        }
-        try (var written = Files.list(out)) {
-            assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
-                    "model.safetensors");
-        }
+        assertConvertsToTheV5Fixture(model);
     }
 
     @Test
     void aBinShardTheIndexDoesNotPlaceIsRefusedNamingTheTensor() throws Exception {
-        Path model = Files.createDirectory(dir.resolve("sharded"));
-        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
-        try (var shards = Files.list(resource("sharded-legacy-base"))) {
-            for (Path p : shards.toList()) {
-                Files.copy(p, model.resolve(p.getFileName()));
-            }
-        }
+        Path model = shardedLegacyBase();
         Path index = model.resolve(Checkpoint.MODEL_WEIGHTS_BIN_INDEX);
         Files.writeString(index, Files.readString(index).replace(
                 "\"lm_head.weight\": \"pytorch_model-00001-of-00002.bin\"",
                 "\"lm_head.weight\": \"pytorch_model-00002-of-00002.bin\""));
         assertThatThrownBy(() -> Checkpoint.open(model)).isInstanceOf(FuseboxException.class)
                 .hasMessageContaining("lm_head.weight").hasMessageContaining("pytorch_model-00002-of-00002.bin");
+    }
+
+    /** The tiny legacy base as torch.save shards with their index, and its config. */
+    private Path shardedLegacyBase() throws Exception {
+        Path model = Files.createDirectory(dir.resolve("sharded"));
+        Files.copy(Fixtures.tiny("legacy-base/config.json"), model.resolve("config.json"));
+        try (var shards = Files.list(resource("sharded-legacy-base"))) {
+            for (Path p : shards.toList()) {
+                Files.copy(p, model.resolve(p.getFileName()));
+            }
+        }
+        return model;
+    }
+
+    /** Converts {@code model} to v5 and finds the state dict transformers builds, byte for byte, and nothing else. */
+    private void assertConvertsToTheV5Fixture(Path model) throws Exception {
+        Path out = dir.resolve("v5");
+        try (Checkpoint c = Checkpoint.open(model)) {
+            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.empty()), out,
+                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        try (Checkpoint converted = Checkpoint.open(out);
+             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThat(converted.specs()).containsExactlyInAnyOrderElementsOf(reference.specs());
+            for (StoredTensor t : reference.tensors().values()) {
+                assertThat(converted.tensor(t.key()).orElseThrow().data().mismatch(t.data())).isEqualTo(-1L);
+            }
+        }
+        try (var written = Files.list(out)) {
+            assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
+                    "model.safetensors");
+        }
     }
 }
