@@ -11,14 +11,10 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
-import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.TensorSpec;
 import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,29 +72,28 @@ public final class PlanExecutor {
             checkOutput(other, output, options.force());
         }
         long start = System.nanoTime();
-        Tracker tracker = new Tracker(plan, listener);
+        ProgressTracker tracker = new ProgressTracker(plan, listener);
         Map<String, String> metadata = metadata(source);
         try (SourceFiles files = new SourceFiles(source, otherInputs)) {
-            TargetBytes bytes = new TargetBytes(files, cancellation, tracker::add);
+            ShardWriter shards = new ShardWriter(files, tracker, cancellation, options.twoLanesFrom());
             if (output.getFileName().toString().endsWith(".safetensors")) {
                 if (!plan.generatedFiles().isEmpty()) {
                     throw new FuseboxException(Problem.UNSUPPORTED, output, "is a single file, but the conversion also "
                             + "writes " + plan.generatedFiles().keySet().iterator().next() + "; give a directory");
                 }
-                writeShard(output, metadata, plan.targets(), bytes, tracker, cancellation, permissionsOf(source),
-                        true);
+                shards.write(output, metadata, plan.targets(), true, permissionsOf(source));
                 tracker.finish();
                 return new ConversionResult(output, List.of(output), List.of(), plan.targets().size(),
                         plan.targetBytes(), System.nanoTime() - start);
             }
-            return writeDirectory(source, plan, output, options, metadata, bytes, tracker, cancellation, start);
+            return writeDirectory(source, plan, output, options, metadata, shards, tracker, cancellation, start);
         }
     }
 
     private static ConversionResult writeDirectory(Checkpoint source, ConversionPlan plan, Path output,
                                                    ConvertOptions options, Map<String, String> metadata,
-                                                   TargetBytes bytes, Tracker tracker, Cancellation cancellation,
-                                                   long start)
+                                                   ShardWriter writer, ProgressTracker tracker,
+                                                   Cancellation cancellation, long start)
             throws FuseboxException {
         Path partial = output.resolveSibling(output.getFileName() + PARTIAL);
         if (Files.exists(partial)) {
@@ -120,8 +115,7 @@ public final class PlanExecutor {
             List<Path> written = new ArrayList<>();
             for (int i = 0; i < shards.shards().size(); i++) {
                 Path shard = partial.resolve(shards.names().get(i));
-                writeShard(shard, metadata, shards.shards().get(i), bytes, tracker, cancellation,
-                        permissionsOf(source), false);
+                writer.write(shard, metadata, shards.shards().get(i), false, permissionsOf(source));
                 written.add(shard);
                 weightFiles.add(output.resolve(shards.names().get(i)));
             }
@@ -166,50 +160,12 @@ public final class PlanExecutor {
         }
     }
 
-    private static void writeShard(Path file, Map<String, String> metadata, List<PlannedTarget> targets,
-                                   TargetBytes bytes, Tracker tracker, Cancellation cancellation,
-                                   Set<PosixFilePermission> permissions, boolean sync) throws FuseboxException {
-        List<TensorSpec> specs = targets.stream().map(PlannedTarget::spec).toList();
-        try (SafetensorsWriter w = SafetensorsWriter.create(file, metadata, specs)) {
-            ByteSink sink = new WriterSink(w);
-            for (PlannedTarget t : targets) {
-                tracker.start(t);
-                bytes.write(t, sink);
-                tracker.done();
-            }
-            cancellation.check();
-            if (sync) {
-                w.commit();
-            } else {
-                w.commitUnsynced();
-            }
-            if (permissions != null) {
-                Files.setPosixFilePermissions(file, permissions);
-            }
-        } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + e.getMessage() + ")", e);
-        }
-    }
-
     /** The input's file permissions, which the weight files get too (the writer's temporary file has 0600). */
     private static Set<PosixFilePermission> permissionsOf(Checkpoint source) {
         try {
             return Files.getPosixFilePermissions(source.files().getFirst().path());
         } catch (UnsupportedOperationException | IOException e) {
             return null;
-        }
-    }
-
-    /** A file being written: bytes appended, ranges copied by the kernel. */
-    private record WriterSink(SafetensorsWriter writer) implements ByteSink {
-        @Override
-        public void write(ByteBuffer bytes) throws IOException {
-            writer.write(bytes);
-        }
-
-        @Override
-        public void transfer(FileChannel source, long position, long count, ByteBuffer scratch) throws IOException {
-            writer.transferFrom(source, position, count);
         }
     }
 
@@ -276,49 +232,5 @@ public final class PlanExecutor {
         Files.move(output, old, StandardCopyOption.ATOMIC_MOVE);
         Files.move(partial, output, StandardCopyOption.ATOMIC_MOVE);
         FileTrees.deleteTree(old);
-    }
-
-    /** Counts bytes and tensors and tells the listener, at most every few megabytes and after each tensor. */
-    private static final class Tracker {
-        private static final long REPORT_EVERY = 16L << 20;
-        private final ProgressListener listener;
-        private final long bytesTotal;
-        private final int itemsTotal;
-        private long bytesDone;
-        private long reported;
-        private int itemsDone;
-        private String current = "";
-
-        Tracker(ConversionPlan plan, ProgressListener listener) {
-            this.listener = listener;
-            this.bytesTotal = plan.targetBytes();
-            this.itemsTotal = plan.targets().size();
-        }
-
-        void start(PlannedTarget t) {
-            current = t.key();
-        }
-
-        void add(long n) {
-            bytesDone += n;
-            if (bytesDone - reported >= REPORT_EVERY) {
-                report();
-            }
-        }
-
-        void done() {
-            itemsDone++;
-            report();
-        }
-
-        void finish() {
-            current = "";
-            report();
-        }
-
-        private void report() {
-            reported = bytesDone;
-            listener.onProgress(new Progress(bytesDone, bytesTotal, itemsDone, itemsTotal, current));
-        }
     }
 }

@@ -63,7 +63,8 @@ final class SourceFiles implements AutoCloseable {
                 checkpoint.location(), key, "the plan reads it, but the checkpoint does not hold it; plan again"));
     }
 
-    FileChannel channel(StoredTensor t) throws FuseboxException {
+    /** The file's channel, opened on first use; shared by the lanes of a shard, whose reads give their position. */
+    synchronized FileChannel channel(StoredTensor t) throws FuseboxException {
         Path p = t.file().path();
         FileChannel ch = channels.get(p);
         if (ch == null) {
@@ -89,7 +90,7 @@ final class SourceFiles implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         for (FileChannel ch : channels.values()) {
             try {
                 ch.close();

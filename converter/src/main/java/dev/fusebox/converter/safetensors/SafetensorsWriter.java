@@ -129,9 +129,32 @@ public final class SafetensorsWriter implements AutoCloseable {
 
     /** Appends {@code count} bytes of {@code source} from {@code position}, letting the kernel copy them. */
     public void transferFrom(FileChannel source, long position, long count) throws IOException {
+        transfer(source, position, count, channel);
+    }
+
+    /**
+     * A second channel on the file being written, positioned at byte {@code dataOffset} of the tensor data, for a
+     * writer of a later part of it beside this one's; the caller closes it and checks what it wrote.
+     */
+    public FileChannel channelAt(long dataOffset) throws IOException {
+        if (dataOffset < 0 || dataOffset > dataLength) {
+            throw new IllegalArgumentException("offset " + dataOffset + " outside the " + dataLength + " data bytes");
+        }
+        FileChannel lane = FileChannel.open(temporary, StandardOpenOption.WRITE);
+        try {
+            lane.position(Math.addExact(dataStart, dataOffset));
+        } catch (IOException | RuntimeException e) {
+            lane.close();
+            throw e;
+        }
+        return lane;
+    }
+
+    /** Appends {@code count} bytes of {@code source} from {@code position} at {@code target}'s position. */
+    public static void transfer(FileChannel source, long position, long count, FileChannel target) throws IOException {
         long done = 0;
         while (done < count) {
-            long n = source.transferTo(position + done, count - done, channel);
+            long n = source.transferTo(position + done, count - done, target);
             if (n <= 0) {
                 if (position + done >= source.size()) {
                     throw new IOException("source ended at byte " + (position + done) + " while copying");
@@ -157,7 +180,8 @@ public final class SafetensorsWriter implements AutoCloseable {
     }
 
     private void commit(boolean sync) throws IOException {
-        long written = written();
+        // The file's size, not this channel's position: a second channel may have written the later part.
+        long written = channel.size() - dataStart;
         if (written != dataLength) {
             throw new IOException(target + ": wrote " + written + " bytes of tensor data, expected " + dataLength);
         }
@@ -177,7 +201,8 @@ public final class SafetensorsWriter implements AutoCloseable {
         }
     }
 
-    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+    /** Writes all of {@code buffer} at {@code channel}'s position. */
+    public static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
         }

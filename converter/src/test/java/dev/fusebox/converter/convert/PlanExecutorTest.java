@@ -31,6 +31,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -67,6 +68,32 @@ class PlanExecutorTest {
              Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
             assertThat(converted.index()).isPresent();
             FixtureConversionTest.assertSameTensors(converted, reference);
+        }
+    }
+
+    @Test
+    void twoThreadsWritingEachShardWriteTheSameBytesBothWaysAndReportEveryByte() throws Exception {
+        ConvertOptions twoLanes = ConvertOptions.DEFAULTS.withTwoLanesFrom(0);
+        for (ConvertOptions options : List.of(twoLanes, new ConvertOptions(300_000, false).withTwoLanesFrom(0))) {
+            Path v5 = dir.resolve("v5-" + options.maxShardBytes());
+            List<Progress> seen = Collections.synchronizedList(new ArrayList<>());
+            try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
+                PlanExecutor.execute(c, plan(c), v5, options, seen::add, Cancellation.NEVER);
+            }
+            assertThat(seen.getLast().bytesDone()).isEqualTo(822_528);
+            assertThat(seen.getLast().itemsDone()).isEqualTo(21);
+            assertThat(seen).extracting(Progress::bytesDone).isSorted();
+            Path back = dir.resolve("legacy-" + options.maxShardBytes());
+            try (Checkpoint converted = Checkpoint.open(v5);
+                 Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+                FixtureConversionTest.assertSameTensors(converted, reference);
+                PlanExecutor.execute(converted, plan(converted), back, options, ProgressListener.NONE,
+                        Cancellation.NEVER);
+            }
+            try (Checkpoint roundTrip = Checkpoint.open(back);
+                 Checkpoint legacy = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
+                FixtureConversionTest.assertSameTensors(roundTrip, legacy);
+            }
         }
     }
 

@@ -15,15 +15,18 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
@@ -40,6 +43,8 @@ class ConversionFaultInjectionTest {
 
     /** Small shards, so the output has several shard files and an index. */
     static final ConvertOptions SHARDED = new ConvertOptions(300_000, false);
+    /** The same, each shard written by two threads (a large shard's way, forced here on a small one). */
+    static final ConvertOptions SHARDED_TWO_LANES = SHARDED.withTwoLanesFrom(0);
 
     @TempDir
     Path dir;
@@ -82,12 +87,16 @@ class ConversionFaultInjectionTest {
         Path out = fs.wrap(dir.resolve(name));
         convert(out, options, ProgressListener.NONE, Cancellation.NEVER);
         long n = fs.written();
-        try (Stream<Path> files = Files.walk(dir.resolve(name))) {
-            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        deleteTree(dir.resolve(name));
+        return n;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(f);
             }
         }
-        return n;
     }
 
     static List<Long> positions(long total) {
@@ -117,6 +126,44 @@ class ConversionFaultInjectionTest {
                     Problem.IO_ERROR, "No space left on device");
         }
         convertsWithoutFaults(fs.wrap(dir.resolve("v5.safetensors")), ConvertOptions.DEFAULTS);
+    }
+
+    @Test
+    void aDiskFailingAtAnyByteWhileTwoThreadsWriteEachShardLeavesNothingEither() throws Exception {
+        for (ConvertOptions options : List.of(SHARDED_TWO_LANES, ConvertOptions.DEFAULTS.withTwoLanesFrom(0))) {
+            String name = options == SHARDED_TWO_LANES ? "v5" : "v5.safetensors";
+            long total = bytesWritten(name, options);
+            for (long at : positions(total)) {
+                fs.failWritesAfter(at, "No space left on device");
+                // The lane that hits the fault reports it; the other stops without a word of its own.
+                assertFailsCleanly(fs.wrap(dir.resolve(name)), options, Cancellation.NEVER, Problem.IO_ERROR,
+                        "No space left on device");
+            }
+            convertsWithoutFaults(fs.wrap(dir.resolve(name)), options);
+            deleteTree(dir.resolve(name));
+        }
+    }
+
+    @Test
+    void cancellingAfterAnyTensorWhileTwoThreadsWriteLeavesNothing() throws Exception {
+        int targets;
+        try (Checkpoint c = Checkpoint.open(input)) {
+            targets = Planner.plan(c, RuleBook.bundled(), Optional.empty()).targets().size();
+        }
+        for (int k = 0; k <= targets; k++) {
+            int after = k;
+            AtomicBoolean cancel = new AtomicBoolean();
+            ProgressListener listener = p -> {
+                if (p.itemsDone() >= after) {
+                    cancel.set(true);
+                }
+            };
+            assertThatThrownBy(() -> convert(dir.resolve("v5"), SHARDED_TWO_LANES, listener, cancel::get))
+                    .as("cancelled after %d tensors", k)
+                    .isInstanceOfSatisfying(FuseboxException.class,
+                            e -> assertThat(e.problem()).isEqualTo(Problem.CANCELLED));
+            assertNothingLeft();
+        }
     }
 
     @Test
@@ -152,7 +199,7 @@ class ConversionFaultInjectionTest {
         try (Checkpoint c = Checkpoint.open(input)) {
             var plan = Planner.plan(c, RuleBook.bundled(), Optional.empty());
             StoredTensor last = c.tensors().values().stream()
-                    .max(java.util.Comparator.comparingLong(StoredTensor::fileOffset)).orElseThrow();
+                    .max(Comparator.comparingLong(StoredTensor::fileOffset)).orElseThrow();
             try (FileChannel ch = FileChannel.open(input.resolve("model.safetensors"), StandardOpenOption.WRITE)) {
                 ch.truncate(last.fileOffset() + 3);
             }
