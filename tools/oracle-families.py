@@ -62,6 +62,7 @@ LATENT_ATTENTION = {"num_key_value_heads": 4, "head_dim": 8}
 SPECIFIC = {
     "minimax": {"layer_types": ["full_attention", "linear_attention"], "block_size": 16},
     "qwen3_next": {"layer_types": ["linear_attention", "full_attention"]},
+    "qwen3_5_moe_text": {"layer_types": ["linear_attention", "full_attention"]},
     "deepseek_v32": {"mlp_layer_types": ["dense", "sparse"]},
     "glm_moe_dsa": {"mlp_layer_types": ["dense", "sparse"]},
     "glm4_moe_lite": {"mlp_layer_types": ["dense", "sparse"]},
@@ -84,6 +85,10 @@ SPECIFIC = {
     "granitemoehybrid": {"shared_intermediate_size": 32, "layer_types": ["mamba", "attention"],
                          "mamba_n_heads": 8, "mamba_d_head": 16, "mamba_d_state": 16, "mamba_chunk_size": 16},
     "hy_v4": {"mlp_layer_types": ["dense", "sparse"]},
+    "lfm2_moe": {"layer_types": ["conv", "full_attention"], "num_dense_layers": 1},
+    "nemotron_h": {"layers_block_type": ["full_attention", "moe"], "moe_shared_expert_intermediate_size": 32},
+    "kimi_linear": {"layer_types": ["linear_attention", "full_attention"], "mlp_layer_types": ["dense", "sparse"],
+                    "linear_head_dim": 16, "linear_num_heads": 4, "num_experts_per_tok": 2},
 }
 
 

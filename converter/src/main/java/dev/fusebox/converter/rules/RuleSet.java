@@ -65,21 +65,27 @@ public record RuleSet(String family, List<String> modelTypes, String description
 
     /**
      * How well these rules fit {@code keys} (best given as {@link KeyShapes}), in the direction they fit best: how
-     * many of their renamings and converters match some key, and how many match none.
+     * many of their renamings and converters match some key, and how many match none. As in {@link #evidence},
+     * renamings alone fit only a family whose rules only rename: nemotron_h's {@code backbone.} → {@code model.}
+     * read backwards matches every dense model's keys.
      */
     Fit fit(Collection<String> keys) {
         Fit best = new Fit(0, Integer.MAX_VALUE);
         for (Direction d : Direction.values()) {
             DirectedRules rules = toward(d);
-            int used = 0;
-            for (Renaming r : rules.renamings()) {
-                if (keys.stream().anyMatch(r::matches)) {
-                    used++;
-                }
-            }
+            int converted = 0;
             for (Converter c : rules.converters()) {
                 if (keys.stream().anyMatch(k -> c.sources().stream()
                         .anyMatch(p -> p.find(rules.converterInput(k)).isPresent()))) {
+                    converted++;
+                }
+            }
+            if (converted == 0 && !converters.isEmpty()) {
+                continue;
+            }
+            int used = converted;
+            for (Renaming r : rules.renamings()) {
+                if (keys.stream().anyMatch(r::matches)) {
                     used++;
                 }
             }

@@ -9,7 +9,8 @@ import static dev.fusebox.converter.TestCheckpoints.f32;
 
 /**
  * One family's keys in both layouts, written out by hand from transformers' conversion_mapping.py (independently
- * of the rule files), for a model of 2 layers, 3 experts, hidden 8, expert width 6.
+ * of the rule files), for a model of 2 layers, 3 experts, hidden 8, expert width 6. A "fused" tensor may also be
+ * one made of plain tensors (kimi_linear's convolutions): one list of sources.
  *
  * @param fused for each fused tensor: its v5 key and, per expert, the legacy keys concatenated into it (in order)
  */
@@ -60,9 +61,84 @@ record FamilyCase(String modelType, List<TensorSpec> legacy, List<TensorSpec> v5
         return new FamilyCase(modelType, legacy, v5, fused);
     }
 
+    /**
+     * This family with every legacy key that starts with {@code from} starting with {@code to} instead (nemotron_h
+     * stores its model under {@code backbone.}).
+     */
+    FamilyCase withLegacyPrefix(String from, String to) {
+        java.util.function.UnaryOperator<String> moved = k -> k.startsWith(from) ? to + k.substring(from.length()) : k;
+        List<TensorSpec> movedLegacy = legacy.stream()
+                .map(t -> new TensorSpec(moved.apply(t.key()), t.dtype(), t.shape())).toList();
+        List<Fused> movedFused = fused.stream().map(f -> new Fused(f.v5Key(), f.perExpert().stream()
+                .map(keys -> keys.stream().map(moved).toList()).toList())).toList();
+        return new FamilyCase(modelType, movedLegacy, v5, movedFused);
+    }
+
     /** How a family lays out its experts. */
     interface Pattern {
         void add(String layer, List<TensorSpec> legacy, List<TensorSpec> v5, List<Fused> fused);
+
+        /** This pattern and then {@code next}, in the same layer. */
+        default Pattern and(Pattern next) {
+            return (layer, legacy, v5, fused) -> {
+                add(layer, legacy, v5, fused);
+                next.add(layer, legacy, v5, fused);
+            };
+        }
+    }
+
+    /**
+     * Per-expert {@code gate}, {@code up} and {@code down} projections under {@code block} (the same in both layouts)
+     * → {@code block.experts.gate_up_proj} / {@code down_proj}, with no router (lfm2_moe: w1, w3, w2).
+     */
+    static Pattern perExpert(String block, String gate, String up, String down) {
+        return (layer, legacy, v5, fused) -> {
+            List<List<String>> gateUp = new ArrayList<>();
+            List<List<String>> downs = new ArrayList<>();
+            for (int e = 0; e < EXPERTS; e++) {
+                String p = layer + block + ".experts." + e + ".";
+                legacy.add(f32(p + gate + ".weight", I, H));
+                legacy.add(f32(p + up + ".weight", I, H));
+                legacy.add(f32(p + down + ".weight", H, I));
+                gateUp.add(List.of(p + gate + ".weight", p + up + ".weight"));
+                downs.add(List.of(p + down + ".weight"));
+            }
+            v5.add(f32(layer + block + ".experts.gate_up_proj", EXPERTS, 2 * I, H));
+            v5.add(f32(layer + block + ".experts.down_proj", EXPERTS, H, I));
+            fused.add(new Fused(layer + block + ".experts.gate_up_proj", gateUp));
+            fused.add(new Fused(layer + block + ".experts.down_proj", downs));
+        };
+    }
+
+    /** Experts without a gate (nemotron_h): per-expert up_proj and down_proj stack into experts.up_proj / down_proj. */
+    static Pattern ungated(String block) {
+        return (layer, legacy, v5, fused) -> {
+            for (String[] proj : new String[][] {{"up_proj", I + "," + H}, {"down_proj", H + "," + I}}) {
+                long[] dims = java.util.Arrays.stream(proj[1].split(",")).mapToLong(Long::parseLong).toArray();
+                List<List<String>> perExpert = new ArrayList<>();
+                for (int e = 0; e < EXPERTS; e++) {
+                    String key = layer + block + ".experts." + e + "." + proj[0] + ".weight";
+                    legacy.add(f32(key, dims));
+                    perExpert.add(List.of(key));
+                }
+                v5.add(f32(layer + block + ".experts." + proj[0], EXPERTS, dims[0], dims[1]));
+                fused.add(new Fused(layer + block + ".experts." + proj[0], perExpert));
+            }
+        };
+    }
+
+    /** kimi_linear's q, k and v short convolutions, concatenated along dim 0 into self_attn.conv1d. */
+    static Pattern shortConvolutions() {
+        return (layer, legacy, v5, fused) -> {
+            List<String> qkv = new ArrayList<>();
+            for (String c : List.of("q", "k", "v")) {
+                String key = layer + "self_attn." + c + "_conv1d.weight";
+                legacy.add(f32(key, H, 1, 4));
+                qkv.add(key);
+            }
+            v5.add(f32(layer + "self_attn.conv1d.weight", 3 * H, 1, 4));
+            fused.add(new Fused(layer + "self_attn.conv1d.weight", List.of(qkv)));
+        };
     }
 
     /** Mixtral: block_sparse_moe.experts.e.w1/w3/w2 → mlp.experts.gate_up_proj / down_proj; gate → {@code router}. */

@@ -22,8 +22,11 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 import static dev.fusebox.converter.convert.FamilyCase.mixtral;
+import static dev.fusebox.converter.convert.FamilyCase.perExpert;
 import static dev.fusebox.converter.convert.FamilyCase.qwen;
+import static dev.fusebox.converter.convert.FamilyCase.shortConvolutions;
 import static dev.fusebox.converter.convert.FamilyCase.stacked;
+import static dev.fusebox.converter.convert.FamilyCase.ungated;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Each family converts legacy → v5 to the keys transformers' table gives, fuses the right bytes, and converts back. */
@@ -37,7 +40,7 @@ class FamilyConversionTest {
         Stream<FamilyCase> qwenTypes = Stream.of("qwen2_moe", "qwen3_moe", "olmoe", "flex_olmo", "deepseek_v2",
                 "deepseek_v3", "deepseek_v32", "glm4_moe", "glm4_moe_lite", "glm_moe_dsa", "glm4v_moe", "dots1",
                 "hunyuan_v1_moe", "afmoe", "solar_open", "mellum", "cohere2_moe", "longcat_flash", "qwen3_next",
-                "qwen3_omni_moe", "qwen3_omni_moe_thinker").map(t -> FamilyCase.of(t, qwen("mlp"), none));
+                "qwen3_omni_moe", "qwen3_omni_moe_thinker", "kimi_k25", "qwen3_5_moe_text").map(t -> FamilyCase.of(t, qwen("mlp"), none));
         int e = FamilyCase.EXPERTS;
         int h = FamilyCase.H;
         int i = FamilyCase.I;
@@ -70,6 +73,24 @@ class FamilyConversionTest {
                         {"input_layernorm.W_up.weight", "input_layernorm.mlp.fc2.weight", h + ",2"},
                         {"self_attn.q_b_proj.weight", "self_attn.q_gate_proj.weight", h + "," + h}}),
                 FamilyCase.of("jamba", qwen("feed_forward"), none),
+                FamilyCase.of("lfm2_moe", perExpert("feed_forward", "w1", "w3", "w2"), new String[][] {
+                        {"feed_forward.gate.weight", "feed_forward.gate.weight", e + "," + h}}),
+                FamilyCase.of("nemotron_h", ungated("mixer"), new String[][] {
+                        {"mixer.gate.weight", "mixer.gate.weight", e + "," + h},
+                        {"mixer.shared_experts.up_proj.weight", "mixer.shared_experts.up_proj.weight", i + "," + h},
+                        {"model.norm_f.weight", "model.norm_f.weight", "" + h}})
+                        .withLegacyPrefix("model.", "backbone."),
+                FamilyCase.of("kimi_linear", mixtral("gate").and(shortConvolutions()), new String[][] {
+                        {"self_attn.f_a_proj.weight", "self_attn.forget_gate.f_a_proj.weight", "2," + h},
+                        {"self_attn.f_b_proj.weight", "self_attn.forget_gate.f_b_proj.weight", h + ",2"},
+                        {"self_attn.dt_bias", "self_attn.forget_gate.dt_bias", "" + h},
+                        {"self_attn.A_log", "self_attn.forget_gate.A_log", "1,1,2,1"},
+                        {"block_sparse_moe.shared_experts.up_proj.weight", "mlp.shared_experts.up_proj.weight",
+                                i + "," + h}}),
+                FamilyCase.of("aria_text", stacked(), new String[][] {
+                        {"mlp.experts.fc1.weight", "mlp.experts.gate_up_proj", e + "," + h + "," + 2 * i},
+                        {"mlp.experts.fc2.weight", "mlp.experts.down_proj", e + "," + i + "," + h},
+                        {"mlp.router.weight", "mlp.router.weight", e + "," + h}}),
                 FamilyCase.of("granitemoe", stacked(), new String[][] {
                         {"block_sparse_moe.input_linear.weight", "block_sparse_moe.experts.gate_up_proj",
                                 e + "," + 2 * i + "," + h},
@@ -160,6 +181,30 @@ class FamilyConversionTest {
                 }
                 assertThat(offset).isEqualTo(fused.length);
             }
+        }
+    }
+
+    /**
+     * qwen3_5_moe_text also reads the multimodal checkpoint's language model ({@code model.language_model.}), as
+     * transformers does; converting back writes the text model's own names (the prefix is dropped one way).
+     */
+    @org.junit.jupiter.api.Test
+    void qwen35MoeTextDropsTheMultimodalLanguageModelPrefix() throws Exception {
+        FamilyCase text = FamilyCase.of("qwen3_5_moe_text", qwen("mlp"), new String[0][]);
+        FamilyCase multimodal = text.withLegacyPrefix("model.", "model.language_model.");
+        Path legacy = TestCheckpoints.write(dir.resolve("legacy"), "qwen3_5_moe_text", Map.of(), multimodal.legacy());
+        Path v5 = dir.resolve("v5");
+        try (Checkpoint c = Checkpoint.open(legacy)) {
+            ConversionPlan plan = Planner.plan(c, RuleBook.bundled(), Optional.empty());
+            assertThat(plan.targetSpecs()).containsExactlyInAnyOrderElementsOf(text.v5());
+            PlanExecutor.execute(c, plan, v5, ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        try (Checkpoint c = Checkpoint.open(v5)) {
+            for (FamilyCase.Fused f : multimodal.fused()) {
+                assertThat(bytes(c, f.v5Key())).as(f.v5Key()).isEqualTo(concatenated(multimodal, f));
+            }
+            assertThat(Planner.plan(c, RuleBook.bundled(), Optional.empty()).targetSpecs())
+                    .containsExactlyInAnyOrderElementsOf(text.legacy());
         }
     }
 

@@ -31,7 +31,9 @@ class RuleBookTest {
                 {"mellum", "qwen2_moe"}, {"cohere2_moe", "qwen2_moe"}, {"ernie4_5_moe", "ernie4_5_moe"},
                 {"exaone_moe", "exaone_moe"}, {"mimo_v2_flash", "mimo_v2_flash"}, {"hy_v3", "hy_v3"},
                 {"hy_v4", "hy_v4"}, {"laguna", "laguna"}, {"axk1", "axk1"}, {"axk2", "axk2"}, {"jamba", "jamba"},
-                {"granitemoe", "granitemoe"}, {"granitemoeshared", "granitemoe"}};
+                {"granitemoe", "granitemoe"}, {"granitemoeshared", "granitemoe"}, {"kimi_k25", "qwen2_moe"},
+                {"lfm2_moe", "lfm2_moe"}, {"nemotron_h", "nemotron_h"}, {"aria_text", "aria_text"},
+                {"qwen3_5_moe_text", "qwen3_5_moe_text"}, {"kimi_linear", "kimi_linear"}};
         for (String[] e : expected) {
             assertThat(book.forModelType(e[0])).as(e[0]).hasValueSatisfying(r -> assertThat(r.family()).isEqualTo(e[1]));
         }
@@ -152,6 +154,10 @@ class RuleBookTest {
                 "model.layers.0.block_sparse_moe.router.weight")).orElseThrow().family()).isEqualTo("granitemoe");
         assertThat(book.guess(List.of("model.layers.0.feed_forward.experts.3.down_proj.weight"))
                 .orElseThrow().family()).isEqualTo("jamba");
+        assertThat(book.guess(List.of("backbone.layers.1.mixer.experts.0.up_proj.weight",
+                "backbone.layers.1.mixer.experts.0.down_proj.weight", "backbone.norm_f.weight"))
+                .orElseThrow().family()).isEqualTo("nemotron_h");
+        // nemotron_h's backbone → model renaming, read backwards, matches any model's keys; that alone is no fit
         assertThat(book.guess(List.of("model.embed_tokens.weight", "lm_head.weight"))).isEmpty();
     }
 
