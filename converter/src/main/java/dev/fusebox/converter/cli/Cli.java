@@ -2,6 +2,7 @@ package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.FuseboxException;
 import picocli.CommandLine;
+import picocli.CommandLine.HelpCommand;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -62,6 +63,7 @@ public final class Cli {
         cl.addSubcommand(new DiffCommand());
         cl.addSubcommand(new VerifyCommand());
         cl.addSubcommand(new SampleCommand());
+        cl.addSubcommand(new HelpCommand());
         return cl;
     }
 

@@ -17,7 +17,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "sample", sortOptions = false, mixinStandardHelpOptions = true,
+@Command(name = "sample", sortOptions = false,
         description = {"Write a synthetic legacy (transformers 4.x) Mixtral with seeded random weights, and with "
                 + "--adapter a legacy PEFT LoRA adapter on q/k/v/o_proj and w1/w2/w3 beside it (OUT-lora).",
                 "Presets: tiny (hidden 64, 4 experts, float32, 0.8 MB) and seed (hidden 1024, intermediate 3584, "

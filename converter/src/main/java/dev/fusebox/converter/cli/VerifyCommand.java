@@ -32,7 +32,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
-@Command(name = "verify", sortOptions = false, mixinStandardHelpOptions = true,
+@Command(name = "verify", sortOptions = false,
         description = {"Run a sample forward pass on a checkpoint (and adapter) and on its conversion, and compare "
                 + "the hidden states after every layer, the routers' expert choices and the logits.",
                 "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "

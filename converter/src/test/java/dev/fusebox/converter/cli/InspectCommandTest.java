@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -94,9 +95,21 @@ class InspectCommandTest {
     void noArgumentsOpensTheGuiOnTheSampleAndGuiTakesPaths() {
         CliRun bare = CliRun.of();
         assertThat(bare.exitCode()).isZero();
-        assertThat(bare.guiCalls()).containsExactly(java.util.List.of());
+        assertThat(bare.guiCalls()).containsExactly(List.of());
         CliRun withPaths = CliRun.of("gui", "a", "b");
-        assertThat(withPaths.guiCalls()).containsExactly(java.util.List.of(Path.of("a"), Path.of("b")));
+        assertThat(withPaths.guiCalls()).containsExactly(List.of(Path.of("a"), Path.of("b")));
+    }
+
+    @Test
+    void everyCommandShowsItsHelpAsTheUsageErrorSays() {
+        for (String command : List.of("gui", "inspect", "plan", "convert", "diff", "verify", "sample")) {
+            CliRun run = CliRun.of(command, "--help");
+            assertThat(run.exitCode()).as(command).isZero();
+            assertThat(run.out()).as(command).startsWith("Usage: fusebox " + command + " ").contains("--help");
+            assertThat(run.guiCalls()).as(command).isEmpty();
+            assertThat(CliRun.of("help", command).out()).as(command).isEqualTo(run.out());
+        }
+        assertThat(CliRun.of("convert", "--version").out()).startsWith("fusebox ");
     }
 
     @Test
