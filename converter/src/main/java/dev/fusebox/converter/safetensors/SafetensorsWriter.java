@@ -112,11 +112,6 @@ public final class SafetensorsWriter implements AutoCloseable {
         return channel;
     }
 
-    /** Bytes of tensor data written so far. */
-    public long written() throws IOException {
-        return channel.position() - dataStart;
-    }
-
     /** Appends bytes of tensor data. */
     public void write(ByteBuffer data) throws IOException {
         writeFully(channel, data);
