@@ -34,11 +34,15 @@ class PackagingConfigurationTest {
     @Test
     void theDesktopEntryClaimsTheWindowsOfTheAppsJavaFxApplicationClass() throws Exception {
         // JavaFX names the X11 window class after the Application subclass; docks match it to StartupWMClass.
-        Map<String, String> entry = desktopEntry(ROOT.resolve("packaging/linux/Fusebox.desktop"));
+        // The menu's entry belongs to the launcher package.sh adds for the GUI (with the Vector API); the main,
+        // command-line launcher's entry, which jpackage makes too, is hidden.
+        Map<String, String> entry = desktopEntry(ROOT.resolve("packaging/linux/Fusebox-desktop.desktop"));
         Class<?> windowClass = Class.forName(entry.get("StartupWMClass"));
         assertThat(Application.class).isAssignableFrom(windowClass);
         assertThat(entry.get("Exec")).isEqualTo("APPLICATION_LAUNCHER gui %F");
-        assertThat(entry).containsEntry("Type", "Application").containsKeys("Name", "Icon", "Categories");
+        assertThat(entry).containsEntry("Type", "Application").containsKeys("Name", "Icon", "Categories")
+                .doesNotContainKey("NoDisplay");
+        assertThat(desktopEntry(ROOT.resolve("packaging/linux/Fusebox.desktop"))).containsEntry("NoDisplay", "true");
     }
 
     @Test
