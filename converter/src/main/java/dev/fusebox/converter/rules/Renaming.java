@@ -30,13 +30,27 @@ public record Renaming(Pattern from, String to, Optional<Renaming> inverse) {
         return new Renaming(Pattern.compile(from), to, Optional.empty());
     }
 
-    /** {@code key} with the first match replaced ({@code $1} in the replacement names a group), or {@code key}. */
+    /**
+     * {@code key} with the first match replaced ({@code $1} in the replacement names a group), or {@code key}.
+     *
+     * @throws RunawayPatternException when the pattern backtracks without end on {@code key} ({@link BoundedKey}),
+     *         or recurses deeper than the stack allows (an alternation repeated over a long key)
+     */
     public String apply(String key) {
-        return from.matcher(key).replaceFirst(to);
+        try {
+            return from.matcher(new BoundedKey(key, this)).replaceFirst(to);
+        } catch (StackOverflowError e) {
+            throw BoundedKey.outOfStack(this, key);
+        }
     }
 
+    /** Whether the pattern occurs in {@code key}; throws as {@link #apply} does. */
     public boolean matches(String key) {
-        return from.matcher(key).find();
+        try {
+            return from.matcher(new BoundedKey(key, this)).find();
+        } catch (StackOverflowError e) {
+            throw BoundedKey.outOfStack(this, key);
+        }
     }
 
     /** This renaming run the other way, or empty when it is one way. */

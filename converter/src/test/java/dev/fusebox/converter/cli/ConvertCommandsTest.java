@@ -166,4 +166,17 @@ class ConvertCommandsTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.out()).contains("\"model.final_norm.weight\"", "mixtral_norm rules");
     }
+
+    @Test
+    void aRuleFileWhosePatternRunsAwayIsNamedInOneSentence() throws Exception {
+        Path rules = dir.resolve("runaway.json");
+        Files.writeString(rules, """
+                {"family": "mixtral_runaway", "model_types": ["mixtral"], "extends": "mixtral",
+                 "renamings": [{"from": "^(\\\\w+\\\\.?)*?x$", "to": "y", "one_way": true}]}
+                """);
+        CliRun run = CliRun.of("plan", Fixtures.tiny("legacy-base").toString(), "--rules", rules.toString());
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).contains("'^(\\w+\\.?)*?x$'", "backtracks").doesNotContain("unexpected");
+    }
 }

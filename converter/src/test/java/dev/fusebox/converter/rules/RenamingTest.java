@@ -42,4 +42,35 @@ class RenamingTest {
         assertThat(explicit.reversed().orElseThrow().apply("model.layers.12.mlp.w")).isEqualTo("model.layers.12.ffn.w");
         assertThat(Renaming.of("\\.hc_pre\\.hc_", ".hc_", Optional.empty(), true).reversed()).isEmpty();
     }
+
+    @Test
+    void aPatternThatBacktracksWithoutEndGivesUpNamingItselfAndTheKey() {
+        // Nested repetition against a key that almost matches: exponential in the key's length without a bound.
+        Renaming runaway = Renaming.of("^(\\w+\\.?)*?x$", "y", Optional.empty(), true);
+        String key = "model.layers.0.block_sparse_moe.experts.0.w1.weight";
+        assertThatThrownBy(() -> runaway.apply(key)).isInstanceOf(RunawayPatternException.class)
+                .hasMessageContaining("'^(\\w+\\.?)*?x$'").hasMessageContaining(key)
+                .hasMessageContaining("backtracks");
+        assertThatThrownBy(() -> runaway.matches(key)).isInstanceOf(RunawayPatternException.class);
+        // The same pattern settles a key it matches, or one it fails on at once, within the budget.
+        assertThat(runaway.apply("layers.x")).isEqualTo("y");
+        assertThat(runaway.matches("")).isFalse();
+    }
+
+    @Test
+    void aLinearPatternReadsAKeyOfAMillionCharactersWithinItsBudget() {
+        Renaming r = Renaming.of("\\.block_sparse_moe\\.", ".mlp.", Optional.empty(), false);
+        String key = "a".repeat(1_000_000) + ".block_sparse_moe.w";
+        assertThat(r.apply(key)).isEqualTo("a".repeat(1_000_000) + ".mlp.w");
+        Renaming wild = Renaming.of("(.*)\\.w$", "$1.weight", Optional.empty(), true);
+        assertThat(wild.apply(key)).endsWith(".block_sparse_moe.weight");
+    }
+
+    @Test
+    void anAlternationRepeatedOverAVeryLongKeyRunsOutOfStackWithAMessage() {
+        Renaming r = Renaming.of("^(a|b)*$", "y", Optional.empty(), true);
+        assertThat(r.apply("abba")).isEqualTo("y");
+        assertThatThrownBy(() -> r.matches("a".repeat(1_000_000))).isInstanceOf(RunawayPatternException.class)
+                .hasMessageContaining("ran out of stack").hasMessageContaining("1000000 characters");
+    }
 }

@@ -2,6 +2,7 @@ package dev.fusebox.viewmodel.task;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.rules.RunawayPatternException;
 
 /** Turns whatever background work threw into a sentence for the user. */
 public final class Failures {
@@ -14,10 +15,13 @@ public final class Failures {
                 || t instanceof InterruptedException;
     }
 
-    /** The engine's own sentence for its problems; anything else named as unexpected, with its type. */
+    /**
+     * The engine's own sentence for its problems (a user's rule that runs away among them); anything else named
+     * as unexpected, with its type.
+     */
     public static String sentence(Throwable t) {
-        if (t instanceof FuseboxException fe) {
-            return period(fe.getMessage());
+        if (t instanceof FuseboxException || t instanceof RunawayPatternException) {
+            return period(t.getMessage());
         }
         String m = t.getMessage();
         String what = t.getClass().getSimpleName();

@@ -1,0 +1,12 @@
+package dev.fusebox.converter.rules;
+
+/**
+ * A renaming's regular expression gave up on a key (see {@link BoundedKey}): the rule file needs fixing, not the
+ * checkpoint, and the message says which pattern and key.
+ */
+public final class RunawayPatternException extends IllegalArgumentException {
+
+    RunawayPatternException(String message) {
+        super(message);
+    }
+}
