@@ -4,10 +4,12 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.converter.rules.Renaming;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -56,6 +58,20 @@ class JobTest {
         assertThat(failures).containsExactly("/tmp/a.safetensors: disk full.");
         assertThat(job.getState()).isEqualTo(Job.State.FAILED);
         assertThat(job.failureProperty().get()).isEqualTo("/tmp/a.safetensors: disk full.");
+    }
+
+    @Test
+    void aUsersRuleThatRunsAwayIsItsOwnSentenceAndAnythingElseUnexpected() {
+        Renaming runaway = Renaming.of("^(\\w+\\.?)*?x$", "y", Optional.empty(), true);
+        job.start("x", (progress, cancel) -> runaway.apply("model.layers.0.mlp.gate.weight"), results::add,
+                failures::add);
+        job.start("y", (progress, cancel) -> {
+            throw new IllegalStateException("a bug");
+        }, results::add, failures::add);
+        assertThat(failures).containsExactly("the renaming '^(\\w+\\.?)*?x$' → 'y' gave up on the key "
+                        + "'model.layers.0.mlp.gate.weight': its pattern backtracks without end (nested repetition "
+                        + "such as (\\w+\\.?)*?); rewrite it without nesting repetitions.",
+                "Unexpected error (IllegalStateException): a bug.");
     }
 
     @Test
