@@ -12,11 +12,15 @@ For each model type the bundled rules name (all of them when none is given), wit
   3. `./fusebox convert OUT BACK`: BACK must load in transformers to the same parameters, and its tensors must
      be byte-identical to SAVED's. Where a rule inverts a renaming more narrowly than transformers' save does
      (hy_v4, see docs/rules.md), the names that differ are reported and the check still passes.
+qwen3_vl_moe has no CausalLM class and transformers 5 saves it in the v5 layout, so it is checked its own way
+(check_qwen3_vl_moe): a tiny Qwen3VLMoeForConditionalGeneration saved by transformers, its expert tensors
+transposed into the 4.x layout, converted, loaded back, converted back.
 Prints one line per model type (pass / FAIL with the reason / skipped with why) and exits 1 when any failed.
 A dev-time tool: it needs torch and transformers; the product and `./fusebox test` stay pure Java.
 """
 import argparse
 import contextlib
+import copy
 import io
 import json
 import os
@@ -144,8 +148,132 @@ class Skip(Exception):
     pass
 
 
+def tiny_qwen3_vl_moe(hidden, moe_intermediate):
+    """A tiny Qwen3VLMoeForConditionalGeneration: 2 MoE layers of 4 experts, a one-block vision tower."""
+    from transformers import Qwen3VLMoeConfig, Qwen3VLMoeForConditionalGeneration
+    config = Qwen3VLMoeConfig(
+        text_config=dict(vocab_size=256, hidden_size=hidden, intermediate_size=96, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                         moe_intermediate_size=moe_intermediate, num_experts=EXPERTS, num_experts_per_tok=2,
+                         max_position_embeddings=128,
+                         rope_parameters={"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}),
+        vision_config=dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=hidden,
+                           patch_size=4, num_position_embeddings=16, deepstack_visual_indexes=[0]),
+        image_token_id=250, video_token_id=251, vision_start_token_id=252, vision_end_token_id=253)
+    torch.manual_seed(0)
+    return Qwen3VLMoeForConditionalGeneration(config).float().eval()
+
+
+def write_4x_layout(saved, legacy):
+    """SAVED (v5, as transformers 5 writes it) as transformers 4.x stored it: the stacked expert tensors transposed
+    to gate_up_proj [E, H, 2I] and down_proj [E, I, H], text_config.num_experts under its 4.x name."""
+    from safetensors.torch import save_file
+    os.makedirs(legacy)
+    out = {k: (t.transpose(1, 2).contiguous() if ".mlp.experts." in k else t) for k, t in tensors(saved).items()}
+    save_file(out, os.path.join(legacy, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(saved, "config.json")) as f:
+        config = json.load(f)
+    config["text_config"]["num_experts"] = config["text_config"].pop("num_local_experts")
+    with open(os.path.join(legacy, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+def load_qwen3_vl_moe(path):
+    """The model transformers loads from PATH, and its loading report."""
+    from transformers import Qwen3VLMoeForConditionalGeneration
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        model, info = Qwen3VLMoeForConditionalGeneration.from_pretrained(path, dtype=torch.float32,
+                                                                         output_loading_info=True)
+    return model.eval(), {k: sorted(v) for k, v in info.items() if v and k != "error_msgs"}
+
+
+def text_logits(model, ids=(1, 5, 9, 77, 130, 255)):
+    """Logits for a text-only input in float64 with eager attention and experts, as oracle_check computes them
+    (float32 grouped_mm differs by ~1e-7 between two loads of the same parameters)."""
+    m = copy.deepcopy(model).double()
+    m.set_attn_implementation("eager")
+    m.set_experts_implementation("eager")
+    with torch.no_grad():
+        return m(input_ids=torch.tensor([list(ids)])).logits[0]
+
+
+def check_qwen3_vl_moe(work):
+    """Returns (max logit diff, note); raises Failure."""
+    model = tiny_qwen3_vl_moe(64, 48)  # H = 64 is neither 2I = 96 nor I = 48: every shape tells its layout
+    saved, legacy, out, back = (os.path.join(work, d) for d in ("saved", "legacy", "v5", "back"))
+    for d in (saved, legacy):
+        shutil.rmtree(d, ignore_errors=True)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        model.save_pretrained(saved)
+    v5 = {k: t.detach() for k, t in model.state_dict().items()}
+    if any(not same_bytes(t, v5[k]) for k, t in tensors(saved).items()):
+        raise Failure("transformers 5 no longer saves qwen3_vl_moe in the v5 layout; the check assumes it does")
+    write_4x_layout(saved, legacy)
+    by_transformers, info = load_qwen3_vl_moe(legacy)
+    if info or any(not same_bytes(t, v5[k]) for k, t in by_transformers.state_dict().items()):
+        raise Failure(f"transformers itself does not read the 4.x layout made here back to the model {info}")
+    reference = text_logits(by_transformers)
+    plan = json.loads(fusebox("plan", legacy, "--json"))
+    transposed = [t["key"] for t in plan["targets"] if t["ops"] == ["transpose(1, 2)"]]
+    if len(transposed) != 4 or plan["from"] != "legacy":
+        raise Failure(f"the plan reads the 4.x checkpoint as {plan['from']} and transposes {transposed}")
+
+    fusebox("convert", legacy, out)
+    converted = tensors(out)
+    if converted.keys() != tensors(saved).keys():
+        raise Failure(f"converted keys differ from the model's: {sorted(converted.keys() ^ v5.keys())[:3]}")
+    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
+    if differing:
+        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
+    loaded, info = load_qwen3_vl_moe(out)
+    if info:
+        raise Failure(f"transformers loads the converted checkpoint with {info}")
+    if any(not same_bytes(t, v5[k]) for k, t in loaded.state_dict().items()):
+        raise Failure("the converted checkpoint loads in transformers to other parameters")
+    diff = (text_logits(loaded) - reference).abs().max().item()
+    if diff > 1e-4:
+        raise Failure(f"logits of the converted checkpoint differ by {diff:.1e}")
+
+    fusebox("convert", out, back)
+    want, got = tensors(legacy), tensors(back)
+    differing = [k for k in want if k not in got or not same_bytes(want[k], got[k])]
+    if differing or want.keys() != got.keys():
+        raise Failure(f"round trip: {len(differing)} tensors differ from the 4.x layout, e.g. {differing[:1]}")
+    reloaded, info = load_qwen3_vl_moe(back)
+    if info or any(not same_bytes(t, v5[k]) for k, t in reloaded.state_dict().items()):
+        raise Failure(f"the converted-back checkpoint loads in transformers to other parameters {info}")
+    return diff, (f"round trip byte-identical to the 4.x layout, {len(want)} tensors ({len(transposed)} transposed, "
+                  f"{sum(k.startswith('model.visual.') for k in want)} vision tensors as they are); {square_case(work)}")
+
+
+def square_case(work):
+    """hidden 64 = 2 x moe_intermediate 32: gate_up_proj has one shape in both layouts. Measures what transformers
+    makes of the 4.x layout (its check sees the v5 shape and leaves the tensor untransposed) against Fusebox."""
+    model = tiny_qwen3_vl_moe(64, 32)
+    saved, legacy, out = (os.path.join(work, "square", d) for d in ("saved", "legacy", "v5"))
+    shutil.rmtree(os.path.join(work, "square"), ignore_errors=True)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        model.save_pretrained(saved)
+    write_4x_layout(saved, legacy)
+    v5 = {k: t.detach() for k, t in model.state_dict().items()}
+    by_transformers, _ = load_qwen3_vl_moe(legacy)
+    wrong = sorted(k for k, t in by_transformers.state_dict().items() if not same_bytes(t, v5[k]))
+    plan = json.loads(fusebox("plan", legacy, "--json"))
+    fusebox("convert", legacy, out)
+    by_fusebox, info = load_qwen3_vl_moe(out)
+    if info or any(not same_bytes(t, v5[k]) for k, t in by_fusebox.state_dict().items()):
+        raise Failure(f"square case: the converted checkpoint loads to other parameters {info}")
+    if not plan.get("warnings"):
+        raise Failure("square case: the plan does not warn that gate_up_proj's shape fits both layouts")
+    off = (text_logits(by_transformers) - text_logits(by_fusebox)).abs().max().item()
+    return (f"square case (hidden 64 = 2 x 32): transformers loads the 4.x layout with {len(wrong)} expert tensors "
+            f"wrong (logits off by {off:.1e}), Fusebox converts it exactly, with a warning")
+
+
 def check(model_type, work):
     """Returns (max logit diff, note); raises Failure or Skip."""
+    if model_type == "qwen3_vl_moe":
+        return check_qwen3_vl_moe(work)
     if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise Skip("transformers has no CausalLM class for it (multimodal); oracle_check loads AutoModelForCausalLM")
     saved, out, back = (os.path.join(work, d) for d in ("saved", "v5", "back"))

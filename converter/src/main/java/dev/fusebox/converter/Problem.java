@@ -66,6 +66,8 @@ public enum Problem {
     ALREADY_CONVERTED,
     /** The checkpoint holds keys of both layouts, or none the rules recognise. */
     MIXED_LAYOUT,
+    /** Every tensor whose shape would tell the layout has a shape that is the same in both layouts. */
+    AMBIGUOUS_LAYOUT,
     /** A rule matched some experts of a group but not all of them. */
     MISSING_EXPERT,
     /** More experts than the config declares, or experts that only some of a rule's sources have. */

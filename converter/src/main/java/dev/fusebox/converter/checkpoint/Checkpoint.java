@@ -316,11 +316,11 @@ public final class Checkpoint implements AutoCloseable {
         return tensors.values().stream().map(StoredTensor::spec).toList();
     }
 
-    /** The layout: what the family's rules see in the keys, else what the key heuristics see. */
+    /** The layout: what the family's rules see in the keys (and shapes), else what the key heuristics see. */
     public Layout layout() {
         Layout l = layout;
         if (l == null) {
-            l = ruleSet().map(r -> LayoutDetector.detect(tensors.keySet(), r))
+            l = ruleSet().map(r -> LayoutDetector.detect(specs(), modelConfig().map(ModelConfig::raw), r))
                     .orElseGet(() -> LayoutDetector.detect(tensors.keySet()));
             layout = l;
         }

@@ -1,14 +1,18 @@
 package dev.fusebox.converter.checkpoint;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.fusebox.converter.rules.RuleSet;
+import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.util.Collection;
+import java.util.Optional;
 
 /**
  * Tells the layout from the keys alone: per-expert modules ({@code experts.3.w1}) are legacy; fused expert
  * tensors ({@code experts.gate_up_proj}) and PEFT's wrappers around them ({@code experts.base_layer.lora_A})
  * are v5. A checkpoint with both, or with no experts, is unknown. A family's rules tell more where they apply
- * (granitemoe's legacy keys have no per-expert modules), so {@link #detect(Collection, RuleSet)} asks them first.
+ * (granitemoe's legacy keys have no per-expert modules; qwen3_vl_moe's keys are the same in both layouts and only
+ * the shapes against config.json differ), so {@link #detect(Collection, Optional, RuleSet)} asks them first.
  */
 public final class LayoutDetector {
 
@@ -19,17 +23,26 @@ public final class LayoutDetector {
     private LayoutDetector() {
     }
 
-    /** The layout the family's rules see in {@code keys}, or, when they see neither or both, the key heuristics'. */
-    public static Layout detect(Collection<String> keys, RuleSet rules) {
-        Layout byRules = fromEvidence(rules.evidence(keys));
-        return byRules != Layout.UNKNOWN ? byRules : detect(keys);
+    /**
+     * The layout the family's rules see in {@code tensors} (with {@code config}, config.json, where shapes tell), or,
+     * when they see nothing, the key heuristics'. Both layouts at once, a tensor whose shape fits neither, or only
+     * shapes that fit both make it unknown.
+     */
+    public static Layout detect(Collection<TensorSpec> tensors, Optional<JsonNode> config, RuleSet rules) {
+        RuleSet.Evidence evidence = rules.evidence(tensors, config);
+        boolean seen = evidence.legacyKey().isPresent() || evidence.v5Key().isPresent()
+                || evidence.misfit().isPresent() || evidence.square().isPresent();
+        return seen ? fromEvidence(evidence) : detect(tensors.stream().map(TensorSpec::key).toList());
     }
 
-    /** Legacy when only legacy keys are seen, v5 when only v5 keys are, unknown otherwise. */
+    /**
+     * Legacy when only legacy keys are seen, v5 when only v5 keys are, unknown otherwise, and unknown whenever a
+     * tensor's shape fits neither layout (or config.json does not say). A shape that fits both says nothing.
+     */
     public static Layout fromEvidence(RuleSet.Evidence evidence) {
         boolean legacy = evidence.legacyKey().isPresent();
         boolean v5 = evidence.v5Key().isPresent();
-        return legacy == v5 ? Layout.UNKNOWN : legacy ? Layout.LEGACY : Layout.V5;
+        return legacy == v5 || evidence.misfit().isPresent() ? Layout.UNKNOWN : legacy ? Layout.LEGACY : Layout.V5;
     }
 
     /** The layout by key heuristics alone (per-expert indices versus fused expert tensors). */

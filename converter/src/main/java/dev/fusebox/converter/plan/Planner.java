@@ -5,7 +5,6 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
-import dev.fusebox.converter.checkpoint.LayoutDetector;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.rules.Converter;
@@ -61,32 +60,25 @@ public final class Planner {
                 ? "has the model type '" + modelType + "', for which Fusebox has no conversion rules; add a rule file "
                         + "to " + RuleBook.userDirectory() + " or pass --rules FILE"
                 : "has no config.json and no key that any conversion rule matches, so its family is unknown"));
-        RuleSet.Evidence evidence = rules.evidence(checkpoint.tensors().keySet());
-        Layout from = LayoutDetector.fromEvidence(evidence);
-        if (from == Layout.UNKNOWN) {
-            if (evidence.legacyKey().isPresent()) {
-                throw new FuseboxException(Problem.MIXED_LAYOUT, file, "holds keys of both layouts under the "
-                        + rules.family() + " rules: '" + evidence.legacyKey().get() + "' (legacy) and '"
-                        + evidence.v5Key().orElseThrow() + "' (v5); it may be half converted");
-            }
-            throw new FuseboxException(Problem.MIXED_LAYOUT, file, "has no key that the " + rules.family()
-                    + " rules convert in either direction; nothing to convert");
-        }
+        List<TensorSpec> sources = checkpoint.tensors().values().stream().map(StoredTensor::spec).toList();
+        Optional<ModelConfig> config = checkpoint.modelConfig();
+        RuleSet.Evidence evidence = rules.evidence(sources, config.map(ModelConfig::raw));
+        SourceLayout source = SourceLayout.of(file, rules, evidence, config.isPresent());
+        Layout from = source.layout();
         Layout target = to.orElse(from.other());
         if (target == Layout.UNKNOWN) {
             throw new FuseboxException(Problem.UNSUPPORTED, file, "cannot be converted to an unknown layout");
         }
         if (target == from) {
             throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already in the " + from.jsonName()
-                    + " layout (for example '" + (from == Layout.V5 ? evidence.v5Key() : evidence.legacyKey())
-                    .orElseThrow() + "'); nothing to convert");
+                    + " layout (for example '" + SourceLayout.example(evidence, from) + "'); nothing to convert");
         }
         DirectedRules directed = rules.toward(target == Layout.V5 ? Direction.TO_V5 : Direction.TO_LEGACY);
-        OptionalInt experts = checkpoint.modelConfig().map(ModelConfig::numExperts).orElse(OptionalInt.empty());
+        OptionalInt experts = config.map(ModelConfig::numExperts).orElse(OptionalInt.empty());
         List<PlannedTarget> targets = new Compiler(file, directed, experts).compile(checkpoint.tensors().values());
         String origin = rules.family() + " rules (" + rules.origin() + ")";
-        return new ConversionPlan(file, modelType, origin, from, target,
-                checkpoint.tensors().values().stream().map(StoredTensor::spec).toList(), targets);
+        return new ConversionPlan(file, modelType, origin, from, target, sources, targets, "model.safetensors",
+                Map.of(), source.warnings(), List.of());
     }
 
     /** The group a converter collects: one converter at one place (a layer, say). */

@@ -2,14 +2,20 @@ package dev.fusebox.converter.rules;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A converter: tensors matched by {@code sources} (in order; a {@code *} collects every expert) become the tensors
  * named by {@code targets} through {@code operations}. Checked on construction so that the chain is well formed and
  * runs both ways: every slot meets the operations it can take, at most one concat or chunk changes the number of
  * slots, and the slots left at the end are the targets, indexed where a target has a {@code *}.
+ *
+ * <p>A converter whose sources are its targets takes the same key in both layouts, so the key cannot say which
+ * way to convert it: such a converter must carry {@code layoutShapes}, and its tensor's shape says (only such a
+ * converter may carry them).
  */
-public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List<Operation> operations) {
+public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List<Operation> operations,
+                        Optional<LayoutShapes> layoutShapes) {
 
     public Converter {
         sources = List.copyOf(sources);
@@ -22,6 +28,22 @@ public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List
             throw new IllegalArgumentException("a converter needs at least one operation (a plain rename is a renaming)");
         }
         checkSlots(sources, targets, operations);
+        checkLayoutShapes(sources, targets, layoutShapes.isPresent());
+    }
+
+    /** A converter whose keys tell the layout. */
+    public Converter(List<KeyPattern> sources, List<KeyPattern> targets, List<Operation> operations) {
+        this(sources, targets, operations, Optional.empty());
+    }
+
+    /**
+     * A converter whose tensor's shape tells the layout, {@code v5Shape} in the v5 layout; its keys are checked
+     * before the shapes are worked out, so that a rule on the wrong converter hears that first.
+     */
+    public static Converter shapeTold(List<KeyPattern> sources, List<KeyPattern> targets, List<Operation> operations,
+                                      ConfigShape v5Shape) {
+        checkLayoutShapes(sources, targets, true);
+        return new Converter(sources, targets, operations, Optional.of(LayoutShapes.of(v5Shape, operations)));
     }
 
     /** The converter that undoes this one: targets become sources, the inverse operations run in reverse order. */
@@ -30,7 +52,12 @@ public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List
         for (Operation op : operations.reversed()) {
             inverse.add(op.inverse());
         }
-        return new Converter(targets, sources, inverse);
+        return new Converter(targets, sources, inverse, layoutShapes);
+    }
+
+    /** Whether the tensor's shape, not its key, tells which layout it is in. */
+    public boolean shapeTellsLayout() {
+        return layoutShapes.isPresent();
     }
 
     /** The operations as plans print them. */
@@ -103,6 +130,22 @@ public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List
                 throw new IllegalArgumentException("target '" + targets.get(i) + "' " + (indexed.get(i)
                         ? "receives a list of experts, so it needs a '*'" : "receives one tensor, so it cannot have a '*'"));
             }
+        }
+    }
+
+    private static void checkLayoutShapes(List<KeyPattern> sources, List<KeyPattern> targets, boolean shapes) {
+        boolean sameKeys = sources.equals(targets);
+        if (sameKeys && !shapes) {
+            throw new IllegalArgumentException("its sources are its targets, so a key cannot tell which layout its "
+                    + "tensor is in; give v5_shape, the tensor's shape in the v5 layout in config.json's terms");
+        }
+        if (!sameKeys && shapes) {
+            throw new IllegalArgumentException("v5_shape is for a converter whose keys are the same in both layouts "
+                    + "(sources equal to targets); this one's keys tell the layout");
+        }
+        if (shapes && (sources.size() != 1 || sources.getFirst().indexed())) {
+            throw new IllegalArgumentException("v5_shape gives one tensor's shape, so its converter takes one source "
+                    + "without '*' to one target");
         }
     }
 

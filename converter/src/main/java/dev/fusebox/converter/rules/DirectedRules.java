@@ -75,9 +75,13 @@ public record DirectedRules(RuleSet rules, Direction direction, List<Renaming> r
         return renamesBeforeConverting() ? key : rename(key);
     }
 
+    /** Whether a converter whose key tells the layout takes {@code key}. */
     boolean convertsSomething(String key) {
         String input = converterInput(key);
         for (Converter c : converters) {
+            if (c.shapeTellsLayout()) {
+                continue;
+            }
             for (KeyPattern p : c.sources()) {
                 if (p.match(input) != null) {
                     return true;
@@ -85,6 +89,17 @@ public record DirectedRules(RuleSet rules, Direction direction, List<Renaming> r
             }
         }
         return false;
+    }
+
+    /** The layout shapes of the first converter that takes {@code key} and tells its layout by its shape. */
+    Optional<LayoutShapes> layoutShapesFor(String key) {
+        String input = converterInput(key);
+        for (Converter c : converters) {
+            if (c.shapeTellsLayout() && c.sources().getFirst().match(input) != null) {
+                return c.layoutShapes();
+            }
+        }
+        return Optional.empty();
     }
 
     boolean renamesSomething(String key) {

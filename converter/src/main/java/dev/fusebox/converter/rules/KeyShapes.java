@@ -27,6 +27,11 @@ final class KeyShapes {
         return out;
     }
 
+    /** The shape of one key. */
+    static String shapeOf(String key) {
+        return shape(key, new char[key.length()]);
+    }
+
     /** The key with each all-digit segment written {@code 0}, made in {@code buffer} (as long as the key at least). */
     private static String shape(String key, char[] buffer) {
         int n = key.length();

@@ -30,7 +30,7 @@ final class RuleFileReader {
     private static final Set<String> TOP = Set.of("family", "model_types", "description", "extends", "renamings",
             "converters");
     private static final Set<String> RENAMING = Set.of("from", "to", "reverse", "one_way");
-    private static final Set<String> CONVERTER = Set.of("sources", "targets", "operations");
+    private static final Set<String> CONVERTER = Set.of("sources", "targets", "operations", "v5_shape");
 
     private RuleFileReader() {
     }
@@ -143,7 +143,10 @@ final class RuleFileReader {
             for (int i = 0; i < ops.size(); i++) {
                 operations.add(operation(file, origin, ops.get(i), where + ".operations[" + i + "]"));
             }
-            return new Converter(sources, targets, operations);
+            return node.has("v5_shape")
+                    ? Converter.shapeTold(sources, targets, operations,
+                    configShape(file, origin, node.get("v5_shape"), where + ".v5_shape"))
+                    : new Converter(sources, targets, operations);
         } catch (IllegalArgumentException e) {
             throw error(file, origin, where + ": " + e.getMessage());
         }
@@ -187,6 +190,31 @@ final class RuleFileReader {
             default -> throw error(file, origin, where + " names the operation '" + op
                     + "'; known: stack, unstack, concat, chunk, transpose, interleave");
         };
+    }
+
+    /** A {@code v5_shape}: a list of axes, each a whole number or a string that {@link ConfigShape.Axis} reads. */
+    private static ConfigShape configShape(Path file, String origin, JsonNode node, String where)
+            throws FuseboxException {
+        if (!node.isArray() || node.isEmpty() || node.size() > 16) {
+            throw error(file, origin, where + " is " + node + ", expected a list of 1 to 16 axes such as "
+                    + "[\"num_experts\", \"2*moe_intermediate_size\", \"hidden_size\"]");
+        }
+        List<ConfigShape.Axis> axes = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode a = node.get(i);
+            try {
+                if (a.isIntegralNumber() && a.canConvertToInt() && a.intValue() > 0) {
+                    axes.add(ConfigShape.Axis.parse(Integer.toString(a.intValue())));
+                } else if (a.isTextual()) {
+                    axes.add(ConfigShape.Axis.parse(a.textValue()));
+                } else {
+                    throw new IllegalArgumentException(a + " is neither a positive whole number nor a string");
+                }
+            } catch (IllegalArgumentException e) {
+                throw error(file, origin, where + "[" + i + "]: " + e.getMessage());
+            }
+        }
+        return new ConfigShape(axes);
     }
 
     private static int dim(Path file, String origin, JsonNode node, String field, String where)

@@ -1,7 +1,11 @@
 package dev.fusebox.converter.rules;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,22 +39,55 @@ public record RuleSet(String family, List<String> modelTypes, String description
     }
 
     /**
-     * Which way these rules would convert {@code keys}: a key counts for a direction when a converter of that
-     * direction takes it, or, for families whose rules only rename, when a renaming does.
+     * Which way these rules would convert {@code tensors}: a key counts for a direction when a converter of that
+     * direction takes it, or, for families whose rules only rename, when a renaming does. Where a converter's keys
+     * are the same in both layouts, the tensor's shape read against {@code config} (config.json) counts instead.
      */
-    public Evidence evidence(Collection<String> keys) {
-        return evidence(KeyShapes.of(keys));
-    }
-
-    private Evidence evidence(Map<String, String> shapes) {
+    public Evidence evidence(Collection<TensorSpec> tensors, Optional<JsonNode> config) {
+        Map<String, String> shapes = KeyShapes.of(tensors.stream().map(TensorSpec::key).toList());
         DirectedRules forward = toward(Direction.TO_V5);
         DirectedRules backward = toward(Direction.TO_LEGACY);
-        Optional<String> legacyByConverter = first(shapes, forward::convertsSomething);
-        Optional<String> v5ByConverter = first(shapes, backward::convertsSomething);
-        if (legacyByConverter.isPresent() || v5ByConverter.isPresent()) {
-            return new Evidence(legacyByConverter, v5ByConverter);
+        Evidence byShape = readShapes(tensors, shapes, config, forward, backward);
+        Optional<String> legacyByConverter = first(shapes, forward::convertsSomething).or(byShape::legacyKey);
+        Optional<String> v5ByConverter = first(shapes, backward::convertsSomething).or(byShape::v5Key);
+        if (legacyByConverter.isPresent() || v5ByConverter.isPresent() || byShape.misfit().isPresent()
+                || byShape.square().isPresent()) {
+            return new Evidence(legacyByConverter, v5ByConverter, byShape.misfit(), byShape.square());
         }
-        return new Evidence(first(shapes, forward::renamesSomething), first(shapes, backward::renamesSomething));
+        return new Evidence(first(shapes, forward::renamesSomething), first(shapes, backward::renamesSomething),
+                Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * What the shapes of the tensors that converters with {@link LayoutShapes} take say: the first key of each
+     * layout, the first that fits neither shape (or whose shapes config.json does not give), the first that fits
+     * both. Every such tensor is read, not one per key shape, so that a half-converted checkpoint shows.
+     */
+    private static Evidence readShapes(Collection<TensorSpec> tensors, Map<String, String> shapes,
+                                       Optional<JsonNode> config, DirectedRules forward, DirectedRules backward) {
+        Map<String, LayoutShapes> told = new HashMap<>();
+        for (Map.Entry<String, String> e : shapes.entrySet()) {
+            forward.layoutShapesFor(e.getValue()).or(() -> backward.layoutShapesFor(e.getValue()))
+                    .ifPresent(s -> told.put(e.getKey(), s));
+        }
+        Optional<String> legacy = Optional.empty();
+        Optional<String> v5 = Optional.empty();
+        Optional<ShapeReading.Misfit> misfit = Optional.empty();
+        Optional<ShapeReading.Both> square = Optional.empty();
+        for (TensorSpec t : told.isEmpty() ? List.<TensorSpec>of() : tensors) {
+            LayoutShapes s = told.get(KeyShapes.shapeOf(t.key()));
+            if (s == null) {
+                continue;
+            }
+            ShapeReading r = s.read(t.key(), t.shape(), config);
+            switch (r) {
+                case ShapeReading.Legacy l -> legacy = legacy.or(() -> Optional.of(l.key()));
+                case ShapeReading.V5 v -> v5 = v5.or(() -> Optional.of(v.key()));
+                case ShapeReading.Both b -> square = square.or(() -> Optional.of(b));
+                case ShapeReading.Misfit m -> misfit = misfit.or(() -> Optional.of(m));
+            }
+        }
+        return new Evidence(legacy, v5, misfit, square);
     }
 
     /** The real key of the first shape that passes {@code test}. */
@@ -74,7 +111,12 @@ public record RuleSet(String family, List<String> modelTypes, String description
         for (Direction d : Direction.values()) {
             DirectedRules rules = toward(d);
             int converted = 0;
+            int keyTold = 0;
             for (Converter c : rules.converters()) {
+                if (c.shapeTellsLayout()) {
+                    continue;
+                }
+                keyTold++;
                 if (keys.stream().anyMatch(k -> c.sources().stream()
                         .anyMatch(p -> p.find(rules.converterInput(k)).isPresent()))) {
                     converted++;
@@ -89,7 +131,7 @@ public record RuleSet(String family, List<String> modelTypes, String description
                     used++;
                 }
             }
-            Fit fit = new Fit(used, rules.renamings().size() + rules.converters().size() - used);
+            Fit fit = new Fit(used, rules.renamings().size() + keyTold - used);
             if (fit.betterThan(best)) {
                 best = fit;
             }
@@ -97,8 +139,13 @@ public record RuleSet(String family, List<String> modelTypes, String description
         return best;
     }
 
-    /** Keys that show the legacy layout and the v5 layout under these rules (one example of each). */
-    public record Evidence(Optional<String> legacyKey, Optional<String> v5Key) {
+    /**
+     * Keys that show the legacy layout and the v5 layout under these rules (one example of each), and where shapes
+     * tell the layout: the first tensor whose shape fits neither layout or cannot be read ({@code misfit}), and the
+     * first whose shape is the same in both ({@code square}).
+     */
+    public record Evidence(Optional<String> legacyKey, Optional<String> v5Key, Optional<ShapeReading.Misfit> misfit,
+                           Optional<ShapeReading.Both> square) {
     }
 
     /** Fewer rules that match nothing is better; then more rules that match something. */

@@ -33,7 +33,8 @@ class RuleBookTest {
                 {"hy_v4", "hy_v4"}, {"laguna", "laguna"}, {"axk1", "axk1"}, {"axk2", "axk2"}, {"jamba", "jamba"},
                 {"granitemoe", "granitemoe"}, {"granitemoeshared", "granitemoe"}, {"kimi_k25", "qwen2_moe"},
                 {"lfm2_moe", "lfm2_moe"}, {"nemotron_h", "nemotron_h"}, {"aria_text", "aria_text"},
-                {"qwen3_5_moe_text", "qwen3_5_moe_text"}, {"kimi_linear", "kimi_linear"}};
+                {"qwen3_5_moe_text", "qwen3_5_moe_text"}, {"kimi_linear", "kimi_linear"},
+                {"qwen3_vl_moe", "qwen3_vl_moe"}};
         for (String[] e : expected) {
             assertThat(book.forModelType(e[0])).as(e[0]).hasValueSatisfying(r -> assertThat(r.family()).isEqualTo(e[1]));
         }
@@ -127,6 +128,33 @@ class RuleBookTest {
         assertRefused("{\"family\": ", "is not valid JSON");
     }
 
+    /** A converter whose keys are the same in both layouts, and its v5_shape, checked as the file is read. */
+    @Test
+    void aV5ShapeIsCheckedWhenTheRuleFileIsRead() throws Exception {
+        String head = "{\"family\": \"x\", \"model_types\": [\"x\"], \"converters\": [{";
+        String transpose = "\"operations\": [{\"op\": \"transpose\", \"dim0\": 1, \"dim1\": 2}]";
+        String same = "\"sources\": \"experts.w\", \"targets\": \"experts.w\", ";
+        assertRefused(head + same + transpose + "}]}", "converters[0]: its sources are its targets, so a key cannot "
+                + "tell which layout its tensor is in; give v5_shape");
+        assertRefused(head + "\"sources\": \"experts.w_t\", \"targets\": \"experts.w\", " + transpose
+                + ", \"v5_shape\": [\"e\", \"h\", \"i\"]}]}", "converters[0]: v5_shape is for a converter whose "
+                + "keys are the same in both layouts");
+        assertRefused(head + same + transpose + ", \"v5_shape\": [\"e\", \"2 x h\", \"i\"]}]}",
+                "converters[0].v5_shape[1]: '2 x h' is not a whole number, a config.json field");
+        assertRefused(head + same + transpose + ", \"v5_shape\": [\"e\", true, \"i\"]}]}",
+                "converters[0].v5_shape[1]: true is neither a positive whole number nor a string");
+        assertRefused(head + same + transpose + ", \"v5_shape\": \"e, h, i\"}]}",
+                "converters[0].v5_shape is \"e, h, i\", expected a list of 1 to 16 axes");
+        assertRefused(head + same + transpose + ", \"v5_shape\": [\"e\", \"h\"]}]}",
+                "converters[0]: transpose(1, 2) names an axis past the 2 axes of v5_shape [e, h]");
+        assertRefused(head + same + transpose + ", \"v5_shape\": [\"e\", \"h\", \"h\"]}]}",
+                "converters[0]: the operations give the legacy layout the same shape as v5_shape [e, h, h]");
+        assertRefused(head + same + "\"operations\": [{\"op\": \"interleave\", \"dim\": 1}], "
+                + "\"v5_shape\": [\"e\", \"h\", \"i\"]}]}", "its converter may only transpose, not interleave(dim=1)");
+        assertRefused(head + "\"sources\": \"experts.*.w\", \"targets\": \"experts.*.w\", " + transpose
+                + ", \"v5_shape\": [\"e\", \"h\", \"i\"]}]}", "takes one source without '*' to one target");
+    }
+
     private void assertRefused(String json, String message) throws Exception {
         Path f = dir.resolve("bad.json");
         Files.writeString(f, json);
@@ -157,6 +185,10 @@ class RuleBookTest {
         assertThat(book.guess(List.of("backbone.layers.1.mixer.experts.0.up_proj.weight",
                 "backbone.layers.1.mixer.experts.0.down_proj.weight", "backbone.norm_f.weight"))
                 .orElseThrow().family()).isEqualTo("nemotron_h");
+        // qwen3_vl_moe's converters need config.json to tell the layout, so keys alone never choose them
+        assertThat(book.forModelType("qwen3_vl_moe").orElseThrow().fit(List.of(
+                "model.language_model.layers.0.mlp.experts.gate_up_proj",
+                "model.language_model.layers.0.mlp.experts.down_proj")).used()).isZero();
         // nemotron_h's backbone → model renaming, read backwards, matches any model's keys; that alone is no fit
         assertThat(book.guess(List.of("model.embed_tokens.weight", "lm_head.weight"))).isEmpty();
     }
