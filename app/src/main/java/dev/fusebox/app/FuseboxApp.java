@@ -33,7 +33,8 @@ import java.util.Locale;
  * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
  * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen).
  * When any of these is given, the app prints {@code fusebox: ready} on standard output once what they started
- * has finished, so a script knows when the window shows the result.
+ * has finished, so a script knows when the window shows the result; with {@code fusebox.quit=true} it then exits
+ * (the launcher's training run for its start-up cache does that).
  */
 public final class FuseboxApp extends Application {
 
@@ -64,7 +65,7 @@ public final class FuseboxApp extends Application {
     }
 
     private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.actions", "fusebox.screen",
-            "fusebox.compare", "fusebox.output", "fusebox.theme");
+            "fusebox.compare", "fusebox.output", "fusebox.theme", "fusebox.quit");
 
     /** Applies the set-up properties once the first checkpoint is open. */
     private static void setUp(MainViewModel vm, MainView view) {
@@ -108,6 +109,9 @@ public final class FuseboxApp extends Application {
             if (!vm.activity().busyProperty().get()) {
                 System.out.println("fusebox: ready");
                 System.out.flush();
+                if (Boolean.getBoolean("fusebox.quit")) {
+                    Platform.exit();
+                }
                 return;
             }
             vm.activity().busyProperty().addListener(new InvalidationListener() {
