@@ -131,6 +131,26 @@ mkdir -p "$DIST"
   --add-launcher "$NAME-desktop=$WORK/desktop-launcher.properties" \
   --icon "$ROOT/packaging/icons/fusebox-256.png" \
   || die "jpackage failed to make the app image (its message is above)."
+
+# The desktop launcher's ahead-of-time cache (JDK 25: classes loaded and linked, with their profiles), as
+# ./fusebox makes one: the app opens the bundled sample on JavaFX's headless platform, shows the mapping, runs
+# Verify and quits, recorded; then the cache is made from the recording. Both runs go through the launcher itself
+# (JAVA_TOOL_OPTIONS), since the linked runtime has no java command. It adds about 47 MB and shows the sample's
+# trees about a second sooner (docs/benchmarks.md); a cache that does not fit the machine is passed over.
+say "training the desktop launcher's start-up cache ..."
+aot="$DIST/$NAME/lib/app/$NAME-desktop.aot"
+training=(-Xlog:aot*=off -Xlog:cds*=off -Dglass.platform=Headless -Dprism.order=sw
+  -Dfusebox.config.dir="$WORK/training/config" -Dfusebox.cache.dir="$WORK/training/cache"
+  -Dfusebox.screen=mapping -Dfusebox.actions=VERIFY -Dfusebox.quit=true)
+for mode in record create; do
+  output=()
+  [ "$mode" = create ] && output=(-XX:AOTCache="$aot")
+  JAVA_TOOL_OPTIONS="-XX:AOTMode=$mode -XX:AOTConfiguration=$WORK/desktop.aotconf ${output[*]} ${training[*]}" \
+    timeout 300 "$DIST/$NAME/bin/$NAME-desktop" gui >"$WORK/aot-$mode.log" 2>&1 \
+    || die "training the start-up cache failed in its $mode run; its log is target/package/aot-$mode.log."
+done
+echo 'java-options=-XX:AOTCache=$APPDIR/'"$NAME"'-desktop.aot' >>"$DIST/$NAME/lib/app/$NAME-desktop.cfg"
+printf 'java-options=%s\n' -Xlog:aot*=off -Xlog:cds*=off >>"$DIST/$NAME/lib/app/$NAME-desktop.cfg"
 echo "$(du -sh "$DIST/$NAME" | cut -f1)	dist/$NAME (run dist/$NAME/bin/$NAME)"
 
 if [ "$make_deb" = yes ]; then

@@ -42,6 +42,15 @@ else
   fail "the desktop launcher's verify exited $code, stderr '$desktop_err'"
 fi
 
+env -i HOME="$HOME_DIR" PATH= JAVA_TOOL_OPTIONS="-Xlog:class+load=info:file=$HOME_DIR/classes.log" \
+  "$DESKTOP_LAUNCHER" --version >/dev/null 2>&1 || true
+cached=$(grep -c 'source: shared objects file' "$HOME_DIR/classes.log" 2>/dev/null || true)
+if [ "${cached:-0}" -gt 0 ]; then
+  pass "the desktop launcher starts from its ahead-of-time cache ($cached classes)"
+else
+  fail "the desktop launcher loaded no class from its ahead-of-time cache"
+fi
+
 if ! command -v Xvfb >/dev/null 2>&1 || ! command -v xwininfo >/dev/null 2>&1; then
   echo "skip  the GUI: needs Xvfb and xwininfo (Debian packages xvfb, x11-utils)"
 else
