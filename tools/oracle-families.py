@@ -202,10 +202,42 @@ def text_logits(model, ids=(1, 5, 9, 77, 130, 255)):
         return m(input_ids=torch.tensor([list(ids)])).logits[0]
 
 
+def convert_both_ways(model_class, legacy, work, v5, reference, layout):
+    """`fusebox convert` LEGACY to WORK/v5, which must hold the model's parameters V5 byte for byte and load to them
+    with REFERENCE's text logits; then back to WORK/back, which must be byte-identical to LEGACY (LAYOUT names it in
+    messages) and load to the same parameters. Returns (max logit diff, LEGACY's tensors); raises Failure."""
+    out, back = os.path.join(work, "v5"), os.path.join(work, "back")
+    fusebox("convert", legacy, out)
+    converted = tensors(out)
+    if converted.keys() != v5.keys():
+        raise Failure(f"converted keys differ from the model's: {sorted(converted.keys() ^ v5.keys())[:3]}")
+    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
+    if differing:
+        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
+    loaded, info = load(model_class, out)
+    if info:
+        raise Failure(f"transformers loads the converted checkpoint with {info}")
+    if any(not same_bytes(t, v5[k]) for k, t in loaded.state_dict().items()):
+        raise Failure("the converted checkpoint loads in transformers to other parameters")
+    diff = (text_logits(loaded) - reference).abs().max().item()
+    if diff > 1e-4:
+        raise Failure(f"logits of the converted checkpoint differ by {diff:.1e}")
+
+    fusebox("convert", out, back)
+    want, got = tensors(legacy), tensors(back)
+    differing = [k for k in want if k not in got or not same_bytes(want[k], got[k])]
+    if differing or want.keys() != got.keys():
+        raise Failure(f"round trip: {len(differing)} tensors differ from {layout}, e.g. {differing[:1]}")
+    reloaded, info = load(model_class, back)
+    if info or any(not same_bytes(t, v5[k]) for k, t in reloaded.state_dict().items()):
+        raise Failure(f"the converted-back checkpoint loads in transformers to other parameters {info}")
+    return diff, want
+
+
 def check_qwen3_vl_moe(work):
     """Returns (max logit diff, note); raises Failure."""
     model = tiny_qwen3_vl_moe(64, 48)  # H = 64 is neither 2I = 96 nor I = 48: every shape tells its layout
-    saved, legacy, out, back = (os.path.join(work, d) for d in ("saved", "legacy", "v5", "back"))
+    saved, legacy = os.path.join(work, "saved"), os.path.join(work, "legacy")
     for d in (saved, legacy):
         shutil.rmtree(d, ignore_errors=True)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
@@ -223,30 +255,8 @@ def check_qwen3_vl_moe(work):
     if len(transposed) != 4 or plan["from"] != "legacy":
         raise Failure(f"the plan reads the 4.x checkpoint as {plan['from']} and transposes {transposed}")
 
-    fusebox("convert", legacy, out)
-    converted = tensors(out)
-    if converted.keys() != tensors(saved).keys():
-        raise Failure(f"converted keys differ from the model's: {sorted(converted.keys() ^ v5.keys())[:3]}")
-    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
-    if differing:
-        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
-    loaded, info = load_qwen3_vl_moe(out)
-    if info:
-        raise Failure(f"transformers loads the converted checkpoint with {info}")
-    if any(not same_bytes(t, v5[k]) for k, t in loaded.state_dict().items()):
-        raise Failure("the converted checkpoint loads in transformers to other parameters")
-    diff = (text_logits(loaded) - reference).abs().max().item()
-    if diff > 1e-4:
-        raise Failure(f"logits of the converted checkpoint differ by {diff:.1e}")
-
-    fusebox("convert", out, back)
-    want, got = tensors(legacy), tensors(back)
-    differing = [k for k in want if k not in got or not same_bytes(want[k], got[k])]
-    if differing or want.keys() != got.keys():
-        raise Failure(f"round trip: {len(differing)} tensors differ from the 4.x layout, e.g. {differing[:1]}")
-    reloaded, info = load_qwen3_vl_moe(back)
-    if info or any(not same_bytes(t, v5[k]) for k, t in reloaded.state_dict().items()):
-        raise Failure(f"the converted-back checkpoint loads in transformers to other parameters {info}")
+    from transformers import Qwen3VLMoeForConditionalGeneration
+    diff, want = convert_both_ways(Qwen3VLMoeForConditionalGeneration, legacy, work, v5, reference, "the 4.x layout")
     return diff, (f"round trip byte-identical to the 4.x layout, {len(want)} tensors ({len(transposed)} transposed, "
                   f"{sum(k.startswith('model.visual.') for k in want)} vision tensors as they are); {square_case(work)}")
 
@@ -293,7 +303,7 @@ def check_ernie4_5_vl_moe(work):
         for name, p in model.named_parameters():
             if name.endswith("e_score_correction_bias"):
                 p.copy_(torch.randn_like(p))
-    saved, out, back = (os.path.join(work, d) for d in ("saved", "v5", "back"))
+    saved = os.path.join(work, "saved")
     shutil.rmtree(saved, ignore_errors=True)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         model.save_pretrained(saved)
@@ -306,31 +316,9 @@ def check_ernie4_5_vl_moe(work):
         raise Failure(f"transformers itself does not load what it saved back to the model {info}")
     reference = text_logits(by_transformers)
 
-    fusebox("convert", saved, out)
-    converted = tensors(out)
-    if converted.keys() != v5.keys():
-        raise Failure(f"converted keys differ from the model's: {sorted(converted.keys() ^ v5.keys())[:3]}")
-    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
-    if differing:
-        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
-    loaded, info = load(Ernie4_5_VLMoeForConditionalGeneration, out)
-    if info:
-        raise Failure(f"transformers loads the converted checkpoint with {info}")
-    if any(not same_bytes(t, v5[k]) for k, t in loaded.state_dict().items()):
-        raise Failure("the converted checkpoint loads in transformers to other parameters")
-    diff = (text_logits(loaded) - reference).abs().max().item()
-    if diff > 1e-4:
-        raise Failure(f"logits of the converted checkpoint differ by {diff:.1e}")
-
-    fusebox("convert", out, back)
-    got = tensors(back)
-    differing = [k for k in want if k not in got or not same_bytes(want[k], got[k])]
-    if differing or want.keys() != got.keys():
-        raise Failure(f"round trip: {len(differing)} tensors differ from transformers' save, e.g. {differing[:1]}")
-    reloaded, info = load(Ernie4_5_VLMoeForConditionalGeneration, back)
-    if info or any(not same_bytes(t, v5[k]) for k, t in reloaded.state_dict().items()):
-        raise Failure(f"the converted-back checkpoint loads in transformers to other parameters {info}")
-    return diff, f"round trip byte-identical, {len(want)} legacy tensors, {len(converted)} v5"
+    diff, _ = convert_both_ways(Ernie4_5_VLMoeForConditionalGeneration, saved, work, v5, reference,
+                                "transformers' save")
+    return diff, f"round trip byte-identical, {len(want)} legacy tensors, {len(v5)} v5"
 
 
 def check(model_type, work):
