@@ -14,7 +14,9 @@ For each model type the bundled rules name (all of them when none is given), wit
      (hy_v4, see docs/rules.md), the names that differ are reported and the check still passes.
 qwen3_vl_moe has no CausalLM class and transformers 5 saves it in the v5 layout, so it is checked its own way
 (check_qwen3_vl_moe): a tiny Qwen3VLMoeForConditionalGeneration saved by transformers, its expert tensors
-transposed into the 4.x layout, converted, loaded back, converted back.
+transposed into the 4.x layout, converted, loaded back, converted back. ernie4_5_vl_moe has no CausalLM class either
+(check_ernie4_5_vl_moe): a tiny Ernie4_5_VLMoeForConditionalGeneration, saved by transformers in the legacy layout,
+converted, loaded back, converted back.
 Prints one line per model type (pass / FAIL with the reason / skipped with why) and exits 1 when any failed.
 A dev-time tool: it needs torch and transformers; the product and `./fusebox test` stay pure Java.
 """
@@ -179,11 +181,14 @@ def write_4x_layout(saved, legacy):
 
 
 def load_qwen3_vl_moe(path):
-    """The model transformers loads from PATH, and its loading report."""
     from transformers import Qwen3VLMoeForConditionalGeneration
+    return load(Qwen3VLMoeForConditionalGeneration, path)
+
+
+def load(model_class, path):
+    """The model transformers loads from PATH, and its loading report."""
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-        model, info = Qwen3VLMoeForConditionalGeneration.from_pretrained(path, dtype=torch.float32,
-                                                                         output_loading_info=True)
+        model, info = model_class.from_pretrained(path, dtype=torch.float32, output_loading_info=True)
     return model.eval(), {k: sorted(v) for k, v in info.items() if v and k != "error_msgs"}
 
 
@@ -197,10 +202,42 @@ def text_logits(model, ids=(1, 5, 9, 77, 130, 255)):
         return m(input_ids=torch.tensor([list(ids)])).logits[0]
 
 
+def convert_both_ways(model_class, legacy, work, v5, reference, layout):
+    """`fusebox convert` LEGACY to WORK/v5, which must hold the model's parameters V5 byte for byte and load to them
+    with REFERENCE's text logits; then back to WORK/back, which must be byte-identical to LEGACY (LAYOUT names it in
+    messages) and load to the same parameters. Returns (max logit diff, LEGACY's tensors); raises Failure."""
+    out, back = os.path.join(work, "v5"), os.path.join(work, "back")
+    fusebox("convert", legacy, out)
+    converted = tensors(out)
+    if converted.keys() != v5.keys():
+        raise Failure(f"converted keys differ from the model's: {sorted(converted.keys() ^ v5.keys())[:3]}")
+    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
+    if differing:
+        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
+    loaded, info = load(model_class, out)
+    if info:
+        raise Failure(f"transformers loads the converted checkpoint with {info}")
+    if any(not same_bytes(t, v5[k]) for k, t in loaded.state_dict().items()):
+        raise Failure("the converted checkpoint loads in transformers to other parameters")
+    diff = (text_logits(loaded) - reference).abs().max().item()
+    if diff > 1e-4:
+        raise Failure(f"logits of the converted checkpoint differ by {diff:.1e}")
+
+    fusebox("convert", out, back)
+    want, got = tensors(legacy), tensors(back)
+    differing = [k for k in want if k not in got or not same_bytes(want[k], got[k])]
+    if differing or want.keys() != got.keys():
+        raise Failure(f"round trip: {len(differing)} tensors differ from {layout}, e.g. {differing[:1]}")
+    reloaded, info = load(model_class, back)
+    if info or any(not same_bytes(t, v5[k]) for k, t in reloaded.state_dict().items()):
+        raise Failure(f"the converted-back checkpoint loads in transformers to other parameters {info}")
+    return diff, want
+
+
 def check_qwen3_vl_moe(work):
     """Returns (max logit diff, note); raises Failure."""
     model = tiny_qwen3_vl_moe(64, 48)  # H = 64 is neither 2I = 96 nor I = 48: every shape tells its layout
-    saved, legacy, out, back = (os.path.join(work, d) for d in ("saved", "legacy", "v5", "back"))
+    saved, legacy = os.path.join(work, "saved"), os.path.join(work, "legacy")
     for d in (saved, legacy):
         shutil.rmtree(d, ignore_errors=True)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
@@ -218,30 +255,8 @@ def check_qwen3_vl_moe(work):
     if len(transposed) != 4 or plan["from"] != "legacy":
         raise Failure(f"the plan reads the 4.x checkpoint as {plan['from']} and transposes {transposed}")
 
-    fusebox("convert", legacy, out)
-    converted = tensors(out)
-    if converted.keys() != tensors(saved).keys():
-        raise Failure(f"converted keys differ from the model's: {sorted(converted.keys() ^ v5.keys())[:3]}")
-    differing = [k for k in converted if not same_bytes(converted[k], v5[k])]
-    if differing:
-        raise Failure(f"{len(differing)} converted tensors differ from the model's own parameters, e.g. {differing[0]}")
-    loaded, info = load_qwen3_vl_moe(out)
-    if info:
-        raise Failure(f"transformers loads the converted checkpoint with {info}")
-    if any(not same_bytes(t, v5[k]) for k, t in loaded.state_dict().items()):
-        raise Failure("the converted checkpoint loads in transformers to other parameters")
-    diff = (text_logits(loaded) - reference).abs().max().item()
-    if diff > 1e-4:
-        raise Failure(f"logits of the converted checkpoint differ by {diff:.1e}")
-
-    fusebox("convert", out, back)
-    want, got = tensors(legacy), tensors(back)
-    differing = [k for k in want if k not in got or not same_bytes(want[k], got[k])]
-    if differing or want.keys() != got.keys():
-        raise Failure(f"round trip: {len(differing)} tensors differ from the 4.x layout, e.g. {differing[:1]}")
-    reloaded, info = load_qwen3_vl_moe(back)
-    if info or any(not same_bytes(t, v5[k]) for k, t in reloaded.state_dict().items()):
-        raise Failure(f"the converted-back checkpoint loads in transformers to other parameters {info}")
+    from transformers import Qwen3VLMoeForConditionalGeneration
+    diff, want = convert_both_ways(Qwen3VLMoeForConditionalGeneration, legacy, work, v5, reference, "the 4.x layout")
     return diff, (f"round trip byte-identical to the 4.x layout, {len(want)} tensors ({len(transposed)} transposed, "
                   f"{sum(k.startswith('model.visual.') for k in want)} vision tensors as they are); {square_case(work)}")
 
@@ -270,10 +285,48 @@ def square_case(work):
             f"wrong (logits off by {off:.1e}), Fusebox converts it exactly, with a warning")
 
 
+def check_ernie4_5_vl_moe(work):
+    """Returns (max logit diff, note); raises Failure. Text experts 48 wide, vision ones 32: the two halves of the
+    saved expert list differ in shape, as in ERNIE-4.5-VL (1536 and 512)."""
+    from transformers import Ernie4_5_VLMoeConfig, Ernie4_5_VLMoeForConditionalGeneration
+    config = Ernie4_5_VLMoeConfig(
+        text_config=dict(vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, moe_intermediate_size=[48, 32],
+                         moe_num_experts=EXPERTS, moe_k=2, moe_num_shared_experts=1, max_position_embeddings=128,
+                         mlp_layer_types=["dense", "sparse"], tie_word_embeddings=False,
+                         rope_parameters={"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [3, 3, 2]}),
+        vision_config=dict(depth=1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4),
+        tie_word_embeddings=False)
+    torch.manual_seed(0)
+    model = Ernie4_5_VLMoeForConditionalGeneration(config).float().eval()
+    with torch.no_grad():  # the correction bias starts at zero; make it tell text from vision
+        for name, p in model.named_parameters():
+            if name.endswith("e_score_correction_bias"):
+                p.copy_(torch.randn_like(p))
+    saved = os.path.join(work, "saved")
+    shutil.rmtree(saved, ignore_errors=True)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        model.save_pretrained(saved)
+    v5 = {k: t.detach() for k, t in model.state_dict().items()}
+    want = tensors(saved)
+    if want.keys() <= v5.keys() or not any(".mlp.experts.7." in k for k in want):
+        raise Failure("transformers 5 no longer saves ernie4_5_vl_moe's experts as one legacy list")
+    by_transformers, info = load(Ernie4_5_VLMoeForConditionalGeneration, saved)
+    if info or any(not same_bytes(t, v5[k]) for k, t in by_transformers.state_dict().items()):
+        raise Failure(f"transformers itself does not load what it saved back to the model {info}")
+    reference = text_logits(by_transformers)
+
+    diff, _ = convert_both_ways(Ernie4_5_VLMoeForConditionalGeneration, saved, work, v5, reference,
+                                "transformers' save")
+    return diff, f"round trip byte-identical, {len(want)} legacy tensors, {len(v5)} v5"
+
+
 def check(model_type, work):
     """Returns (max logit diff, note); raises Failure or Skip."""
     if model_type == "qwen3_vl_moe":
         return check_qwen3_vl_moe(work)
+    if model_type == "ernie4_5_vl_moe":
+        return check_ernie4_5_vl_moe(work)
     if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise Skip("transformers has no CausalLM class for it (multimodal); oracle_check loads AutoModelForCausalLM")
     saved, out, back = (os.path.join(work, d) for d in ("saved", "v5", "back"))

@@ -19,6 +19,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -184,14 +185,42 @@ public final class Planner {
                 }
                 slots.add(slot);
             }
-            List<Boolean> indexed = new ArrayList<>(c.sources().stream().map(KeyPattern::indexed).toList());
+            boolean joining = c.operations().getLast() instanceof Operation.JoinExperts;
+            // Each group of experts runs the chain on its own; the slots of all groups are held in group order.
+            List<List<List<Assembly>>> groups = new ArrayList<>();
+            if (joining) {
+                slots.forEach(slot -> groups.add(List.of(slot)));
+            } else {
+                groups.add(slots);
+            }
+            List<Boolean> indexed = new ArrayList<>(c.sources().stream().map(KeyPattern::indexed).toList()
+                    .subList(0, joining ? 1 : c.sources().size()));
             for (Operation op : c.operations()) {
                 try {
-                    slots = apply(op, slots, indexed, c, g);
+                    List<List<List<Assembly>>> next = switch (op) {
+                        case Operation.SplitExperts s -> splitExperts(groups.getFirst(), c);
+                        case Operation.JoinExperts j -> List.of(joinExperts(groups, c));
+                        default -> {
+                            List<Boolean> before = List.copyOf(indexed);
+                            List<List<List<Assembly>>> out = new ArrayList<>();
+                            for (List<List<Assembly>> group : groups) {
+                                indexed.clear();
+                                indexed.addAll(before);
+                                out.add(apply(op, group, indexed, c, g));
+                            }
+                            yield out;
+                        }
+                    };
+                    groups.clear();
+                    groups.addAll(next);
                 } catch (IllegalArgumentException e) {
                     throw new FuseboxException(Problem.RAGGED_SHAPES, file, first.key(), "the rule " + c + " cannot "
                             + "apply: " + e.getMessage());
                 }
+            }
+            slots = groups.stream().flatMap(List::stream).toList();
+            if (c.operations().getFirst() instanceof Operation.SplitExperts) {
+                indexed = new ArrayList<>(Collections.nCopies(slots.size(), indexed.getFirst()));
             }
             List<String> ops = c.operations().stream().map(Operation::describe).toList();
             List<PlannedTarget> out = new ArrayList<>();
@@ -246,13 +275,17 @@ public final class Planner {
                 }
             }
             boolean stacking = c.operations().stream().anyMatch(op -> op instanceof Operation.Stack);
+            // config.json counts each group's experts (ernie4_5_vl_moe: 64 text and 64 vision in one list of 128).
+            int groups = c.operations().getFirst() instanceof Operation.SplitExperts ? c.expertGroups() : 1;
             if (stacking && experts.isPresent()) {
-                if (max >= experts.getAsInt()) {
+                int declared = Math.multiplyExact(experts.getAsInt(), groups);
+                if (max >= declared) {
                     TensorSpec extra = g.slots.get(fullest).get(max);
                     throw new FuseboxException(Problem.EXTRA_EXPERT, file, extra.key(), "it is expert " + max
-                            + ", but config.json declares " + experts.getAsInt() + " experts");
+                            + ", but config.json declares " + experts.getAsInt() + " experts"
+                            + (groups > 1 ? " in each of " + groups + " groups" : ""));
                 }
-                max = experts.getAsInt() - 1;
+                max = declared - 1;
             }
             List<TensorSpec> all = new ArrayList<>();
             for (int s = 0; s < g.slots.size(); s++) {
@@ -368,11 +401,11 @@ public final class Planner {
                     indexed.add(false);
                 }
                 case Operation.Chunk ch -> {
-                    for (Assembly part : slots.getFirst().getFirst().chunk(ch.dim(), c.targets().size())) {
+                    for (Assembly part : slots.getFirst().getFirst().chunk(ch.dim(), c.targetsPerGroup())) {
                         out.add(List.of(part));
                     }
                     indexed.clear();
-                    for (int i = 0; i < c.targets().size(); i++) {
+                    for (int i = 0; i < c.targetsPerGroup(); i++) {
                         indexed.add(false);
                     }
                 }
@@ -386,6 +419,71 @@ public final class Planner {
                         out.add(slot.stream().map(a -> a.interleave(il.dim(), il.inverted())).toList());
                     }
                 }
+                case Operation.SplitExperts _, Operation.JoinExperts _ ->
+                        throw new IllegalStateException(op.describe() + " works on groups, not within one");
+            }
+            return out;
+        }
+
+        /**
+         * {@code split_experts}: every slot's experts cut into one equal, consecutive group per target. A count that
+         * does not divide is refused: transformers cuts ceil(n / groups) per group, which leaves the last group short
+         * (or empty), and its model holds as many experts in each.
+         */
+        private List<List<List<Assembly>>> splitExperts(List<List<Assembly>> slots, Converter c)
+                throws FuseboxException {
+            int groups = c.targets().size();
+            List<List<List<Assembly>>> out = new ArrayList<>();
+            for (int g = 0; g < groups; g++) {
+                out.add(new ArrayList<>());
+            }
+            for (List<Assembly> slot : slots) {
+                if (slot.size() % groups != 0) {
+                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, slot.getLast().placements().getFirst()
+                            .source().key(), "the rule " + c + " splits " + slot.size() + " experts into " + groups
+                            + " equal groups, one per target, and " + slot.size() + " does not divide by " + groups
+                            + " (transformers would give the groups " + ceilGroups(slot.size(), groups) + " experts)");
+                }
+                int size = slot.size() / groups;
+                for (int g = 0; g < groups; g++) {
+                    out.get(g).add(slot.subList(g * size, (g + 1) * size));
+                }
+            }
+            return out;
+        }
+
+        /** transformers' split_list_into_chunks: groups of ceil(n / groups), the last ones short or empty. */
+        private static String ceilGroups(int n, int groups) {
+            int size = (n + groups - 1) / groups;
+            List<String> sizes = new ArrayList<>();
+            for (int g = 0; g < groups; g++) {
+                sizes.add(Integer.toString(Math.clamp(n - (long) g * size, 0, size)));
+            }
+            return String.join(" + ", sizes);
+        }
+
+        /**
+         * {@code join_experts}: slot by slot, the expert lists of every group one after another. Groups of different
+         * lengths are refused, since {@code split_experts} could not cut them apart again.
+         */
+        private List<List<Assembly>> joinExperts(List<List<List<Assembly>>> groups, Converter c)
+                throws FuseboxException {
+            List<List<Assembly>> out = new ArrayList<>();
+            for (int s = 0; s < groups.getFirst().size(); s++) {
+                List<Assembly> joined = new ArrayList<>();
+                for (List<List<Assembly>> group : groups) {
+                    List<Assembly> part = group.get(s);
+                    int size = groups.getFirst().get(s).size();
+                    if (part.size() != size) {
+                        throw new FuseboxException(Problem.RAGGED_SHAPES, file, part.getFirst().placements()
+                                .getFirst().source().key(), "it holds " + part.size() + " experts but '"
+                                + groups.getFirst().get(s).getFirst().placements().getFirst().source().key()
+                                + "' holds " + size + "; the rule " + c + " joins groups of one size only, so that "
+                                + "split_experts can cut them apart again");
+                    }
+                    joined.addAll(part);
+                }
+                out.add(joined);
             }
             return out;
         }

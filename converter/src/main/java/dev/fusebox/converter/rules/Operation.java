@@ -69,6 +69,36 @@ public sealed interface Operation {
     }
 
     /**
+     * ErnieFuseAndSplitTextVisionExperts' split, the first operation of its converter: each slot's list of experts
+     * cut by index into one equal, consecutive group per target (of 2E experts and two targets, experts 0 … E-1 go
+     * to the first, E … 2E-1, numbered 0 … E-1 again, to the second). The operations after it run on each group on
+     * its own and leave one tensor per group.
+     */
+    record SplitExperts() implements Operation {
+        public Operation inverse() {
+            return new JoinExperts();
+        }
+
+        public String describe() {
+            return "split_experts";
+        }
+    }
+
+    /**
+     * The way back from {@link SplitExperts}, the last operation of its converter: the operations before it run on
+     * each source on its own, and the expert lists they leave are joined in source order, renumbered from 0.
+     */
+    record JoinExperts() implements Operation {
+        public Operation inverse() {
+            return new SplitExperts();
+        }
+
+        public String describe() {
+            return "join_experts";
+        }
+    }
+
+    /**
      * Interleave, as transformers defines it: axis {@code dim} (length n) read as [n/2, 2] and transposed, so rows
      * {@code g0 u0 g1 u1 …} become {@code g0 g1 … u0 u1 …}; with {@code inverse}, read as [2, n/2], the way back.
      */

@@ -187,8 +187,16 @@ final class RuleFileReader {
                 }
                 yield new Operation.Interleave(dim(file, origin, node, "dim", where), inv != null && inv.booleanValue());
             }
+            case "split_experts" -> {
+                refuseUnknown(file, origin, node, Set.of("op"), where);
+                yield new Operation.SplitExperts();
+            }
+            case "join_experts" -> {
+                refuseUnknown(file, origin, node, Set.of("op"), where);
+                yield new Operation.JoinExperts();
+            }
             default -> throw error(file, origin, where + " names the operation '" + op
-                    + "'; known: stack, unstack, concat, chunk, transpose, interleave");
+                    + "'; known: stack, unstack, concat, chunk, transpose, interleave, split_experts, join_experts");
         };
     }
 

@@ -34,7 +34,7 @@ class RuleBookTest {
                 {"granitemoe", "granitemoe"}, {"granitemoeshared", "granitemoe"}, {"kimi_k25", "qwen2_moe"},
                 {"lfm2_moe", "lfm2_moe"}, {"nemotron_h", "nemotron_h"}, {"aria_text", "aria_text"},
                 {"qwen3_5_moe_text", "qwen3_5_moe_text"}, {"kimi_linear", "kimi_linear"},
-                {"qwen3_vl_moe", "qwen3_vl_moe"}};
+                {"qwen3_vl_moe", "qwen3_vl_moe"}, {"ernie4_5_vl_moe", "ernie4_5_vl_moe"}};
         for (String[] e : expected) {
             assertThat(book.forModelType(e[0])).as(e[0]).hasValueSatisfying(r -> assertThat(r.family()).isEqualTo(e[1]));
         }
@@ -118,6 +118,13 @@ class RuleBookTest {
         assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"converters\": [{\"sources\": \"a.*.w\", "
                 + "\"targets\": \"a.w\", \"operations\": [{\"op\": \"stack\", \"dim\": -1}]}]}",
                 "converters[0].operations[0].dim is -1, expected an axis from 0 to 16");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"converters\": [{\"sources\": \"a.*.w\", "
+                + "\"targets\": [\"t.w\", \"v.w\"], \"operations\": [{\"op\": \"split_experts\", \"groups\": 2}]}]}",
+                "converters[0].operations[0] has the unknown field 'groups'");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"converters\": [{\"sources\": \"a.*.w\", "
+                + "\"targets\": [\"t.w\", \"v.w\"], \"operations\": [{\"op\": \"stack\", \"dim\": 0}, "
+                + "{\"op\": \"split_experts\"}]}]}",
+                "converters[0]: split_experts must come first and join_experts last");
         assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"renamings\": [{\"from\": \"(\", \"to\": \"b\"}]}",
                 "renamings[0].from is not a valid regular expression");
         assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"extends\": \"nobody\", \"renamings\": []}",
@@ -185,6 +192,10 @@ class RuleBookTest {
         assertThat(book.guess(List.of("backbone.layers.1.mixer.experts.0.up_proj.weight",
                 "backbone.layers.1.mixer.experts.0.down_proj.weight", "backbone.norm_f.weight"))
                 .orElseThrow().family()).isEqualTo("nemotron_h");
+        // ernie4_5_vl_moe's rules, which also take these keys, do not win for a text model's checkpoint
+        assertThat(book.guess(List.of("model.layers.0.mlp.experts.0.gate_proj.weight",
+                "model.layers.0.mlp.moe_statics.e_score_correction_bias")).orElseThrow().family())
+                .isEqualTo("ernie4_5_moe");
         // qwen3_vl_moe's converters need config.json to tell the layout, so keys alone never choose them
         assertThat(book.forModelType("qwen3_vl_moe").orElseThrow().fit(List.of(
                 "model.language_model.layers.0.mlp.experts.gate_up_proj",
