@@ -3,17 +3,24 @@ package dev.fusebox.app;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.main.Notice;
+import javafx.scene.SnapshotParameters;
 import javafx.scene.control.Label;
 import javafx.scene.control.TreeTableView;
+import javafx.scene.image.WritableImage;
 import javafx.scene.input.KeyCode;
+import javafx.scene.layout.Region;
+import javafx.scene.paint.Color;
 import org.junit.jupiter.api.Test;
 import javafx.stage.Stage;
 import org.testfx.api.FxRobot;
 import org.testfx.framework.junit5.Start;
 import org.testfx.framework.junit5.Stop;
+import org.testfx.util.WaitForAsyncUtils;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,6 +47,36 @@ class OpenAndBrowseTest extends WindowTest {
         assertThat(tree.getRoot().getValue()).extracting(r -> ((TreeRow) r).name()).isEqualTo("MixtralForCausalLM");
         assertThat(robot.lookup("#legacy-caption").queryAs(Label.class).getText()).isEqualTo("opened: legacy-base");
         assertThat(vm.recentFiles()).containsExactly(Fixtures.tiny("legacy-base"));
+    }
+
+    @Test
+    void aSelectedRowsLinkIsDrawnAndTheWindowThenGoesQuiet(FxRobot robot) throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        TreeRow w3 = vm.trees().tensorRow(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w3.weight")
+                .orElseThrow();
+        clickRow(robot, "#legacy-tree", w3);
+        assertThat(vm.trees().links()).isNotEmpty();
+        Region gutter = robot.lookup("#link-gutter").query();
+        WritableImage shot = WaitForAsyncUtils.asyncFx(() -> gutter.snapshot(new SnapshotParameters(), null))
+                .get(10, TimeUnit.SECONDS);
+        long drawn = 0;
+        for (int y = 0; y < shot.getHeight(); y++) {
+            for (int x = 0; x < shot.getWidth(); x++) {
+                Color c = shot.getPixelReader().getColor(x, y);
+                if (c.getOpacity() > 0.5 && c.getSaturation() > 0.3) {
+                    drawn++;
+                }
+            }
+        }
+        assertThat(drawn).as("pixels of the link's curve").isGreaterThan(20);
+        // Once nothing moves, no more pulses: the gutter used to repaint after every layout pass, and each repaint
+        // asked for the next pass, about 60 a second for as long as the window was open.
+        AtomicInteger pulses = new AtomicInteger();
+        Runnable count = pulses::incrementAndGet;
+        robot.interact(() -> stage.getScene().addPostLayoutPulseListener(count));
+        Thread.sleep(1000);
+        robot.interact(() -> stage.getScene().removePostLayoutPulseListener(count));
+        assertThat(pulses.get()).as("layout passes in a second of idling").isLessThan(10);
     }
 
     @Test

@@ -27,7 +27,6 @@ import org.kordamp.ikonli.materialdesign2.MaterialDesignV;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalDouble;
 
 /**
  * One side of the model screen: a caption and the module tree with shape, dtype and size per row. Selecting a
@@ -225,35 +224,35 @@ final class TreePane extends VBox {
     }
 
     /**
-     * The vertical centre of {@code row} in {@code target}'s coordinates: of its own cell when shown, else of its
-     * nearest shown ancestor; the top or bottom edge of the table when it is scrolled out of sight.
+     * The row of the table that stands for {@code row}: its own when shown, else its nearest shown ancestor's; -1
+     * when it is not in the tree.
      */
-    OptionalDouble rowCenter(TreeRow row, Node target) {
+    int shownIndex(TreeRow row) {
         TreeItem<TreeRow> item = items.get(row);
         if (item == null || table.getRoot() == null) {
-            return OptionalDouble.empty();
+            return -1;
         }
         int index = table.getRow(item);
         for (TreeItem<TreeRow> p = item.getParent(); index < 0 && p != null; p = p.getParent()) {
             index = table.getRow(p);
         }
+        return index;
+    }
+
+    /** Where the rows in view are, in {@code target}'s coordinates: one walk over the table's row cells. */
+    RowCenters rowCenters(Node target) {
+        Map<Integer, Double> centers = new HashMap<>();
         int firstShown = Integer.MAX_VALUE;
         int lastShown = -1;
         for (Node n : table.lookupAll(".tree-table-row-cell")) {
             if (n instanceof TreeTableRow<?> r && r.isVisible() && r.getItem() != null && inViewport(r)) {
                 firstShown = Math.min(firstShown, r.getIndex());
                 lastShown = Math.max(lastShown, r.getIndex());
-                if (r.getIndex() == index) {
-                    Bounds b = target.sceneToLocal(r.localToScene(r.getBoundsInLocal()));
-                    return OptionalDouble.of(b.getCenterY());
-                }
+                centers.put(r.getIndex(), target.sceneToLocal(r.localToScene(r.getBoundsInLocal())).getCenterY());
             }
         }
         Bounds t = target.sceneToLocal(table.localToScene(table.getBoundsInLocal()));
-        if (lastShown < 0) {
-            return OptionalDouble.empty();
-        }
-        return OptionalDouble.of(index < firstShown ? t.getMinY() + 28 : t.getMaxY() - 4);
+        return new RowCenters(centers, firstShown, lastShown, t.getMinY(), t.getMaxY());
     }
 
     TreeTableView<TreeRow> table() {
