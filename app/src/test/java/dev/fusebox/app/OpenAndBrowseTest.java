@@ -1,5 +1,6 @@
 package dev.fusebox.app;
 
+import dev.fusebox.app.chart.ChartCanvas;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.main.Notice;
@@ -20,7 +21,6 @@ import org.testfx.util.WaitForAsyncUtils;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -69,14 +69,13 @@ class OpenAndBrowseTest extends WindowTest {
             }
         }
         assertThat(drawn).as("pixels of the link's curve").isGreaterThan(20);
-        // Once nothing moves, no more pulses: the gutter used to repaint after every layout pass, and each repaint
+        // Once nothing moves, no more painting: the gutter used to repaint after every layout pass, and each repaint
         // asked for the next pass, about 60 a second for as long as the window was open.
-        AtomicInteger pulses = new AtomicInteger();
-        Runnable count = pulses::incrementAndGet;
-        robot.interact(() -> stage.getScene().addPostLayoutPulseListener(count));
+        ChartCanvas chart = (ChartCanvas) gutter;
+        long before = WaitForAsyncUtils.asyncFx(chart::paints).get(10, TimeUnit.SECONDS);
         Thread.sleep(1000);
-        robot.interact(() -> stage.getScene().removePostLayoutPulseListener(count));
-        assertThat(pulses.get()).as("layout passes in a second of idling").isLessThan(10);
+        assertThat(WaitForAsyncUtils.asyncFx(chart::paints).get(10, TimeUnit.SECONDS) - before)
+                .as("paints in a second with nothing moving").isLessThanOrEqualTo(1);
     }
 
     @Test

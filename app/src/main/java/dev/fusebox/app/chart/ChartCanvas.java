@@ -51,6 +51,7 @@ public abstract class ChartCanvas extends Region {
             "-fb-chart-series4", c -> c.series4, Color.GRAY);
 
     private final Canvas canvas = new Canvas();
+    private long paints;
 
     protected ChartCanvas() {
         getStyleClass().add("chart-canvas");
@@ -75,6 +76,7 @@ public abstract class ChartCanvas extends Region {
 
     /** Paints the chart again. */
     public final void redraw() {
+        paints++;
         GraphicsContext g = canvas.getGraphicsContext2D();
         g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
         if (canvas.getWidth() > 0 && canvas.getHeight() > 0) {
@@ -84,6 +86,11 @@ public abstract class ChartCanvas extends Region {
     }
 
     protected abstract void draw(GraphicsContext g, double width, double height);
+
+    /** How many times it has painted: a chart that paints when nothing changed keeps the scene pulsing. */
+    public long paints() {
+        return paints;
+    }
 
     protected Color foreground() {
         return foreground.getValue();
