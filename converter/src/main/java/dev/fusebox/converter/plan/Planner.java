@@ -185,7 +185,7 @@ public final class Planner {
                 }
                 slots.add(slot);
             }
-            boolean joining = c.operations().getLast() instanceof Operation.JoinExperts;
+            boolean joining = c.joinsExperts();
             // Each group of experts runs the chain on its own; the slots of all groups are held in group order.
             List<List<List<Assembly>>> groups = new ArrayList<>();
             if (joining) {
@@ -219,7 +219,7 @@ public final class Planner {
                 }
             }
             slots = groups.stream().flatMap(List::stream).toList();
-            if (c.operations().getFirst() instanceof Operation.SplitExperts) {
+            if (c.splitsExperts()) {
                 indexed = new ArrayList<>(Collections.nCopies(slots.size(), indexed.getFirst()));
             }
             List<String> ops = c.operations().stream().map(Operation::describe).toList();
@@ -276,7 +276,7 @@ public final class Planner {
             }
             boolean stacking = c.operations().stream().anyMatch(op -> op instanceof Operation.Stack);
             // config.json counts each group's experts (ernie4_5_vl_moe: 64 text and 64 vision in one list of 128).
-            int groups = c.operations().getFirst() instanceof Operation.SplitExperts ? c.expertGroups() : 1;
+            int groups = c.splitsExperts() ? c.expertGroups() : 1;
             if (stacking && experts.isPresent()) {
                 int declared = Math.multiplyExact(experts.getAsInt(), groups);
                 if (max >= declared) {

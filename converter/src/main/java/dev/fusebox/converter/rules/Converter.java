@@ -62,15 +62,25 @@ public record Converter(List<KeyPattern> sources, List<KeyPattern> targets, List
      * {@code split_experts}, the sources when it ends with {@code join_experts}, else 1.
      */
     public int expertGroups() {
-        if (operations.getFirst() instanceof Operation.SplitExperts) {
+        if (splitsExperts()) {
             return targets.size();
         }
-        return operations.getLast() instanceof Operation.JoinExperts ? sources.size() : 1;
+        return joinsExperts() ? sources.size() : 1;
     }
 
     /** How many targets each group's chain makes: one when the chain splits experts into groups, else all. */
     public int targetsPerGroup() {
-        return operations.getFirst() instanceof Operation.SplitExperts ? 1 : targets.size();
+        return splitsExperts() ? 1 : targets.size();
+    }
+
+    /** Whether the chain starts with {@code split_experts}. */
+    public boolean splitsExperts() {
+        return operations.getFirst() instanceof Operation.SplitExperts;
+    }
+
+    /** Whether the chain ends with {@code join_experts}. */
+    public boolean joinsExperts() {
+        return operations.getLast() instanceof Operation.JoinExperts;
     }
 
     /** Whether the tensor's shape, not its key, tells which layout it is in. */
