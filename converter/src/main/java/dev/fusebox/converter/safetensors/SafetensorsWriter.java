@@ -122,11 +122,6 @@ public final class SafetensorsWriter implements AutoCloseable {
         writeFully(channel, data.asByteBuffer());
     }
 
-    /** Appends {@code count} bytes of {@code source} from {@code position}, letting the kernel copy them. */
-    public void transferFrom(FileChannel source, long position, long count) throws IOException {
-        transfer(source, position, count, channel);
-    }
-
     /**
      * A second channel on the file being written, positioned at byte {@code dataOffset} of the tensor data, for a
      * writer of a later part of it beside this one's; the caller closes it and checks what it wrote.
@@ -145,7 +140,10 @@ public final class SafetensorsWriter implements AutoCloseable {
         return lane;
     }
 
-    /** Appends {@code count} bytes of {@code source} from {@code position} at {@code target}'s position. */
+    /**
+     * Appends {@code count} bytes of {@code source} from {@code position} at {@code target}'s position (this
+     * writer's {@link #channel()} or one from {@link #channelAt}), letting the kernel copy them.
+     */
     public static void transfer(FileChannel source, long position, long count, FileChannel target) throws IOException {
         long done = 0;
         while (done < count) {
