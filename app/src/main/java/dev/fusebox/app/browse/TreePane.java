@@ -200,12 +200,7 @@ final class TreePane extends VBox {
     }
 
     private boolean isRowVisible(int index) {
-        for (Node n : table.lookupAll(".tree-table-row-cell")) {
-            if (n instanceof TreeTableRow<?> r && r.getIndex() == index && r.isVisible() && inViewport(r)) {
-                return true;
-            }
-        }
-        return false;
+        return rowCenters(table).centers().containsKey(index);
     }
 
     private boolean inViewport(Node cell) {
