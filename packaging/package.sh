@@ -84,17 +84,17 @@ done < <("$JDK/bin/java" --module-path "$LIB_DIR:$APP_JAR" --list-modules)
 [ -n "$version" ] || die "the app module ${MAIN%%/*} in $APP_JAR carries no version; the build sets it from the POM."
 
 # Options from app/java-options, for the launcher; modules they add to the graph must be in the runtime too.
+# The options in a file of one option per line (blank lines and # comments skipped), as java reads it as an @argfile.
+options_in() { grep -v -E '^[[:space:]]*(#|$)' "$1" | awk '{ print $1 }'; }
+mapfile -t app_options < <(options_in "$JAVA_OPTIONS")
 java_options=()
-app_options=()
-while read -r option _; do
-  if [ -z "$option" ] || [[ "$option" == \#* ]]; then continue; fi
-  app_options+=("$option")
+for option in "${app_options[@]}"; do
   java_options+=(--java-options "$option")
   if [[ "$option" == --add-modules=* ]]; then
     IFS=, read -r -a added <<<"${option#--add-modules=}"
     roots+=("${added[@]}")
   fi
-done < "$JAVA_OPTIONS"
+done
 
 # The desktop entry's launcher: the same app with the Vector API's incubator module, whose kernel runs verify's
 # forward pass 3-5x faster than plain loops (docs/benchmarks.md). The JVM announces the module on stderr at every
@@ -133,15 +133,15 @@ mkdir -p "$DIST"
   || die "jpackage failed to make the app image (its message is above)."
 
 # The desktop launcher's ahead-of-time cache (JDK 25: classes loaded and linked, with their profiles), as
-# ./fusebox makes one: the app opens the bundled sample on JavaFX's headless platform, shows the mapping, runs
-# Verify and quits, recorded; then the cache is made from the recording. Both runs go through the launcher itself
+# ./fusebox makes one: the run app/gui-training-options describes is recorded, then the cache is made from the
+# recording. Both runs go through the launcher itself
 # (JAVA_TOOL_OPTIONS), since the linked runtime has no java command. It adds about 47 MB and shows the sample's
 # trees about a second sooner (docs/benchmarks.md); a cache that does not fit the machine is passed over.
 say "training the desktop launcher's start-up cache ..."
 aot="$DIST/$NAME/lib/app/$NAME-desktop.aot"
-training=(-Xlog:aot*=off -Xlog:cds*=off -Dglass.platform=Headless -Dprism.order=sw
-  -Dfusebox.config.dir="$WORK/training/config" -Dfusebox.cache.dir="$WORK/training/cache"
-  -Dfusebox.screen=mapping -Dfusebox.actions=VERIFY -Dfusebox.quit=true)
+mapfile -t training < <(options_in "$ROOT/app/gui-training-options")
+training+=(-Xlog:aot*=off -Xlog:cds*=off -Dfusebox.config.dir="$WORK/training/config"
+  -Dfusebox.cache.dir="$WORK/training/cache")
 for mode in record create; do
   output=()
   [ "$mode" = create ] && output=(-XX:AOTCache="$aot")
