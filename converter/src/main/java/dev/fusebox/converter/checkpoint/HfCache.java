@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  */
 public record HfCache(Path root) {
 
-    /** validate_repo_id's rule: {@code NAME} or {@code ORG/NAME}, each of letters, digits, "-", "_", "."; "@REV" after. */
+    /** validate_repo_id's rule: {@code NAME} or {@code ORG/NAME} of letters, digits, "-", "_", "."; "@REV" after. */
     private static final Pattern MODEL_ID = Pattern.compile(
             "((?:[\\w.-]+/)?[\\w.-]{1,96})(?:@([\\w./-]{1,256}))?", Pattern.UNICODE_CHARACTER_CLASS);
     private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
@@ -43,7 +43,8 @@ public record HfCache(Path root) {
      * HF_HOME defaulting to {@code $XDG_CACHE_HOME/huggingface} and that to {@code ~/.cache/huggingface}.
      */
     static HfCache from(Map<String, String> env, Path home) {
-        String hub = nonEmpty(env.get("HF_HUB_CACHE")).or(() -> nonEmpty(env.get("HUGGINGFACE_HUB_CACHE"))).orElse(null);
+        String hub = nonEmpty(env.get("HF_HUB_CACHE")).or(() -> nonEmpty(env.get("HUGGINGFACE_HUB_CACHE")))
+                .orElse(null);
         if (hub != null) {
             return new HfCache(expandHome(hub, home));
         }

@@ -30,7 +30,9 @@ final class DiffCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "A", description = "The checkpoint whose layout the comparison uses.")
+    @Parameters(index = "0", paramLabel = "A",
+            description = "The checkpoint whose layout the comparison uses (a path, or "
+                    + "ORG/NAME[@REV] in the Hugging Face cache).")
     private Path a;
 
     @Parameters(index = "1", paramLabel = "B", description = "The checkpoint compared with it.")
