@@ -41,7 +41,6 @@ class HfCacheCliTest {
         Result convert = run(work, fake.root(), "convert", FakeHfCache.REPO_ID + "@main", "out");
         assertThat(convert.code()).as(convert.err()).isZero();
         assertThat(Files.isRegularFile(work.resolve("out/tokenizer.json"), LinkOption.NOFOLLOW_LINKS)).isTrue();
-
     }
 
     private record Result(int code, String out, String err) {
