@@ -25,6 +25,8 @@ import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.collections.ObservableList;
 
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -139,12 +141,31 @@ public final class MainViewModel {
             return Analysis.of(ws);
         }, opened -> {
             install(opened);
-            paths.forEach(recent::add);
+            remember(paths, opened.workspace());
             then.accept(opened);
         }, failure -> {
             paths.stream().filter(p -> !p.toFile().exists()).forEach(recent::remove);
             notify(Notice.Kind.ERROR, failure);
         });
+    }
+
+    /**
+     * Adds what was opened to the recent files: each path as given, except a Hugging Face model id (no such local
+     * path), which is remembered by the cache snapshot it opened.
+     */
+    private void remember(List<Path> paths, Workspace ws) {
+        boolean ids = false;
+        for (Path p : paths) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                recent.add(p);
+            } else {
+                ids = true;
+            }
+        }
+        if (ids) {
+            ws.checkpoints().stream().filter(c -> c.cachedModel().isPresent()).map(Checkpoint::location)
+                    .forEach(recent::add);
+        }
     }
 
     /** Opens the bundled sample: a tiny legacy Mixtral with a LoRA adapter, to see everything at once. */
