@@ -30,6 +30,8 @@ public record HfCache(Path root) {
     /** validate_repo_id's rule: {@code NAME} or {@code ORG/NAME} of letters, digits, "-", "_", "."; "@REV" after. */
     private static final Pattern MODEL_ID = Pattern.compile(
             "((?:[\\w.-]+/)?[\\w.-]{1,96})(?:@([\\w./-]{1,256}))?", Pattern.UNICODE_CHARACTER_CLASS);
+    /** What names a file, not a model: a missing {@code model.safetensors} is not looked for in the cache. */
+    private static final Pattern FILE_NAME = Pattern.compile(".*\\.(safetensors|bin|pt|pth|json)");
     private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
     private static final int SHORTEST_PREFIX = 7;
 
@@ -92,10 +94,11 @@ public record HfCache(Path root) {
         }
     }
 
+    /** {@code text} read as a model id, unless it breaks validate_repo_id's rules or names a file by its extension. */
     private static Optional<Matcher> modelId(String text) {
         Matcher m = MODEL_ID.matcher(text);
         return m.matches() && !text.contains("..") && !m.group(1).contains(CachedModel.SEPARATOR)
-                ? Optional.of(m) : Optional.empty();
+                && !FILE_NAME.matcher(m.group(1)).matches() ? Optional.of(m) : Optional.empty();
     }
 
     private Path repoFolder(String id) {

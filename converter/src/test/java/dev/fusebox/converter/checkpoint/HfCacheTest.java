@@ -218,8 +218,8 @@ class HfCacheTest {
         Path adapter = Files.createDirectory(tmp.resolve("adapter-" + name));
         Path source = Fixtures.tiny("legacy-lora-experts_gate");
         Files.copy(source.resolve("adapter_model.safetensors"), adapter.resolve("adapter_model.safetensors"));
-        String config = Files.readString(source.resolve("adapter_config.json"))
-                .replace("\"base_model_name_or_path\": \"legacy-base\"", "\"base_model_name_or_path\": \"" + base + "\"");
+        String config = Files.readString(source.resolve("adapter_config.json")).replace(
+                "\"base_model_name_or_path\": \"legacy-base\"", "\"base_model_name_or_path\": \"" + base + "\"");
         assertThat(config).contains(base);
         Files.writeString(adapter.resolve("adapter_config.json"), config);
         return adapter;
