@@ -37,6 +37,11 @@ public record CachedModel(String repoId, String revision, Path repoFolder) {
         return repoFolder.resolve("blobs");
     }
 
+    /** The snapshot folder: {@code models--ORG--NAME/snapshots/REVISION}. */
+    public Path snapshot() {
+        return repoFolder.resolve("snapshots").resolve(revision);
+    }
+
     /** {@code ORG/NAME@0123abc}: the id and the revision shortened as git shortens a commit. */
     public String shortName() {
         return repoId + "@" + revision.substring(0, Math.min(7, revision.length()));

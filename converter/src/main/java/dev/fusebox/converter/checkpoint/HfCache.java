@@ -105,6 +105,30 @@ public record HfCache(Path root) {
         return root.resolve(CachedModel.REPO_PREFIX + id.replace("/", CachedModel.SEPARATOR));
     }
 
+    /** Every model snapshot in the cache, as huggingface_hub's scan_cache_dir lists them: by id, then revision. */
+    public List<CachedModel> snapshots() throws FuseboxException {
+        List<CachedModel> out = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return out;
+        }
+        List<Path> repos = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(root, CachedModel.REPO_PREFIX + "*")) {
+            s.forEach(repos::add);
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, root, "could not be listed (" + e.getMessage() + ")", e);
+        }
+        repos.sort(null);
+        for (Path repo : repos) {
+            Optional<String> id = CachedModel.repoId(repo);
+            if (id.isPresent() && Files.isDirectory(repo, LinkOption.NOFOLLOW_LINKS)) {
+                for (Path snapshot : snapshotsIn(repo.resolve("snapshots"))) {
+                    out.add(new CachedModel(id.get(), snapshot.getFileName().toString(), repo));
+                }
+            }
+        }
+        return out;
+    }
+
     private static boolean isRepoFolder(Path dir) {
         Path name = dir.toAbsolutePath().normalize().getFileName();
         return name != null && CachedModel.repoId(name).isPresent() && Files.isDirectory(dir.resolve("snapshots"));

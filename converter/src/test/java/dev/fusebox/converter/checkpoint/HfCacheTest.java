@@ -140,6 +140,19 @@ class HfCacheTest {
     }
 
     @Test
+    void everySnapshotIsListedByIdThenRevision() throws Exception {
+        fake.addSharded(ID, true, tmp);
+        fake.addSingleFile(ID, false);
+        fake.addSingleFile("aaa/first", true);
+        Files.createDirectories(fake.root().resolve("datasets--x--y/snapshots/" + FakeHfCache.SINGLE_REVISION));
+        assertThat(cache.snapshots()).extracting(CachedModel::shortName)
+                .containsExactly("aaa/first@1111111", ID + "@1111111", ID + "@2222222");
+        assertThat(cache.snapshots().getLast().snapshot()).isEqualTo(fake.repoFolder(ID).resolve("snapshots")
+                .resolve(FakeHfCache.SHARDED_REVISION));
+        assertThat(new HfCache(tmp.resolve("none")).snapshots()).isEmpty();
+    }
+
+    @Test
     void theCacheRootIsFoundAsHuggingfaceHubFindsIt() {
         Path home = Path.of("/home/u");
         assertThat(HfCache.from(Map.of(), home).root()).isEqualTo(Path.of("/home/u/.cache/huggingface/hub"));

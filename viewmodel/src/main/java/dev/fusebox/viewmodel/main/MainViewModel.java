@@ -4,6 +4,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.cache.CacheViewModel;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
@@ -54,6 +55,7 @@ public final class MainViewModel {
     private final ConvertViewModel convert;
     private final DiffViewModel diff;
     private final VerifyViewModel verify;
+    private final CacheViewModel cache;
     private final ReadOnlyObjectWrapper<Workspace> workspace = new ReadOnlyObjectWrapper<>(this, "workspace");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP_NAME);
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper(this, "status", "");
@@ -79,6 +81,7 @@ public final class MainViewModel {
         this.diff = new DiffViewModel(runner, dialogs, rules,
                 () -> workspace.get() == null ? null : workspace.get().primary().location());
         this.verify = new VerifyViewModel(runner);
+        this.cache = new CacheViewModel(runner, rules, this::open);
         detail.rowProperty().bind(trees.selectedProperty());
         convert.setVerifier(outputs -> {
             verify.useConverted(outputs);
@@ -259,6 +262,11 @@ public final class MainViewModel {
     private static String name(Path p) {
         Path n = p.getFileName();
         return n == null ? p.toString() : n.toString();
+    }
+
+    /** The models in the Hugging Face cache, to open with a click. */
+    public CacheViewModel cache() {
+        return cache;
     }
 
     public TreesViewModel trees() {
