@@ -46,6 +46,7 @@ public final class CacheViewModel {
             HfCache.fromEnvironment().root());
     private final ObservableList<Entry> models = FXCollections.observableArrayList();
     private final ObservableList<Entry> modelsView = FXCollections.unmodifiableObservableList(models);
+    private boolean read;
 
     /** A list over {@code rules}' families whose entries {@code opener} opens. */
     public CacheViewModel(TaskRunner runner, RulesSource rules, Consumer<List<Path>> opener) {
@@ -71,6 +72,7 @@ public final class CacheViewModel {
     /** Lists the cache again, opening each snapshot's headers and configs in the background. */
     public void refresh() {
         HfCache cache = new HfCache(root.get());
+        read = true;
         job.start("Reading the Hugging Face cache", (progress, cancel) -> {
             RuleBook book = rules.load();
             List<Entry> out = new ArrayList<>();
@@ -80,6 +82,13 @@ public final class CacheViewModel {
             }
             return out;
         }, models::setAll, failure -> models.clear());
+    }
+
+    /** Lists the cache unless it has been: what a menu asks each time it opens. */
+    public void readOnce() {
+        if (!read) {
+            refresh();
+        }
     }
 
     /** Opens {@code entry}'s snapshot as the workspace. */
