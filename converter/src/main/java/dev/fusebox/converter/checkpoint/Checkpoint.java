@@ -175,11 +175,12 @@ public final class Checkpoint implements AutoCloseable {
         ShardIndex index = ShardIndex.read(indexFile);
         // Names that lead to one file ("x" and "./x") are one shard, opened once.
         List<Path> shardPaths = new ArrayList<>();
+        Map<Path, Integer> positions = new java.util.HashMap<>();
         Map<String, Integer> shardOf = new java.util.HashMap<>();
         for (String shard : index.shardNames()) {
             Path p = folder.readable(ShardIndex.resolveShard(indexFile, folder.path(), shard));
-            int at = shardPaths.indexOf(p);
-            if (at < 0) {
+            Integer at = positions.putIfAbsent(p, shardPaths.size());
+            if (at == null) {
                 at = shardPaths.size();
                 shardPaths.add(p);
             }

@@ -85,18 +85,6 @@ public final class CheckpointFolder {
                 + ", not a regular file; Fusebox reads only regular files");
     }
 
-    /**
-     * Whether {@code entry} of the folder is, or links to, a directory that stays inside: what a folder's listing
-     * skips rather than refuses.
-     */
-    boolean isFolderInside(Path entry) {
-        try {
-            return Files.isDirectory(entry) && inside(entry.toRealPath());
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     /** The real path {@code file} leads to, refused when it leaves the folder or cannot be followed. */
     private Path target(Path file) throws FuseboxException {
         Path realFile;
