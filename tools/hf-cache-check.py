@@ -4,7 +4,8 @@ Builds a Hugging Face cache with huggingface_hub's own functions (repo_folder_na
 snapshots/<rev>/<file> -> ../../blobs/<etag>, refs/main), from the tiny legacy Mixtral fixture and the companion
 files of converter/src/test/resources/.../hf-companions, in a sharded and a single-file snapshot; checks that
 huggingface_hub's scan_cache_dir sees them and that transformers loads the cached legacy model from the cache; then
-runs `fusebox convert ORG/NAME OUT` (HF_HUB_CACHE pointing at the cache) for each and loads OUT with
+runs `fusebox convert ORG/NAME OUT` (HF_HUB_CACHE pointing at the cache) and `fusebox convert REPO_FOLDER OUT` for
+each and loads OUT with
 AutoModelForCausalLM and AutoTokenizer, comparing logits with the cached legacy model's.
 
     FUSEBOX=./fusebox python tools/hf-cache-check.py [WORK_DIR]
@@ -90,12 +91,14 @@ def main() -> int:
     tokens = torch.tensor([[1, 17, 42, 99, 200, 2]])
     ok = True
     env = dict(os.environ, HF_HUB_CACHE=str(cache))
-    for repo_id in cases:
+    inputs = [(repo_id, repo_id) for repo_id in cases]
+    inputs += [(repo_id, str(cache / repo_folder_name(repo_id=repo_id, repo_type="model"))) for repo_id in cases]
+    for n, (repo_id, given) in enumerate(inputs):
         legacy = AutoModelForCausalLM.from_pretrained(repo_id, cache_dir=cache, local_files_only=True,
                                                       dtype=torch.float32)
-        out = work / (repo_id.split("/")[1] + "-v5")
-        run = subprocess.run([FUSEBOX, "convert", repo_id, str(out)], env=env, capture_output=True, text=True)
-        print(repo_id, "convert exit", run.returncode, run.stderr.strip()[-300:])
+        out = work / f"{n}-{repo_id.split('/')[1]}-v5"
+        run = subprocess.run([FUSEBOX, "convert", given, str(out)], env=env, capture_output=True, text=True)
+        print(given, "convert exit", run.returncode, run.stderr.strip()[-300:])
         links = [p.name for p in out.iterdir() if p.is_symlink()]
         converted = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(out)

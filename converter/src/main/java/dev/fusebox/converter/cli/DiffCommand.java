@@ -52,13 +52,17 @@ final class DiffCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         RuleBook book = RuleBook.installed().withFiles(ruleFiles);
         DiffReport report;
+        String nameA;
+        String nameB;
         try (Checkpoint ca = Checkpoint.open(a, book); Checkpoint cb = Checkpoint.open(b, book)) {
             report = CheckpointDiff.compare(ca, cb, values, Cancellation.NEVER);
+            nameA = shown(ca);
+            nameB = shown(cb);
         }
         if (json) {
             JsonOutput.print(out, json(report));
         } else {
-            printText(out, report);
+            printText(out, report, nameA, nameB);
         }
         return report.identical() ? Cli.OK : Cli.CHECK_FAILED;
     }
@@ -115,9 +119,14 @@ final class DiffCommand implements Callable<Integer> {
         return o;
     }
 
-    private static void printText(PrintWriter out, DiffReport r) {
-        out.println("A " + r.a());
-        out.println("B " + r.b() + r.mapping().map(m -> " (" + m + ")").orElse(""));
+    /** Its path; for a Hugging Face cache snapshot, after the model's name: {@code ORG/NAME@0123abc (PATH)}. */
+    private static String shown(Checkpoint c) {
+        return c.cachedModel().map(m -> c.displayName() + " (" + c.location() + ")").orElse(c.location().toString());
+    }
+
+    private static void printText(PrintWriter out, DiffReport r, String a, String b) {
+        out.println("A " + a);
+        out.println("B " + b + r.mapping().map(m -> " (" + m + ")").orElse(""));
         out.println("  " + r.same() + " tensors agree in key, dtype and shape · " + r.onlyInA().size() + " only in A · "
                 + r.onlyInB().size() + " only in B · " + r.changed().size() + " changed");
         r.values().ifPresent(vs -> out.println("  values: " + vs.stream().filter(DiffReport.ValueDiff::identical).count()
