@@ -139,6 +139,7 @@ class LinkRuleCliTest {
         Files.copy(Fixtures.tiny("legacy-base/config.json"), dir.resolve("config.json"));
         Path link = link(dir, "pytorch_model.bin", bait.resolve("weights.bin"));
         assertRefusedEverywhere(dir, link, bait.resolve("weights.bin"));
+        assertRefusedEverywhere(link, link, bait.resolve("weights.bin"));
     }
 
     @Test
