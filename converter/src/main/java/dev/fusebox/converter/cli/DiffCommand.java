@@ -33,7 +33,9 @@ final class DiffCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "A", description = "The checkpoint whose layout the comparison uses.")
+    @Parameters(index = "0", paramLabel = "A",
+            description = "The checkpoint whose layout the comparison uses (a path, or "
+                    + "ORG/NAME[@REV] in the Hugging Face cache).")
     private Path a;
 
     @Parameters(index = "1", paramLabel = "B", description = "The checkpoint compared with it.")
@@ -55,21 +57,25 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() throws FuseboxException {
         PrintWriter out = spec.commandLine().getOut();
+        if (html != null && !values) {
+            throw new FuseboxException(Problem.UNSUPPORTED, html, "shows how values differ; add --values");
+        }
         RuleBook book = RuleBook.installed().withFiles(ruleFiles);
         DiffReport report;
+        String nameA;
+        String nameB;
         try (Checkpoint ca = Checkpoint.open(a, book); Checkpoint cb = Checkpoint.open(b, book)) {
             report = CheckpointDiff.compare(ca, cb, values, Cancellation.NEVER);
+            nameA = shown(ca);
+            nameB = shown(cb);
         }
         if (html != null) {
-            if (!values) {
-                throw new FuseboxException(Problem.UNSUPPORTED, html, "shows how values differ; add --values");
-            }
             DiffHtml.write(html, report);
         }
         if (json) {
             JsonOutput.print(out, json(report));
         } else {
-            printText(out, report);
+            printText(out, report, nameA, nameB);
         }
         return report.identical() ? Cli.OK : Cli.CHECK_FAILED;
     }
@@ -168,9 +174,14 @@ final class DiffCommand implements Callable<Integer> {
                 d.maxAbsDiff(), d.relative()));
     }
 
-    private static void printText(PrintWriter out, DiffReport r) {
-        out.println("A " + r.a());
-        out.println("B " + r.b() + r.mapping().map(m -> " (" + m + ")").orElse(""));
+    /** Its path; for a Hugging Face cache snapshot, after the model's name: {@code ORG/NAME@0123abc (PATH)}. */
+    private static String shown(Checkpoint c) {
+        return c.cachedModel().map(m -> c.displayName() + " (" + c.location() + ")").orElse(c.location().toString());
+    }
+
+    private static void printText(PrintWriter out, DiffReport r, String a, String b) {
+        out.println("A " + a);
+        out.println("B " + b + r.mapping().map(m -> " (" + m + ")").orElse(""));
         out.println("  " + r.same() + " tensors agree in key, dtype and shape · " + r.onlyInA().size() + " only in A · "
                 + r.onlyInB().size() + " only in B · " + r.changed().size() + " changed");
         r.values().ifPresent(vs -> out.println("  values: " + vs.stream().filter(DiffReport.ValueDiff::identical).count()
