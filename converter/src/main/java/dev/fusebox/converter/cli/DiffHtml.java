@@ -36,7 +36,7 @@ final class DiffHtml {
             }
             rows.computeIfAbsent(c.layer(), k -> new LinkedHashMap<>()).put(c.group(), c);
         }
-        groups.sort((x, y) -> Integer.compare(rank(x), rank(y)));
+        groups.sort(DiffSummary.GROUP_ORDER);
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fusebox diff</title>\n")
                 .append("<style>body{font:14px system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:")
@@ -86,17 +86,6 @@ final class DiffHtml {
         int green = (int) Math.round(220 - 190 * t);
         h.append("<td style=\"background:rgb(250,").append(green).append(",60)\" title=\"").append(tip).append("\">")
                 .append(Double.isNaN(r) ? "≠" : String.format(Locale.ROOT, "%.2g", r)).append("</td>");
-    }
-
-    private static int rank(String group) {
-        return switch (group) {
-            case "attention" -> 0;
-            case "router" -> 1;
-            case "shared expert" -> 100_001;
-            case "experts" -> 100_002;
-            case "other" -> 100_003;
-            default -> group.startsWith("expert ") ? 2 + Integer.parseInt(group.substring(7)) : 100_000;
-        };
     }
 
     private static String escape(String s) {

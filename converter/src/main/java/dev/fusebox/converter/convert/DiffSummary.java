@@ -52,8 +52,7 @@ public final class DiffSummary {
             }
         }
         List<Cell> out = new ArrayList<>(cells.values());
-        out.sort(Comparator.comparingInt(Cell::layer).thenComparingInt(c -> order(c.group()))
-                .thenComparingInt(c -> expertIndex(c.group())));
+        out.sort(Comparator.comparingInt(Cell::layer).thenComparing(Cell::group, GROUP_ORDER));
         return out;
     }
 
@@ -86,18 +85,17 @@ public final class DiffSummary {
         return "other";
     }
 
-    private static int order(String group) {
+    /** The order of a layer's parts: attention, router, the experts by number, shared expert, the rest. */
+    public static final Comparator<String> GROUP_ORDER = Comparator.comparingInt(DiffSummary::rank);
+
+    private static int rank(String group) {
         return switch (group) {
             case "attention" -> 0;
             case "router" -> 1;
-            case "shared expert" -> 3;
-            case "experts" -> 4;
-            case "other" -> 5;
-            default -> 2;
+            case "shared expert" -> Integer.MAX_VALUE - 2;
+            case "experts" -> Integer.MAX_VALUE - 1;
+            case "other" -> Integer.MAX_VALUE;
+            default -> 2 + Integer.parseInt(group.substring("expert ".length()));
         };
-    }
-
-    private static int expertIndex(String group) {
-        return group.startsWith("expert ") ? Integer.parseInt(group.substring(7)) : -1;
     }
 }

@@ -8,6 +8,7 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.tensor.TensorStatistics;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,20 @@ class ShrinkingFileTest {
         }
     }
 
+    /** A progress listener that halves {@code file} at the first report, and says so in {@code done[0]}. */
+    private static ProgressListener truncateOnce(Path file, boolean[] done) {
+        return p -> {
+            if (!done[0]) {
+                done[0] = true;
+                try {
+                    truncateToHalf(file);
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+            }
+        };
+    }
+
     private static void assertChanged(Throwable e, Path file) {
         assertThat(e).isInstanceOfSatisfying(FuseboxException.class, f -> {
             assertThat(f.problem()).isEqualTo(Problem.IO_ERROR);
@@ -80,16 +95,8 @@ class ShrinkingFileTest {
             assertThat(embed.dtype()).isEqualTo(Dtype.F32);
             boolean[] truncated = {false};
             assertThatThrownBy(() -> TensorStatistics.compute(embed::data, embed.dtype(), embed.shape(),
-                    new long[0], new TensorStatistics.Settings(16, 8), p -> {
-                        if (!truncated[0]) {
-                            truncated[0] = true;
-                            try {
-                                truncateToHalf(weights);
-                            } catch (IOException e) {
-                                throw new AssertionError(e);
-                            }
-                        }
-                    }, Cancellation.NEVER)).satisfies(e -> assertChanged(e, weights));
+                    new long[0], new TensorStatistics.Settings(16, 8), truncateOnce(weights, truncated),
+                    Cancellation.NEVER)).satisfies(e -> assertChanged(e, weights));
             assertThat(truncated[0]).isTrue();
         }
     }
@@ -101,15 +108,7 @@ class ShrinkingFileTest {
         boolean[] truncated = {false};
         VerificationRequest request = VerificationRequest.of(Fixtures.tiny("legacy-base"), Optional.empty(), v5,
                 Optional.empty());
-        assertThatThrownBy(() -> new Verifier().verify(request, p -> {
-            if (!truncated[0]) {
-                truncated[0] = true;
-                try {
-                    truncateToHalf(v5);
-                } catch (IOException e) {
-                    throw new AssertionError(e);
-                }
-            }
-        }, Cancellation.NEVER)).satisfies(e -> assertChanged(e, v5));
+        assertThatThrownBy(() -> new Verifier().verify(request, truncateOnce(v5, truncated), Cancellation.NEVER))
+                .satisfies(e -> assertChanged(e, v5));
     }
 }
