@@ -97,6 +97,25 @@ public final class FloatCodec {
         return rounded;
     }
 
+    /**
+     * An F8_E4M3 (float8_e4m3fn) element as float, exactly: 1 sign, 4 exponent (bias 7) and 3 mantissa bits, no
+     * infinities, NaN where exponent and mantissa are all ones.
+     */
+    public static float e4m3ToFloat(byte bits) {
+        int b = bits & 0xff;
+        int exponent = (b >>> 3) & 0xf;
+        int mantissa = b & 0x7;
+        float magnitude;
+        if (exponent == 0xf && mantissa == 0x7) {
+            magnitude = Float.NaN;
+        } else if (exponent == 0) {
+            magnitude = Math.scalb((float) mantissa, -9);
+        } else {
+            magnitude = Math.scalb((float) (8 + mantissa), exponent - 10);
+        }
+        return (b & 0x80) != 0 ? -magnitude : magnitude;
+    }
+
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }
