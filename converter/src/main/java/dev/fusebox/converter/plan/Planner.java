@@ -291,15 +291,12 @@ public final class Planner {
          */
         private void refuseLeftovers(List<Entry> entries, Map<GroupKey, Group> groups, Map<GroupKey, Group> scales)
                 throws FuseboxException {
-            Set<String> containers = new HashSet<>();
-            for (Group g : groups.values()) {
-                expertContainer(g).ifPresent(containers::add);
-            }
+            List<String> heads = expertHeads();
             List<TensorSpec> leftovers = new ArrayList<>();
             for (Entry e : entries) {
                 switch (e) {
                     case Copy c -> {
-                        if (underContainer(rules.converterInput(c.source().key()), containers)) {
+                        if (underExperts(rules.converterInput(c.source().key()), heads)) {
                             leftovers.add(c.source());
                         }
                     }
@@ -338,23 +335,63 @@ public final class Planner {
             return container.endsWith("experts.") ? Optional.of(container) : Optional.empty();
         }
 
-        /** Whether {@code key} lies under one of {@code containers} (each ending with {@code experts.}). */
-        private static boolean underContainer(String key, Set<String> containers) {
-            if (containers.isEmpty()) {
-                return false;
+        /**
+         * The expert modules the converters take, as the text their source patterns start with up to the experts'
+         * index ({@code mlp.experts.*.} → {@code mlp.experts.*}) or, for a fused tensor, its parent module
+         * ({@code mlp.experts.gate_up_proj} → {@code mlp.experts.}); only modules named {@code experts} count.
+         */
+        private List<String> expertHeads() {
+            Set<String> heads = new java.util.LinkedHashSet<>();
+            for (Converter c : rules.converters()) {
+                for (KeyPattern p : c.sources()) {
+                    String text = p.text();
+                    int star = text.indexOf('*');
+                    String head = star >= 0 ? text.substring(0, star) : text.substring(0, text.lastIndexOf('.') + 1);
+                    if (head.endsWith("experts.")) {
+                        heads.add(star >= 0 ? head + "*" : head);
+                    }
+                }
             }
-            for (int at = key.indexOf("experts."); at >= 0; at = key.indexOf("experts.", at + 1)) {
-                if (containers.contains(key.substring(0, at + "experts.".length()))) {
-                    return true;
+            return List.copyOf(heads);
+        }
+
+        /**
+         * Whether {@code key} lies in an expert module a converter takes (see {@link #expertHeads}): the head at the
+         * key's start or after a dot, followed, for a per-expert head, by an index and a dot.
+         */
+        private static boolean underExperts(String key, List<String> heads) {
+            for (String h : heads) {
+                boolean indexed = h.endsWith("*");
+                String head = indexed ? h.substring(0, h.length() - 1) : h;
+                for (int at = key.indexOf(head); at >= 0; at = key.indexOf(head, at + 1)) {
+                    if (!head.startsWith(".") && at > 0 && key.charAt(at - 1) != '.') {
+                        continue;
+                    }
+                    int i = at + head.length();
+                    if (!indexed) {
+                        return true;
+                    }
+                    int digits = i;
+                    while (digits < key.length() && Character.isDigit(key.charAt(digits))) {
+                        digits++;
+                    }
+                    if (digits > i && digits < key.length() && key.charAt(digits) == '.') {
+                        return true;
+                    }
                 }
             }
             return false;
         }
 
-        /** Whether elements of {@code d} are plain floating-point numbers (not packed integers or sub-byte codes). */
+        /**
+         * Whether elements of {@code d} are floating-point numbers, not packed integers (sub-byte floats are refused
+         * later, with their own reason).
+         */
         private static boolean floatingPoint(Dtype d) {
-            return d.decodable() || d == Dtype.F8_E4M3 || d == Dtype.F8_E5M2 || d == Dtype.F8_E4M3FNUZ
-                    || d == Dtype.F8_E5M2FNUZ;
+            return switch (d) {
+                case I64, I32, I16, I8, U64, U32, U16, U8, BOOL -> false;
+                default -> true;
+            };
         }
 
         /** The block grid of the FP8 scales found, from config.json; none found, none needed. */
