@@ -3,16 +3,28 @@ package dev.fusebox.converter.convert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.TestCheckpoints;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.safetensors.SafetensorsFile;
+import dev.fusebox.converter.safetensors.SafetensorsWriter;
+import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.safetensors.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -97,6 +109,97 @@ class Fp8ConversionTest {
                     .isInstanceOfSatisfying(FuseboxException.class, e -> {
                         assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
                         assertThat(e.getMessage()).contains("--dequantize applies to fine-grained FP8");
+                    });
+        }
+    }
+
+    @Test
+    void deepSeekV4ScalesNamedScaleFollowTheirWeightsToo() throws Exception {
+        Path renamed = Files.createDirectories(dir.resolve("v4-names"));
+        Files.copy(fixture("legacy/config.json"), renamed.resolve("config.json"));
+        List<TensorSpec> specs = new ArrayList<>();
+        List<byte[]> data = new ArrayList<>();
+        try (SafetensorsFile f = SafetensorsFile.open(fixture("legacy/model.safetensors"))) {
+            for (TensorEntry t : f.tensors()) {
+                String key = t.key().contains(".experts.") && t.key().endsWith(".weight_scale_inv")
+                        ? t.key().replace(".weight_scale_inv", ".scale") : t.key();
+                specs.add(new TensorSpec(key, t.dtype(), t.shape()));
+                data.add(f.data(t).toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+        try (SafetensorsWriter w = SafetensorsWriter.create(renamed.resolve("model.safetensors"), Map.of(), specs)) {
+            for (byte[] b : data) {
+                w.write(ByteBuffer.wrap(b));
+            }
+            w.commit();
+        }
+        Path v5 = convert(renamed, ConversionRequest.DEFAULT, "v5");
+        try (Checkpoint converted = Checkpoint.open(v5);
+             Checkpoint expected = Checkpoint.open(fixture("fused-fp8.safetensors"))) {
+            FixtureConversionTest.assertSameTensors(converted, expected);
+        }
+    }
+
+    private static Map<String, Object> fp8Config(int experts) {
+        return Map.of("hidden_size", 64, "moe_intermediate_size", 40, "num_experts", experts,
+                "quantization_config", Map.of("quant_method", "fp8", "weight_block_size", List.of(32, 16)));
+    }
+
+    @Test
+    void aBlockThatWouldStraddleGateAndUpIsRefused() throws Exception {
+        String e = "model.layers.0.mlp.experts.";
+        List<TensorSpec> tensors = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            for (String p : List.of("gate_proj", "up_proj")) {
+                tensors.add(new TensorSpec(e + i + "." + p + ".weight", Dtype.F8_E4M3, Shape.of(40, 64)));
+                tensors.add(TestCheckpoints.f32(e + i + "." + p + ".weight_scale_inv", 2, 4));
+            }
+            tensors.add(new TensorSpec(e + i + ".down_proj.weight", Dtype.F8_E4M3, Shape.of(64, 40)));
+            tensors.add(TestCheckpoints.f32(e + i + ".down_proj.weight_scale_inv", 2, 3));
+        }
+        Path legacy = TestCheckpoints.write(dir.resolve("i40"), "qwen3_moe", fp8Config(2), tensors);
+        try (Checkpoint c = Checkpoint.open(legacy)) {
+            assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT))
+                    .isInstanceOfSatisfying(FuseboxException.class, ex -> {
+                        assertThat(ex.problem()).isEqualTo(Problem.UNSUPPORTED);
+                        assertThat(ex.getMessage()).contains("concat(dim=1)").contains("40 along axis 1")
+                                .contains("32-long blocks");
+                    });
+        }
+        List<TensorSpec> fused = List.of(new TensorSpec(e + "gate_up_proj", Dtype.F8_E4M3, Shape.of(2, 80, 64)),
+                TestCheckpoints.f32(e + "gate_up_proj_scale_inv", 2, 3, 4),
+                new TensorSpec(e + "down_proj", Dtype.F8_E4M3, Shape.of(2, 64, 40)),
+                TestCheckpoints.f32(e + "down_proj_scale_inv", 2, 2, 3));
+        Path v5 = TestCheckpoints.write(dir.resolve("i40-v5"), "qwen3_moe", fp8Config(2), fused);
+        try (Checkpoint c = Checkpoint.open(v5)) {
+            assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT))
+                    .isInstanceOfSatisfying(FuseboxException.class, ex -> {
+                        assertThat(ex.problem()).isEqualTo(Problem.UNSUPPORTED);
+                        assertThat(ex.getMessage()).contains("chunk(dim=1)").contains("40 along axis 1");
+                    });
+        }
+    }
+
+    @Test
+    void anExpertWhoseScaleIsMissingIsRefused() throws Exception {
+        String e = "model.layers.0.mlp.experts.";
+        List<TensorSpec> tensors = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            for (String p : List.of("gate_proj", "up_proj")) {
+                tensors.add(new TensorSpec(e + i + "." + p + ".weight", Dtype.F8_E4M3, Shape.of(64, 64)));
+                if (i == 0 || p.equals("gate_proj")) {
+                    tensors.add(TestCheckpoints.f32(e + i + "." + p + ".weight_scale_inv", 2, 4));
+                }
+            }
+            tensors.add(new TensorSpec(e + i + ".down_proj.weight", Dtype.F8_E4M3, Shape.of(64, 64)));
+            tensors.add(TestCheckpoints.f32(e + i + ".down_proj.weight_scale_inv", 2, 4));
+        }
+        Path legacy = TestCheckpoints.write(dir.resolve("missing"), "qwen3_moe", fp8Config(2), tensors);
+        try (Checkpoint c = Checkpoint.open(legacy)) {
+            assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT))
+                    .isInstanceOfSatisfying(FuseboxException.class, ex -> {
+                        assertThat(ex.problem()).isEqualTo(Problem.MISSING_TENSOR);
+                        assertThat(ex.getMessage()).contains(e + "1.up_proj.weight");
                     });
         }
     }
