@@ -32,6 +32,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -46,6 +47,12 @@ import java.util.TreeMap;
  * mixed dtypes, shapes that do not fit together, two tensors that would be written under one key.
  */
 public final class Planner {
+
+    /** The FP8 scale companions of expert weights: '_scale_inv' after the weight's key, or DeepSeek-V4's '.scale'. */
+    private static final String SCALE_INV = "_scale_inv";
+    private static final String SCALE = ".scale";
+
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
 
     private Planner() {
     }
@@ -91,7 +98,13 @@ public final class Planner {
         }
         Optional<QuantizationConfig> quantization = config.flatMap(c -> QuantizationConfig.of(c.raw()));
         RuleSet.Evidence evidence = rules.evidence(sources, config.map(ModelConfig::raw));
-        SourceLayout source = SourceLayout.of(file, rules, evidence, config.isPresent());
+        SourceLayout source;
+        try {
+            source = SourceLayout.of(file, rules, evidence, config.isPresent());
+        } catch (FuseboxException e) {
+            boolean noKeyTells = evidence.legacyKey().isEmpty() && evidence.v5Key().isEmpty();
+            throw noKeyTells ? quantizedInstead(e, file, rules, sources, quantization) : e;
+        }
         Layout from = source.layout();
         Layout target = to.orElse(from.other());
         if (target == Layout.UNKNOWN) {
@@ -121,8 +134,6 @@ public final class Planner {
                 generated, warnings, List.of());
     }
 
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
-
     /** {@code node} as config.json files are written: indented, with a final newline. */
     private static String prettyJson(ObjectNode node) {
         try {
@@ -132,9 +143,75 @@ public final class Planner {
         }
     }
 
-    /** The FP8 scale companions of expert weights: '_scale_inv' after the weight's key, or DeepSeek-V4's '.scale'. */
-    private static final String SCALE_INV = "_scale_inv";
-    private static final String SCALE = ".scale";
+    /**
+     * The expert modules the converters take, as the text their source patterns start with up to the experts'
+     * index ({@code mlp.experts.*.} → {@code mlp.experts.*}) or, for a fused tensor, its parent module
+     * ({@code mlp.experts.gate_up_proj} → {@code mlp.experts.}); only modules named {@code experts} count.
+     */
+    private static List<String> expertHeads(DirectedRules rules) {
+        Set<String> heads = new LinkedHashSet<>();
+        for (Converter c : rules.converters()) {
+            for (KeyPattern p : c.sources()) {
+                String text = p.text();
+                int star = text.indexOf('*');
+                String head = star >= 0 ? text.substring(0, star) : text.substring(0, text.lastIndexOf('.') + 1);
+                if (head.endsWith("experts.")) {
+                    heads.add(star >= 0 ? head + "*" : head);
+                }
+            }
+        }
+        return List.copyOf(heads);
+    }
+
+    /**
+     * Whether {@code key} lies in an expert module a converter takes (see {@link #expertHeads}): the head at the
+     * key's start or after a dot, followed, for a per-expert head, by an index and a dot.
+     */
+    private static boolean underExperts(String key, List<String> heads) {
+        for (String h : heads) {
+            boolean indexed = h.endsWith("*");
+            String head = indexed ? h.substring(0, h.length() - 1) : h;
+            for (int at = key.indexOf(head); at >= 0; at = key.indexOf(head, at + 1)) {
+                if (!head.startsWith(".") && at > 0 && key.charAt(at - 1) != '.') {
+                    continue;
+                }
+                int i = at + head.length();
+                if (!indexed) {
+                    return true;
+                }
+                int digits = i;
+                while (digits < key.length() && Character.isDigit(key.charAt(digits))) {
+                    digits++;
+                }
+                if (digits > i && digits < key.length() && key.charAt(digits) == '.') {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What to say when no key shows a layout: where expert tensors sit in the modules the rules fuse (or split) but
+     * no converter takes them (GPTQ's {@code experts.0.gate_proj.qweight}), the format they are in; else {@code e}.
+     */
+    private static FuseboxException quantizedInstead(FuseboxException e, Path file, RuleSet rules,
+                                                     List<TensorSpec> sources, Optional<QuantizationConfig> quantization) {
+        if (e.problem() != Problem.MIXED_LAYOUT) {
+            return e;
+        }
+        for (Direction d : Direction.values()) {
+            DirectedRules directed = rules.toward(d);
+            List<String> heads = expertHeads(directed);
+            List<TensorSpec> stranded = sources.stream()
+                    .filter(t -> underExperts(directed.converterInput(t.key()), heads)).toList();
+            if (!stranded.isEmpty()) {
+                return QuantizedExperts.refusal(file, stranded, quantization,
+                        d == Direction.TO_V5 ? Layout.V5 : Layout.LEGACY, rules.family());
+            }
+        }
+        return e;
+    }
 
     /** The group a converter collects: one converter at one place (a layer, say). */
     private record GroupKey(int converter, String prefix, String suffix) {
@@ -291,7 +368,7 @@ public final class Planner {
          */
         private void refuseLeftovers(List<Entry> entries, Map<GroupKey, Group> groups, Map<GroupKey, Group> scales)
                 throws FuseboxException {
-            List<String> heads = expertHeads();
+            List<String> heads = expertHeads(rules);
             List<TensorSpec> leftovers = new ArrayList<>();
             for (Entry e : entries) {
                 switch (e) {
@@ -336,54 +413,6 @@ public final class Planner {
         }
 
         /**
-         * The expert modules the converters take, as the text their source patterns start with up to the experts'
-         * index ({@code mlp.experts.*.} → {@code mlp.experts.*}) or, for a fused tensor, its parent module
-         * ({@code mlp.experts.gate_up_proj} → {@code mlp.experts.}); only modules named {@code experts} count.
-         */
-        private List<String> expertHeads() {
-            Set<String> heads = new java.util.LinkedHashSet<>();
-            for (Converter c : rules.converters()) {
-                for (KeyPattern p : c.sources()) {
-                    String text = p.text();
-                    int star = text.indexOf('*');
-                    String head = star >= 0 ? text.substring(0, star) : text.substring(0, text.lastIndexOf('.') + 1);
-                    if (head.endsWith("experts.")) {
-                        heads.add(star >= 0 ? head + "*" : head);
-                    }
-                }
-            }
-            return List.copyOf(heads);
-        }
-
-        /**
-         * Whether {@code key} lies in an expert module a converter takes (see {@link #expertHeads}): the head at the
-         * key's start or after a dot, followed, for a per-expert head, by an index and a dot.
-         */
-        private static boolean underExperts(String key, List<String> heads) {
-            for (String h : heads) {
-                boolean indexed = h.endsWith("*");
-                String head = indexed ? h.substring(0, h.length() - 1) : h;
-                for (int at = key.indexOf(head); at >= 0; at = key.indexOf(head, at + 1)) {
-                    if (!head.startsWith(".") && at > 0 && key.charAt(at - 1) != '.') {
-                        continue;
-                    }
-                    int i = at + head.length();
-                    if (!indexed) {
-                        return true;
-                    }
-                    int digits = i;
-                    while (digits < key.length() && Character.isDigit(key.charAt(digits))) {
-                        digits++;
-                    }
-                    if (digits > i && digits < key.length() && key.charAt(digits) == '.') {
-                        return true;
-                    }
-                }
-            }
-            return false;
-        }
-
-        /**
          * Whether elements of {@code d} are floating-point numbers, not packed integers (sub-byte floats are refused
          * later, with their own reason).
          */
@@ -424,7 +453,8 @@ public final class Planner {
         private static Map<String, TensorSpec> denseScales(List<Entry> entries, Map<String, TensorSpec> all) {
             Map<String, TensorSpec> out = new HashMap<>();
             for (Entry e : entries) {
-                if (e instanceof Copy c && c.source().dtype() == Dtype.F8_E4M3 && c.source().key().endsWith(".weight")) {
+                if (e instanceof Copy c && c.source().dtype() == Dtype.F8_E4M3 && c.source().key().endsWith(".weight")
+                        && c.source().shape().rank() >= 2) {
                     String base = c.source().key().substring(0, c.source().key().length() - ".weight".length());
                     TensorSpec scale = all.getOrDefault(base + ".weight" + SCALE_INV, all.get(base + SCALE));
                     if (scale != null) {

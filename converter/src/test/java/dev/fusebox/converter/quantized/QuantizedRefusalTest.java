@@ -84,6 +84,30 @@ class QuantizedRefusalTest {
     }
 
     @Test
+    void aGptqFamilyWithoutRenamingsIsRefusedByFormatToo() throws Exception {
+        // qwen3_moe's rules only convert; with no .weight to convert, no key shows a layout at all.
+        List<TensorSpec> tensors = new ArrayList<>(List.of(t("model.layers.0.mlp.gate.weight", Dtype.F16, 2, 64)));
+        for (int e = 0; e < 2; e++) {
+            for (String p : List.of("gate_proj", "up_proj")) {
+                tensors.addAll(QuantizedSerializations.gptq("model.layers.0.mlp.experts." + e + "." + p,
+                        new long[] {64, 128}));
+            }
+            tensors.addAll(QuantizedSerializations.gptq("model.layers.0.mlp.experts." + e + ".down_proj",
+                    new long[] {128, 64}));
+        }
+        Path ckpt = dev.fusebox.converter.TestCheckpoints.write(dir.resolve("qwen"), "qwen3_moe",
+                Map.of("num_experts", 2, "quantization_config", Map.of("quant_method", "gptq")), tensors);
+        try (Checkpoint c = Checkpoint.open(ckpt)) {
+            assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT))
+                    .isInstanceOfSatisfying(FuseboxException.class, e -> {
+                        assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+                        assertThat(e.getMessage()).contains("GPTQ-quantized experts")
+                                .contains("model.layers.0.mlp.experts.0.gate_proj.qweight");
+                    });
+        }
+    }
+
+    @Test
     void anExpertBiasNoRuleKnowsIsRefusedNamingItsShape() throws Exception {
         List<TensorSpec> tensors = new ArrayList<>(QuantizedSerializations.mixtral((m, io) -> List.of(
                 t(m + ".weight", Dtype.BF16, io[1], io[0]))));
