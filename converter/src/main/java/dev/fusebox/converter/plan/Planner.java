@@ -125,8 +125,8 @@ public final class Planner {
         List<String> warnings = new ArrayList<>(source.warnings());
         warnings.addAll(compiler.warnings());
         Map<String, String> generated = Map.of();
-        if (dequantize) {
-            ObjectNode raw = config.orElseThrow().raw();
+        if (dequantize && config.isPresent()) {
+            ObjectNode raw = config.get().raw();
             raw.remove("quantization_config");
             generated = Map.of("config.json", prettyJson(raw));
         }
@@ -292,8 +292,7 @@ public final class Planner {
                 warnings.add("transformers 5.18 loads a fused FP8 MoE correctly only on FP8-capable GPUs (compute "
                         + "capability 8.9 or more): on CPU and older GPUs it dequantizes per expert before fusing, "
                         + "and drops the fused scales of a fused file as unexpected (weights up to 448 off, with only "
-                        + "a warning); convert with --dequantize for dense " + Dtype.BF16.torchName() + " experts "
-                        + "that load everywhere");
+                        + "a warning); convert with --dequantize for dense experts that load everywhere");
             }
             List<PlannedTarget> out = new ArrayList<>();
             Map<String, String> written = new LinkedHashMap<>();
@@ -378,10 +377,11 @@ public final class Planner {
                         }
                     }
                     case GroupRef r -> {
-                        boolean companion = !r.group().key.suffix().isEmpty() && expertContainer(r.group()).isPresent();
+                        boolean experts = expertContainer(r.group()).isPresent();
+                        boolean companion = experts && !r.group().key.suffix().isEmpty();
                         for (TreeMap<Integer, TensorSpec> slot : r.group().slots) {
                             for (TensorSpec t : slot.values()) {
-                                if (companion || !floatingPoint(t.dtype())) {
+                                if (companion || (experts && !floatingPoint(t.dtype()))) {
                                     leftovers.add(t);
                                 }
                             }

@@ -119,7 +119,7 @@ final class QuantizedExperts {
         return "'" + t.key() + "' " + t.dtype() + " " + t.shape();
     }
 
-    /** Whether some key's last segment, or its end after an underscore-free dot, is one of {@code leaves}. */
+    /** Whether the last segment of some key (after its last dot) is one of {@code leaves}. */
     private static boolean any(List<TensorSpec> tensors, String... leaves) {
         for (TensorSpec t : tensors) {
             String k = t.key();
