@@ -347,7 +347,8 @@ public final class Planner {
             if (key.endsWith(SCALE_INV)) {
                 bases.add(key.substring(0, key.length() - SCALE_INV.length()));
             }
-            if (key.endsWith(SCALE) && rules.renamesBeforeConverting()) {
+            boolean fp8 = quantization.filter(QuantizationConfig::fineGrainedFp8).isPresent();
+            if (key.endsWith(SCALE) && rules.renamesBeforeConverting() && fp8) {
                 bases.add(key.substring(0, key.length() - SCALE.length()) + ".weight");
             }
             for (String base : bases) {

@@ -67,6 +67,11 @@ final class QuantizedExperts {
             case "mxfp4" -> {
                 return Format.MXFP4;
             }
+            case "fp8" -> {
+                if (any(leftovers, "activation_scale", "input_scale")) {
+                    return Format.FP8_STATIC;
+                }
+            }
             default -> {
             }
         }
@@ -82,7 +87,7 @@ final class QuantizedExperts {
         if (packed) {
             return Format.PACK_QUANTIZED;
         }
-        if (any(leftovers, "activation_scale", "input_scale") && any(leftovers, "weight_scale_inv")) {
+        if (any(leftovers, "activation_scale")) {
             return Format.FP8_STATIC;
         }
         if (any(leftovers, "weight_scale")) {

@@ -62,7 +62,11 @@ class QuantizedRefusalTest {
                 arguments("compressed-tensors FP8", Map.of("quant_method", "compressed-tensors",
                                 "format", "float-quantized"),
                         (QuantizedSerializations.Linear) QuantizedSerializations::compressedFp8,
-                        "compressed-tensors FP8 experts"));
+                        "compressed-tensors FP8 experts"),
+                arguments("FP8 with static activation scales", Map.of("quant_method", "fp8", "activation_scheme",
+                                "static", "weight_block_size", List.of(32, 16)),
+                        (QuantizedSerializations.Linear) QuantizedSerializations::fp8Static,
+                        "FP8 experts with static activation scales"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -79,6 +79,16 @@ public final class QuantizedSerializations {
         return List.of(t(m + ".weight", Dtype.F8_E4M3, io[1], io[0]), t(m + ".weight_scale", Dtype.F32, io[1], 1));
     }
 
+    /**
+     * transformers' fine-grained FP8 with static activation scales (activation_scheme static): weight F8_E4M3
+     * [out, in], weight_scale_inv F32 [⌈out/32⌉, ⌈in/16⌉], activation_scale F32 [].
+     */
+    static List<TensorSpec> fp8Static(String m, long[] io) {
+        return List.of(t(m + ".weight", Dtype.F8_E4M3, io[1], io[0]),
+                t(m + ".weight_scale_inv", Dtype.F32, Math.ceilDiv(io[1], 32), Math.ceilDiv(io[0], 16)),
+                t(m + ".activation_scale", Dtype.F32));
+    }
+
     /** A Mixtral expert's three projections as {@code linear} stores them: w1 and w3 [H → I], w2 [I → H]. */
     static List<TensorSpec> mixtral(Linear linear) {
         List<TensorSpec> out = new ArrayList<>();
