@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -28,7 +29,7 @@ public record QuantizationConfig(String method, Optional<List<Integer>> weightBl
             return Optional.empty();
         }
         JsonNode m = q.get("quant_method");
-        String method = m != null && m.isTextual() ? m.asText().toLowerCase(java.util.Locale.ROOT) : "unknown";
+        String method = m != null && m.isTextual() ? m.asText().toLowerCase(Locale.ROOT) : "unknown";
         return Optional.of(new QuantizationConfig(method, blockSize(q.get("weight_block_size")), q.deepCopy()));
     }
 
