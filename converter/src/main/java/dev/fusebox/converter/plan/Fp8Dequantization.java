@@ -29,6 +29,8 @@ record Fp8Dequantization(Shape shape, Dtype output, List<Placement> placements, 
                          BlockScales block) implements TensorComputation {
 
     private static final int CHUNK = 1 << 16;
+    // torch 2.13's CPU float32 → bfloat16 conversion writes every NaN as 0xffff, whatever its sign and payload.
+    private static final short TORCH_BF16_NAN = (short) 0xffff;
 
     Fp8Dequantization {
         placements = List.copyOf(placements);
@@ -72,7 +74,7 @@ record Fp8Dequantization(Shape shape, Dtype output, List<Placement> placements, 
                     long at = (matrix * gridRows + row / block.rows()) * gridCols + col / block.columns();
                     float v = FloatCodec.e4m3ToFloat(in.get(i)) * scale[(int) at];
                     switch (output) {
-                        case BF16 -> out.putShort(FloatCodec.floatToBf16(v));
+                        case BF16 -> out.putShort(Float.isNaN(v) ? TORCH_BF16_NAN : FloatCodec.floatToBf16(v));
                         case F16 -> out.putShort(Float.floatToFloat16(v));
                         case F32 -> out.putFloat(v);
                         default -> throw new IllegalStateException(output + " is not an output of dequantization");
