@@ -9,8 +9,8 @@ import java.util.Optional;
 
 /**
  * Tells the layout from the keys alone: per-expert modules ({@code experts.3.w1}) are legacy; fused expert
- * tensors ({@code experts.gate_up_proj}) and PEFT's wrappers around them ({@code experts.base_layer.lora_A})
- * are v5. A checkpoint with both, or with no experts, is unknown. A family's rules tell more where they apply
+ * tensors ({@code experts.gate_up_proj}, MXFP4's {@code experts.gate_up_proj_blocks}) and PEFT's wrappers around
+ * them ({@code experts.base_layer.lora_A}) are v5. A checkpoint with both, or with no experts, is unknown. A family's rules tell more where they apply
  * (granitemoe's legacy keys have no per-expert modules; qwen3_vl_moe's keys are the same in both layouts and only
  * the shapes against config.json differ; gpt-oss was born fused), so {@link #detect(Collection, Optional, RuleSet)}
  * asks them first.
@@ -19,6 +19,7 @@ public final class LayoutDetector {
 
     private static final String EXPERTS = "experts.";
     private static final String[] FUSED = {"gate_up_proj", "down_proj", "up_proj", "gate_proj",
+            "gate_up_proj_blocks", "down_proj_blocks",
             "base_layer.lora_A", "base_layer.lora_B", "lora_A", "lora_B"};
 
     private LayoutDetector() {

@@ -33,14 +33,24 @@ class BornFusedTest {
     Path dir;
 
     private Path gptOss() throws Exception {
-        List<TensorSpec> tensors = List.of(t("model.embed_tokens.weight", Dtype.BF16, 32, 64),
+        return TestCheckpoints.write(dir.resolve("gpt-oss"), "gpt_oss", Map.of("num_local_experts", 2,
+                "quantization_config", Map.of("quant_method", "mxfp4")), tensors());
+    }
+
+    private static List<TensorSpec> tensors() {
+        return List.of(t("model.embed_tokens.weight", Dtype.BF16, 32, 64),
                 t("model.layers.0.mlp.router.weight", Dtype.BF16, 2, 64), t("model.layers.0.mlp.router.bias",
                         Dtype.BF16, 2),
                 t(E + "gate_up_proj_blocks", Dtype.U8, 2, 128, 2, 16), t(E + "gate_up_proj_scales", Dtype.U8, 2, 128, 2),
                 t(E + "gate_up_proj_bias", Dtype.BF16, 2, 128), t(E + "down_proj_blocks", Dtype.U8, 2, 64, 2, 16),
                 t(E + "down_proj_scales", Dtype.U8, 2, 64, 2), t(E + "down_proj_bias", Dtype.BF16, 2, 64));
-        return TestCheckpoints.write(dir.resolve("gpt-oss"), "gpt_oss", Map.of("num_local_experts", 2,
-                "quantization_config", Map.of("quant_method", "mxfp4")), tensors);
+    }
+
+    @Test
+    void itsKeysAloneShowTheFusedLayout() throws Exception {
+        try (Checkpoint c = Checkpoint.open(TestCheckpoints.write(dir.resolve("bare"), null, Map.of(), tensors()))) {
+            assertThat(c.layout()).isEqualTo(Layout.V5);
+        }
     }
 
     @Test
