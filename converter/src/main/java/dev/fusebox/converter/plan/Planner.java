@@ -110,11 +110,15 @@ public final class Planner {
         if (target == Layout.UNKNOWN) {
             throw new FuseboxException(Problem.UNSUPPORTED, file, "cannot be converted to an unknown layout");
         }
-        if (target == from) {
+        if (target == from && !dequantize) {
             throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already in the " + from.jsonName()
                     + " layout (for example '" + SourceLayout.example(evidence, from) + "'); nothing to convert");
         }
         DirectedRules directed = rules.toward(target == Layout.V5 ? Direction.TO_V5 : Direction.TO_LEGACY);
+        if (target == from) {
+            // Dequantizing in place: every tensor is copied as it is, but the FP8 weights, which are dequantized.
+            directed = new DirectedRules(rules, directed.direction(), List.of(), List.of());
+        }
         OptionalInt experts = config.map(ModelConfig::numExperts).orElse(OptionalInt.empty());
         Dtype output = config.flatMap(ModelConfig::dtype)
                 .filter(d -> d == Dtype.BF16 || d == Dtype.F16 || d == Dtype.F32).orElse(Dtype.BF16);

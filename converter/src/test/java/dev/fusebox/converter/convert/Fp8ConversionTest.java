@@ -103,6 +103,21 @@ class Fp8ConversionTest {
     }
 
     @Test
+    void dequantizingInPlaceKeepsTheLayoutAndGivesTheSameDenseWeights() throws Exception {
+        Path legacyDense = convert(fixture("legacy"), ConversionRequest.to(Layout.LEGACY).withDequantize(true),
+                "in-place");
+        try (Checkpoint c = Checkpoint.open(legacyDense)) {
+            assertThat(c.layout()).isEqualTo(Layout.LEGACY);
+            assertThat(c.tensors().keySet()).noneMatch(k -> k.endsWith("_scale_inv"));
+        }
+        Path dense = convert(legacyDense, ConversionRequest.DEFAULT, "dense");
+        try (Checkpoint converted = Checkpoint.open(dense);
+             Checkpoint expected = Checkpoint.open(fixture("dequantized.safetensors"))) {
+            FixtureConversionTest.assertSameTensors(converted, expected);
+        }
+    }
+
+    @Test
     void dequantizeRefusesACheckpointWithoutFp8Weights() throws Exception {
         try (Checkpoint c = Checkpoint.open(fixture("fused-fp8.safetensors").resolveSibling("dequantized.safetensors"))) {
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.to(Layout.LEGACY).withDequantize(true)))
