@@ -104,8 +104,7 @@ final class QuantizedExperts {
                                     Layout to, String family) {
         Format format = format(leftovers, config);
         TensorSpec first = leftovers.getFirst();
-        String examples = describe(first) + (leftovers.size() > 1 ? ", '" + leftovers.get(1).key() + "' ("
-                + leftovers.get(1).dtype() + " " + leftovers.get(1).shape() + ")" : "")
+        String examples = describe(first) + (leftovers.size() > 1 ? ", " + describe(leftovers.get(1)) : "")
                 + (leftovers.size() > 2 ? " and " + (leftovers.size() - 2) + " more" : "");
         String held = to == Layout.V5 ? "transformers v5 cannot hold them fused; keep this checkpoint in the legacy "
                 + "layout, or dequantize it first"
@@ -121,7 +120,7 @@ final class QuantizedExperts {
     }
 
     private static String describe(TensorSpec t) {
-        return "'" + t.key() + "' " + t.dtype() + " " + t.shape();
+        return "'" + t.key() + "' (" + t.dtype() + " " + t.shape() + ")";
     }
 
     /** Whether the last segment of some key (after its last dot) is one of {@code leaves}. */
