@@ -1,6 +1,7 @@
 """Makes the FP8 fine-grained MoE fixture from the real transformers, and what its loader holds.
 
     $FUSEBOX_ORACLE_PYTHON tools/make_fp8_moe_fixture.py OUT_DIR
+    $FUSEBOX_ORACLE_PYTHON tools/make_fp8_moe_fixture.py --check-dense DENSE_DIR LEGACY_DIR
 
 (FUSEBOX_ORACLE_PYTHON: a Python with torch and transformers 5.18.) Writes into OUT_DIR:
   legacy/        a tiny Qwen3-MoE (hidden 64, expert intermediate 96, 4 experts, 1 layer) saved by
@@ -15,7 +16,9 @@
   dequantized.safetensors
                  the state dict transformers 5.18 holds after loading legacy/ on CPU as it is (it dequantizes
                  every FP8 weight with its scales to bfloat16 before fusing the experts).
-Each load must report no missing, unexpected or mismatched keys. A dev-time tool: the product and
+Each load must report no missing, unexpected or mismatched keys. With --check-dense, DENSE_DIR (what
+`fusebox convert --dequantize LEGACY_DIR DENSE_DIR` wrote) must load with no missing or unexpected keys and no
+quantizer, and give exactly the logits of LEGACY_DIR loaded on CPU; exits 1 when it does not. A dev-time tool: the product and
 `./fusebox test` stay pure Java; the test resources hold its output.
 """
 import json
@@ -83,7 +86,25 @@ def load(legacy):
     return {k: v.detach().contiguous() for k, v in model.state_dict().items()}
 
 
+def check_dense(dense, legacy):
+    model, info = AutoModelForCausalLM.from_pretrained(dense, output_loading_info=True)
+    problems = {k: v for k, v in info.items() if v}
+    reference = AutoModelForCausalLM.from_pretrained(legacy)
+    tokens = torch.tensor([[1, 5, 7, 3, 9, 2, 30, 0]])
+    with torch.no_grad():
+        a = model(tokens).logits
+        b = reference(tokens).logits
+    same = torch.equal(a, b)
+    quantized = getattr(model.config, "quantization_config", None) is not None
+    print("loading problems:", problems or "none", "| quantizer:", quantized, "| experts:",
+          type(model.model.layers[0].mlp.experts).__name__, "| logits equal:", same,
+          "| max difference:", (a - b).abs().max().item())
+    return 0 if same and not problems and not quantized else 1
+
+
 def main():
+    if sys.argv[1] == "--check-dense":
+        sys.exit(check_dense(sys.argv[2], sys.argv[3]))
     out = sys.argv[1]
     legacy = os.path.join(out, "legacy")
     os.makedirs(legacy, exist_ok=True)
