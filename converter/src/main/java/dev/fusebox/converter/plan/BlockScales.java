@@ -1,6 +1,12 @@
 package dev.fusebox.converter.plan;
 
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.nio.file.Path;
 
 /**
  * Fine-grained FP8's block grid ({@code quantization_config.weight_block_size}): one F32 scale per block of
@@ -29,6 +35,37 @@ record BlockScales(int rows, int columns) {
     /** The block length along {@code axis} of a weight of rank {@code rank}: 1 on the axes before the last two. */
     long along(int axis, int rank) {
         return axis == rank - 2 ? rows : axis == rank - 1 ? columns : 1;
+    }
+
+    /**
+     * Checks that {@code scale} is the block scale of {@code weight}: its shape the weight's grid of blocks, and,
+     * for dequantizing, an F8_E4M3 weight, an F32 scale and blocks that tile the weight (transformers'
+     * dequantization derives the block from the grid, so a partial block would be scaled as another size).
+     */
+    void check(Path file, TensorSpec weight, TensorSpec scale, boolean dequantizing) throws FuseboxException {
+        Shape expected = scaleShape(weight.shape());
+        if (!scale.shape().equals(expected)) {
+            throw new FuseboxException(Problem.SHAPE_MISMATCH, file, scale.key(), "its shape is " + scale.shape()
+                    + ", but the weight '" + weight.key() + "' " + weight.shape() + " has the grid " + expected
+                    + " of weight_block_size " + this + " blocks");
+        }
+        if (!dequantizing) {
+            return;
+        }
+        if (weight.dtype() != Dtype.F8_E4M3) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, weight.key(), "it is " + weight.dtype()
+                    + "; --dequantize reads F8_E4M3 weights only");
+        }
+        if (scale.dtype() != Dtype.F32) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, scale.key(), "it is " + scale.dtype()
+                    + "; --dequantize reads float32 scales only");
+        }
+        int r = weight.shape().rank();
+        if (weight.shape().dim(r - 2) % rows != 0 || weight.shape().dim(r - 1) % columns != 0) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, weight.key(), "its shape " + weight.shape()
+                    + " is not a whole number of " + this + " blocks; transformers' dequantization derives the "
+                    + "block from the scale grid and would scale it with other blocks, so Fusebox cannot match it");
+        }
     }
 
     @Override

@@ -21,7 +21,6 @@ import dev.fusebox.converter.rules.Operation;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.nio.file.Path;
@@ -32,7 +31,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -148,54 +146,6 @@ public final class Planner {
     }
 
     /**
-     * The expert modules the converters take, as the text their source patterns start with up to the experts'
-     * index ({@code mlp.experts.*.} → {@code mlp.experts.*}) or, for a fused tensor, its parent module
-     * ({@code mlp.experts.gate_up_proj} → {@code mlp.experts.}); only modules named {@code experts} count.
-     */
-    private static List<String> expertHeads(DirectedRules rules) {
-        Set<String> heads = new LinkedHashSet<>();
-        for (Converter c : rules.converters()) {
-            for (KeyPattern p : c.sources()) {
-                String text = p.text();
-                int star = text.indexOf('*');
-                String head = star >= 0 ? text.substring(0, star) : text.substring(0, text.lastIndexOf('.') + 1);
-                if (head.endsWith("experts.")) {
-                    heads.add(star >= 0 ? head + "*" : head);
-                }
-            }
-        }
-        return List.copyOf(heads);
-    }
-
-    /**
-     * Whether {@code key} lies in an expert module a converter takes (see {@link #expertHeads}): the head at the
-     * key's start or after a dot, followed, for a per-expert head, by an index and a dot.
-     */
-    private static boolean underExperts(String key, List<String> heads) {
-        for (String h : heads) {
-            boolean indexed = h.endsWith("*");
-            String head = indexed ? h.substring(0, h.length() - 1) : h;
-            for (int at = key.indexOf(head); at >= 0; at = key.indexOf(head, at + 1)) {
-                if (!head.startsWith(".") && at > 0 && key.charAt(at - 1) != '.') {
-                    continue;
-                }
-                int i = at + head.length();
-                if (!indexed) {
-                    return true;
-                }
-                int digits = i;
-                while (digits < key.length() && Character.isDigit(key.charAt(digits))) {
-                    digits++;
-                }
-                if (digits > i && digits < key.length() && key.charAt(digits) == '.') {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /**
      * What to say when no key shows a layout: where expert tensors sit in the modules the rules fuse (or split) but
      * no converter takes them (GPTQ's {@code experts.0.gate_proj.qweight}), the format they are in; else {@code e}.
      */
@@ -206,9 +156,9 @@ public final class Planner {
         }
         for (Direction d : Direction.values()) {
             DirectedRules directed = rules.toward(d);
-            List<String> heads = expertHeads(directed);
+            ExpertModules modules = ExpertModules.of(directed);
             List<TensorSpec> stranded = sources.stream()
-                    .filter(t -> underExperts(directed.converterInput(t.key()), heads)).toList();
+                    .filter(t -> modules.holds(directed.converterInput(t.key()))).toList();
             if (!stranded.isEmpty()) {
                 return QuantizedExperts.refusal(file, stranded, quantization,
                         d == Direction.TO_V5 ? Layout.V5 : Layout.LEGACY, rules.family());
@@ -372,12 +322,12 @@ public final class Planner {
          */
         private void refuseLeftovers(List<Entry> entries, Map<GroupKey, Group> groups, Map<GroupKey, Group> scales)
                 throws FuseboxException {
-            List<String> heads = expertHeads(rules);
+            ExpertModules modules = ExpertModules.of(rules);
             List<TensorSpec> leftovers = new ArrayList<>();
             for (Entry e : entries) {
                 switch (e) {
                     case Copy c -> {
-                        if (underExperts(rules.converterInput(c.source().key()), heads)) {
+                        if (modules.holds(rules.converterInput(c.source().key()))) {
                             leftovers.add(c.source());
                         }
                     }
@@ -472,43 +422,13 @@ public final class Planner {
 
         /** A copied FP8 weight, dequantized with its scale. */
         private PlannedTarget dequantized(Copy c, TensorSpec scale, BlockScales block) throws FuseboxException {
-            checkScale(c.source(), scale, block, true);
+            block.check(file, c.source(), scale, true);
             Dtype d = dequantize.orElseThrow();
             Assembly a = Assembly.of(c.source());
             return new PlannedTarget(new TensorSpec(c.targetKey(), d, a.shape()), List.of("dequantize_fp8"),
                     new ComputedRecipe(List.of(c.source(), scale), "F8_E4M3 × block scales " + block + " → "
                             + d.torchName(), new Fp8Dequantization(a.shape(), d, a.placements(),
                             Map.of(c.source().key(), scale), block)));
-        }
-
-        /**
-         * Checks that {@code scale} is the block scale of {@code weight} (F32 for dequantizing, its shape the
-         * weight's grid of blocks), and, for dequantizing, that the blocks tile the weight, since transformers'
-         * dequantization derives the block from the grid.
-         */
-        private void checkScale(TensorSpec weight, TensorSpec scale, BlockScales block, boolean dequantizing)
-                throws FuseboxException {
-            Shape expected = block.scaleShape(weight.shape());
-            if (!scale.shape().equals(expected)) {
-                throw new FuseboxException(Problem.SHAPE_MISMATCH, file, scale.key(), "its shape is " + scale.shape()
-                        + ", but the weight '" + weight.key() + "' " + weight.shape() + " has the grid " + expected
-                        + " of weight_block_size " + block + " blocks");
-            }
-            if (weight.dtype() != Dtype.F8_E4M3 && dequantizing) {
-                throw new FuseboxException(Problem.UNSUPPORTED, file, weight.key(), "it is " + weight.dtype()
-                        + "; --dequantize reads F8_E4M3 weights only");
-            }
-            if (dequantizing && scale.dtype() != Dtype.F32) {
-                throw new FuseboxException(Problem.UNSUPPORTED, file, scale.key(), "it is " + scale.dtype()
-                        + "; --dequantize reads float32 scales only");
-            }
-            int r = weight.shape().rank();
-            if (dequantizing && (weight.shape().dim(r - 2) % block.rows() != 0
-                    || weight.shape().dim(r - 1) % block.columns() != 0)) {
-                throw new FuseboxException(Problem.UNSUPPORTED, file, weight.key(), "its shape " + weight.shape()
-                        + " is not a whole number of " + block + " blocks; transformers' dequantization derives the "
-                        + "block from the scale grid and would scale it with other blocks, so Fusebox cannot match it");
-            }
         }
 
         /**
@@ -531,7 +451,7 @@ public final class Planner {
                                 + "weight whose experts' block scales the checkpoint holds, but its own scale ("
                                 + w.getValue().key() + SCALE_INV + ") is missing");
                     }
-                    checkScale(w.getValue(), scale, grid, dequantize.isPresent());
+                    grid.check(file, w.getValue(), scale, dequantize.isPresent());
                     byWeight.put(w.getValue().key(), scale);
                 }
             }
