@@ -175,6 +175,8 @@ class QuantizedRefusalTest {
             assertThat(after.tensor("model.codebook").orElseThrow().byteSize()).isEqualTo(3);
             assertThat(after.layout()).isEqualTo(Layout.V5);
         }
+        CliRunner.Run diff = CliRunner.run("diff", source.toString(), out.toString(), "--values");
+        assertThat(diff.exitCode()).as(diff.err()).isZero();
     }
 
     @Test
