@@ -28,6 +28,8 @@ public enum Problem {
     INVALID_OFFSETS,
     /** The byte length of a tensor is not its element count times the dtype size. */
     SIZE_MISMATCH,
+    /** A tensor of a sub-byte dtype (F4, F6_*) whose elements do not make whole bytes. */
+    MISALIGNED_BITS,
     /** A size computation does not fit in 64 bits. */
     SIZE_OVERFLOW,
     /** The last tensor does not end where the file ends. */

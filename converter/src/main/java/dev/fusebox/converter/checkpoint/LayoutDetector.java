@@ -9,15 +9,17 @@ import java.util.Optional;
 
 /**
  * Tells the layout from the keys alone: per-expert modules ({@code experts.3.w1}) are legacy; fused expert
- * tensors ({@code experts.gate_up_proj}) and PEFT's wrappers around them ({@code experts.base_layer.lora_A})
- * are v5. A checkpoint with both, or with no experts, is unknown. A family's rules tell more where they apply
+ * tensors ({@code experts.gate_up_proj}, MXFP4's {@code experts.gate_up_proj_blocks}) and PEFT's wrappers around
+ * them ({@code experts.base_layer.lora_A}) are v5. A checkpoint with both, or with no experts, is unknown. A family's rules tell more where they apply
  * (granitemoe's legacy keys have no per-expert modules; qwen3_vl_moe's keys are the same in both layouts and only
- * the shapes against config.json differ), so {@link #detect(Collection, Optional, RuleSet)} asks them first.
+ * the shapes against config.json differ; gpt-oss was born fused), so {@link #detect(Collection, Optional, RuleSet)}
+ * asks them first.
  */
 public final class LayoutDetector {
 
     private static final String EXPERTS = "experts.";
     private static final String[] FUSED = {"gate_up_proj", "down_proj", "up_proj", "gate_proj",
+            "gate_up_proj_blocks", "down_proj_blocks",
             "base_layer.lora_A", "base_layer.lora_B", "lora_A", "lora_B"};
 
     private LayoutDetector() {
@@ -29,6 +31,9 @@ public final class LayoutDetector {
      * shapes that fit both make it unknown.
      */
     public static Layout detect(Collection<TensorSpec> tensors, Optional<JsonNode> config, RuleSet rules) {
+        if (rules.bornFused()) {
+            return Layout.V5;
+        }
         RuleSet.Evidence evidence = rules.evidence(tensors, config);
         boolean seen = evidence.legacyKey().isPresent() || evidence.v5Key().isPresent()
                 || evidence.misfit().isPresent() || evidence.square().isPresent();

@@ -7,7 +7,10 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.Optional;
 
-/** The options of plan and convert that concern LoRA adapters: the base model, a merge, the adapter's dtype. */
+/**
+ * The options of plan and convert besides the layout: for LoRA adapters the base model, a merge and the adapter's
+ * dtype; for FP8 models, dequantizing.
+ */
 final class AdapterOptions {
 
     @Option(names = "--base", paramLabel = "DIR",
@@ -23,6 +26,11 @@ final class AdapterOptions {
             description = "For an adapter: write its tensors as float64, float32, bfloat16 or float16 "
                     + "(default: each in its own dtype).")
     private String dtype;
+
+    @Option(names = "--dequantize",
+            description = "For a fine-grained FP8 model: write its FP8 weights dense in the model's dtype, exactly as "
+                    + "transformers dequantizes them on CPU, and config.json without quantization_config.")
+    private boolean dequantize;
 
     private Optional<Path> base() {
         return Optional.ofNullable(base);
@@ -47,6 +55,6 @@ final class AdapterOptions {
 
     /** The conversion these options and {@code rules} ask for. */
     ConversionRequest request(RuleOptions rules) {
-        return new ConversionRequest(rules.target(), base(), dtype(), mergeAdapter());
+        return new ConversionRequest(rules.target(), base(), dtype(), mergeAdapter(), dequantize);
     }
 }

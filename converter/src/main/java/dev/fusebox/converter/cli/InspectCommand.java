@@ -6,6 +6,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ModelConfig;
+import dev.fusebox.converter.checkpoint.QuantizationConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.tensor.TensorFile;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 
@@ -87,6 +89,7 @@ final class InspectCommand implements Callable<Integer> {
         ObjectNode perDtype = tot.putObject("bytes_per_dtype");
         totals.bytesPerDtype.forEach((d, n) -> perDtype.put(d.name(), n));
         c.config().ifPresent(cfg -> r.set("config", cfg.raw()));
+        quantization(c).ifPresent(q -> r.set("quantization_config", q.raw()));
         c.adapterConfig().ifPresent(ac -> r.set("adapter_config", ac.raw()));
         r.put("tree", tree);
         return r;
@@ -98,6 +101,7 @@ final class InspectCommand implements Callable<Integer> {
         c.cachedModel().ifPresent(m -> out.println("  cache     " + m.repoId() + ", revision " + m.revision()
                 + " (Hugging Face cache)"));
         c.modelConfig().ifPresent(cfg -> out.println("  config    " + describe(cfg)));
+        quantization(c).ifPresent(q -> out.println("  quantized " + q.describe()));
         c.adapterConfig().ifPresent(ac -> out.println("  adapter   " + describe(ac)));
         List<String> fileLines = new ArrayList<>();
         for (TensorFile f : c.files()) {
@@ -120,6 +124,11 @@ final class InspectCommand implements Callable<Integer> {
         out.println();
         out.print(tree);
         out.flush();
+    }
+
+    /** config.json's quantization_config, for a pre-quantized checkpoint. */
+    private static Optional<QuantizationConfig> quantization(Checkpoint c) {
+        return c.modelConfig().flatMap(cfg -> QuantizationConfig.of(cfg.raw()));
     }
 
     private static String describe(ModelConfig cfg) {

@@ -123,9 +123,10 @@ public final class CheckpointDiff {
         if (a.kind() != CheckpointKind.MODEL) {
             return out;
         }
+        // Parts are ranges of whole elements; sub-byte dtypes (packed four-bit values) are compared as bytes.
         if (bInALayout != null) {
             for (PlannedTarget t : bInALayout) {
-                if (t.recipe() instanceof CopyRecipe copy && copy.placements().size() > 1) {
+                if (t.recipe() instanceof CopyRecipe copy && copy.placements().size() > 1 && t.dtype().wholeBytes()) {
                     long es = t.dtype().byteSize();
                     for (Placement p : copy.placements()) {
                         p.targetBytes(t.shape()).ifPresent(r -> out.computeIfAbsent(t.key(), k -> new ArrayList<>())
@@ -142,7 +143,7 @@ public final class CheckpointDiff {
                 return out;
             }
             for (PlannedTarget t : toLegacy.targets()) {
-                if (t.recipe() instanceof CopyRecipe copy && copy.placements().size() == 1) {
+                if (t.recipe() instanceof CopyRecipe copy && copy.placements().size() == 1 && t.dtype().wholeBytes()) {
                     Placement p = copy.placements().getFirst();
                     long es = t.dtype().byteSize();
                     if (!p.coversWholeSource()) {

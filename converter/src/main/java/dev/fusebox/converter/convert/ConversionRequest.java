@@ -14,13 +14,20 @@ import java.util.Optional;
  *                     directory), which gives the family and the experts' shapes
  * @param dtype        for an adapter: the dtype its tensors are written in (default: each in its own)
  * @param mergeAdapter for a model: a LoRA adapter to merge into the weights written
+ * @param dequantize   for a fine-grained FP8 model: write its FP8 weights dense, as transformers' CPU loading
+ *                     dequantizes them
  */
 public record ConversionRequest(Optional<Layout> to, Optional<Path> base, Optional<Dtype> dtype,
-                                Optional<Path> mergeAdapter) {
+                                Optional<Path> mergeAdapter, boolean dequantize) {
 
     /** To the other layout, nothing else asked. */
     public static final ConversionRequest DEFAULT = new ConversionRequest(Optional.empty(), Optional.empty(),
-            Optional.empty(), Optional.empty());
+            Optional.empty(), Optional.empty(), false);
+
+    public ConversionRequest(Optional<Layout> to, Optional<Path> base, Optional<Dtype> dtype,
+                             Optional<Path> mergeAdapter) {
+        this(to, base, dtype, mergeAdapter, false);
+    }
 
     /** To {@code layout}, nothing else asked. */
     public static ConversionRequest to(Layout layout) {
@@ -28,18 +35,22 @@ public record ConversionRequest(Optional<Layout> to, Optional<Path> base, Option
     }
 
     public ConversionRequest withTo(Optional<Layout> layout) {
-        return new ConversionRequest(layout, base, dtype, mergeAdapter);
+        return new ConversionRequest(layout, base, dtype, mergeAdapter, dequantize);
     }
 
     public ConversionRequest withBase(Optional<Path> path) {
-        return new ConversionRequest(to, path, dtype, mergeAdapter);
+        return new ConversionRequest(to, path, dtype, mergeAdapter, dequantize);
     }
 
     public ConversionRequest withDtype(Optional<Dtype> d) {
-        return new ConversionRequest(to, base, d, mergeAdapter);
+        return new ConversionRequest(to, base, d, mergeAdapter, dequantize);
     }
 
     public ConversionRequest withMergeAdapter(Optional<Path> adapter) {
-        return new ConversionRequest(to, base, dtype, adapter);
+        return new ConversionRequest(to, base, dtype, adapter, dequantize);
+    }
+
+    public ConversionRequest withDequantize(boolean d) {
+        return new ConversionRequest(to, base, dtype, mergeAdapter, d);
     }
 }

@@ -31,6 +31,10 @@ public final class Conversions {
      * to the input (a base or a dtype for a model, a dtype for a merge) with an {@link IllegalArgumentException}.
      */
     public static PlannedConversion plan(Checkpoint input, ConversionRequest request) throws FuseboxException {
+        if (request.dequantize() && (request.mergeAdapter().isPresent() || input.kind() == CheckpointKind.ADAPTER)) {
+            throw new IllegalArgumentException("--dequantize applies to a model's own conversion, not to an adapter "
+                    + "or a merge");
+        }
         if (request.mergeAdapter().isPresent()) {
             if (request.dtype().isPresent()) {
                 throw new IllegalArgumentException("--dtype applies to adapter conversions; a merged model keeps its "
@@ -54,7 +58,8 @@ public final class Conversions {
             throw new IllegalArgumentException((request.base().isPresent() ? "--base" : "--dtype") + " applies to "
                     + "adapter conversions; the input is a model");
         }
-        return new PlannedConversion(Planner.plan(input, input.ruleBook(), request.to()), Optional.empty());
+        return new PlannedConversion(Planner.plan(input, input.ruleBook(), request.to(), request.dequantize()),
+                Optional.empty());
     }
 
     /**

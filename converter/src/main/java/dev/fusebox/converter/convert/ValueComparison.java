@@ -43,7 +43,8 @@ final class ValueComparison implements ByteSink {
         this.aChannel = aChannel;
         this.aOffset = aOffset;
         this.dtype = dtype;
-        this.elementBytes = dtype.byteSize();
+        // Sub-byte elements (F4, F6_*) share bytes: such tensors are compared byte by byte.
+        this.elementBytes = dtype.wholeBytes() ? dtype.byteSize() : 1;
         this.parts = List.copyOf(parts);
         this.whole = new Accumulator(dtype.decodable());
         this.perPart = new Accumulator[parts.size()];

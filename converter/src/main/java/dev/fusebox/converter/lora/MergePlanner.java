@@ -127,7 +127,8 @@ public final class MergePlanner {
             }
             for (Placement p : c.placements()) {
                 Placement.Runs runs = p.runs(legacy.shape());
-                if (runs.count() != 1) {
+                // Sub-byte elements (F4, F6_*) have no byte offset each; no LoRA merges into them.
+                if (runs.count() != 1 || !p.source().dtype().wholeBytes()) {
                     continue;
                 }
                 int size = p.source().dtype().byteSize();
@@ -142,7 +143,7 @@ public final class MergePlanner {
     /** The target's runs in target order, each with the legacy weight it is when the layouts tell. */
     private static List<Run> runs(PlannedTarget t, Layout from, Layout to, Map<String, List<Run>> v5Weights,
                                   AdapterDeltas deltas, Path file) throws FuseboxException {
-        if (!(t.recipe() instanceof CopyRecipe c)) {
+        if (!(t.recipe() instanceof CopyRecipe c) || !t.dtype().wholeBytes()) {
             return List.of();
         }
         List<Run> out = new ArrayList<>();

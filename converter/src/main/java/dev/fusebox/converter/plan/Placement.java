@@ -89,7 +89,24 @@ public final class Placement {
     }
 
     public long byteSize() {
-        return Math.multiplyExact(elementCount(), source.dtype().byteSize());
+        return source.dtype().wholeBytes() ? Math.multiplyExact(elementCount(), source.dtype().byteSize())
+                : wholeSubByteSource().byteSize();
+    }
+
+    /**
+     * The source of a placement of sub-byte elements (F4, F6_*), which is only ever the whole source put as it is:
+     * elements that share a byte cannot be moved one by one, so the planner copies such tensors whole and refuses
+     * every operation on them.
+     */
+    private TensorSpec wholeSubByteSource() {
+        for (int t = 0; t < extent.length; t++) {
+            if (targetStart[t] != 0 || sourceStart[t] != 0 || sourceAxis[t] != t || step[t] != 1
+                    || extent[t] != source.shape().dim(t)) {
+                throw new IllegalStateException(source.key() + " is " + source.dtype() + ", whose elements are "
+                        + "smaller than a byte: it can only be copied whole");
+            }
+        }
+        return source;
     }
 
     /** Whether every source element is placed. */
@@ -173,6 +190,10 @@ public final class Placement {
     public Runs runs(Shape targetShape) {
         if (elementCount() == 0) {
             return new Runs(0, 0, 0, new long[0], new long[0], new long[0]);
+        }
+        if (!source.dtype().wholeBytes()) {
+            long bytes = wholeSubByteSource().byteSize();
+            return new Runs(0, 0, bytes, new long[0], new long[0], new long[0]);
         }
         long es = source.dtype().byteSize();
         long[] ts = strides(targetShape);

@@ -20,7 +20,7 @@ import java.util.regex.PatternSyntaxException;
 /**
  * Reads one rule file: a JSON object with {@code family}, {@code model_types}, an optional {@code description},
  * an optional {@code extends} (a family read before, whose rules come first), {@code renamings} and
- * {@code converters}. Unknown fields are refused, so a misspelt field is an error rather than a rule silently
+ * {@code converters}, or {@code born_fused: true} for a family that has only the fused layout. Unknown fields are refused, so a misspelt field is an error rather than a rule silently
  * missing. Every error names the file and the rule.
  */
 final class RuleFileReader {
@@ -28,7 +28,7 @@ final class RuleFileReader {
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final Set<String> TOP = Set.of("family", "model_types", "description", "extends", "renamings",
-            "converters");
+            "converters", "born_fused");
     private static final Set<String> RENAMING = Set.of("from", "to", "reverse", "one_way");
     private static final Set<String> CONVERTER = Set.of("sources", "targets", "operations", "v5_shape");
 
@@ -81,10 +81,20 @@ final class RuleFileReader {
                 converters.add(converter(file, origin, cs.get(i), "converters[" + i + "]"));
             }
         }
-        if (renamings.isEmpty() && converters.isEmpty()) {
-            throw error(file, origin, "defines no renaming and no converter");
+        JsonNode bornFusedNode = root.get("born_fused");
+        if (bornFusedNode != null && !bornFusedNode.isBoolean()) {
+            throw error(file, origin, "born_fused is not true or false");
         }
-        return new RuleSet(family, modelTypes, description, renamings, converters, origin);
+        boolean bornFused = bornFusedNode != null && bornFusedNode.booleanValue();
+        if (bornFused && (!renamings.isEmpty() || !converters.isEmpty() || base != null)) {
+            throw error(file, origin, "is born_fused, so it has nothing to convert: no renamings, converters or "
+                    + "extends");
+        }
+        if (renamings.isEmpty() && converters.isEmpty() && !bornFused) {
+            throw error(file, origin, "defines no renaming and no converter (a family whose checkpoints are fused "
+                    + "from the start says \"born_fused\": true)");
+        }
+        return new RuleSet(family, modelTypes, description, renamings, converters, origin, bornFused);
     }
 
     private static Renaming renaming(Path file, String origin, JsonNode node, String where) throws FuseboxException {

@@ -15,15 +15,21 @@ import java.util.function.Predicate;
  * The conversion rules of one family, as its rule file gives them: the model types it covers, renamings (applied
  * in order, every one that matches) and converters (at most one per key), written legacy → v5.
  *
- * @param origin where the rules were read from, for messages
+ * @param origin    where the rules were read from, for messages
+ * @param bornFused whether the family has only the fused layout (gpt-oss: its checkpoints were fused from the
+ *                  start), so that its checkpoints are v5 with nothing to convert, and it has no rules
  */
 public record RuleSet(String family, List<String> modelTypes, String description, List<Renaming> renamings,
-                      List<Converter> converters, String origin) {
+                      List<Converter> converters, String origin, boolean bornFused) {
 
     public RuleSet {
         modelTypes = List.copyOf(modelTypes);
         renamings = List.copyOf(renamings);
         converters = List.copyOf(converters);
+        if (bornFused && !(renamings.isEmpty() && converters.isEmpty())) {
+            throw new IllegalArgumentException("a born-fused family has nothing to convert, so no renamings or "
+                    + "converters");
+        }
     }
 
     /** The rules as they run in {@code direction}. */

@@ -33,7 +33,8 @@ import java.util.Set;
  * The parsed and validated header of a safetensors file. Validation follows the reference implementation, in
  * its order: size of the length prefix, the 100 MB limit, the length against the file, UTF-8, JSON shape
  * (known dtypes, string metadata, non-negative integer dims and offsets), then the offsets sorted: each tensor
- * begins where the previous one ends, its span is its element count times its dtype size, and the last one
+ * begins where the previous one ends, its elements make whole bytes (sub-byte dtypes: element count times bits a
+ * multiple of 8), its span is those bytes, and the last one
  * ends where the file ends. Two gaps of the reference are closed: duplicate keys are refused, and leading
  * whitespace before the JSON object is accepted.
  */
@@ -343,13 +344,19 @@ public final class SafetensorsHeader {
                         why + " (data_offsets [" + t.begin() + ", " + t.end() + "], expected to begin at "
                                 + expectedBegin + ")");
             }
-            long size;
+            long bits;
             try {
-                size = t.shape().byteSize(t.dtype());
+                bits = t.shape().bitSize(t.dtype());
             } catch (ArithmeticException e) {
                 throw new FuseboxException(Problem.SIZE_OVERFLOW, file, t.key(),
-                        "shape " + t.shape() + " of " + t.dtype() + " has more bytes than fit in 64 bits");
+                        "shape " + t.shape() + " of " + t.dtype() + " has a size that does not fit in 64 bits");
             }
+            if (bits % 8 != 0) {
+                throw new FuseboxException(Problem.MISALIGNED_BITS, file, t.key(), "shape " + t.shape() + " of "
+                        + t.dtype() + " (" + t.dtype().bits() + "-bit elements) is " + bits + " bits, which do not "
+                        + "make whole bytes");
+            }
+            long size = bits / 8;
             if (t.end() - t.begin() != size) {
                 throw new FuseboxException(Problem.SIZE_MISMATCH, file, t.key(), "it spans "
                         + (t.end() - t.begin()) + " bytes, but shape " + t.shape() + " of " + t.dtype()

@@ -46,9 +46,26 @@ public record Shape(long[] dims) {
         return n;
     }
 
-    /** Bytes needed for this shape of the given dtype; throws ArithmeticException on overflow. */
+    /** Bits needed for this shape of the given dtype; throws ArithmeticException on overflow. */
+    public long bitSize(Dtype dtype) {
+        return Math.multiplyExact(elementCount(), dtype.bits());
+    }
+
+    /** Whether this shape of {@code dtype} fills whole bytes (a sub-byte dtype's elements may end mid-byte). */
+    public boolean wholeBytes(Dtype dtype) {
+        return bitSize(dtype) % 8 == 0;
+    }
+
+    /**
+     * Bytes needed for this shape of the given dtype; throws ArithmeticException on overflow and
+     * IllegalArgumentException when the elements end mid-byte (the reference's MisalignedSlice).
+     */
     public long byteSize(Dtype dtype) {
-        return Math.multiplyExact(elementCount(), dtype.byteSize());
+        long bits = bitSize(dtype);
+        if (bits % 8 != 0) {
+            throw new IllegalArgumentException(this + " of " + dtype + " is " + bits + " bits, not whole bytes");
+        }
+        return bits / 8;
     }
 
     /** This shape with one dimension replaced. */

@@ -97,6 +97,23 @@ public final class FloatCodec {
         return rounded;
     }
 
+    /**
+     * An F8_E4M3 (float8_e4m3fn) element as float, exactly as torch widens it: 1 sign, 4 exponent (bias 7) and 3
+     * mantissa bits, no infinities; where exponent and mantissa are all ones, the NaN torch gives (0x7ff00000 with
+     * the sign).
+     */
+    public static float e4m3ToFloat(byte bits) {
+        int b = bits & 0xff;
+        int exponent = (b >>> 3) & 0xf;
+        int mantissa = b & 0x7;
+        if (exponent == 0xf && mantissa == 0x7) {
+            return Float.intBitsToFloat((b & 0x80) << 24 | 0x7ff00000);
+        }
+        float magnitude = exponent == 0 ? Math.scalb((float) mantissa, -9)
+                : Math.scalb((float) (8 + mantissa), exponent - 10);
+        return (b & 0x80) != 0 ? -magnitude : magnitude;
+    }
+
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
     }

@@ -135,6 +135,15 @@ class RuleBookTest {
         assertRefused("{\"family\": ", "is not valid JSON");
     }
 
+    @Test
+    void aBornFusedFamilyHasNothingToConvert() throws Exception {
+        assertThat(RuleBook.bundled().forModelType("gpt_oss").orElseThrow().bornFused()).isTrue();
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"born_fused\": true, \"renamings\": "
+                + "[{\"from\": \"a\", \"to\": \"b\"}]}", "is born_fused, so it has nothing to convert");
+        assertRefused("{\"family\": \"x\", \"model_types\": [\"x\"], \"born_fused\": \"yes\"}",
+                "born_fused is not true or false");
+    }
+
     /** A converter whose keys are the same in both layouts, and its v5_shape, checked as the file is read. */
     @Test
     void aV5ShapeIsCheckedWhenTheRuleFileIsRead() throws Exception {
