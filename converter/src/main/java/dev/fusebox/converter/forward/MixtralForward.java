@@ -84,15 +84,15 @@ public final class MixtralForward {
     }
 
     private float[] embed(int[] tokens, MatMul mm) throws FuseboxException {
-        WeightMatrix table = weights.embedding();
         int h = dims.hidden();
         float[] out = new float[tokens.length * h];
         float[] row = new float[h];
         for (int p = 0; p < tokens.length; p++) {
-            table.decodeRow(tokens[p], row);
+            WeightMatrix embedding = weights.embedding(tokens[p]);
+            embedding.decodeRow(0, row);
             System.arraycopy(row, 0, out, p * h, h);
+            mm.countRead(embedding.byteSize());
         }
-        mm.countRead(table.rows(0, tokens.length).byteSize());
         return out;
     }
 
