@@ -81,19 +81,17 @@ final class ExpertBlock {
     private final String prefix;
     private final int layer;
     private final int experts;
-    private final Map<Role, TensorSpec> perExpert;
-    private final Map<Role, String> names;
+    private final Map<Integer, Map<Role, TensorSpec>> perExpert;
     private final Map<Stack, TensorSpec> stacked;
     private final boolean transposed;
 
-    private ExpertBlock(String prefix, int experts, Map<Role, TensorSpec> perExpert, Map<Role, String> names,
+    private ExpertBlock(String prefix, int experts, Map<Integer, Map<Role, TensorSpec>> perExpert,
                         Map<Stack, TensorSpec> stacked, boolean transposed) {
         this.prefix = prefix;
         Matcher m = LAYER.matcher(prefix);
         this.layer = m.find() ? Integer.parseInt(m.group(1)) : -1;
         this.experts = experts;
         this.perExpert = perExpert;
-        this.names = names;
         this.stacked = stacked;
         this.transposed = transposed;
     }
@@ -113,7 +111,7 @@ final class ExpertBlock {
 
     Set<Role> roles() {
         if (!perExpert.isEmpty()) {
-            return EnumSet.copyOf(perExpert.keySet());
+            return EnumSet.copyOf(perExpert.get(0).keySet());
         }
         Set<Role> r = EnumSet.noneOf(Role.class);
         if (stacked.containsKey(Stack.GATE_UP)) {
@@ -137,9 +135,8 @@ final class ExpertBlock {
     /** Expert {@code e}'s linear map {@code role}, which {@link #roles} must hold. */
     Projection projection(int e, Role role) {
         if (!perExpert.isEmpty()) {
-            TensorSpec t = perExpert.get(role);
-            String key = prefix + ".experts." + e + "." + names.get(role) + ".weight";
-            return new Projection(key, t.dtype(), 0, (int) t.shape().dim(0), (int) t.shape().dim(1), false, 0,
+            TensorSpec t = perExpert.get(e).get(role);
+            return new Projection(t.key(), t.dtype(), 0, (int) t.shape().dim(0), (int) t.shape().dim(1), false, 0,
                     (int) t.shape().dim(0), "");
         }
         boolean gateUp = role != Role.DOWN && stacked.containsKey(Stack.GATE_UP);
@@ -169,7 +166,6 @@ final class ExpertBlock {
      */
     static Blocks find(Iterable<TensorSpec> specs, OptionalInt hidden, Path location) throws FuseboxException {
         Map<String, TreeMap<Integer, Map<Role, TensorSpec>>> per = new LinkedHashMap<>();
-        Map<String, Map<Role, String>> perNames = new LinkedHashMap<>();
         Map<String, Map<Stack, TensorSpec>> stacks = new LinkedHashMap<>();
         Map<String, Owner> owners = new LinkedHashMap<>();
         for (TensorSpec t : specs) {
@@ -183,7 +179,6 @@ final class ExpertBlock {
                 int e = Integer.parseInt(m.group(2));
                 per.computeIfAbsent(m.group(1), k -> new TreeMap<>()).computeIfAbsent(e, k -> new EnumMap<>(Role.class))
                         .put(role, t);
-                perNames.computeIfAbsent(m.group(1), k -> new EnumMap<>(Role.class)).put(role, m.group(3));
                 owners.put(t.key(), new Owner(m.group(1), e));
                 continue;
             }
@@ -201,8 +196,7 @@ final class ExpertBlock {
         }
         Map<String, ExpertBlock> blocks = new LinkedHashMap<>();
         for (var entry : per.entrySet()) {
-            blocks.put(entry.getKey(), perExpertBlock(entry.getKey(), entry.getValue(), perNames.get(entry.getKey()),
-                    location));
+            blocks.put(entry.getKey(), perExpertBlock(entry.getKey(), entry.getValue(), location));
         }
         for (var entry : stacks.entrySet()) {
             if (blocks.containsKey(entry.getKey())) {
@@ -214,8 +208,9 @@ final class ExpertBlock {
         return new Blocks(blocks, owners);
     }
 
+    /** Experts 0 to n-1, each with the same projections; their widths may differ (ernie4_5_vl_moe's vision half). */
     private static ExpertBlock perExpertBlock(String prefix, TreeMap<Integer, Map<Role, TensorSpec>> experts,
-                                              Map<Role, String> names, Path location) throws FuseboxException {
+                                              Path location) throws FuseboxException {
         Map<Role, TensorSpec> first = experts.firstEntry().getValue();
         int n = experts.lastKey() + 1;
         for (int e = 0; e < n; e++) {
@@ -225,15 +220,8 @@ final class ExpertBlock {
                         "does not have the projections expert " + experts.firstKey() + " has ("
                                 + first.keySet() + ")");
             }
-            for (Role r : roles.keySet()) {
-                if (!roles.get(r).shape().equals(first.get(r).shape())) {
-                    throw new FuseboxException(Problem.SHAPE_MISMATCH, location, roles.get(r).key(),
-                            "is " + roles.get(r).shape() + " where expert " + experts.firstKey() + "'s is "
-                                    + first.get(r).shape());
-                }
-            }
         }
-        return new ExpertBlock(prefix, n, first, names, Map.of(), false);
+        return new ExpertBlock(prefix, n, Map.copyOf(experts), Map.of(), false);
     }
 
     private static ExpertBlock stackedBlock(String prefix, Map<Stack, TensorSpec> s, OptionalInt hidden,
@@ -273,6 +261,6 @@ final class ExpertBlock {
             throw new FuseboxException(Problem.SHAPE_MISMATCH, location, gu.key(),
                     "is " + gu.shape() + ", whose gate and up halves cannot be equal");
         }
-        return new ExpertBlock(prefix, Math.toIntExact(experts), Map.of(), Map.of(), s, transposed);
+        return new ExpertBlock(prefix, Math.toIntExact(experts), Map.of(), s, transposed);
     }
 }
