@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -74,11 +75,11 @@ public final class ExpertCheck {
     }
 
     /**
-     * Prepares the check of {@code converted} against {@code source}, which {@code plan} converts, over the layers
-     * below {@code layers} (all when absent); refuses, before reading any weight, a model in which it finds no
-     * expert to check.
+     * Prepares the check of {@code converted} against {@code source}, which {@code plan} converts (absent when both
+     * are in the same layout, keys matching keys), over the layers below {@code layers} (all when absent); refuses,
+     * before reading any weight, a model in which it finds no expert to check.
      */
-    public static ExpertCheck prepare(TensorSource source, TensorSource converted, ConversionPlan plan,
+    public static ExpertCheck prepare(TensorSource source, TensorSource converted, Optional<ConversionPlan> plan,
                                       Activation activation, OptionalInt hidden, OptionalInt layers)
             throws FuseboxException {
         ExpertBlock.Blocks a = ExpertBlock.find(source.specs(), hidden, source.location());
@@ -86,7 +87,26 @@ public final class ExpertCheck {
         Map<String, Pair> pairs = new TreeMap<>();
         List<RouterPair> routers = new ArrayList<>();
         int limit = layers.orElse(Integer.MAX_VALUE);
-        for (PlannedTarget target : plan.targets()) {
+        if (plan.isEmpty()) {
+            for (TensorSpec t : converted.specs()) {
+                Owner to = b.owners().get(t.key());
+                Owner from = a.owners().get(t.key());
+                if (to != null && from != null && source.spec(t.key()).filter(t::equals).isPresent()) {
+                    ExpertBlock ba = a.byPrefix().get(from.prefix());
+                    ExpertBlock bb = b.byPrefix().get(to.prefix());
+                    for (int e = from.expert() >= 0 ? from.expert() : 0;
+                         e < (from.expert() >= 0 ? from.expert() + 1 : ba.experts()); e++) {
+                        if (ba.layer() < limit) {
+                            add(pairs, ba, e, bb, e);
+                        }
+                    }
+                }
+                if (router(t) && layerOf(t.key()) < limit && source.spec(t.key()).filter(t::equals).isPresent()) {
+                    routers.add(new RouterPair(layerOf(t.key()), t, t));
+                }
+            }
+        }
+        for (PlannedTarget target : plan.map(ConversionPlan::targets).orElse(List.of())) {
             if (!(target.recipe() instanceof CopyRecipe copy)) {
                 continue;
             }
@@ -190,7 +210,7 @@ public final class ExpertCheck {
         }
         progress.onProgress(new Progress(0, 0, steps(), steps(), "experts: done"));
         return new ExpertCheckResult(activation, SAMPLES, TOLERANCE, experts, routerResults, failures,
-                System.nanoTime() - start);
+                System.nanoTime() - start, Optional.empty());
     }
 
     private ExpertComparison compare(Pair p, List<String> failures) throws FuseboxException {

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.forward;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What the expert-level check found: for every expert of every MoE layer checked, how far its output on seeded
@@ -11,14 +12,23 @@ import java.util.List;
  * @param tolerance  the largest difference that passes, relative to the largest output on the source side
  * @param failures   one sentence each, naming the layer, expert and tensor; empty when every expert and router agreed
  * @param nanos      how long the check took, both sides
+ * @param skipped    why the check did not run, when it did not (an adapter merged into the conversion changes the
+ *                   experts' weights; the forward pass compares them)
  */
 public record ExpertCheckResult(Activation activation, int samples, double tolerance, List<ExpertComparison> experts,
-                                List<RouterComparison> routers, List<String> failures, long nanos) {
+                                List<RouterComparison> routers, List<String> failures, long nanos,
+                                Optional<String> skipped) {
 
     public ExpertCheckResult {
         experts = List.copyOf(experts);
         routers = List.copyOf(routers);
         failures = List.copyOf(failures);
+    }
+
+    /** A check that did not run, and why. */
+    public static ExpertCheckResult skipped(String why) {
+        return new ExpertCheckResult(Activation.SILU, 0, ExpertCheck.TOLERANCE, List.of(), List.of(), List.of(), 0,
+                Optional.of(why));
     }
 
     public boolean passed() {

@@ -92,6 +92,7 @@ public record VerificationReport(boolean passed, boolean forwardPass, ExpertChec
 
     /** Which checks ran, in words: "forward pass and expert check" or "expert check". */
     public String checks() {
-        return forwardPass ? "forward pass and expert check" : "expert check";
+        return !forwardPass ? "expert check" : experts.skipped().isPresent()
+                ? "forward pass (no expert check: " + experts.skipped().get() + ")" : "forward pass and expert check";
     }
 }

@@ -115,21 +115,25 @@ public final class Verifier {
                 throw new FuseboxException(Problem.UNSUPPORTED, sourceAdapter.location(), "adapts a '"
                         + config.modelType().orElse("?") + "' model, and " + refused.get());
             }
+            // A conversion in the source's own layout (an adapter merged, nothing converted) pairs keys with keys.
+            boolean sameLayout = converted != null && converted.layout() == source.layout();
             ConversionRequest to = converted != null && converted.layout() != Layout.UNKNOWN
                     ? ConversionRequest.to(converted.layout()) : ConversionRequest.DEFAULT;
-            ConversionPlan plan = Conversions.plan(source, to).plan();
+            Optional<ConversionPlan> plan = sameLayout ? Optional.empty()
+                    : Optional.of(Conversions.plan(source, to).plan());
             try (TensorSource a = new CheckpointTensors(source);
                  TensorSource b = converted != null ? new CheckpointTensors(converted)
-                         : new PlannedTensors(source, plan);
+                         : new PlannedTensors(source, plan.orElseThrow());
                  TemporaryConversion adapterConversion = converted == null && sourceAdapter != null
                          && request.convertedAdapter().isEmpty()
-                         ? TemporaryConversion.adapter(request.temporaryFolder(), sourceAdapter, source, plan.to(),
+                         ? TemporaryConversion.adapter(request.temporaryFolder(), sourceAdapter, source,
+                         plan.orElseThrow().to(),
                          ProgressListener.NONE, cancellation).orElse(null) : null;
                  Checkpoint convertedAdapter = openAdapter(adapterConversion != null
                          ? Optional.of(adapterConversion.adapter())
                          : converted == null && sourceAdapter != null && request.convertedAdapter().isEmpty()
                          ? Optional.of(sourceAdapter.location()) : request.convertedAdapter(), rules)) {
-                Layout convertedLayout = converted != null ? converted.layout() : plan.to();
+                Layout convertedLayout = converted != null ? converted.layout() : plan.orElseThrow().to();
                 return run(request, config, forward, source, a, b, convertedLayout, converted != null ? converted
                         : null, plan, sourceAdapter, convertedAdapter, progress, cancellation);
             }
@@ -138,7 +142,7 @@ public final class Verifier {
 
     private VerificationReport run(VerificationRequest request, ModelConfig config, boolean forward,
                                    Checkpoint source, TensorSource a, TensorSource b, Layout convertedLayout,
-                                   Checkpoint converted, ConversionPlan plan, Checkpoint sourceAdapter,
+                                   Checkpoint converted, Optional<ConversionPlan> plan, Checkpoint sourceAdapter,
                                    Checkpoint convertedAdapter, ProgressListener progress, Cancellation cancellation)
             throws FuseboxException {
         int layersTotal = config.numHiddenLayers().orElse(0);
@@ -147,8 +151,10 @@ public final class Verifier {
             throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
                     "has " + layersTotal + " layers, so --layers must be between 1 and " + layersTotal);
         }
-        ExpertCheck experts = ExpertCheck.prepare(a, b, plan, Activation.of(config), config.hiddenSize(),
-                request.layers());
+        // An adapter merged into the conversion changes the experts' weights: the forward pass alone compares them.
+        boolean merged = sourceAdapter != null && convertedAdapter == null;
+        ExpertCheck experts = merged ? null : ExpertCheck.prepare(a, b, plan, Activation.of(config),
+                config.hiddenSize(), request.layers());
         if (!forward) {
             ExpertCheckResult result = experts.run(progress, cancellation);
             List<Integer> checked = result.layers();
@@ -173,15 +179,17 @@ public final class Verifier {
         int[] tokens = (request.tokens().isEmpty() ? defaultTokens(dims.vocab()) : request.tokens())
                 .stream().mapToInt(Integer::intValue).toArray();
         int items = layers + 1;
-        int total = 2 * items + experts.steps();
+        int total = 2 * items + (experts == null ? 0 : experts.steps());
         ForwardResult ra = new MixtralForward(wa, kernel).run(tokens, layers,
                 p -> progress.onProgress(new Progress(0, 0, p.itemsDone(), total, "source " + p.current())),
                 cancellation);
         ForwardResult rb = new MixtralForward(wb, kernel).run(tokens, layers,
                 p -> progress.onProgress(new Progress(0, 0, items + p.itemsDone(), total,
                         "converted " + p.current())), cancellation);
-        ExpertCheckResult expertResult = experts.run(p -> progress.onProgress(new Progress(0, 0,
-                2 * items + p.itemsDone(), total, p.current())), cancellation);
+        ExpertCheckResult expertResult = experts == null ? ExpertCheckResult.skipped("the adapter is merged into "
+                + "the conversion, which changes the experts' weights; the forward pass compares them")
+                : experts.run(p -> progress.onProgress(new Progress(0, 0, 2 * items + p.itemsDone(), total,
+                p.current())), cancellation);
         Tolerance tolerance = Tolerance.of(dtypes(a, b, tensorsOf(sourceAdapter), tensorsOf(convertedAdapter)));
         return compare(ra, rb, tolerance, dims.layers(), expertResult,
                 side(a, source.layout(), false, wa.adapterLocation(), ra.nanos()),

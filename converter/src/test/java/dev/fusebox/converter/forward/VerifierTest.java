@@ -53,15 +53,17 @@ class VerifierTest {
     }
 
     @Test
-    void progressCountsBothSidesLayersToTheEnd() throws Exception {
+    void progressCountsBothSidesLayersThenTheExpertCheckToTheEnd() throws Exception {
         List<Progress> seen = new ArrayList<>();
         new Verifier().verify(request(V5), seen::add, Cancellation.NEVER);
         assertThat(seen).isNotEmpty();
-        assertThat(seen).allSatisfy(p -> assertThat(p.itemsTotal()).isEqualTo(6));
+        // 2 sides × (2 layers + lm_head), then 2 layers × 4 experts and 2 routers
+        assertThat(seen).allSatisfy(p -> assertThat(p.itemsTotal()).isEqualTo(6 + 10));
         assertThat(seen).extracting(Progress::itemsDone).isSorted();
         assertThat(seen.getLast().fraction()).isEqualTo(1.0);
         assertThat(seen.getFirst().current()).startsWith("source");
-        assertThat(seen.getLast().current()).startsWith("converted");
+        assertThat(seen).anySatisfy(p -> assertThat(p.current()).startsWith("converted"));
+        assertThat(seen.getLast().current()).startsWith("experts");
     }
 
     @Test
