@@ -37,8 +37,13 @@ public record StoredTensor(TensorFile file, TensorEntry entry) {
         return file.fileOffset(entry);
     }
 
-    /** The bytes, mapped read-only. */
+    /** The bytes, read into memory of their own. */
     public MemorySegment data() throws FuseboxException {
         return file.data(entry);
+    }
+
+    /** {@code byteLength} of the bytes from {@code byteOffset}, read into memory of their own. */
+    public MemorySegment data(long byteOffset, long byteLength) throws FuseboxException {
+        return file.data(entry, byteOffset, byteLength);
     }
 }

@@ -45,7 +45,8 @@ final class ConvertCommand implements Callable<Integer> {
             description = "Largest shard file, e.g. 5GB, 500MB, 2GiB (default: ${DEFAULT-VALUE}).")
     private String maxShardSize;
 
-    @Option(names = "--force", description = "Replace OUT if it exists.")
+    @Option(names = "--force", description = "Replace OUT if it is an earlier Fusebox output or an empty folder "
+            + "(anything else is refused).")
     private boolean force;
 
     @Option(names = "--json", description = "Print one JSON object instead of text.")

@@ -34,7 +34,7 @@ import java.util.TreeMap;
  * tokenizer, generation config) unchanged and writes the files the plan generates. The input is only read. A directory output is built in
  * {@code OUT.partial/} and renamed to {@code OUT} when complete; a single {@code .safetensors} output goes through
  * a temporary file beside it. A failure or a cancellation removes what was written; an existing output is
- * replaced only when asked to, and never when it is, or holds, the input.
+ * replaced only when asked to and only when {@link OutputGuard} finds it Fusebox's own.
  */
 public final class PlanExecutor {
 
@@ -67,10 +67,10 @@ public final class PlanExecutor {
                     "the plan given reads " + plan.otherInputs() + " besides it, not " + others);
         }
         Path output = out.toAbsolutePath().normalize();
-        checkOutput(source, output, options.force());
-        for (Checkpoint other : otherInputs) {
-            checkOutput(other, output, options.force());
-        }
+        List<Checkpoint> inputs = new ArrayList<>();
+        inputs.add(source);
+        inputs.addAll(otherInputs);
+        OutputGuard.check(output, inputs, options.force());
         long start = System.nanoTime();
         ProgressTracker tracker = new ProgressTracker(plan, listener);
         Map<String, String> metadata = metadata(source);
@@ -96,20 +96,16 @@ public final class PlanExecutor {
                                                    Cancellation cancellation, long start)
             throws FuseboxException {
         Path partial = output.resolveSibling(output.getFileName() + PARTIAL);
-        if (Files.exists(partial)) {
-            if (!options.force()) {
-                throw new FuseboxException(Problem.OUTPUT_EXISTS, partial, "already exists (left by an interrupted "
-                        + "conversion?); remove it or pass --force");
-            }
-            try {
-                FileTrees.deleteTree(partial);
-            } catch (IOException e) {
-                throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + e.getMessage() + ")", e);
-            }
+        OutputGuard.checkLeftover(partial, options.force());
+        try {
+            FileTrees.deleteTree(partial);
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + e.getMessage() + ")", e);
         }
         boolean done = false;
         try {
             Files.createDirectory(partial);
+            OutputGuard.mark(partial);
             ShardLayout shards = ShardLayout.of(plan.targets(), options.maxShardBytes(), plan.weightsName());
             List<Path> weightFiles = new ArrayList<>();
             List<Path> written = new ArrayList<>();
@@ -193,34 +189,6 @@ public final class PlanExecutor {
         }
         m.putIfAbsent("format", "pt");
         return m;
-    }
-
-    private static void checkOutput(Checkpoint source, Path output, boolean force) throws FuseboxException {
-        Path parent = output.getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, output, "cannot be written: its directory "
-                    + (parent == null ? "" : parent + " ") + "does not exist");
-        }
-        Path real;
-        try {
-            real = Files.exists(output) ? output.toRealPath() : parent.toRealPath().resolve(output.getFileName());
-            List<Path> inputs = new ArrayList<>();
-            inputs.add(source.location().toRealPath());
-            for (TensorFile f : source.files()) {
-                inputs.add(f.path().toRealPath());
-            }
-            for (Path in : inputs) {
-                if (in.startsWith(real)) {
-                    throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "is or holds the input " + in
-                            + "; write the conversion somewhere else");
-                }
-            }
-        } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, output, "could not be resolved (" + e.getMessage() + ")", e);
-        }
-        if (Files.exists(output) && !force) {
-            throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "already exists; pass --force to replace it");
-        }
     }
 
     private static void moveIntoPlace(Path partial, Path output) throws IOException {

@@ -2,7 +2,7 @@ package dev.fusebox.converter.safetensors;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
-import dev.fusebox.converter.tensor.MappedFile;
+import dev.fusebox.converter.tensor.FileBytes;
 import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.IOException;
@@ -17,21 +17,21 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A safetensors file opened for reading. Opening reads the header only; the data is memory-mapped, read-only and
- * whole (a {@link MemorySegment} has no 2 GiB limit), the first time a tensor's bytes are asked for. No file
- * handle stays open between calls, so a checkpoint of many shards costs nothing until its data is used.
+ * A safetensors file opened for reading. Opening reads the header only; a tensor's bytes are read when they are
+ * asked for ({@link dev.fusebox.converter.tensor.FileBytes} says why not mapped). No file handle stays open
+ * between calls, so a checkpoint of many shards costs nothing until its data is used.
  */
 public final class SafetensorsFile implements TensorFile {
 
     private final Path path;
     private final long fileSize;
     private final SafetensorsHeader header;
-    private final MappedFile mapped;
+    private final FileBytes bytes;
 
     private SafetensorsFile(Path path, long fileSize, SafetensorsHeader header) {
         this.path = path;
         this.fileSize = fileSize;
-        this.mapped = new MappedFile(path, fileSize);
+        this.bytes = new FileBytes(path, fileSize);
         this.header = header;
     }
 
@@ -84,16 +84,19 @@ public final class SafetensorsFile implements TensorFile {
         return header.dataStart() + entry.begin();
     }
 
-    /** The bytes of one tensor, as a read-only slice of the mapped file. */
     @Override
     public MemorySegment data(TensorEntry entry) throws FuseboxException {
-        return mapped.slice(fileOffset(entry), entry.byteSize());
+        return bytes.kept(fileOffset(entry), entry.byteSize());
     }
 
-    /** Unmaps the data; segments handed out before become inaccessible. */
+    @Override
+    public MemorySegment read(long fileOffset, long length) throws FuseboxException {
+        return bytes.read(fileOffset, length);
+    }
+
     @Override
     public void close() {
-        mapped.close();
+        bytes.forget();
     }
 
     @Override

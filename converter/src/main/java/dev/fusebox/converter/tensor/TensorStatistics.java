@@ -127,12 +127,12 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
     }
 
     /**
-     * The statistics of a tensor held in {@code data}.
+     * The statistics of a tensor whose bytes {@code data} reads, one chunk at a time.
      *
      * @param leading the indices of the dimensions before the last two that pick the heat map's slice (empty for
      *                rank 2 or less; missing ones count as 0)
      */
-    public static TensorStatistics compute(MemorySegment data, Dtype dtype, Shape shape, long[] leading,
+    public static TensorStatistics compute(ByteRanges data, Dtype dtype, Shape shape, long[] leading,
                                            Settings settings, ProgressListener progress, Cancellation cancel)
             throws FuseboxException {
         if (!dtype.decodable()) {
@@ -141,10 +141,6 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         }
         long count = shape.elementCount();
         long bytes = shape.byteSize(dtype);
-        if (data.byteSize() != bytes) {
-            throw new IllegalArgumentException("a " + dtype + " tensor of shape " + shape + " is " + bytes
-                    + " bytes, not " + data.byteSize());
-        }
         Slice slice = Slice.of(shape, leading);
         long total = Math.addExact(Math.multiplyExact(bytes, 2),
                 Math.multiplyExact(slice.elements(), dtype.byteSize()));
@@ -160,12 +156,12 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         return new TensorStatistics(count, m.nan, m.inf, min, max, mean, std, histogram, heatMap);
     }
 
-    private static Moments moments(MemorySegment data, Dtype dtype, long count, Meter meter) throws FuseboxException {
+    private static Moments moments(ByteRanges data, Dtype dtype, long count, Meter meter) throws FuseboxException {
         Moments total = new Moments();
         float[] buf = new float[(int) Math.min(CHUNK, Math.max(count, 1))];
         for (long at = 0; at < count; at += CHUNK) {
             int n = (int) Math.min(CHUNK, count - at);
-            FloatCodec.decode(data, dtype, at, buf, 0, n);
+            decode(data, dtype, at, buf, n);
             Moments chunk = new Moments();
             for (int i = 0; i < n; i++) {
                 chunk.add(buf[i]);
@@ -176,7 +172,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         return total;
     }
 
-    private static Histogram histogram(MemorySegment data, Dtype dtype, long count, Moments m, int bins, Meter meter)
+    private static Histogram histogram(ByteRanges data, Dtype dtype, long count, Moments m, int bins, Meter meter)
             throws FuseboxException {
         long[] counts = new long[bins];
         if (m.finite == 0) {
@@ -187,7 +183,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         float[] buf = new float[(int) Math.min(CHUNK, count)];
         for (long at = 0; at < count; at += CHUNK) {
             int n = (int) Math.min(CHUNK, count - at);
-            FloatCodec.decode(data, dtype, at, buf, 0, n);
+            decode(data, dtype, at, buf, n);
             for (int i = 0; i < n; i++) {
                 float v = buf[i];
                 if (Float.isFinite(v)) {
@@ -200,7 +196,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         return new Histogram(m.min, m.max, counts);
     }
 
-    private static HeatMap heatMap(MemorySegment data, Dtype dtype, Slice slice, int maxCells, Meter meter)
+    private static HeatMap heatMap(ByteRanges data, Dtype dtype, Slice slice, int maxCells, Meter meter)
             throws FuseboxException {
         int rows = (int) Math.min(maxCells, Math.max(slice.rows(), 1));
         int cols = (int) Math.min(maxCells, Math.max(slice.cols(), 1));
@@ -212,7 +208,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
             long rowStart = Math.addExact(slice.start(), Math.multiplyExact(r, slice.cols()));
             for (long c0 = 0; c0 < slice.cols(); c0 += buf.length) {
                 int n = (int) Math.min(buf.length, slice.cols() - c0);
-                FloatCodec.decode(data, dtype, rowStart + c0, buf, 0, n);
+                decode(data, dtype, rowStart + c0, buf, n);
                 for (int i = 0; i < n; i++) {
                     float v = buf[i];
                     if (Float.isFinite(v)) {
@@ -229,6 +225,13 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
             values[i] = counts[i] == 0 ? Float.NaN : (float) (sums[i] / counts[i]);
         }
         return new HeatMap(slice.describe(), slice.rows(), slice.cols(), rows, cols, values);
+    }
+
+    /** Decodes {@code n} elements from element {@code first} into {@code buf}, reading only their bytes. */
+    private static void decode(ByteRanges data, Dtype dtype, long first, float[] buf, int n) throws FuseboxException {
+        int size = dtype.byteSize();
+        MemorySegment chunk = data.read(Math.multiplyExact(first, size), Math.multiplyExact((long) n, size));
+        FloatCodec.decode(chunk, dtype, 0, buf, 0, n);
     }
 
     /** The 2-D slice a heat map shows: the last two dimensions at fixed leading indices. */

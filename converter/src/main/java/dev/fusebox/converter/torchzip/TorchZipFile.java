@@ -6,7 +6,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.Shape;
 import dev.fusebox.converter.safetensors.TensorEntry;
-import dev.fusebox.converter.tensor.MappedFile;
+import dev.fusebox.converter.tensor.FileBytes;
 import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.torchzip.PickleValue.PyDict;
 import dev.fusebox.converter.torchzip.PickleValue.PyStr;
@@ -50,12 +50,12 @@ public final class TorchZipFile implements TensorFile {
     private final long fileSize;
     private final List<TensorEntry> tensors;
     private final Map<String, TensorEntry> byKey;
-    private final MappedFile mapped;
+    private final FileBytes bytes;
 
     private TorchZipFile(Path path, long fileSize, List<TensorEntry> tensors) {
         this.path = path;
         this.fileSize = fileSize;
-        this.mapped = new MappedFile(path, fileSize);
+        this.bytes = new FileBytes(path, fileSize);
         this.tensors = List.copyOf(tensors);
         this.byKey = new HashMap<>(tensors.size() * 2);
         for (TensorEntry t : tensors) {
@@ -279,12 +279,17 @@ public final class TorchZipFile implements TensorFile {
 
     @Override
     public MemorySegment data(TensorEntry entry) throws FuseboxException {
-        return mapped.slice(entry.begin(), entry.byteSize());
+        return bytes.kept(entry.begin(), entry.byteSize());
+    }
+
+    @Override
+    public MemorySegment read(long fileOffset, long length) throws FuseboxException {
+        return bytes.read(fileOffset, length);
     }
 
     @Override
     public void close() {
-        mapped.close();
+        bytes.forget();
     }
 
     @Override

@@ -142,11 +142,12 @@ class PlanExecutorTest {
     }
 
     @Test
-    void anExistingOutputIsReplacedOnlyWhenForced() throws Exception {
-        Path out = Files.createDirectories(dir.resolve("v5"));
-        Files.writeString(out.resolve("old.txt"), "old");
+    void anEarlierConversionIsReplacedOnlyWhenForced() throws Exception {
+        Path out = dir.resolve("v5");
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
             ConversionPlan plan = plan(c);
+            PlanExecutor.execute(c, plan, out, ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+            Files.writeString(out.resolve("old.txt"), "old");
             assertThatThrownBy(() -> PlanExecutor.execute(c, plan, out, ConvertOptions.DEFAULTS, ProgressListener.NONE,
                     Cancellation.NEVER)).isInstanceOfSatisfying(FuseboxException.class,
                     e -> assertThat(e.problem()).isEqualTo(Problem.OUTPUT_EXISTS)).hasMessageContaining("--force");
@@ -156,11 +157,25 @@ class PlanExecutorTest {
         }
         try (var files = Files.list(out)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
-                    "model.safetensors");
+                    "model.safetensors", OutputGuard.MARKER);
         }
         try (var files = Files.list(dir)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactly("v5");
         }
+    }
+
+    @Test
+    void aFolderFuseboxDidNotWriteIsNeverReplaced() throws Exception {
+        Path out = Files.createDirectories(dir.resolve("v5"));
+        Files.writeString(out.resolve("old.txt"), "old");
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
+            assertThatThrownBy(() -> PlanExecutor.execute(c, plan(c), out,
+                    new ConvertOptions(ConvertOptions.DEFAULT_MAX_SHARD_BYTES, true), ProgressListener.NONE,
+                    Cancellation.NEVER)).isInstanceOfSatisfying(FuseboxException.class,
+                    e -> assertThat(e.problem()).isEqualTo(Problem.OUTPUT_EXISTS)).hasMessageContaining(
+                    "Fusebox did not write");
+        }
+        assertThat(out.resolve("old.txt")).hasContent("old");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.fusebox.converter.lora;
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.convert.OutputGuard;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.safetensors.Dtype;
 import org.junit.jupiter.api.Test;
@@ -41,7 +42,7 @@ class BinAdapterTest {
         assertThat(Files.mismatch(out.resolve(Checkpoint.ADAPTER_WEIGHTS),
                 Fixtures.tiny("peft-saved-attn_experts").resolve(Checkpoint.ADAPTER_WEIGHTS))).isEqualTo(-1L);
         assertThat(Files.list(out).map(p -> p.getFileName().toString()))
-                .containsExactlyInAnyOrder(Checkpoint.ADAPTER_WEIGHTS, Checkpoint.ADAPTER_CONFIG);
+                .containsExactlyInAnyOrder(Checkpoint.ADAPTER_WEIGHTS, Checkpoint.ADAPTER_CONFIG, OutputGuard.MARKER);
     }
 
     @Test

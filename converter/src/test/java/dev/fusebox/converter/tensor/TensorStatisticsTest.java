@@ -29,7 +29,7 @@ class TensorStatisticsTest {
     void momentsLeaveNanAndInfinityOutAndCountThem() throws FuseboxException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = f32(arena, 1, 2, 3, 4, Float.NaN, Float.POSITIVE_INFINITY);
-            TensorStatistics st = TensorStatistics.compute(s, Dtype.F32, Shape.of(6), new long[0], FINE,
+            TensorStatistics st = TensorStatistics.compute(ByteRanges.of(s), Dtype.F32, Shape.of(6), new long[0], FINE,
                     ProgressListener.NONE, Cancellation.NEVER);
             assertThat(st.count()).isEqualTo(6);
             assertThat(st.nanCount()).isEqualTo(1);
@@ -51,7 +51,7 @@ class TensorStatisticsTest {
                 values[i] = i;
             }
             MemorySegment s = f32(arena, values);
-            TensorStatistics st = TensorStatistics.compute(s, Dtype.F32, Shape.of(2, 4, 4), new long[] {1}, FINE,
+            TensorStatistics st = TensorStatistics.compute(ByteRanges.of(s), Dtype.F32, Shape.of(2, 4, 4), new long[] {1}, FINE,
                     ProgressListener.NONE, Cancellation.NEVER);
             TensorStatistics.HeatMap map = st.heatMap();
             assertThat(map.slice()).isEqualTo("[1, :, :]");
@@ -68,7 +68,7 @@ class TensorStatisticsTest {
     void aFixtureTensorMatchesAPlainTwoPassComputation() throws FuseboxException {
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
             StoredTensor t = c.tensor("model.layers.1.block_sparse_moe.experts.2.w2.weight").orElseThrow();
-            TensorStatistics st = TensorStatistics.compute(t.data(), t.dtype(), t.shape(), new long[0],
+            TensorStatistics st = TensorStatistics.compute(t::data, t.dtype(), t.shape(), new long[0],
                     TensorStatistics.Settings.DEFAULT, ProgressListener.NONE, Cancellation.NEVER);
             long n = t.shape().elementCount();
             double sum = 0;
@@ -101,7 +101,7 @@ class TensorStatisticsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(3L * 100_000 * 2);
             List<Progress> seen = new ArrayList<>();
-            TensorStatistics.compute(s, Dtype.BF16, Shape.of(3, 100_000), new long[0], FINE, seen::add,
+            TensorStatistics.compute(ByteRanges.of(s), Dtype.BF16, Shape.of(3, 100_000), new long[0], FINE, seen::add,
                     Cancellation.NEVER);
             Progress last = seen.getLast();
             assertThat(last.bytesDone()).isEqualTo(last.bytesTotal()).isEqualTo(3L * 3 * 100_000 * 2);
@@ -114,7 +114,7 @@ class TensorStatisticsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(4L * 300_000);
             List<Progress> seen = new ArrayList<>();
-            assertThatThrownBy(() -> TensorStatistics.compute(s, Dtype.F32, Shape.of(300_000), new long[0], FINE,
+            assertThatThrownBy(() -> TensorStatistics.compute(ByteRanges.of(s), Dtype.F32, Shape.of(300_000), new long[0], FINE,
                     seen::add, () -> !seen.isEmpty()))
                     .isInstanceOfSatisfying(FuseboxException.class,
                             e -> assertThat(e.problem()).isEqualTo(Problem.CANCELLED));
@@ -126,7 +126,7 @@ class TensorStatisticsTest {
     void integerTensorsAreRefusedWithAReason() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = arena.allocate(8);
-            assertThatThrownBy(() -> TensorStatistics.compute(s, Dtype.I64, Shape.of(1), new long[0], FINE,
+            assertThatThrownBy(() -> TensorStatistics.compute(ByteRanges.of(s), Dtype.I64, Shape.of(1), new long[0], FINE,
                     ProgressListener.NONE, Cancellation.NEVER))
                     .isInstanceOfSatisfying(FuseboxException.class,
                             e -> assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED))

@@ -3,6 +3,7 @@ package dev.fusebox.converter.torchzip;
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.convert.OutputGuard;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
@@ -184,7 +185,7 @@ class TorchZipFileTest {
         }
         try (var written = Files.list(out)) {
             assertThat(written.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
-                    "model.safetensors");
+                    "model.safetensors", OutputGuard.MARKER);
         }
     }
 }

@@ -121,7 +121,7 @@ public final class TensorDetailViewModel {
         }
         StoredTensor t = r.stored().get();
         long[] leading = sliceCount.get() > 0 ? new long[] {sliceIndex.get()} : new long[0];
-        job.start("Statistics of " + t.key(), (progress, cancel) -> TensorStatistics.compute(t.data(), t.dtype(),
+        job.start("Statistics of " + t.key(), (progress, cancel) -> TensorStatistics.compute(t::data, t.dtype(),
                         t.shape(), leading, TensorStatistics.Settings.DEFAULT, progress, cancel),
                 this::show, failure -> statisticsNote.set(failure));
     }
