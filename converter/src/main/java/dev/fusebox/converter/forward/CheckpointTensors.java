@@ -46,7 +46,7 @@ public final class CheckpointTensors implements TensorSource {
             throw new IllegalArgumentException(key + ": " + byteLength + " bytes at " + byteOffset + " are outside its "
                     + t.byteSize());
         }
-        MemorySegment bytes = t.data().asSlice(byteOffset, byteLength);
+        MemorySegment bytes = t.data(byteOffset, byteLength);
         read.add(byteLength);
         return bytes;
     }
