@@ -70,14 +70,13 @@ public final class PlannedTensors implements TensorSource {
     }
 
     @Override
-    public MemorySegment read(String key, long byteOffset, long byteLength) throws FuseboxException {
+    public void readInto(String key, long byteOffset, MemorySegment out) throws FuseboxException {
         PlannedTarget target = plan.target(key).orElseThrow(() -> new FuseboxException(Problem.SHAPE_MISMATCH,
                 plan.source(), key, "is not in the conversion's plan"));
-        if (byteOffset < 0 || byteLength < 0 || byteOffset > target.byteSize() - byteLength) {
-            throw new IllegalArgumentException(key + ": " + byteLength + " bytes at " + byteOffset
+        if (byteOffset < 0 || byteOffset > target.byteSize() - out.byteSize()) {
+            throw new IllegalArgumentException(key + ": " + out.byteSize() + " bytes at " + byteOffset
                     + " are outside its " + target.byteSize());
         }
-        MemorySegment out = Arena.ofAuto().allocate(Math.max(1, byteLength), 16).asSlice(0, byteLength);
         try {
             switch (target.recipe()) {
                 case CopyRecipe c -> copy(target, c, byteOffset, out);
@@ -87,7 +86,6 @@ public final class PlannedTensors implements TensorSource {
             throw new FuseboxException(Problem.IO_ERROR, plan.source(), key,
                     "could not be read through the plan (" + e.getMessage() + ")", e);
         }
-        return out.asReadOnly();
     }
 
     private void copy(PlannedTarget target, CopyRecipe recipe, long lo, MemorySegment out)
@@ -118,7 +116,8 @@ public final class PlannedTensors implements TensorSource {
                 visit(runs, lo, hi, (t, s, n) -> readInto(channel, out.asSlice(t - lo, n), base + s));
                 read.add(span[2]);
             } else {
-                MemorySegment buffer = Arena.ofAuto().allocate(spanBytes, 16);
+                MemorySegment buffer = spanBytes < Integer.MAX_VALUE - 8
+                        ? MemorySegment.ofArray(new byte[(int) spanBytes]) : Arena.ofAuto().allocate(spanBytes, 16);
                 readInto(channel, buffer, base + span[0]);
                 read.add(spanBytes);
                 visit(runs, lo, hi, (t, s, n) -> MemorySegment.copy(buffer, s - span[0], out, t - lo, n));
@@ -131,7 +130,7 @@ public final class PlannedTensors implements TensorSource {
     }
 
     private void compute(PlannedTarget target, long lo, MemorySegment out) throws IOException, FuseboxException {
-        MemorySegment whole = Arena.ofAuto().allocate(Math.max(1, target.byteSize()), 16);
+        MemorySegment whole = MemorySegment.ofArray(new byte[Math.toIntExact(target.byteSize())]);
         long[] at = {0};
         ByteSink sink = bytes -> {
             int n = bytes.remaining();

@@ -52,6 +52,8 @@ public final class ExpertCheck {
     private static final Pattern ROUTER = Pattern.compile("(?:^|\\.)(?:gate|router)(?:\\.layer)?\\.weight(?:_1)?$");
     private static final Pattern LAYER = Pattern.compile("(?:^|\\.)layers\\.(\\d+)\\.");
     private static final long PARALLEL_WORK = 1L << 20;
+    /** Bytes of weights read at a time. */
+    private static final long CHUNK = 16L << 20;
 
     private final TensorSource source;
     private final TensorSource converted;
@@ -376,44 +378,64 @@ public final class ExpertCheck {
     }
 
     /**
-     * {@code y = W x} for each sample, with W read from {@code tensors} as {@code p} stores it; each output is
-     * summed over the inputs in ascending order whatever the storage, so a transposed copy gives the same bits.
+     * {@code y = W x} for each sample, with W read from {@code tensors} as {@code p} stores it, a chunk of rows at a
+     * time through one buffer (so a check holds {@link #CHUNK} bytes of weights whatever the expert's size); each
+     * output is summed over the inputs in ascending order whatever the storage, so a transposed copy gives the same
+     * bits.
      */
     static double[][] apply(TensorSource tensors, Projection p, double[][] x) throws FuseboxException {
-        MemorySegment data = tensors.read(p.key(), p.byteOffset(), p.byteSize());
         double[][] y = new double[x.length][p.out()];
-        if (p.transposed()) {
-            float[] row = new float[p.cols()];
-            for (int i = 0; i < p.rows(); i++) {
-                FloatCodec.decode(data, p.dtype(), (long) i * p.cols(), row, 0, p.cols());
-                for (int s = 0; s < x.length; s++) {
-                    double xi = x[s][i];
-                    double[] ys = y[s];
-                    for (int c = 0; c < p.count(); c++) {
-                        ys[c] += row[p.from() + c] * xi;
-                    }
-                }
+        long rowBytes = Math.multiplyExact((long) p.cols(), p.dtype().byteSize());
+        int rowsPerChunk = (int) Math.max(1, Math.min(p.rows(), CHUNK / rowBytes));
+        MemorySegment buffer = MemorySegment.ofArray(new byte[Math.toIntExact(rowsPerChunk * rowBytes)]);
+        for (int first = 0; first < p.rows(); first += rowsPerChunk) {
+            int rows = Math.min(rowsPerChunk, p.rows() - first);
+            MemorySegment chunk = buffer.asSlice(0, rows * rowBytes);
+            tensors.readInto(p.key(), Math.addExact(p.byteOffset(), first * rowBytes), chunk);
+            if (p.transposed()) {
+                transposedRows(p, chunk, first, rows, x, y);
+            } else {
+                int from = first;
+                int parts = (long) rows * p.cols() < PARALLEL_WORK ? 1
+                        : Math.min(rows, 4 * Runtime.getRuntime().availableProcessors());
+                IntStream range = IntStream.range(0, parts);
+                (parts > 1 ? range.parallel() : range).forEach(part -> outputRows(p, chunk, from,
+                        (int) ((long) rows * part / parts), (int) ((long) rows * (part + 1) / parts), x, y));
             }
-            return y;
         }
-        int rows = p.rows();
-        int parts = (long) rows * p.cols() < PARALLEL_WORK ? 1
-                : Math.min(rows, 4 * Runtime.getRuntime().availableProcessors());
-        IntStream range = IntStream.range(0, parts);
-        (parts > 1 ? range.parallel() : range).forEach(part -> {
-            float[] row = new float[p.cols()];
-            for (int o = (int) ((long) rows * part / parts); o < (long) rows * (part + 1) / parts; o++) {
-                FloatCodec.decode(data, p.dtype(), (long) o * p.cols(), row, 0, p.cols());
-                for (int s = 0; s < x.length; s++) {
-                    double acc = 0;
-                    double[] xs = x[s];
-                    for (int i = 0; i < row.length; i++) {
-                        acc += row[i] * xs[i];
-                    }
-                    y[s][o] = acc;
+        return y;
+    }
+
+    /** Stored rows [lo, hi) of a chunk starting at row {@code first} are outputs: one dot product each. */
+    private static void outputRows(Projection p, MemorySegment chunk, int first, int lo, int hi, double[][] x,
+                                   double[][] y) {
+        float[] row = new float[p.cols()];
+        for (int o = lo; o < hi; o++) {
+            FloatCodec.decode(chunk, p.dtype(), (long) o * p.cols(), row, 0, p.cols());
+            for (int s = 0; s < x.length; s++) {
+                double acc = 0;
+                double[] xs = x[s];
+                for (int i = 0; i < row.length; i++) {
+                    acc += row[i] * xs[i];
+                }
+                y[s][first + o] = acc;
+            }
+        }
+    }
+
+    /** The rows of a chunk starting at row {@code first} are inputs: each adds its share to every output. */
+    private static void transposedRows(Projection p, MemorySegment chunk, int first, int rows, double[][] x,
+                                       double[][] y) {
+        float[] row = new float[p.cols()];
+        for (int i = 0; i < rows; i++) {
+            FloatCodec.decode(chunk, p.dtype(), (long) i * p.cols(), row, 0, p.cols());
+            for (int s = 0; s < x.length; s++) {
+                double xi = x[s][first + i];
+                double[] ys = y[s];
+                for (int c = 0; c < p.count(); c++) {
+                    ys[c] += row[p.from() + c] * xi;
                 }
             }
-        });
-        return y;
+        }
     }
 }

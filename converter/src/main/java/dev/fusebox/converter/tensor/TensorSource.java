@@ -3,6 +3,7 @@ package dev.fusebox.converter.tensor;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,9 +25,19 @@ public interface TensorSource extends AutoCloseable {
 
     /**
      * {@code byteLength} bytes of tensor {@code key} from {@code byteOffset} (counted from the tensor's first byte),
-     * read-only; the range must lie inside the tensor.
+     * in memory of their own (on the heap below 2 GiB, so the garbage collector bounds what reads leave behind);
+     * the range must lie inside the tensor.
      */
-    MemorySegment read(String key, long byteOffset, long byteLength) throws FuseboxException;
+    default MemorySegment read(String key, long byteOffset, long byteLength) throws FuseboxException {
+        MemorySegment out = byteLength < Integer.MAX_VALUE - 8
+                ? MemorySegment.ofArray(new byte[(int) byteLength])
+                : Arena.ofAuto().allocate(byteLength, 16);
+        readInto(key, byteOffset, out);
+        return out.asReadOnly();
+    }
+
+    /** Fills {@code dst} with the bytes of tensor {@code key} from {@code byteOffset}; see {@link #read}. */
+    void readInto(String key, long byteOffset, MemorySegment dst) throws FuseboxException;
 
     /** Bytes of tensor data read from files so far. */
     long bytesRead();
