@@ -129,6 +129,10 @@ public final class ExpertCheck {
                 }
             }
         }
+        if (pairs.isEmpty() && !a.byPrefix().isEmpty() && b.owners().isEmpty()) {
+            throw new FuseboxException(Problem.SHAPE_MISMATCH, converted.location(), "holds none of the expert "
+                    + "tensors the conversion of " + source.location() + " writes; is it that model's conversion?");
+        }
         if (pairs.isEmpty()) {
             throw new FuseboxException(Problem.UNSUPPORTED, source.location(), "has no experts the expert check "
                     + "recognises in " + (layers.isPresent() ? "its first " + limit + " layers" : "any layer")
@@ -223,7 +227,10 @@ public final class ExpertCheck {
                 : (gated ? "gated " : "ungated ") + activation.configName();
         double[] worst = {0, 0};
         String failure = null;
-        if (!roles.equals(p.b.roles())) {
+        if (p.expertB >= p.b.experts()) {
+            failure = where + ": the conversion's " + p.b.prefix() + " holds " + p.b.experts()
+                    + " experts, so it has no expert " + p.expertB;
+        } else if (!roles.equals(p.b.roles())) {
             failure = where + ": the source has the projections " + roles + " but the conversion's "
                     + p.b.prefix() + " has " + p.b.roles();
         } else {
