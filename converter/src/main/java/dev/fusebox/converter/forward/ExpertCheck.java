@@ -44,7 +44,7 @@ import java.util.stream.IntStream;
  */
 public final class ExpertCheck {
 
-    /** Sample states per expert and per router. */
+    /** Seeded sample states per expert and per router. */
     public static final int SAMPLES = 2;
     /** The largest difference that passes, relative to the largest output on the source side. */
     public static final double TOLERANCE = 1e-6;
@@ -198,16 +198,26 @@ public final class ExpertCheck {
     }
 
     public ExpertCheckResult run(ProgressListener progress, Cancellation cancellation) throws FuseboxException {
+        return run(Map.of(), progress, cancellation);
+    }
+
+    /**
+     * The check, with {@code realStates} (by layer, [tokens × hidden] row-major: what the layer's experts took in
+     * a forward pass) going through every expert of that layer after the seeded ones.
+     */
+    public ExpertCheckResult run(Map<Integer, float[]> realStates, ProgressListener progress,
+                                 Cancellation cancellation) throws FuseboxException {
         List<ExpertComparison> experts = new ArrayList<>();
         List<RouterComparison> routerResults = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         long start = System.nanoTime();
+        int real = realStates.isEmpty() ? 0 : realStates.values().iterator().next().length > 0 ? 2 : 0;
         int step = 0;
         for (Pair p : pairs) {
             cancellation.check();
             progress.onProgress(new Progress(0, 0, step++, steps(), "experts: layer " + p.a.layer() + " expert "
                     + p.expertA));
-            experts.add(compare(p, failures));
+            experts.add(compare(p, realStates.get(p.a.layer()), failures));
         }
         for (RouterPair r : routers) {
             cancellation.check();
@@ -215,11 +225,11 @@ public final class ExpertCheck {
             routerResults.add(compare(r, failures));
         }
         progress.onProgress(new Progress(0, 0, steps(), steps(), "experts: done"));
-        return new ExpertCheckResult(activation, SAMPLES, TOLERANCE, experts, routerResults, failures,
+        return new ExpertCheckResult(activation, SAMPLES, real, TOLERANCE, experts, routerResults, failures,
                 System.nanoTime() - start, Optional.empty());
     }
 
-    private ExpertComparison compare(Pair p, List<String> failures) throws FuseboxException {
+    private ExpertComparison compare(Pair p, float[] real, List<String> failures) throws FuseboxException {
         String where = "layer " + p.a.layer() + " expert " + p.expertA;
         Set<Role> roles = p.a.roles();
         boolean gated = roles.contains(Role.GATE);
@@ -236,7 +246,7 @@ public final class ExpertCheck {
         } else {
             SplittableRandom random = new SplittableRandom(0x5EEDL * 1_000_003L + p.a.layer() * 1009L + p.expertA);
             Role first = gated ? Role.GATE : roles.contains(Role.UP) ? Role.UP : Role.DOWN;
-            double[][] x = samples(random, p.a.projection(p.expertA, first).in());
+            double[][] x = withReal(samples(random, p.a.projection(p.expertA, first).in()), real);
             double[][] hiddenA = null;
             double[][] hiddenB = null;
             for (Role r : new Role[] {Role.GATE, Role.UP}) {
@@ -349,6 +359,28 @@ public final class ExpertCheck {
             failures.add(failure);
         }
         return new RouterComparison(r.layer, r.a.key(), r.b.key(), diff, allowed, failure == null);
+    }
+
+    /**
+     * The seeded samples, then the first and the last position's real state when there are real states of the
+     * samples' width.
+     */
+    private static double[][] withReal(double[][] seeded, float[] real) {
+        int width = seeded[0].length;
+        if (real == null || real.length == 0 || real.length % width != 0) {
+            return seeded;
+        }
+        int positions = real.length / width;
+        int[] rows = positions == 1 ? new int[] {0} : new int[] {0, positions - 1};
+        double[][] out = java.util.Arrays.copyOf(seeded, seeded.length + rows.length);
+        for (int r = 0; r < rows.length; r++) {
+            double[] row = new double[width];
+            for (int i = 0; i < width; i++) {
+                row[i] = real[rows[r] * width + i];
+            }
+            out[seeded.length + r] = row;
+        }
+        return out;
     }
 
     private static double[][] samples(SplittableRandom random, int width) {

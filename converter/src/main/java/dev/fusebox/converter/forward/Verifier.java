@@ -188,12 +188,21 @@ public final class Verifier {
                         "converted " + p.current())), cancellation);
         ExpertCheckResult expertResult = experts == null ? ExpertCheckResult.skipped("the adapter is merged into "
                 + "the conversion, which changes the experts' weights; the forward pass compares them")
-                : experts.run(p -> progress.onProgress(new Progress(0, 0, 2 * items + p.itemsDone(), total,
-                p.current())), cancellation);
+                : experts.run(realStates(ra), p -> progress.onProgress(new Progress(0, 0, 2 * items + p.itemsDone(),
+                total, p.current())), cancellation);
         Tolerance tolerance = Tolerance.of(dtypes(a, b, tensorsOf(sourceAdapter), tensorsOf(convertedAdapter)));
         return compare(ra, rb, tolerance, dims.layers(), expertResult,
                 side(a, source.layout(), false, wa.adapterLocation(), ra.nanos()),
                 side(b, convertedLayout, converted == null, wb.adapterLocation(), rb.nanos()));
+    }
+
+    /** What each layer's experts took in the source's forward pass, for the expert check to run them too. */
+    private static Map<Integer, float[]> realStates(ForwardResult r) {
+        Map<Integer, float[]> out = new java.util.HashMap<>();
+        for (int l = 0; l < r.expertInputs().size(); l++) {
+            out.put(l, r.expertInputs().get(l));
+        }
+        return out;
     }
 
     private static Checkpoint openModel(Path path, Optional<RuleBook> rules) throws FuseboxException {

@@ -146,7 +146,8 @@ public final class VerifyViewModel {
         String expertDetails = "expert check: " + x.experts().size() + " experts in " + x.layers().size() + " of "
                 + r.layersTotal() + " layers and " + x.routers().size() + " routers, "
                 + (x.experts().isEmpty() ? "" : x.experts().getFirst().function() + ", ")
-                + x.samples() + " seeded states each";
+                + x.samples() + " seeded states" + (x.realStates() > 0 ? " and " + x.realStates()
+                + " from the forward pass" : "") + " each";
         String forwardDetails = !r.forwardPass() ? "" : "forward pass: " + r.tokens().size() + " tokens through "
                 + r.layersRun() + " of " + r.layersTotal() + " layers · top-1 agrees at " + r.top1Agreement()
                 + " of " + r.tokens().size() + " positions · routers agree on " + r.routerAgreement() + " of "
