@@ -18,7 +18,8 @@ OUT=$(mktemp)
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/time -f "wall %e s · user %U s · sys %S s · peak RSS %M KiB" ./fusebox verify "$DIR" --layers 1 --json >"$OUT"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-grep -o '"passed" *: *[a-z]*\|"weight_bytes_read" *: *[0-9]*\|"seconds" *: *[0-9.]*' "$OUT" | tr -d ' ' | paste -sd' '
+echo "$(grep -o '"passed" *: *[a-z]*' "$OUT" | head -n1) · each side (source, converted) and the expert check:" \
+  $(grep -o '"weight_bytes_read" *: *[0-9]*' "$OUT" | tr -d ' ') $(grep -o '"seconds" *: *[0-9.]*' "$OUT" | tr -d ' ')
 rm -f "$OUT"
 if command -v strace >/dev/null; then
   LOG=$(mktemp)
