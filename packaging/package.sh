@@ -132,6 +132,23 @@ mkdir -p "$DIST"
   --icon "$ROOT/packaging/icons/fusebox-256.png" \
   || die "jpackage failed to make the app image (its message is above)."
 
+# The licences: Fusebox's own, the notices the build read from every bundled library's POM
+# (app/target/legal/THIRD-PARTY.txt, by the license-maven-plugin), the licence texts they name, and the LICENSE
+# and NOTICE files the libraries carry in their jars. Under lib/, beside the runtime's own legal/: a .deb made
+# from the image keeps only bin/ and lib/.
+legal="$DIST/$NAME/lib/legal"
+[ -f "$ROOT/app/target/legal/THIRD-PARTY.txt" ] || die "the build wrote no app/target/legal/THIRD-PARTY.txt."
+mkdir -p "$legal/licenses"
+cp "$ROOT/LICENSE" "$ROOT/NOTICE" "$ROOT/app/target/legal/THIRD-PARTY.txt" "$legal/"
+cp "$ROOT"/packaging/licenses/*.txt "$legal/licenses/"
+for jar in "$WORK"/modules/*.jar; do
+  mapfile -t notices < <("$JDK/bin/jar" tf "$jar" | grep -E '^META-INF/[^/]*(LICENSE|NOTICE)[^/]*$' || true)
+  [ ${#notices[@]} -gt 0 ] || continue
+  dir="$legal/licenses/$(basename "$jar" .jar)"
+  mkdir -p "$dir"
+  (cd "$dir" && "$JDK/bin/jar" xf "$jar" "${notices[@]}" && mv META-INF/* . && rmdir META-INF)
+done
+
 # The desktop launcher's ahead-of-time cache (JDK 25: classes loaded and linked, with their profiles), as
 # ./fusebox makes one: the run app/gui-training-options describes is recorded, then the cache is made from the
 # recording. Both runs go through the launcher itself

@@ -51,6 +51,29 @@ else
   fail "the desktop launcher loaded no class from its ahead-of-time cache"
 fi
 
+# Every licence THIRD-PARTY.txt names has its text in licenses/, and the .deb carries the same files.
+image="$ROOT/dist/Fusebox/lib/legal"
+missing=""
+while read -r license; do
+  [ -f "$image/licenses/$license.txt" ] || missing+=" $license"
+done < <(sed -n 's/^ *(\([^)]*\)).*/\1/p' "$image/THIRD-PARTY.txt" 2>/dev/null | sort -u)
+libraries=$(grep -c '^ *(' "$image/THIRD-PARTY.txt" 2>/dev/null || true)
+if [ -f "$image/LICENSE" ] && [ -f "$image/NOTICE" ] && [ "${libraries:-0}" -gt 0 ] && [ -z "$missing" ]; then
+  pass "the image holds LICENSE, NOTICE and the notices of its $libraries libraries"
+else
+  fail "the image's licences are incomplete (LICENSE, NOTICE, THIRD-PARTY.txt; texts missing:${missing:- none})"
+fi
+for deb in "$ROOT"/dist/fusebox_*.deb; do
+  [ -f "$deb" ] || continue
+  listing=$(dpkg-deb -c "$deb")
+  if grep -q '/opt/fusebox/lib/legal/LICENSE$' <<<"$listing" \
+      && grep -q '/opt/fusebox/lib/legal/THIRD-PARTY.txt$' <<<"$listing"; then
+    pass "$(basename "$deb") holds LICENSE and THIRD-PARTY.txt"
+  else
+    fail "$(basename "$deb") lacks LICENSE or THIRD-PARTY.txt under /opt/fusebox/lib/legal"
+  fi
+done
+
 if ! command -v Xvfb >/dev/null 2>&1 || ! command -v xwininfo >/dev/null 2>&1; then
   echo "skip  the GUI: needs Xvfb and xwininfo (Debian packages xvfb, x11-utils)"
 else

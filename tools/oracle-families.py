@@ -7,7 +7,7 @@ For each model type the bundled rules name (all of them when none is given), wit
      save_pretrained it as SAVED: transformers 5 writes the legacy layout on save (checked: SAVED's keys are
      not the model's own v5 state-dict keys);
   2. `./fusebox convert SAVED OUT`: OUT's tensors must be the model's own parameters, byte for byte, under its
-     own names; then shared/tools/oracle_check.py: OUT loads with no missing or unexpected keys and gives the
+     own names; then tools/oracle_check.py: OUT loads with no missing or unexpected keys and gives the
      logits transformers gives for SAVED;
   3. `./fusebox convert OUT BACK`: BACK must load in transformers to the same parameters, and its tensors must
      be byte-identical to SAVED's. Where a rule inverts a renaming more narrowly than transformers' save does
@@ -40,7 +40,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_N
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES = os.path.join(ROOT, "converter/src/main/resources/dev/fusebox/converter/rules")
-ORACLE = os.environ.get("FUSEBOX_ORACLE_CHECK", "/work/shared/tools/oracle_check.py")
+ORACLE = os.environ.get("FUSEBOX_ORACLE_CHECK", os.path.join(ROOT, "tools/oracle_check.py"))
 EXPERTS = 4
 
 # Fields shrunk wherever a family's config has them (names differ between families).

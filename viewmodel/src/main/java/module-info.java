@@ -16,4 +16,5 @@ module dev.fusebox.viewmodel {
     exports dev.fusebox.viewmodel.convert;
     exports dev.fusebox.viewmodel.diff;
     exports dev.fusebox.viewmodel.verify;
+    exports dev.fusebox.viewmodel.cache;
 }

@@ -131,6 +131,24 @@ class OpenAndBrowseTest extends WindowTest {
     }
 
     @Test
+    void aModelInTheHuggingFaceCacheOpensFromTheFileMenu(FxRobot robot) throws Exception {
+        // A snapshot as huggingface_hub lays it out: each file a relative link into the repo's blobs/.
+        Path repo = temp.resolve("hub").resolve("models--fusebox-test--mixtral-tiny");
+        Path blobs = Files.createDirectories(repo.resolve("blobs"));
+        Path snapshot = Files.createDirectories(repo.resolve("snapshots").resolve("1".repeat(40)));
+        for (String name : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(Fixtures.tiny("legacy-base").resolve(name), blobs.resolve(name + "-blob"));
+            Files.createSymbolicLink(snapshot.resolve(name), Path.of("..", "..", "blobs", name + "-blob"));
+        }
+        robot.interact(() -> vm.cache().rootProperty().set(temp.resolve("hub")));
+        robot.clickOn("File");
+        waitUntil(() -> !vm.cache().models().isEmpty());
+        robot.clickOn("#cache-menu").clickOn("fusebox-test/mixtral-tiny@1111111 · 808 KiB · legacy · mixtral");
+        waitUntil(() -> vm.getWorkspace() != null);
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — fusebox-test/mixtral-tiny@1111111");
+    }
+
+    @Test
     void theDarkThemeSwapsTheColourSheet(FxRobot robot) {
         robot.clickOn("#dark-theme-button");
         assertThat(stage.getScene().getStylesheets()).anyMatch(s -> s.endsWith("themes/dark.css"));

@@ -36,6 +36,10 @@ public enum Problem {
     INVALID_INDEX,
     /** A shard named by the index leaves the checkpoint directory. */
     SHARD_OUTSIDE_CHECKPOINT,
+    /** A link in a checkpoint leads out of its folder (and, for a cache snapshot, out of its repo's blobs/). */
+    LINK_OUTSIDE_CHECKPOINT,
+    /** A file a checkpoint needs is a directory, a pipe, a device, a socket or a link loop: only regular files are read. */
+    NOT_A_REGULAR_FILE,
     /** A shard named by the index does not exist. */
     MISSING_SHARD,
     /** A tensor named by the index is not in its shard, or a shard holds tensors the index does not name. */

@@ -80,17 +80,20 @@ class LimitsTest {
         Files.createSymbolicLink(dir.resolve("zero.safetensors"), zero);
         Path fifo = dir.resolve("pipe.safetensors");
         assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
-        for (Path p : new Path[] {model.resolve(ShardIndex.FILE_NAME), dir.resolve("zero.safetensors"), fifo}) {
+        for (Path p : new Path[] {model.resolve(ShardIndex.FILE_NAME), dir.resolve("zero.safetensors")}) {
             assertThatThrownBy(() -> Checkpoint.open(p).close()).as(p.toString())
                     .isInstanceOfSatisfying(FuseboxException.class,
-                            e -> assertThat(e.getMessage()).contains("neither a directory nor a regular file"));
+                            e -> assertThat(e.getMessage()).contains("is a link to /dev/zero, outside"));
         }
+        assertThatThrownBy(() -> Checkpoint.open(fifo).close())
+                .isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage()).isEqualTo(
+                        fifo + ": is a named pipe (FIFO), not a regular file; Fusebox reads only regular files"));
         Files.copy(Fixtures.tiny("legacy-base/model.safetensors"), model.resolve("model.safetensors"));
         Files.delete(model.resolve(ShardIndex.FILE_NAME));
         Files.createSymbolicLink(model.resolve("config.json"), zero);
-        try (Checkpoint c = Checkpoint.open(model)) {
-            assertThat(c.config()).isEmpty();
-        }
+        assertThatThrownBy(() -> Checkpoint.open(model).close())
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.getMessage()).contains("config.json: is a link to /dev/zero, outside"));
     }
 
     /** A one-record torch archive: the pickle as archive/data.pkl, stored. */

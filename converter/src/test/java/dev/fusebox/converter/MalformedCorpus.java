@@ -148,7 +148,7 @@ public final class MalformedCorpus {
                 "leaves the checkpoint directory");
         index("a missing shard", m -> "model-00009.safetensors", Problem.MISSING_SHARD, "does not exist");
         index("an empty shard name", m -> "", Problem.INVALID_INDEX, "empty or invalid shard");
-        index("a shard that is a directory", m -> "sub", Problem.MISSING_SHARD, "not a regular file");
+        index("a shard that is a directory", m -> "sub", Problem.NOT_A_REGULAR_FILE, "is a directory");
         indexText("not JSON", "{\"weight_map\": {", Problem.INVALID_INDEX, "not valid JSON");
         indexText("a JSON array", "[]", Problem.INVALID_INDEX, "not a JSON object");
         indexText("no weight_map", "{\"metadata\": {}}", Problem.INVALID_INDEX, "no weight_map");
@@ -178,7 +178,8 @@ public final class MalformedCorpus {
         Files.move(dir.resolve("model.safetensors"), outside);
         Files.createSymbolicLink(dir.resolve("model.safetensors"), outside);
         writeIndex(dir, m -> "model.safetensors");
-        cases.add(new Case("index: a symlink leading out", dir, Problem.SHARD_OUTSIDE_CHECKPOINT, "link that leads out"));
+        cases.add(new Case("index: a symlink leading out", dir, Problem.LINK_OUTSIDE_CHECKPOINT,
+                "outside the checkpoint folder"));
     }
 
     private void index(String name, UnaryOperator<String> shard, Problem problem, String words) throws IOException {

@@ -2,6 +2,7 @@ package dev.fusebox.app.main;
 
 import dev.fusebox.app.actions.ActionFactory;
 import dev.fusebox.app.actions.AppAction;
+import dev.fusebox.viewmodel.cache.CacheViewModel;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.Notice;
 import dev.fusebox.viewmodel.main.Screen;
@@ -34,7 +35,9 @@ import org.kordamp.ikonli.materialdesign2.MaterialDesignC;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignI;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -63,6 +66,38 @@ public final class MainView extends BorderPane {
         FileDrop.install(this, vm::open);
     }
 
+    /**
+     * The models in the Hugging Face cache, read when the File menu first opens (a submenu's items do not change
+     * while it shows, so reading starts before it does).
+     */
+    private Menu createCacheMenu() {
+        CacheViewModel cache = vm.cache();
+        Menu menu = new Menu("Open from Hugging Face Cache");
+        menu.setId("cache-menu");
+        Runnable fill = () -> {
+            List<MenuItem> items = new ArrayList<>();
+            for (CacheViewModel.Entry m : cache.models()) {
+                MenuItem item = new MenuItem(m.line());
+                item.setMnemonicParsing(false);
+                item.setDisable(!m.opens());
+                item.setOnAction(e -> cache.open(m));
+                items.add(item);
+            }
+            if (items.isEmpty()) {
+                MenuItem none = new MenuItem(cache.job().busyProperty().get() ? "Reading the cache…"
+                        : "No models in " + cache.rootProperty().get());
+                none.setMnemonicParsing(false);
+                none.setDisable(true);
+                items.add(none);
+            }
+            menu.getItems().setAll(items);
+        };
+        cache.models().addListener((ListChangeListener<CacheViewModel.Entry>) c -> fill.run());
+        cache.job().busyProperty().addListener((o, was, busy) -> fill.run());
+        fill.run();
+        return menu;
+    }
+
     private MenuBar createMenuBar() {
         Menu recent = new Menu("Open Recent");
         recent.setId("recent-menu");
@@ -81,8 +116,10 @@ public final class MainView extends BorderPane {
 
         Menu file = new Menu("File", null,
                 actions.menuItem(AppAction.OPEN_FOLDER), actions.menuItem(AppAction.OPEN_FILE), recent,
+                createCacheMenu(),
                 actions.menuItem(AppAction.OPEN_SAMPLE), new SeparatorMenuItem(),
                 actions.menuItem(AppAction.CLOSE), new SeparatorMenuItem(), actions.menuItem(AppAction.QUIT));
+        file.setOnShowing(e -> vm.cache().readOnce());
         Menu tools = new Menu("Tools", null, actions.menuItem(AppAction.CONVERT), actions.menuItem(AppAction.VERIFY),
                 actions.menuItem(AppAction.COMPARE), actions.menuItem(AppAction.STATISTICS), new SeparatorMenuItem(),
                 actions.menuItem(AppAction.CANCEL));

@@ -14,6 +14,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -52,13 +53,20 @@ public final class Checkpoint implements AutoCloseable {
     private final List<TensorFile> files;
     private final Map<String, StoredTensor> tensors;
     private final RuleBook rules;
+    private final HfCache cache;
+    private final Optional<CachedModel> cached;
+    private final List<Path> companions;
     private volatile Layout layout;
+    private volatile Optional<Path> baseModelDirectory;
 
-    private Checkpoint(Path location, Path directory, CheckpointKind kind, ModelConfig config,
+    private Checkpoint(Path location, CheckpointFolder folder, CheckpointKind kind, ModelConfig config,
                        AdapterConfig adapterConfig, ShardIndex index, List<TensorFile> files,
-                       Map<String, StoredTensor> tensors, RuleBook rules) {
+                       Map<String, StoredTensor> tensors, RuleBook rules, HfCache cache, List<Path> companions) {
         this.location = location;
-        this.directory = directory;
+        this.directory = folder.path();
+        this.cached = folder.cachedModel();
+        this.cache = cache;
+        this.companions = List.copyOf(companions);
         this.kind = kind;
         this.config = config;
         this.adapterConfig = adapterConfig;
@@ -73,23 +81,32 @@ public final class Checkpoint implements AutoCloseable {
         return open(path, RuleBook.bundled());
     }
 
-    /** Opens whatever {@code path} names, telling its family and layout with {@code rules}. */
+    /**
+     * Opens whatever {@code path} names, telling its family and layout with {@code rules}; a Hugging Face cache repo
+     * folder or model id ({@code ORG/NAME[@REV]}) is looked up in the cache the environment names.
+     */
     public static Checkpoint open(Path path, RuleBook rules) throws FuseboxException {
-        Path location = path.toAbsolutePath().normalize();
-        if (!Files.exists(location)) {
+        return open(path, rules, HfCache.fromEnvironment());
+    }
+
+    /**
+     * Opens whatever {@code path} names: a checkpoint, or the snapshot a repo folder {@code models--ORG--NAME} or a
+     * model id {@code ORG/NAME[@REV]} (when no such local path exists) stands for in {@code cache}. Every file is read
+     * under {@link CheckpointFolder}'s rule for links.
+     */
+    public static Checkpoint open(Path path, RuleBook rules, HfCache cache) throws FuseboxException {
+        Path location = cache.snapshotFor(path).orElse(path).toAbsolutePath().normalize();
+        if (!Files.exists(location, LinkOption.NOFOLLOW_LINKS)) {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path, "does not exist");
         }
         if (Files.isDirectory(location)) {
-            return openDirectory(location, rules);
+            return openDirectory(location, CheckpointFolder.of(location), rules, cache);
         }
-        if (!Files.isRegularFile(location)) {
-            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
-                    "is neither a directory nor a regular file (a device or a pipe is never read)");
-        }
+        CheckpointFolder folder = CheckpointFolder.of(location.getParent());
+        folder.readable(location);
         String name = location.getFileName().toString();
-        Path dir = location.getParent();
         if (name.endsWith(".index.json")) {
-            return openIndexed(location, dir, location, readConfigIfPresent(dir), rules);
+            return openIndexed(location, folder, location, readConfigIfPresent(folder), rules, cache);
         }
         if (name.endsWith(".safetensors") || TorchZipFile.isTorchFileName(location)) {
             List<TensorFile> files = new ArrayList<>();
@@ -98,67 +115,81 @@ public final class Checkpoint implements AutoCloseable {
             boolean adapter = name.equals(ADAPTER_WEIGHTS) || name.equals(ADAPTER_WEIGHTS_BIN)
                     || looksLikeAdapter(tensors.keySet());
             if (adapter) {
-                AdapterConfig ac = Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))
-                        ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
+                Optional<Path> acFile = folder.find(ADAPTER_CONFIG);
+                AdapterConfig ac = acFile.isPresent() ? AdapterConfig.read(acFile.get()) : null;
                 AdapterPairs.check(location, tensors);
-                return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules);
+                return new Checkpoint(location, folder, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules,
+                        cache, List.of());
             }
-            return new Checkpoint(location, dir, CheckpointKind.MODEL, readConfigIfPresent(dir), null, null,
-                    files, tensors, rules);
+            return new Checkpoint(location, folder, CheckpointKind.MODEL, readConfigIfPresent(folder), null, null,
+                    files, tensors, rules, cache, List.of());
         }
         throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path,
                 "is neither a checkpoint directory, a .safetensors or PyTorch .bin file, nor a "
                         + "model.safetensors.index.json");
     }
 
-    private static Checkpoint openDirectory(Path dir, RuleBook rules) throws FuseboxException {
-        if (Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))) {
-            AdapterConfig ac = AdapterConfig.read(dir.resolve(ADAPTER_CONFIG));
-            Path weights = dir.resolve(ADAPTER_WEIGHTS);
-            if (!Files.isRegularFile(weights)) {
-                weights = dir.resolve(ADAPTER_WEIGHTS_BIN);
+    private static Checkpoint openDirectory(Path dir, CheckpointFolder folder, RuleBook rules, HfCache cache)
+            throws FuseboxException {
+        Optional<Path> adapterConfig = folder.find(ADAPTER_CONFIG);
+        if (adapterConfig.isPresent()) {
+            AdapterConfig ac = AdapterConfig.read(adapterConfig.get());
+            Optional<Path> weights = folder.find(ADAPTER_WEIGHTS);
+            if (weights.isEmpty()) {
+                weights = folder.find(ADAPTER_WEIGHTS_BIN);
             }
-            if (!Files.isRegularFile(weights)) {
+            if (weights.isEmpty()) {
                 throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
                         "has adapter_config.json but no " + ADAPTER_WEIGHTS + " or " + ADAPTER_WEIGHTS_BIN);
             }
-            List<TensorFile> files = List.of(openTensorFile(weights));
+            List<TensorFile> files = List.of(openTensorFile(weights.get()));
             Map<String, StoredTensor> tensors = collect(files);
-            AdapterPairs.check(weights, tensors);
-            return new Checkpoint(dir, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules);
+            AdapterPairs.check(weights.get(), tensors);
+            return new Checkpoint(dir, folder, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules, cache,
+                    companionsIn(folder));
         }
-        ModelConfig config = readConfigIfPresent(dir);
-        Path indexFile = dir.resolve(ShardIndex.FILE_NAME);
-        if (Files.isRegularFile(indexFile)) {
-            return openIndexed(dir, dir, indexFile, config, rules);
+        ModelConfig config = readConfigIfPresent(folder);
+        Optional<Path> indexFile = folder.find(ShardIndex.FILE_NAME);
+        if (indexFile.isPresent()) {
+            return openIndexed(dir, folder, indexFile.get(), config, rules, cache);
         }
-        List<Path> shards = safetensorsIn(dir);
-        if (shards.isEmpty() && Files.isRegularFile(dir.resolve(MODEL_WEIGHTS_BIN_INDEX))) {
-            return openIndexed(dir, dir, dir.resolve(MODEL_WEIGHTS_BIN_INDEX), config, rules);
+        List<Path> shards = safetensorsIn(folder);
+        Optional<Path> binIndex = shards.isEmpty() ? folder.find(MODEL_WEIGHTS_BIN_INDEX) : Optional.empty();
+        if (binIndex.isPresent()) {
+            return openIndexed(dir, folder, binIndex.get(), config, rules, cache);
         }
-        if (shards.isEmpty() && Files.isRegularFile(dir.resolve(MODEL_WEIGHTS_BIN))) {
-            shards = List.of(dir.resolve(MODEL_WEIGHTS_BIN));
+        if (shards.isEmpty()) {
+            shards = folder.find(MODEL_WEIGHTS_BIN).map(List::of).orElse(List.of());
         }
         if (shards.isEmpty()) {
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, dir,
                     "holds no .safetensors file and no " + ADAPTER_CONFIG);
         }
         List<TensorFile> files = openAll(shards);
-        return new Checkpoint(dir, dir, CheckpointKind.MODEL, config, null, null, files, collect(files), rules);
+        return new Checkpoint(dir, folder, CheckpointKind.MODEL, config, null, null, files, collect(files), rules,
+                cache, companionsIn(folder));
     }
 
-    private static Checkpoint openIndexed(Path location, Path dir, Path indexFile, ModelConfig config,
-                                          RuleBook rules) throws FuseboxException {
+    private static Checkpoint openIndexed(Path location, CheckpointFolder folder, Path indexFile, ModelConfig config,
+                                          RuleBook rules, HfCache cache) throws FuseboxException {
         ShardIndex index = ShardIndex.read(indexFile);
+        // Names that lead to one file ("x" and "./x") are one shard, opened once.
         List<Path> shardPaths = new ArrayList<>();
+        Map<Path, Integer> positions = new java.util.HashMap<>();
+        Map<String, Integer> shardOf = new java.util.HashMap<>();
         for (String shard : index.shardNames()) {
-            shardPaths.add(ShardIndex.resolveShard(indexFile, dir, shard));
+            Path p = folder.readable(ShardIndex.resolveShard(indexFile, folder.path(), shard));
+            Integer at = positions.putIfAbsent(p, shardPaths.size());
+            if (at == null) {
+                at = shardPaths.size();
+                shardPaths.add(p);
+            }
+            shardOf.put(shard, at);
         }
         List<TensorFile> files = openAll(shardPaths);
         Map<String, TensorFile> byShardName = new java.util.HashMap<>();
-        int i = 0;
         for (String shard : index.shardNames()) {
-            byShardName.put(shard, files.get(i++));
+            byShardName.put(shard, files.get(shardOf.get(shard)));
         }
         Map<String, StoredTensor> tensors = collect(files);
         for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
@@ -176,7 +207,8 @@ public final class Checkpoint implements AutoCloseable {
                 }
             }
         }
-        return new Checkpoint(location, dir, CheckpointKind.MODEL, config, null, index, files, tensors, rules);
+        return new Checkpoint(location, folder, CheckpointKind.MODEL, config, null, index, files, tensors, rules,
+                cache, companionsIn(folder));
     }
 
     private static Map<String, StoredTensor> collect(List<TensorFile> files) throws FuseboxException {
@@ -244,23 +276,55 @@ public final class Checkpoint implements AutoCloseable {
         return TorchZipFile.isTorchFileName(file) ? TorchZipFile.open(file) : SafetensorsFile.open(file);
     }
 
-    private static ModelConfig readConfigIfPresent(Path dir) throws FuseboxException {
-        Path config = dir.resolve(CONFIG);
-        return Files.isRegularFile(config) ? ModelConfig.read(config) : null;
+    private static ModelConfig readConfigIfPresent(CheckpointFolder folder) throws FuseboxException {
+        Optional<Path> config = folder.find(CONFIG);
+        return config.isPresent() ? ModelConfig.read(config.get()) : null;
     }
 
-    private static List<Path> safetensorsIn(Path dir) throws FuseboxException {
+    /** Every {@code *.safetensors} entry of the folder, each checked: one that is not a readable file is refused. */
+    private static List<Path> safetensorsIn(CheckpointFolder folder) throws FuseboxException {
         List<Path> out = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.safetensors")) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(folder.path(), "*.safetensors")) {
             for (Path p : s) {
-                if (Files.isRegularFile(p)) {
+                out.add(p);
+            }
+        } catch (IOException e) {
+            throw new FuseboxException(Problem.IO_ERROR, folder.path(), "could not be listed (" + e.getMessage() + ")",
+                    e);
+        }
+        out.sort(null);
+        for (Path p : out) {
+            folder.readable(p);
+        }
+        return out;
+    }
+
+    /**
+     * Files a conversion carries over unchanged: everything in the folder but the weights, the index, the adapter
+     * config (which conversion rewrites), hidden files and subfolders; each checked by the link rule, so a tokenizer
+     * that links into the cache's blobs is carried, and one that links elsewhere refuses the checkpoint.
+     */
+    private static List<Path> companionsIn(CheckpointFolder folder) throws FuseboxException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(folder.path())) {
+            for (Path p : s) {
+                String n = p.getFileName().toString();
+                boolean weights = n.endsWith(".safetensors") || n.equals(ShardIndex.FILE_NAME)
+                        || n.equals(ADAPTER_CONFIG) || n.equals(ADAPTER_WEIGHTS_BIN)
+                        || n.equals(MODEL_WEIGHTS_BIN_INDEX) || (n.startsWith("pytorch_model") && n.endsWith(".bin"))
+                        || n.startsWith(".");
+                if (!weights && !Files.isDirectory(p)) {
                     out.add(p);
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, dir, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, folder.path(), "could not be listed (" + e.getMessage() + ")",
+                    e);
         }
         out.sort(null);
+        for (Path p : out) {
+            folder.readable(p);
+        }
         return out;
     }
 
@@ -278,9 +342,15 @@ public final class Checkpoint implements AutoCloseable {
         return directory;
     }
 
-    /** A short name for titles: the directory or file name. */
+    /** A short name for titles: the directory or file name; for a cache snapshot {@code ORG/NAME@0123abc}. */
     public String displayName() {
-        return location.getFileName() == null ? location.toString() : location.getFileName().toString();
+        String name = location.getFileName() == null ? location.toString() : location.getFileName().toString();
+        return cached.map(m -> location.equals(directory) ? m.shortName() : m.shortName() + "/" + name).orElse(name);
+    }
+
+    /** The model in the Hugging Face cache whose snapshot this checkpoint is. */
+    public Optional<CachedModel> cachedModel() {
+        return cached;
     }
 
     public CheckpointKind kind() {
@@ -359,7 +429,13 @@ public final class Checkpoint implements AutoCloseable {
         }
         return baseModelDirectory().flatMap(d -> {
             try {
-                return Optional.of(ModelConfig.read(d.resolve(CONFIG)));
+                return CheckpointFolder.of(d).find(CONFIG).map(f -> {
+                    try {
+                        return ModelConfig.read(f);
+                    } catch (FuseboxException e) {
+                        return null;
+                    }
+                });
             } catch (FuseboxException e) {
                 return Optional.empty();
             }
@@ -367,10 +443,21 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     /**
-     * For an adapter, the base model directory its config names, when that is a local directory with a
-     * config.json: the path as given if absolute, else beside the adapter, else relative to the working directory.
+     * For an adapter, the base model directory its config's {@code base_model_name_or_path} names, when that holds
+     * a config.json: an absolute path as PEFT wrote it, else a folder of that name beside the adapter, else the model
+     * of that id in the Hugging Face cache — never a path relative to the working directory, which an adapter's
+     * author cannot know ({@code --base} names any other).
      */
     public Optional<Path> baseModelDirectory() {
+        Optional<Path> known = baseModelDirectory;
+        if (known == null) {
+            known = findBaseModelDirectory();
+            baseModelDirectory = known;
+        }
+        return known;
+    }
+
+    private Optional<Path> findBaseModelDirectory() {
         if (adapterConfig == null || adapterConfig.baseModelNameOrPath().isEmpty()) {
             return Optional.empty();
         }
@@ -380,45 +467,26 @@ public final class Checkpoint implements AutoCloseable {
             Path given = Path.of(name);
             if (given.isAbsolute()) {
                 candidates.add(given);
-            } else {
-                if (directory.getParent() != null) {
-                    candidates.add(directory.getParent().resolve(given));
-                }
-                candidates.add(given.toAbsolutePath());
+            } else if (directory.getParent() != null && !name.isEmpty()
+                    && !List.of(name.split("[/\\\\]")).contains("..")) {
+                candidates.add(directory.getParent().resolve(given));
             }
         } catch (java.nio.file.InvalidPathException e) {
             return Optional.empty();
         }
+        cache.snapshotOf(name).ifPresent(candidates::add);
         return candidates.stream().map(Path::normalize)
                 .filter(p -> !p.equals(directory) && Files.isRegularFile(p.resolve(CONFIG)))
                 .findFirst();
     }
 
     /**
-     * Files a conversion carries over unchanged: everything in the directory but the weights, the index and, for
-     * adapters, the adapter config (which conversion rewrites). Empty for a lone safetensors file.
+     * Files a conversion carries over unchanged (copied as files, whatever links they are read through): everything
+     * in the folder but the weights, the index, the adapter config, hidden files and subfolders. Empty for a lone
+     * safetensors file.
      */
-    public List<Path> companionFiles() throws FuseboxException {
-        if (!Files.isDirectory(location) && !location.getFileName().toString().endsWith(".index.json")) {
-            return List.of();
-        }
-        List<Path> out = new ArrayList<>();
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(directory)) {
-            for (Path p : s) {
-                String n = p.getFileName().toString();
-                boolean weights = n.endsWith(".safetensors") || n.equals(ShardIndex.FILE_NAME)
-                        || n.equals(ADAPTER_CONFIG) || n.equals(ADAPTER_WEIGHTS_BIN)
-                        || n.equals(MODEL_WEIGHTS_BIN_INDEX) || (n.startsWith("pytorch_model") && n.endsWith(".bin"))
-                        || n.startsWith(".");
-                if (!weights && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    out.add(p);
-                }
-            }
-        } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + e.getMessage() + ")", e);
-        }
-        out.sort(null);
-        return out;
+    public List<Path> companionFiles() {
+        return companions;
     }
 
     /** Total bytes of tensor data. */

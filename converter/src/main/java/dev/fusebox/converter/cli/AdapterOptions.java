@@ -11,8 +11,8 @@ import java.util.Optional;
 final class AdapterOptions {
 
     @Option(names = "--base", paramLabel = "DIR",
-            description = "For an adapter: its base model (default: base_model_name_or_path when it is a local "
-                    + "directory), which gives the family and the experts' shapes.")
+            description = "For an adapter: its base model (default: base_model_name_or_path, found beside the "
+                    + "adapter or in the Hugging Face cache), which gives the family and the experts' shapes.")
     private Path base;
 
     @Option(names = "--merge-adapter", paramLabel = "DIR",

@@ -29,7 +29,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "A checkpoint directory, a .safetensors file or an index file.")
+    @Parameters(index = "0", paramLabel = "PATH",
+            description = "A checkpoint directory, a .safetensors file, an index file, or a model in the "
+                    + "Hugging Face cache (ORG/NAME[@REV], or its models--ORG--NAME folder).")
     private Path path;
 
     @Parameters(index = "1", paramLabel = "OUT", description = "Where to write the converted checkpoint.")

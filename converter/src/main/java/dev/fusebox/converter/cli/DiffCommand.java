@@ -3,9 +3,12 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
+import dev.fusebox.converter.convert.DiffSummary;
+import dev.fusebox.converter.convert.Difference;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.TensorSpec;
@@ -30,7 +33,9 @@ final class DiffCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "A", description = "The checkpoint whose layout the comparison uses.")
+    @Parameters(index = "0", paramLabel = "A",
+            description = "The checkpoint whose layout the comparison uses (a path, or "
+                    + "ORG/NAME[@REV] in the Hugging Face cache).")
     private Path a;
 
     @Parameters(index = "1", paramLabel = "B", description = "The checkpoint compared with it.")
@@ -38,6 +43,10 @@ final class DiffCommand implements Callable<Integer> {
 
     @Option(names = "--values", description = "Also compare every tensor's bytes (and float values where they differ).")
     private boolean values;
+
+    @Option(names = "--html", paramLabel = "OUT", description = "With --values: also write the per-layer picture of "
+            + "the differences to the HTML file OUT, for a report.")
+    private Path html;
 
     @Option(names = "--rules", paramLabel = "FILE", description = "An extra rule file; may be repeated.")
     private List<Path> ruleFiles = new ArrayList<>();
@@ -48,15 +57,25 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() throws FuseboxException {
         PrintWriter out = spec.commandLine().getOut();
+        if (html != null && !values) {
+            throw new FuseboxException(Problem.UNSUPPORTED, html, "shows how values differ; add --values");
+        }
         RuleBook book = RuleBook.installed().withFiles(ruleFiles);
         DiffReport report;
+        String nameA;
+        String nameB;
         try (Checkpoint ca = Checkpoint.open(a, book); Checkpoint cb = Checkpoint.open(b, book)) {
             report = CheckpointDiff.compare(ca, cb, values, Cancellation.NEVER);
+            nameA = shown(ca);
+            nameB = shown(cb);
+        }
+        if (html != null) {
+            DiffHtml.write(html, report);
         }
         if (json) {
             JsonOutput.print(out, json(report));
         } else {
-            printText(out, report);
+            printText(out, report, nameA, nameB);
         }
         return report.identical() ? Cli.OK : Cli.CHECK_FAILED;
     }
@@ -95,14 +114,50 @@ final class DiffCommand implements Callable<Integer> {
                 e.put("key", v.key());
                 e.put("identical", v.identical());
                 e.put("differing_elements", v.differingElements());
-                if (Double.isNaN(v.maxAbsDiff())) {
-                    e.putNull("max_abs_diff");
-                } else {
-                    e.put("max_abs_diff", v.maxAbsDiff());
+                figures(e, v.whole());
+                if (!v.parts().isEmpty()) {
+                    ArrayNode parts = e.putArray("parts");
+                    for (DiffReport.PartDiff p : v.parts()) {
+                        ObjectNode part = parts.addObject();
+                        part.put("name", p.name());
+                        part.put("slice", p.slice());
+                        figures(part, p.difference());
+                    }
                 }
+            }
+            ArrayNode modules = o.putArray("modules");
+            DiffSummary.modules(r).forEach((module, d) -> figures(modules.addObject().put("module", module), d));
+            ArrayNode layers = o.putArray("layers");
+            for (DiffSummary.Cell c : DiffSummary.layers(r)) {
+                ObjectNode cell = layers.addObject();
+                if (c.layer() < 0) {
+                    cell.putNull("layer");
+                } else {
+                    cell.put("layer", c.layer());
+                }
+                figures(cell.put("group", c.group()), c.difference());
             }
         });
         return o;
+    }
+
+    private static void figures(ObjectNode o, Difference d) {
+        o.put("identical", d.identical());
+        o.put("elements", d.elements());
+        o.put("differing_elements", d.differingElements());
+        number(o, "max_abs_diff", d.maxAbsDiff());
+        number(o, "relative_diff", d.relative());
+    }
+
+    /** A figure, or null where there is none (NaN) or it is unbounded (JSON has no infinity). */
+    private static void number(ObjectNode o, String name, double v) {
+        if (Double.isNaN(v)) {
+            o.putNull(name);
+        } else if (Double.isInfinite(v)) {
+            o.put(name, "Infinity");
+        } else {
+            o.put(name, v);
+        }
     }
 
     private static ObjectNode spec(TensorSpec s) {
@@ -113,9 +168,20 @@ final class DiffCommand implements Callable<Integer> {
         return o;
     }
 
-    private static void printText(PrintWriter out, DiffReport r) {
-        out.println("A " + r.a());
-        out.println("B " + r.b() + r.mapping().map(m -> " (" + m + ")").orElse(""));
+    private static String figures(Difference d) {
+        return Sizes.count(d.differingElements()) + " of " + Sizes.count(d.elements()) + " elements"
+                + (Double.isNaN(d.maxAbsDiff()) ? "" : String.format(Locale.ROOT, ", max |Δ| %.6g, ‖Δ‖/‖A‖ %.3g",
+                d.maxAbsDiff(), d.relative()));
+    }
+
+    /** Its path; for a Hugging Face cache snapshot, after the model's name: {@code ORG/NAME@0123abc (PATH)}. */
+    private static String shown(Checkpoint c) {
+        return c.cachedModel().map(m -> c.displayName() + " (" + c.location() + ")").orElse(c.location().toString());
+    }
+
+    private static void printText(PrintWriter out, DiffReport r, String a, String b) {
+        out.println("A " + a);
+        out.println("B " + b + r.mapping().map(m -> " (" + m + ")").orElse(""));
         out.println("  " + r.same() + " tensors agree in key, dtype and shape · " + r.onlyInA().size() + " only in A · "
                 + r.onlyInB().size() + " only in B · " + r.changed().size() + " changed");
         r.values().ifPresent(vs -> out.println("  values: " + vs.stream().filter(DiffReport.ValueDiff::identical).count()
@@ -139,9 +205,12 @@ final class DiffCommand implements Callable<Integer> {
             List<DiffReport.ValueDiff> differ = vs.stream().filter(v -> !v.identical()).toList();
             if (!differ.isEmpty()) {
                 out.println("values that differ:");
-                differ.forEach(v -> out.println("  " + v.key() + "  " + Sizes.count(v.differingElements())
-                        + " elements" + (Double.isNaN(v.maxAbsDiff()) ? ""
-                        : String.format(Locale.ROOT, ", max |Δ| %.6g", v.maxAbsDiff()))));
+                differ.forEach(v -> out.println("  " + v.key() + "  " + figures(v.whole())));
+                List<DiffSummary.Cell> cells = DiffSummary.layers(r).stream()
+                        .filter(c -> !c.difference().identical()).toList();
+                out.println("where they differ:");
+                cells.forEach(c -> out.println("  " + (c.layer() < 0 ? "outside the layers" : "layer " + c.layer())
+                        + ", " + c.group() + "  " + figures(c.difference())));
             }
         });
         out.flush();

@@ -13,7 +13,8 @@ final class GuiCommand implements Callable<Integer> {
 
     private final GuiStarter starter;
 
-    @Parameters(paramLabel = "PATH", arity = "0..*", description = "Checkpoints or adapters to open.")
+    @Parameters(paramLabel = "PATH", arity = "0..*",
+            description = "Checkpoints or adapters to open (paths, or ORG/NAME[@REV] in the Hugging Face cache).")
     private List<Path> paths = new ArrayList<>();
 
     GuiCommand(GuiStarter starter) {

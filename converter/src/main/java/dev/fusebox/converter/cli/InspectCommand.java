@@ -34,7 +34,8 @@ final class InspectCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Parameters(paramLabel = "PATH",
-            description = "A checkpoint or adapter directory, a .safetensors file or a model.safetensors.index.json.")
+            description = "A checkpoint or adapter directory, a .safetensors file, a model.safetensors.index.json, "
+                    + "or a model in the Hugging Face cache (ORG/NAME[@REV], or its models--ORG--NAME folder).")
     private Path path;
 
     @Option(names = "--tensors", description = "List every tensor (the JSON output always does).")
@@ -60,6 +61,7 @@ final class InspectCommand implements Callable<Integer> {
     private static ObjectNode report(Checkpoint c, String tree) {
         ObjectNode r = JsonOutput.object();
         r.put("path", c.location().toString());
+        c.cachedModel().ifPresent(m -> r.put("model_id", m.repoId()).put("revision", m.revision()));
         r.put("kind", c.kind().jsonName());
         r.put("layout", c.layout().jsonName());
         r.put("model_type", c.modelType());
@@ -93,6 +95,8 @@ final class InspectCommand implements Callable<Integer> {
     private void printText(PrintWriter out, Checkpoint c, String tree) {
         out.println(c.displayName() + " — " + c.kind().jsonName() + ", " + c.modelType() + ", "
                 + c.layout().jsonName() + " layout");
+        c.cachedModel().ifPresent(m -> out.println("  cache     " + m.repoId() + ", revision " + m.revision()
+                + " (Hugging Face cache)"));
         c.modelConfig().ifPresent(cfg -> out.println("  config    " + describe(cfg)));
         c.adapterConfig().ifPresent(ac -> out.println("  adapter   " + describe(ac)));
         List<String> fileLines = new ArrayList<>();

@@ -31,7 +31,9 @@ final class PlanCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(paramLabel = "PATH", description = "A checkpoint directory, a .safetensors file or an index file.")
+    @Parameters(paramLabel = "PATH",
+            description = "A checkpoint directory, a .safetensors file, an index file, or a model in the "
+                    + "Hugging Face cache (ORG/NAME[@REV], or its models--ORG--NAME folder).")
     private Path path;
 
     @Mixin

@@ -45,7 +45,9 @@ final class VerifyCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(paramLabel = "PATH", description = "The source checkpoint: a directory or a .safetensors file.")
+    @Parameters(paramLabel = "PATH",
+            description = "The source checkpoint: a directory, a .safetensors file, or a model in the "
+                    + "Hugging Face cache (ORG/NAME[@REV]).")
     private Path path;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "A LoRA adapter for PATH, applied unmerged.")

@@ -10,18 +10,15 @@ import dev.fusebox.converter.lora.AdapterPlanner;
 import dev.fusebox.converter.plan.Assembly;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.CopyRecipe;
+import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.progress.Cancellation;
-import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.TensorSpec;
-import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,6 +69,7 @@ public final class CheckpointDiff {
         for (PlannedTarget t : bInALayout) {
             byKey.put(t.key(), t);
         }
+        Map<String, List<Part>> parts = values ? parts(a, mapping.isPresent() ? bInALayout : null) : Map.of();
         int same = 0;
         List<TensorSpec> onlyInA = new ArrayList<>();
         List<DiffReport.Change> changed = new ArrayList<>();
@@ -88,9 +86,17 @@ public final class CheckpointDiff {
                     same++;
                     if (values) {
                         cancellation.check();
-                        Comparison c = new Comparison(aFiles.channel(t), t.fileOffset(), t.dtype());
+                        List<Part> tensorParts = parts.getOrDefault(t.key(), List.of());
+                        ValueComparison c = new ValueComparison(aFiles.channel(t), t.fileOffset(), t.dtype(),
+                                tensorParts.stream().map(Part::range).toList());
                         bBytes.write(other, c);
-                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.differing, c.maxAbsDiff));
+                        c.finish();
+                        List<DiffReport.PartDiff> partDiffs = new ArrayList<>();
+                        for (int i = 0; i < tensorParts.size(); i++) {
+                            partDiffs.add(new DiffReport.PartDiff(tensorParts.get(i).range().name(),
+                                    tensorParts.get(i).slice(), c.parts().get(i)));
+                        }
+                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.whole(), partDiffs));
                     }
                 }
             }
@@ -103,57 +109,59 @@ public final class CheckpointDiff {
                 changed, values ? Optional.of(valueDiffs) : Optional.empty());
     }
 
-    /** Receives B's bytes of one tensor and compares them with A's, element by element where they differ. */
-    private static final class Comparison implements ByteSink {
-        private final FileChannel aChannel;
-        private final long aOffset;
-        private final Dtype dtype;
-        private final ByteBuffer aBytes = ByteBuffer.allocateDirect(1 << 20);
-        private long position;
-        private long differing;
-        private double maxAbsDiff;
+    /** A part of one of A's tensors, with where it lies as a Python slice. */
+    private record Part(ValueComparison.Part range, String slice) {
+    }
 
-        Comparison(FileChannel aChannel, long aOffset, Dtype dtype) {
-            this.aChannel = aChannel;
-            this.aOffset = aOffset;
-            this.dtype = dtype;
-            this.maxAbsDiff = dtype.decodable() ? 0 : Double.NaN;
+    /**
+     * The parts of A's fused tensors: from the plan that read B in A's layout (each placement is one of B's
+     * tensors), or, for two v5 models, from the plan that would write A in the legacy layout (each of its
+     * per-expert tensors is a slice of a fused one of A's). Only parts that are one contiguous range are kept.
+     */
+    private static Map<String, List<Part>> parts(Checkpoint a, List<PlannedTarget> bInALayout) {
+        Map<String, List<Part>> out = new LinkedHashMap<>();
+        if (a.kind() != CheckpointKind.MODEL) {
+            return out;
         }
-
-        @Override
-        public void write(ByteBuffer bytes) throws IOException {
-            int es = dtype.byteSize();
-            while (bytes.hasRemaining()) {
-                int n = Math.min(bytes.remaining(), aBytes.capacity());
-                aBytes.clear().limit(n);
-                SourceFiles.readFully(aChannel, aBytes, aOffset + position);
-                aBytes.flip();
-                MemorySegment mine = MemorySegment.ofBuffer(aBytes).asSlice(0, n);
-                MemorySegment theirs = MemorySegment.ofBuffer(bytes).asSlice(0, n);
-                long at = mine.mismatch(theirs);
-                if (at >= 0) {
-                    long firstElement = (position + at) / es;
-                    long lastElement = (position + n - 1) / es;
-                    for (long e = firstElement; e <= lastElement; e++) {
-                        long off = e * es - position;
-                        if (off < 0 || off + es > n) {
-                            continue;
-                        }
-                        if (mine.asSlice(off, es).mismatch(theirs.asSlice(off, es)) >= 0) {
-                            differing++;
-                            if (dtype.decodable()) {
-                                double x = FloatCodec.get(mine.asSlice(off, es), dtype, 0);
-                                double y = FloatCodec.get(theirs.asSlice(off, es), dtype, 0);
-                                double d = Double.isNaN(x) != Double.isNaN(y) ? Double.POSITIVE_INFINITY
-                                        : Double.isNaN(x) ? 0 : Math.abs(x - y);
-                                maxAbsDiff = Math.max(maxAbsDiff, d);
-                            }
-                        }
+        if (bInALayout != null) {
+            for (PlannedTarget t : bInALayout) {
+                if (t.recipe() instanceof CopyRecipe copy && copy.placements().size() > 1) {
+                    long es = t.dtype().byteSize();
+                    for (Placement p : copy.placements()) {
+                        p.targetBytes(t.shape()).ifPresent(r -> out.computeIfAbsent(t.key(), k -> new ArrayList<>())
+                                .add(new Part(new ValueComparison.Part(p.source().key(), r.start() / es,
+                                        r.end() / es), p.targetSlice(t.shape()))));
                     }
                 }
-                bytes.position(bytes.position() + n);
-                position += n;
+            }
+        } else if (a.layout() == Layout.V5) {
+            ConversionPlan toLegacy;
+            try {
+                toLegacy = Planner.plan(a, a.ruleBook(), Optional.of(Layout.LEGACY));
+            } catch (FuseboxException e) {
+                return out;
+            }
+            for (PlannedTarget t : toLegacy.targets()) {
+                if (t.recipe() instanceof CopyRecipe copy && copy.placements().size() == 1) {
+                    Placement p = copy.placements().getFirst();
+                    long es = t.dtype().byteSize();
+                    if (!p.coversWholeSource()) {
+                        p.sourceBytes(t.shape()).ifPresent(r -> out.computeIfAbsent(p.source().key(),
+                                k -> new ArrayList<>()).add(new Part(new ValueComparison.Part(t.key(),
+                                r.start() / es, r.end() / es), p.sourceSlice())));
+                    }
+                }
             }
         }
+        for (List<Part> list : out.values()) {
+            list.sort(Comparator.comparingLong(p -> p.range().start()));
+            for (int i = 1; i < list.size(); i++) {
+                if (list.get(i).range().start() < list.get(i - 1).range().end()) {
+                    list.clear();
+                }
+            }
+        }
+        out.values().removeIf(List::isEmpty);
+        return out;
     }
 }

@@ -31,13 +31,30 @@ public record DiffReport(String a, String b, Optional<String> mapping, int same,
     }
 
     /**
-     * How one tensor's values compare: the number of elements whose bytes differ and, for float dtypes, the
-     * largest absolute difference (infinite where one side is NaN and the other is not; NaN for other dtypes).
+     * How one tensor's values compare, as a whole and, for a tensor that fuses several of the other layout's
+     * tensors (a v5 {@code gate_up_proj}), part by part: each part named by the tensor it is in the other layout.
      */
-    public record ValueDiff(String key, long differingElements, double maxAbsDiff) {
-        public boolean identical() {
-            return differingElements == 0;
+    public record ValueDiff(String key, Difference whole, List<PartDiff> parts) {
+        public ValueDiff {
+            parts = List.copyOf(parts);
         }
+
+        public boolean identical() {
+            return whole.identical();
+        }
+
+        public long differingElements() {
+            return whole.differingElements();
+        }
+
+        /** The largest |a − b| (infinite where one side is NaN and the other is not; NaN for other dtypes). */
+        public double maxAbsDiff() {
+            return whole.maxAbsDiff();
+        }
+    }
+
+    /** One part of a fused tensor: the other layout's tensor it holds, where it lies, and how it compares. */
+    public record PartDiff(String name, String slice, Difference difference) {
     }
 
     /** Whether the two checkpoints hold the same tensors (and, when compared, the same values). */

@@ -109,7 +109,8 @@ public final class OutputGuard {
         if (!output.getFileName().toString().endsWith(".safetensors")) {
             return "is a file, not a checkpoint folder";
         }
-        try (SafetensorsFile ignored = SafetensorsFile.open(output)) {
+        try {
+            SafetensorsFile.open(output).close();
             return null;
         } catch (FuseboxException e) {
             return "is not a safetensors file";

@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
 
 /**
  * Reads and writes the float dtypes of safetensors (little-endian F64, F32, F16, BF16) as Java floats and
- * doubles. BF16 is the upper half of an F32; writing rounds to nearest even as torch does.
+ * doubles. BF16 is the upper half of an F32; writing rounds to nearest even, once, from the value given.
  */
 public final class FloatCodec {
 
@@ -58,10 +58,43 @@ public final class FloatCodec {
         switch (dtype) {
             case F64 -> data.setAtIndex(F64, index, value);
             case F32 -> data.setAtIndex(F32, index, (float) value);
-            case F16 -> data.setAtIndex(I16, index, Float.floatToFloat16((float) value));
-            case BF16 -> data.setAtIndex(I16, index, floatToBf16((float) value));
+            case F16 -> data.setAtIndex(I16, index, Float.floatToFloat16((float) roundToFormat(value, F16_FORMAT)));
+            case BF16 -> data.setAtIndex(I16, index, doubleToBf16(value));
             default -> throw new IllegalArgumentException(dtype + " is not a float dtype Fusebox encodes");
         }
+    }
+
+    /** Round to nearest even straight from the double (through a float first, a value could round twice). */
+    public static short doubleToBf16(double value) {
+        if (Double.isNaN(value)) {
+            return floatToBf16(Float.NaN);
+        }
+        // The rounded value has at most 8 significant bits inside float's range, so float holds it exactly.
+        return (short) (Float.floatToRawIntBits((float) roundToFormat(value, BF16_FORMAT)) >>> 16);
+    }
+
+    /** A binary float format: stored significand bits, smallest normal exponent, largest exponent. */
+    private record Format(int mantissaBits, int minExponent, int maxExponent) {
+    }
+
+    private static final Format BF16_FORMAT = new Format(7, -126, 127);
+    private static final Format F16_FORMAT = new Format(10, -14, 15);
+
+    /**
+     * {@code value} rounded once, to nearest with ties to even, to a value of format {@code f} (infinite past
+     * its range): dividing by the quantum, a power of two, is exact, so {@link Math#rint} sees the exact value.
+     */
+    private static double roundToFormat(double value, Format f) {
+        if (!Double.isFinite(value) || value == 0) {
+            return value;
+        }
+        int exponent = Math.max(Math.getExponent(value), f.minExponent());
+        double quantum = Math.scalb(1.0, exponent - f.mantissaBits());
+        double rounded = Math.rint(value / quantum) * quantum;
+        if (Math.abs(rounded) >= Math.scalb(1.0, f.maxExponent() + 1)) {
+            return Math.copySign(Double.POSITIVE_INFINITY, value);
+        }
+        return rounded;
     }
 
     public static float bf16ToFloat(short bits) {

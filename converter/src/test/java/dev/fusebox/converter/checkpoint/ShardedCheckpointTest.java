@@ -105,7 +105,7 @@ class ShardedCheckpointTest {
         Path outside = dir.resolve("elsewhere.safetensors");
         Files.move(model.resolve("model-00002-of-00002.safetensors"), outside);
         Files.createSymbolicLink(model.resolve("model-00002-of-00002.safetensors"), outside);
-        assertRefused(Problem.SHARD_OUTSIDE_CHECKPOINT, "link that leads out");
+        assertRefused(Problem.LINK_OUTSIDE_CHECKPOINT, "is a link to " + outside.toRealPath() + ", outside");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.fusebox.viewmodel.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.CachedModel;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -186,15 +187,16 @@ public final class ConvertViewModel {
         outcome.set(o);
     }
 
-    /** {@code legacy-base} → {@code legacy-base-v5}; a single file keeps its extension. */
+    /**
+     * {@code legacy-base} → {@code legacy-base-v5}; a single file keeps its extension; a Hugging Face cache snapshot
+     * is named by its model, not its revision: {@code mistralai/Mixtral-8x7B-v0.1} → {@code Mixtral-8x7B-v0.1-v5}.
+     */
     static String outputName(Checkpoint c, Layout to) {
         Path location = c.location();
         String name = location.getFileName().toString();
-        if (Files.isDirectory(location)) {
-            return name + "-" + to.jsonName();
-        }
-        if (name.endsWith(".index.json")) {
-            return c.directory().getFileName() + "-" + to.jsonName();
+        if (Files.isDirectory(location) || name.endsWith(".index.json")) {
+            return c.cachedModel().map(CachedModel::name).orElse(c.directory().getFileName().toString())
+                    + "-" + to.jsonName();
         }
         String stem = name.endsWith(".safetensors") ? name.substring(0, name.length() - ".safetensors".length()) : name;
         return stem + "-" + to.jsonName() + ".safetensors";

@@ -4,6 +4,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.cache.CacheViewModel;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
@@ -25,6 +26,8 @@ import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.collections.ObservableList;
 
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -52,6 +55,7 @@ public final class MainViewModel {
     private final ConvertViewModel convert;
     private final DiffViewModel diff;
     private final VerifyViewModel verify;
+    private final CacheViewModel cache;
     private final ReadOnlyObjectWrapper<Workspace> workspace = new ReadOnlyObjectWrapper<>(this, "workspace");
     private final ReadOnlyStringWrapper title = new ReadOnlyStringWrapper(this, "title", APP_NAME);
     private final ReadOnlyStringWrapper status = new ReadOnlyStringWrapper(this, "status", "");
@@ -77,6 +81,7 @@ public final class MainViewModel {
         this.diff = new DiffViewModel(runner, dialogs, rules,
                 () -> workspace.get() == null ? null : workspace.get().primary().location());
         this.verify = new VerifyViewModel(runner);
+        this.cache = new CacheViewModel(runner, rules, this::open);
         detail.rowProperty().bind(trees.selectedProperty());
         convert.setVerifier(outputs -> {
             verify.useConverted(outputs);
@@ -139,12 +144,31 @@ public final class MainViewModel {
             return Analysis.of(ws);
         }, opened -> {
             install(opened);
-            paths.forEach(recent::add);
+            remember(paths, opened.workspace());
             then.accept(opened);
         }, failure -> {
             paths.stream().filter(p -> !p.toFile().exists()).forEach(recent::remove);
             notify(Notice.Kind.ERROR, failure);
         });
+    }
+
+    /**
+     * Adds what was opened to the recent files: each path as given, except a Hugging Face model id (no such local
+     * path), which is remembered by the cache snapshot it opened.
+     */
+    private void remember(List<Path> paths, Workspace ws) {
+        boolean ids = false;
+        for (Path p : paths) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                recent.add(p);
+            } else {
+                ids = true;
+            }
+        }
+        if (ids) {
+            ws.checkpoints().stream().filter(c -> c.cachedModel().isPresent()).map(Checkpoint::location)
+                    .forEach(recent::add);
+        }
     }
 
     /** Opens the bundled sample: a tiny legacy Mixtral with a LoRA adapter, to see everything at once. */
@@ -238,6 +262,11 @@ public final class MainViewModel {
     private static String name(Path p) {
         Path n = p.getFileName();
         return n == null ? p.toString() : n.toString();
+    }
+
+    /** The models in the Hugging Face cache, to open with a click. */
+    public CacheViewModel cache() {
+        return cache;
     }
 
     public TreesViewModel trees() {

@@ -7,6 +7,7 @@ import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.viewmodel.main.CacheSnapshot;
 import dev.fusebox.viewmodel.main.FakeDialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.Notice;
@@ -133,6 +134,16 @@ class ConvertViewModelTest {
             assertThat(written.adapterConfig().orElseThrow().targetParameters())
                     .containsExactlyInAnyOrder("gate_up_proj", "down_proj");
         }
+    }
+
+    @Test
+    void aCacheSnapshotsOutputIsNamedByItsModelNotItsRevision() throws Exception {
+        Path snapshot = CacheSnapshot.of(temp.resolve("hub"), "fusebox-test/mixtral-tiny",
+                "1111111111111111111111111111111111111111", Fixtures.tiny("legacy-base"));
+        try (Checkpoint c = Checkpoint.open(snapshot)) {
+            assertThat(ConvertViewModel.outputName(c, Layout.V5)).isEqualTo("mixtral-tiny-v5");
+        }
+        main = Opened.empty(temp, dialogs);
     }
 
     @Test

@@ -1,0 +1,179 @@
+package dev.fusebox.converter.convert;
+
+import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.FloatCodec;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Receives B's bytes of one tensor, in A's layout and order, and compares them with A's bytes read from A's file:
+ * figures for the whole tensor and for each of its parts (the per-expert, gate and up pieces of a fused tensor),
+ * with every byte of both sides read once.
+ */
+final class ValueComparison implements ByteSink {
+
+    /** A part of the tensor: elements [start, end) in A's order. */
+    record Part(String name, long start, long end) {
+    }
+
+    private static final int CHUNK = 1 << 20;
+
+    private final FileChannel aChannel;
+    private final long aOffset;
+    private final Dtype dtype;
+    private final int elementBytes;
+    private final List<Part> parts;
+    private final Accumulator whole;
+    private final Accumulator[] perPart;
+    private final ByteBuffer aBytes = ByteBuffer.allocateDirect(CHUNK);
+    /** B's bytes gathered into whole chunks: the writer's buffers may end inside an element. */
+    private final ByteBuffer bBytes = ByteBuffer.allocateDirect(CHUNK);
+    private final float[] av;
+    private final float[] bv;
+    private long position;
+    private int part;
+
+    /** {@code parts} sorted by start and not overlapping. */
+    ValueComparison(FileChannel aChannel, long aOffset, Dtype dtype, List<Part> parts) {
+        this.aChannel = aChannel;
+        this.aOffset = aOffset;
+        this.dtype = dtype;
+        this.elementBytes = dtype.byteSize();
+        this.parts = List.copyOf(parts);
+        this.whole = new Accumulator(dtype.decodable());
+        this.perPart = new Accumulator[parts.size()];
+        for (int i = 0; i < perPart.length; i++) {
+            perPart[i] = new Accumulator(dtype.decodable());
+        }
+        int n = dtype.decodable() ? CHUNK / elementBytes : 0;
+        this.av = new float[n];
+        this.bv = new float[n];
+    }
+
+    Difference whole() {
+        return whole.result();
+    }
+
+    /** The figures of each part, in the order given. */
+    List<Difference> parts() {
+        return Arrays.stream(perPart).map(Accumulator::result).toList();
+    }
+
+    @Override
+    public void write(ByteBuffer bytes) throws IOException {
+        while (bytes.hasRemaining()) {
+            int n = Math.min(bytes.remaining(), bBytes.remaining());
+            bBytes.put(bytes.slice(bytes.position(), n));
+            bytes.position(bytes.position() + n);
+            if (!bBytes.hasRemaining()) {
+                flush();
+            }
+        }
+    }
+
+    /** Compares what is left; call once B's bytes of the tensor are all written. */
+    void finish() throws IOException {
+        flush();
+    }
+
+    /** Compares the gathered chunk of B with A's bytes at the same place (CHUNK is a whole number of elements). */
+    private void flush() throws IOException {
+        int n = bBytes.position();
+        if (n == 0) {
+            return;
+        }
+        aBytes.clear().limit(n);
+        SourceFiles.readFully(aChannel, aBytes, aOffset + position);
+        MemorySegment mine = MemorySegment.ofBuffer(aBytes.flip()).asSlice(0, n);
+        MemorySegment theirs = MemorySegment.ofBuffer(bBytes.flip()).asSlice(0, n);
+        compare(mine, theirs, position / elementBytes, n / elementBytes);
+        bBytes.clear();
+        position += n;
+    }
+
+    private void compare(MemorySegment mine, MemorySegment theirs, long first, int count) {
+        boolean same = mine.mismatch(theirs) < 0;
+        if (dtype.decodable()) {
+            FloatCodec.decode(mine, dtype, 0, av, 0, count);
+            if (!same) {
+                FloatCodec.decode(theirs, dtype, 0, bv, 0, count);
+            }
+        }
+        int i = 0;
+        while (i < count) {
+            long at = first + i;
+            while (part < parts.size() && parts.get(part).end() <= at) {
+                part++;
+            }
+            Accumulator p = null;
+            int end = count;
+            if (part < parts.size()) {
+                Part current = parts.get(part);
+                if (current.start() <= at) {
+                    p = perPart[part];
+                    end = (int) Math.min(count, current.end() - first);
+                } else {
+                    end = (int) Math.min(count, current.start() - first);
+                }
+            }
+            for (int k = i; k < end; k++) {
+                boolean differs = !same && mine.asSlice((long) k * elementBytes, elementBytes)
+                        .mismatch(theirs.asSlice((long) k * elementBytes, elementBytes)) >= 0;
+                whole.add(av, bv, k, differs);
+                if (p != null) {
+                    p.add(av, bv, k, differs);
+                }
+            }
+            i = end;
+        }
+    }
+
+    /** Running figures of one tensor or part. */
+    private static final class Accumulator {
+        private final boolean floats;
+        private long elements;
+        private long differing;
+        private double max;
+        private double ssd;
+        private double ssa;
+
+        Accumulator(boolean floats) {
+            this.floats = floats;
+        }
+
+        void add(float[] a, float[] b, int k, boolean differs) {
+            elements++;
+            if (!floats) {
+                differing += differs ? 1 : 0;
+                return;
+            }
+            double x = a[k];
+            if (Double.isFinite(x)) {
+                ssa += x * x;
+            }
+            if (!differs) {
+                return;
+            }
+            differing++;
+            double y = b[k];
+            if (Double.isNaN(x) != Double.isNaN(y)) {
+                max = Double.POSITIVE_INFINITY;
+            } else if (Double.isFinite(x) && Double.isFinite(y)) {
+                double d = x - y;
+                ssd += d * d;
+                max = Math.max(max, Math.abs(d));
+            } else if (!Double.isNaN(x)) {
+                max = Double.POSITIVE_INFINITY;
+            }
+        }
+
+        Difference result() {
+            return new Difference(elements, differing, floats ? max : Double.NaN, ssd, ssa);
+        }
+    }
+}
