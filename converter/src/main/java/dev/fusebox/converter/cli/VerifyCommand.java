@@ -174,6 +174,7 @@ final class VerifyCommand implements Callable<Integer> {
         o.put("activation", x.activation().configName());
         o.put("samples", x.samples());
         o.put("real_states", x.realStates());
+        o.put("weight_bytes", x.weightBytes());
         o.put("tolerance", x.tolerance());
         o.put("max_abs_diff", x.maxAbsDiff());
         o.put("seconds", x.nanos() / 1e9);
@@ -281,9 +282,10 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printExperts(PrintWriter out, ExpertCheckResult x, int layersTotal) {
         out.println();
         out.printf(Locale.ROOT, "expert check: %d experts in %d of %d layers, %d routers · %s · %d seeded states%s "
-                        + "each · %.0f ms%n", x.experts().size(), x.layers().size(), layersTotal, x.routers().size(),
-                x.experts().isEmpty() ? "" : x.experts().getFirst().function(), x.samples(),
-                x.realStates() > 0 ? " and " + x.realStates() + " from the forward pass" : "", x.nanos() / 1e6);
+                        + "each · read %s · %.0f ms%n", x.experts().size(), x.layers().size(), layersTotal,
+                x.routers().size(), x.experts().isEmpty() ? "" : x.experts().getFirst().function(), x.samples(),
+                x.realStates() > 0 ? " and " + x.realStates() + " from the forward pass" : "",
+                Sizes.bytes(x.weightBytes()), x.nanos() / 1e6);
         out.println("layer  expert  source → converted                                           max|Δ|");
         for (ExpertComparison e : x.experts()) {
             out.printf(Locale.ROOT, "%-6d %-7d %-60s %s%s%n", e.layer(), e.expert(), e.sourceBlock() + " → "

@@ -225,8 +225,8 @@ public final class ExpertCheck {
             routerResults.add(compare(r, failures));
         }
         progress.onProgress(new Progress(0, 0, steps(), steps(), "experts: done"));
-        return new ExpertCheckResult(activation, SAMPLES, real, TOLERANCE, experts, routerResults, failures,
-                System.nanoTime() - start, Optional.empty());
+        return new ExpertCheckResult(activation, SAMPLES, real, bytesToRead(), TOLERANCE, experts, routerResults,
+                failures, System.nanoTime() - start, Optional.empty());
     }
 
     private ExpertComparison compare(Pair p, float[] real, List<String> failures) throws FuseboxException {

@@ -11,13 +11,15 @@ import java.util.Optional;
  * @param samples    seeded sample states per expert
  * @param realStates states from the source's forward pass (its first and last position) per expert, after the
  *                   seeded ones; 0 without a forward pass
+ * @param weightBytes bytes of expert and router weights the check read, both sides
  * @param tolerance  the largest difference that passes, relative to the largest output on the source side
  * @param failures   one sentence each, naming the layer, expert and tensor; empty when every expert and router agreed
  * @param nanos      how long the check took, both sides
  * @param skipped    why the check did not run, when it did not (an adapter merged into the conversion changes the
  *                   experts' weights; the forward pass compares them)
  */
-public record ExpertCheckResult(Activation activation, int samples, int realStates, double tolerance, List<ExpertComparison> experts,
+public record ExpertCheckResult(Activation activation, int samples, int realStates, long weightBytes,
+                                double tolerance, List<ExpertComparison> experts,
                                 List<RouterComparison> routers, List<String> failures, long nanos,
                                 Optional<String> skipped) {
 
@@ -29,7 +31,7 @@ public record ExpertCheckResult(Activation activation, int samples, int realStat
 
     /** A check that did not run, and why. */
     public static ExpertCheckResult skipped(String why) {
-        return new ExpertCheckResult(Activation.SILU, 0, 0, ExpertCheck.TOLERANCE, List.of(), List.of(), List.of(), 0,
+        return new ExpertCheckResult(Activation.SILU, 0, 0, 0, ExpertCheck.TOLERANCE, List.of(), List.of(), List.of(), 0,
                 Optional.of(why));
     }
 
