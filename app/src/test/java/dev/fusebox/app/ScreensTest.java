@@ -118,6 +118,9 @@ class ScreensTest extends WindowTest {
         assertThat(robot.lookup("#verify-verdict").queryAs(Label.class).getText()).startsWith("Passed: ");
         TableView<?> positions = robot.lookup("#positions-table").queryAs(TableView.class);
         assertThat(positions.getItems()).hasSize(16);
+        assertThat(robot.lookup("#verify-checks").queryAs(Label.class).getText())
+                .isEqualTo("Checks run: forward pass and expert check");
+        assertThat(robot.lookup("#experts-table").queryAs(TableView.class).getItems()).hasSize(8);
         assertThat(robot.lookup("#verify-progress").queryAs(ProgressBar.class).getProgress()).isEqualTo(1.0);
     }
 

@@ -2,6 +2,7 @@ package dev.fusebox.app.verify;
 
 import dev.fusebox.app.chart.LayerChart;
 import dev.fusebox.app.main.JobBar;
+import dev.fusebox.converter.forward.ExpertCheckResult.ExpertComparison;
 import dev.fusebox.viewmodel.verify.VerifyViewModel;
 import javafx.beans.binding.Bindings;
 import javafx.beans.property.ReadOnlyStringWrapper;
@@ -50,7 +51,7 @@ public final class VerifyView extends VBox {
         Label using = new Label();
         using.getStyleClass().add("muted");
         using.textProperty().bind(Bindings.createStringBinding(() -> vm.convertedProperty().get() == null
-                ? "converts (the adapter too) to a temporary folder first, then compares; nothing is kept"
+                ? "reads the conversion through its plan, written nowhere (an adapter goes to a temporary folder)"
                 : "against " + String.join(" + ", vm.convertedProperty().get().stream()
                 .map(p -> p.getFileName().toString()).toList()), vm.convertedProperty()));
         HBox commands = new HBox(10, verify, using);
@@ -75,13 +76,19 @@ public final class VerifyView extends VBox {
         details.getStyleClass().add("muted");
         details.setWrapText(true);
         details.textProperty().bind(vm.detailsProperty());
+        Label checks = new Label();
+        checks.setId("verify-checks");
+        checks.getStyleClass().add("section-label");
+        checks.textProperty().bind(vm.checksProperty());
+        checks.visibleProperty().bind(vm.checksProperty().isNotEmpty());
+        checks.managedProperty().bind(checks.visibleProperty());
 
-        SplitPane results = new SplitPane(createChart(vm), createPositions(vm));
+        SplitPane results = new SplitPane(createChart(vm), createPositions(vm), createExperts(vm));
         results.setOrientation(Orientation.HORIZONTAL);
-        results.setDividerPositions(0.36);
+        results.setDividerPositions(0.3, 0.66);
         results.visibleProperty().bind(vm.reportProperty().isNotNull());
         VBox.setVgrow(results, Priority.ALWAYS);
-        getChildren().addAll(against, commands, new JobBar(vm.job(), "verify"), verdict, details, results);
+        getChildren().addAll(against, commands, new JobBar(vm.job(), "verify"), verdict, checks, details, results);
     }
 
     private static Node createChart(VerifyViewModel vm) {
@@ -121,9 +128,27 @@ public final class VerifyView extends VBox {
         return new VBox(6, title, table);
     }
 
-    private static TableColumn<VerifyViewModel.PositionRow, String> column(
-            String title, double width, Function<VerifyViewModel.PositionRow, String> value) {
-        TableColumn<VerifyViewModel.PositionRow, String> c = new TableColumn<>(title);
+    private static Node createExperts(VerifyViewModel vm) {
+        Label title = new Label("Expert check: every expert of every layer, both layouts");
+        title.getStyleClass().add("section-label");
+        TableView<ExpertComparison> table = new TableView<>(vm.experts());
+        table.setId("experts-table");
+        table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        table.getColumns().setAll(List.of(
+                column("Layer", 45, (ExpertComparison e) -> Integer.toString(e.layer())),
+                column("Expert", 50, (ExpertComparison e) -> Integer.toString(e.expert())),
+                column("Max |Δ|", 75, (ExpertComparison e) -> e.maxAbsDiff() == 0 ? "0"
+                        : String.format(Locale.ROOT, "%.1e", e.maxAbsDiff())),
+                column("Result", 55, (ExpertComparison e) -> e.passed() ? "same" : "differs"),
+                column("Converted", 200, (ExpertComparison e) -> e.convertedBlock() + " [" + e.convertedExpert()
+                        + "], " + e.convertedStorage() + ", " + e.function())));
+        VBox.setVgrow(table, Priority.ALWAYS);
+        return new VBox(6, title, table);
+    }
+
+    private static <R> TableColumn<R, String> column(
+            String title, double width, Function<R, String> value) {
+        TableColumn<R, String> c = new TableColumn<>(title);
         c.setPrefWidth(width);
         c.setCellValueFactory(f -> new ReadOnlyStringWrapper(value.apply(f.getValue())));
         c.setSortable(false);

@@ -3,8 +3,9 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.convert.TemporaryConversion;
+import dev.fusebox.converter.forward.ExpertCheckResult;
+import dev.fusebox.converter.forward.ExpertCheckResult.ExpertComparison;
+import dev.fusebox.converter.forward.ExpertCheckResult.RouterComparison;
 import dev.fusebox.converter.forward.Tolerance;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.converter.forward.VerificationReport.LayerComparison;
@@ -13,7 +14,6 @@ import dev.fusebox.converter.forward.VerificationReport.Side;
 import dev.fusebox.converter.forward.VerificationReport.TokenLogit;
 import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
-import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import picocli.CommandLine.Command;
@@ -33,8 +33,10 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 @Command(name = "verify", sortOptions = false,
-        description = {"Run a sample forward pass on a checkpoint (and adapter) and on its conversion, and compare "
-                + "the hidden states after every layer, the routers' expert choices and the logits.",
+        description = {"Check that a conversion means the same: for every family, seeded states go through every "
+                + "expert and router of both layouts (the expert check); for Mixtral, a sample forward pass on "
+                + "the checkpoint (and adapter) and on its conversion also compares the hidden states after every "
+                + "layer, the routers' expert choices and the logits.",
                 "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "
                         + Tolerance.BFLOAT16 + " of the largest logit) and with the same experts chosen; exit 1 "
                         + "otherwise."})
@@ -53,8 +55,9 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Option(names = "--converted", paramLabel = "DIR",
             description = {"The converted checkpoint (a bare .safetensors file borrows PATH's config.json).",
-                    "Without it, PATH (and the adapter) are converted to the other layout into a temporary "
-                            + "directory, which is deleted afterwards."})
+                    "Without it, PATH is read converted to the other layout through its plan, the byte placements "
+                            + "convert writes, and nothing is written (an adapter is converted into a temporary "
+                            + "directory, deleted afterwards)."})
     private Path converted;
 
     @Option(names = "--converted-adapter", paramLabel = "DIR",
@@ -82,15 +85,21 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws FuseboxException {
+        if (converted != null && !ruleFiles.isEmpty()) {
+            throw new IllegalArgumentException("--rules applies to the conversion verify reads without --converted");
+        }
+        VerificationRequest request = converted != null
+                ? VerificationRequest.of(path, Optional.ofNullable(adapter), converted,
+                Optional.ofNullable(convertedAdapter))
+                : VerificationRequest.throughPlan(path, Optional.ofNullable(adapter))
+                .withConvertedAdapter(Optional.ofNullable(convertedAdapter));
+        request = request.withTokens(tokens).withRules(RuleBook.installed().withFiles(ruleFiles));
+        if (layers != null) {
+            request = request.withLayers(layers);
+        }
         VerificationReport report;
-        if (converted != null) {
-            if (!ruleFiles.isEmpty()) {
-                throw new IllegalArgumentException("--rules applies to the conversion verify makes without "
-                        + "--converted");
-            }
-            report = verify(converted, Optional.ofNullable(convertedAdapter), Cancellation.NEVER);
-        } else {
-            report = verifyOnTheFly();
+        try (Interruption interruption = Interruption.watch()) {
+            report = new Verifier().verify(request, ProgressListener.NONE, interruption);
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -107,36 +116,15 @@ final class VerifyCommand implements Callable<Integer> {
         return Cli.OK;
     }
 
-    /**
-     * Converts PATH (and the adapter, with PATH as its base, unless --converted-adapter names its conversion) into
-     * a temporary directory, compares, and deletes the directory, also on a failure or Ctrl-C.
-     */
-    private VerificationReport verifyOnTheFly() throws FuseboxException {
-        RuleBook book = RuleBook.installed().withFiles(ruleFiles);
-        try (Interruption interruption = Interruption.watch();
-             Checkpoint model = Checkpoint.open(path, book);
-             Checkpoint source = adapter == null || convertedAdapter != null ? null : Checkpoint.open(adapter, book);
-             TemporaryConversion conversion = TemporaryConversion.write(TemporaryConversion.systemTemporaryFolder(),
-                     model, Optional.ofNullable(source), ProgressListener.NONE, interruption)) {
-            Optional<Path> convertedSide = convertedAdapter != null ? Optional.of(convertedAdapter)
-                    : conversion.adapter();
-            return verify(conversion.model(), convertedSide, interruption);
-        }
-    }
-
-    private VerificationReport verify(Path convertedModel, Optional<Path> convertedSide, Cancellation cancellation)
-            throws FuseboxException {
-        VerificationRequest request = VerificationRequest.of(path, Optional.ofNullable(adapter), convertedModel,
-                convertedSide).withTokens(tokens);
-        if (layers != null) {
-            request = request.withLayers(layers);
-        }
-        return new Verifier().verify(request, ProgressListener.NONE, cancellation);
-    }
-
     static ObjectNode json(VerificationReport r, boolean logits) {
         ObjectNode o = JsonOutput.object();
         o.put("passed", r.passed());
+        ArrayNode checks = o.putArray("checks");
+        if (r.forwardPass()) {
+            checks.add("forward_pass");
+        }
+        checks.add("experts");
+        o.set("expert_check", experts(r.experts()));
         o.put("max_abs_diff", r.maxAbsDiff());
         o.put("tolerance", r.tolerance());
         ArrayNode tokens = o.putArray("tokens");
@@ -180,6 +168,46 @@ final class VerifyCommand implements Callable<Integer> {
         return o;
     }
 
+    private static ObjectNode experts(ExpertCheckResult x) {
+        ObjectNode o = JsonOutput.object();
+        o.put("passed", x.passed());
+        o.put("activation", x.activation().configName());
+        o.put("samples", x.samples());
+        o.put("real_states", x.realStates());
+        o.put("weight_bytes", x.weightBytes());
+        o.put("tolerance", x.tolerance());
+        o.put("max_abs_diff", x.maxAbsDiff());
+        o.put("seconds", x.nanos() / 1e9);
+        ArrayNode experts = o.putArray("experts");
+        for (ExpertComparison e : x.experts()) {
+            ObjectNode eo = experts.addObject();
+            eo.put("layer", e.layer());
+            eo.put("expert", e.expert());
+            eo.put("source_block", e.sourceBlock());
+            eo.put("source_storage", e.sourceStorage());
+            eo.put("converted_block", e.convertedBlock());
+            eo.put("converted_expert", e.convertedExpert());
+            eo.put("converted_storage", e.convertedStorage());
+            eo.put("function", e.function());
+            eo.put("max_abs_diff", e.maxAbsDiff());
+            eo.put("allowed", e.allowed());
+            eo.put("passed", e.passed());
+        }
+        ArrayNode routers = o.putArray("routers");
+        for (RouterComparison rc : x.routers()) {
+            ObjectNode ro = routers.addObject();
+            ro.put("layer", rc.layer());
+            ro.put("source_key", rc.sourceKey());
+            ro.put("converted_key", rc.convertedKey());
+            ro.put("max_abs_diff", rc.maxAbsDiff());
+            ro.put("allowed", rc.allowed());
+            ro.put("passed", rc.passed());
+        }
+        ArrayNode failures = o.putArray("failures");
+        x.failures().forEach(failures::add);
+        return o;
+    }
+
     private static ArrayNode experts(List<int[]> perPosition) {
         ArrayNode a = JsonOutput.array();
         for (int[] e : perPosition) {
@@ -203,6 +231,7 @@ final class VerifyCommand implements Callable<Integer> {
         ObjectNode o = JsonOutput.object();
         o.put("path", s.model().toString());
         o.put("layout", s.layout().jsonName());
+        o.put("through_plan", s.throughPlan());
         if (s.adapter().isPresent()) {
             o.put("adapter", s.adapter().get().toString());
         } else {
@@ -228,9 +257,49 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printText(PrintWriter out, VerificationReport r, boolean logits) {
         out.println("source     " + describe(r.source()));
         out.println("converted  " + describe(r.converted()));
-        out.println("tokens     " + r.tokens().stream().map(String::valueOf).collect(Collectors.joining(" "))
-                + "  (" + r.tokens().size() + " positions, " + r.layersRun() + " of " + r.layersTotal() + " layers)");
+        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements Mixtral only)"));
+        if (r.forwardPass()) {
+            out.println("tokens     " + r.tokens().stream().map(String::valueOf).collect(Collectors.joining(" "))
+                    + "  (" + r.tokens().size() + " positions, " + r.layersRun() + " of " + r.layersTotal()
+                    + " layers)");
+            out.println();
+            printForwardPass(out, r);
+        }
+        printExperts(out, r.experts(), r.layersTotal());
+        if (r.passed()) {
+            out.println("PASSED");
+        } else {
+            out.println("FAILED");
+            r.failures().forEach(f -> out.println("  " + f));
+        }
+        if (logits && r.forwardPass()) {
+            printLogits(out, "source", r.sourceLogits());
+            printLogits(out, "converted", r.convertedLogits());
+        }
+        out.flush();
+    }
+
+    private static void printExperts(PrintWriter out, ExpertCheckResult x, int layersTotal) {
         out.println();
+        out.printf(Locale.ROOT, "expert check: %d experts in %d of %d layers, %d routers · %s · %d seeded states%s "
+                        + "each · read %s · %.0f ms%n", x.experts().size(), x.layers().size(), layersTotal,
+                x.routers().size(), x.experts().isEmpty() ? "" : x.experts().getFirst().function(), x.samples(),
+                x.realStates() > 0 ? " and " + x.realStates() + " from the forward pass" : "",
+                Sizes.bytes(x.weightBytes()), x.nanos() / 1e6);
+        out.println("layer  expert  source → converted                                           max|Δ|");
+        for (ExpertComparison e : x.experts()) {
+            out.printf(Locale.ROOT, "%-6d %-7d %-60s %s%s%n", e.layer(), e.expert(), e.sourceBlock() + " → "
+                    + e.convertedBlock() + "[" + e.convertedExpert() + "]", num(e.maxAbsDiff()),
+                    e.passed() ? "" : "  DIFF");
+        }
+        for (RouterComparison rc : x.routers()) {
+            out.printf(Locale.ROOT, "%-6d router  %-60s %s%s%n", rc.layer(), rc.sourceKey() + " → "
+                    + rc.convertedKey(), num(rc.maxAbsDiff()), rc.passed() ? "" : "  DIFF");
+        }
+        out.println();
+    }
+
+    private static void printForwardPass(PrintWriter out, VerificationReport r) {
         out.println("layer  hidden max|Δ|  router logits max|Δ|  same experts");
         for (LayerComparison l : r.layers()) {
             out.printf(Locale.ROOT, "%-6d %-14s %-21s %d/%d%n", l.index(), num(l.maxAbsDiff()),
@@ -246,17 +315,6 @@ final class VerifyCommand implements Callable<Integer> {
         out.println("logits max|Δ| " + num(r.maxAbsDiff()) + " (tolerance " + plain(r.tolerance()) + ") · top-1 "
                 + r.top1Agreement() + "/" + r.positions().size() + " · top-5 " + r.top5Agreement() + "/"
                 + 5 * r.positions().size() + " · routers " + r.routerAgreement() + "/" + r.routerDecisions());
-        if (r.passed()) {
-            out.println("PASSED");
-        } else {
-            out.println("FAILED");
-            r.failures().forEach(f -> out.println("  " + f));
-        }
-        if (logits) {
-            printLogits(out, "source", r.sourceLogits());
-            printLogits(out, "converted", r.convertedLogits());
-        }
-        out.flush();
     }
 
     private static void printLogits(PrintWriter out, String side, float[][] logits) {
@@ -272,9 +330,10 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     private static String describe(Side s) {
-        return s.model() + " (" + s.layout().jsonName() + ", " + s.dtype().name() + ")"
-                + s.adapter().map(a -> " + " + a).orElse("") + String.format(Locale.ROOT, " · read %s in %.0f ms",
-                Sizes.bytes(s.weightBytesRead()), s.nanos() / 1e6);
+        return s.model() + (s.throughPlan() ? " converted through its plan, not written" : "") + " ("
+                + s.layout().jsonName() + ", " + s.dtype().name() + ")"
+                + s.adapter().map(a -> " + " + a).orElse("") + " · read " + Sizes.bytes(s.weightBytesRead())
+                + (s.nanos() > 0 ? String.format(Locale.ROOT, " (forward pass %.0f ms)", s.nanos() / 1e6) : "");
     }
 
     private static String tokenList(List<TokenLogit> top) {

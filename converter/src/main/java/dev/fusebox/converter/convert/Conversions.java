@@ -64,11 +64,16 @@ public final class Conversions {
 
     /**
      * Executes {@code plan} of {@code input} into {@code out}, opening the other inputs the plan reads (an adapter
-     * being merged) with the input's rules for the time it runs.
+     * being merged) with the input's rules for the time it runs. Refuses before writing when the file system of
+     * {@code out} has less free space than the plan writes.
      */
     public static ConversionResult execute(Checkpoint input, ConversionPlan plan, Path out, ConvertOptions options,
                                            ProgressListener listener, Cancellation cancellation)
             throws FuseboxException {
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            FreeSpace.require(parent, plan.targetBytes(), "the conversion");
+        }
         List<Checkpoint> others = new ArrayList<>();
         try {
             for (Path p : plan.otherInputs()) {

@@ -14,20 +14,18 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * A model, and the adapter that goes with it, converted into a new temporary directory for a check that needs
- * both layouts on disk (verify without a conversion given): the model to the other layout, the adapter to the same
- * layout with the model as its base. An adapter with no expert or router LoRA means the same in both layouts and
- * is used as it is. Closing deletes the directory; a failure or a cancellation while writing deletes it at once.
+ * An adapter converted into a new temporary directory, for a verification that reads its model's conversion
+ * through the plan (the model is never written; an adapter is small, and the forward pass reads it with its
+ * config). An adapter with no expert or router LoRA means the same in both layouts and is used as it is. Closing
+ * deletes the directory; a failure or a cancellation while writing deletes it at once.
  */
 public final class TemporaryConversion implements AutoCloseable {
 
     private final Path directory;
-    private final Path model;
-    private final Optional<Path> adapter;
+    private final Path adapter;
 
-    private TemporaryConversion(Path directory, Path model, Optional<Path> adapter) {
+    private TemporaryConversion(Path directory, Path adapter) {
         this.directory = directory;
-        this.model = model;
         this.adapter = adapter;
     }
 
@@ -37,17 +35,18 @@ public final class TemporaryConversion implements AutoCloseable {
     }
 
     /**
-     * Converts {@code model} and {@code adapter} into a new directory in {@code parent}, reporting the bytes
-     * written out of both plans'.
+     * Converts {@code adapter} to {@code to}, with {@code base} as its base, into a new directory in
+     * {@code parent}; none when it means the same in both layouts. Refuses before writing when {@code parent}'s
+     * file system cannot hold it.
      */
-    public static TemporaryConversion write(Path parent, Checkpoint model, Optional<Checkpoint> adapter,
-                                            ProgressListener progress, Cancellation cancellation)
+    public static Optional<TemporaryConversion> adapter(Path parent, Checkpoint adapter, Checkpoint base, Layout to,
+                                                        ProgressListener progress, Cancellation cancellation)
             throws FuseboxException {
-        PlannedConversion modelPlan = Conversions.plan(model, ConversionRequest.DEFAULT);
-        Optional<PlannedConversion> adapterPlan = adapter.isPresent()
-                ? adapterPlan(adapter.get(), model, modelPlan.plan().to()) : Optional.empty();
-        long modelBytes = modelPlan.plan().targetBytes();
-        long total = Math.addExact(modelBytes, adapterPlan.map(p -> p.plan().targetBytes()).orElse(0L));
+        Optional<PlannedConversion> plan = adapterPlan(adapter, base, to);
+        if (plan.isEmpty()) {
+            return Optional.empty();
+        }
+        FreeSpace.require(parent, plan.get().plan().targetBytes(), "the adapter's conversion");
         Path directory;
         try {
             directory = Files.createTempDirectory(parent, "fusebox-verify-");
@@ -56,16 +55,9 @@ public final class TemporaryConversion implements AutoCloseable {
                     "could not hold a temporary directory for the conversion (" + e.getMessage() + ")", e);
         }
         try {
-            Path modelOut = directory.resolve("model");
-            Conversions.execute(model, modelPlan.plan(), modelOut, ConvertOptions.DEFAULTS,
-                    progress.offset(0, total), cancellation);
-            Optional<Path> adapterOut = adapter.map(Checkpoint::location);
-            if (adapterPlan.isPresent()) {
-                adapterOut = Optional.of(directory.resolve("adapter"));
-                Conversions.execute(adapter.get(), adapterPlan.get().plan(), adapterOut.get(), ConvertOptions.DEFAULTS,
-                        progress.offset(modelBytes, total), cancellation);
-            }
-            return new TemporaryConversion(directory, modelOut, adapterOut);
+            Path out = directory.resolve("adapter");
+            Conversions.execute(adapter, plan.get().plan(), out, ConvertOptions.DEFAULTS, progress, cancellation);
+            return Optional.of(new TemporaryConversion(directory, out));
         } catch (FuseboxException | RuntimeException e) {
             try {
                 FileTrees.deleteTree(directory);
@@ -92,13 +84,8 @@ public final class TemporaryConversion implements AutoCloseable {
         }
     }
 
-    /** The converted model. */
-    public Path model() {
-        return model;
-    }
-
-    /** The converted adapter, or the adapter itself when it needed no conversion; absent without an adapter. */
-    public Optional<Path> adapter() {
+    /** The converted adapter. */
+    public Path adapter() {
         return adapter;
     }
 

@@ -9,11 +9,12 @@ import java.util.List;
  *
  * @param hidden          {@code layersRun + 1} states: the embedding output, then the output of each layer
  * @param normed          the final RMSNorm of the last state, what lm_head reads
+ * @param expertInputs    per layer run, what its experts took: the post-attention RMSNorm of the residual stream
  * @param weightBytesRead bytes of weights (and adapter factors) the pass read from the files
  */
 public record ForwardResult(int[] tokens, int layersRun, int hiddenSize, int vocab, List<float[]> hidden,
-                            float[] normed, List<RouterOutput> routers, float[] logits, long weightBytesRead,
-                            long nanos) {
+                            List<float[]> expertInputs, float[] normed, List<RouterOutput> routers, float[] logits,
+                            long weightBytesRead, long nanos) {
 
     public int positions() {
         return tokens.length;

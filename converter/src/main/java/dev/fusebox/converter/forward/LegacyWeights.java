@@ -1,7 +1,7 @@
 package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.checkpoint.Layout;
 
 /**
@@ -10,8 +10,8 @@ import dev.fusebox.converter.checkpoint.Layout;
  */
 final class LegacyWeights extends MixtralWeights {
 
-    LegacyWeights(Checkpoint checkpoint, MixtralDims dims, AdapterWeights adapter) {
-        super(checkpoint, dims, adapter);
+    LegacyWeights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+        super(tensors, dims, adapter);
     }
 
     @Override

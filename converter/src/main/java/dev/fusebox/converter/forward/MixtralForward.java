@@ -50,6 +50,7 @@ public final class MixtralForward {
         List<float[]> hidden = new ArrayList<>();
         hidden.add(state.clone());
         List<RouterOutput> routers = new ArrayList<>();
+        List<float[]> expertInputs = new ArrayList<>();
         float[] rope = ropeTable(t);
         for (int l = 0; l < layers; l++) {
             cancellation.check();
@@ -57,6 +58,7 @@ public final class MixtralForward {
             float[] x = rmsNorm(state, weights.inputNorm(l), t, mm);
             add(state, attention(l, x, t, rope, mm));
             x = rmsNorm(state, weights.postAttentionNorm(l), t, mm);
+            expertInputs.add(x);
             RouterOutput router = route(l, x, t, mm);
             routers.add(router);
             add(state, experts(l, x, t, router, mm, cancellation));
@@ -67,7 +69,8 @@ public final class MixtralForward {
         float[] normed = rmsNorm(state, weights.finalNorm(), t, mm);
         float[] logits = mm.apply(weights.lmHead(), normed, t);
         progress.onProgress(new Progress(0, 0, layers + 1, layers + 1, side + ": done"));
-        return new ForwardResult(tokens.clone(), layers, h, dims.vocab(), List.copyOf(hidden), normed,
+        return new ForwardResult(tokens.clone(), layers, h, dims.vocab(), List.copyOf(hidden),
+                List.copyOf(expertInputs), normed,
                 List.copyOf(routers), logits, mm.bytesRead(), System.nanoTime() - start);
     }
 
@@ -84,15 +87,15 @@ public final class MixtralForward {
     }
 
     private float[] embed(int[] tokens, MatMul mm) throws FuseboxException {
-        WeightMatrix table = weights.embedding();
         int h = dims.hidden();
         float[] out = new float[tokens.length * h];
         float[] row = new float[h];
         for (int p = 0; p < tokens.length; p++) {
-            table.decodeRow(tokens[p], row);
+            WeightMatrix embedding = weights.embedding(tokens[p]);
+            embedding.decodeRow(0, row);
             System.arraycopy(row, 0, out, p * h, h);
+            mm.countRead(embedding.byteSize());
         }
-        mm.countRead(table.rows(0, tokens.length).byteSize());
         return out;
     }
 

@@ -5,8 +5,9 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
-import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSource;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -14,7 +15,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The weights of a Mixtral as the forward pass reads them, in place from the mapped files, with an optional LoRA
+ * The weights of a Mixtral as the forward pass reads them, a range at a time from a {@link TensorSource} (a
+ * checkpoint's files, or a conversion read through its plan), with an optional LoRA
  * adapter applied beside them. Attention, norms, embeddings and lm_head have the same keys in both layouts; the
  * router and the experts are where the two views differ ({@link LegacyWeights}, {@link V5Weights}). Opening checks
  * every tensor the model needs and every adapter pair against the shapes the config implies; data is decoded only
@@ -22,13 +24,13 @@ import java.util.Optional;
  */
 public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
 
-    private final Checkpoint checkpoint;
+    private final TensorSource tensors;
     private final MixtralDims dims;
     private final AdapterWeights adapter;
     private final Map<String, LoraFactors> lora = new HashMap<>();
 
-    MixtralWeights(Checkpoint checkpoint, MixtralDims dims, AdapterWeights adapter) {
-        this.checkpoint = checkpoint;
+    MixtralWeights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+        this.tensors = tensors;
         this.dims = dims;
         this.adapter = adapter;
     }
@@ -39,9 +41,15 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
      */
     public static MixtralWeights open(Checkpoint model, ModelConfig config, Optional<Checkpoint> adapter)
             throws FuseboxException {
+        return open(new CheckpointTensors(model), model.layout(), config, adapter);
+    }
+
+    /** Opens the weights {@code tensors} holds in {@code layout}; see {@link #open(Checkpoint, ModelConfig, Optional)}. */
+    public static MixtralWeights open(TensorSource model, Layout layout, ModelConfig config,
+                                      Optional<Checkpoint> adapter) throws FuseboxException {
         MixtralDims dims = MixtralDims.of(config);
         AdapterWeights a = adapter.isPresent() ? AdapterWeights.of(adapter.get()) : null;
-        MixtralWeights w = switch (model.layout()) {
+        MixtralWeights w = switch (layout) {
             case LEGACY -> new LegacyWeights(model, dims, a);
             case V5 -> new V5Weights(model, dims, a);
             case UNKNOWN -> throw new FuseboxException(Problem.UNSUPPORTED, model.location(),
@@ -62,20 +70,25 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
     public abstract Layout layout();
 
     public Path location() {
-        return checkpoint.location();
+        return tensors.location();
     }
 
     public Optional<Path> adapterLocation() {
         return Optional.ofNullable(adapter).map(AdapterWeights::file);
     }
 
-    /** The embedding table [vocab, hidden]; the pass reads only the rows of its tokens. */
-    public WeightMatrix embedding() throws FuseboxException {
-        return matrix("model.embed_tokens.weight");
+    /** Row {@code token} of the embedding table [vocab, hidden]; the pass reads only the rows of its tokens. */
+    public WeightMatrix embedding(int token) throws FuseboxException {
+        return block("model.embed_tokens.weight", (long) token * dims.hidden(), 1, dims.hidden());
+    }
+
+    /** Bytes of weights read from the files so far. */
+    public long bytesRead() {
+        return tensors.bytesRead();
     }
 
     public Linear lmHead() throws FuseboxException {
-        String key = dims.tieWordEmbeddings() && checkpoint.tensor("lm_head.weight").isEmpty()
+        String key = dims.tieWordEmbeddings() && tensors.spec("lm_head.weight").isEmpty()
                 ? "model.embed_tokens.weight" : "lm_head.weight";
         return linear(key, "lm_head");
     }
@@ -107,7 +120,7 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
     /** Bytes of every tensor the first {@code layers} layers and the ends of the model hold, adapters included. */
     public long bytesFor(int layers) {
         long n = 0;
-        for (StoredTensor t : checkpoint.tensors().values()) {
+        for (TensorSpec t : tensors.specs()) {
             int layer = layerOf(t.key());
             if (layer < layers) {
                 n = Math.addExact(n, t.byteSize());
@@ -144,7 +157,7 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
     private void checkCommon() throws FuseboxException {
         int h = dims.hidden();
         require("model.embed_tokens.weight", dims.vocab(), h);
-        if (!dims.tieWordEmbeddings() || checkpoint.tensor("lm_head.weight").isPresent()) {
+        if (!dims.tieWordEmbeddings() || tensors.spec("lm_head.weight").isPresent()) {
             require("lm_head.weight", dims.vocab(), h);
         }
         claimLinear("lm_head", h, dims.vocab());
@@ -167,15 +180,15 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
     abstract void checkExperts() throws FuseboxException;
 
     /** The stored tensor {@code key}, which must have {@code dims} and a float dtype. */
-    final StoredTensor require(String key, long... shape) throws FuseboxException {
-        StoredTensor t = checkpoint.tensor(key).orElseThrow(() -> new FuseboxException(Problem.SHAPE_MISMATCH,
-                checkpoint.location(), key, "is missing, and the forward pass needs it"));
+    final TensorSpec require(String key, long... shape) throws FuseboxException {
+        TensorSpec t = tensors.spec(key).orElseThrow(() -> new FuseboxException(Problem.SHAPE_MISMATCH,
+                tensors.location(), key, "is missing, and the forward pass needs it"));
         if (!t.shape().equals(Shape.of(shape))) {
-            throw new FuseboxException(Problem.SHAPE_MISMATCH, t.file().path(), key,
+            throw new FuseboxException(Problem.SHAPE_MISMATCH, tensors.location(), key,
                     "is " + t.shape() + ", but the config implies " + Shape.of(shape));
         }
         if (!t.dtype().decodable()) {
-            throw new FuseboxException(Problem.UNSUPPORTED, t.file().path(), key,
+            throw new FuseboxException(Problem.UNSUPPORTED, tensors.location(), key,
                     "is " + t.dtype() + ", which the forward pass does not decode (F64, F32, F16 and BF16 only)");
         }
         return t;
@@ -210,14 +223,17 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
 
     /** A whole 2-D tensor as a matrix. */
     final WeightMatrix matrix(String key) throws FuseboxException {
-        StoredTensor t = checkpoint.tensor(key).orElseThrow();
-        return new WeightMatrix(key, t.data(), t.dtype(), 0, (int) t.shape().dim(0), (int) t.shape().dim(1));
+        TensorSpec t = tensors.spec(key).orElseThrow();
+        return block(key, 0, (int) t.shape().dim(0), (int) t.shape().dim(1));
     }
 
     /** {@code rows} × {@code cols} elements of a stored tensor from element {@code first}. */
     final WeightMatrix block(String key, long first, int rows, int cols) throws FuseboxException {
-        StoredTensor t = checkpoint.tensor(key).orElseThrow();
-        return new WeightMatrix(key, t.data(), t.dtype(), first, rows, cols);
+        TensorSpec t = tensors.spec(key).orElseThrow();
+        long width = t.dtype().byteSize();
+        long bytes = Math.multiplyExact(Math.multiplyExact((long) rows, cols), width);
+        return new WeightMatrix(key, tensors.read(key, Math.multiplyExact(first, width), bytes), t.dtype(), 0,
+                rows, cols);
     }
 
     /** A 2-D weight with the plain LoRA update of {@code module}, if the adapter has one. */
@@ -227,7 +243,7 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
     }
 
     private WeightMatrix vector(String key) throws FuseboxException {
-        StoredTensor t = checkpoint.tensor(key).orElseThrow();
-        return new WeightMatrix(key, t.data(), t.dtype(), 0, 1, (int) t.shape().dim(0));
+        TensorSpec t = tensors.spec(key).orElseThrow();
+        return block(key, 0, 1, (int) t.shape().dim(0));
     }
 }

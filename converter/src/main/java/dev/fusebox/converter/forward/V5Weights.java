@@ -1,7 +1,7 @@
 package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.checkpoint.Layout;
 
 import java.util.ArrayList;
@@ -21,8 +21,8 @@ final class V5Weights extends MixtralWeights {
     /** MixtralExperts' parameters in declaration order, the order PEFT wraps them in. */
     private static final List<String> EXPERT_PARAMETERS = List.of("gate_up_proj", "down_proj");
 
-    V5Weights(Checkpoint checkpoint, MixtralDims dims, AdapterWeights adapter) {
-        super(checkpoint, dims, adapter);
+    V5Weights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+        super(tensors, dims, adapter);
     }
 
     @Override

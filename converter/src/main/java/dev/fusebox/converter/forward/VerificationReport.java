@@ -8,10 +8,13 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The outcome of a verification, for the CLI and the GUI: pass or fail against the tolerance, how far the hidden
- * states drifted after every layer, what each side's router chose, and per position the logits' difference and
- * both sides' top-5 tokens.
+ * The outcome of a verification, for the CLI and the GUI: pass or fail, which checks ran, and for the forward pass
+ * (Mixtral) how far the hidden states drifted after every layer, what each side's router chose, and per position
+ * the logits' difference and both sides' top-5 tokens; for the expert-level check (every family) each expert's and
+ * router's difference. Without a forward pass, the forward pass's lists are empty.
  *
+ * @param forwardPass    whether the forward pass ran (it implements Mixtral only)
+ * @param experts        the expert-level check
  * @param tolerance      the largest logit difference that passed (see {@link Tolerance})
  * @param maxAbsDiff     the largest absolute difference of any logit
  * @param layers         one entry per layer run
@@ -20,7 +23,8 @@ import java.util.Optional;
  * @param convertedLogits the converted side's logits [position][vocab]
  * @param failures       why it failed, one sentence each; empty when it passed
  */
-public record VerificationReport(boolean passed, double tolerance, double maxAbsDiff, List<Integer> tokens,
+public record VerificationReport(boolean passed, boolean forwardPass, ExpertCheckResult experts,
+                                 double tolerance, double maxAbsDiff, List<Integer> tokens,
                                  int layersRun, int layersTotal, List<LayerComparison> layers,
                                  List<PositionComparison> positions, Side source, Side converted,
                                  float[][] sourceLogits, float[][] convertedLogits, List<String> failures) {
@@ -78,8 +82,17 @@ public record VerificationReport(boolean passed, double tolerance, double maxAbs
     public record TokenLogit(int token, float logit) {
     }
 
-    /** What one side ran: its files, layout, weight dtype, the bytes of weights it read and how long it took. */
-    public record Side(Path model, Layout layout, Optional<Path> adapter, Dtype dtype, long weightBytesRead,
-                       long nanos) {
+    /**
+     * What one side ran: its files (for a conversion read through its plan, the source's), layout, weight dtype,
+     * the bytes of weights it read from its files and how long its checks took.
+     */
+    public record Side(Path model, Layout layout, boolean throughPlan, Optional<Path> adapter, Dtype dtype,
+                       long weightBytesRead, long nanos) {
+    }
+
+    /** Which checks ran, in words: "forward pass and expert check" or "expert check". */
+    public String checks() {
+        return !forwardPass ? "expert check" : experts.skipped().isPresent()
+                ? "forward pass (no expert check: " + experts.skipped().get() + ")" : "forward pass and expert check";
     }
 }

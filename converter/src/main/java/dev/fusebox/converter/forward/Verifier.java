@@ -5,7 +5,15 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.ModelConfig;
-import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.convert.ConversionRequest;
+import dev.fusebox.converter.convert.Conversions;
+import dev.fusebox.converter.convert.PlannedTensors;
+import dev.fusebox.converter.convert.TemporaryConversion;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.forward.VerificationReport.LayerComparison;
 import dev.fusebox.converter.forward.VerificationReport.PositionComparison;
 import dev.fusebox.converter.forward.VerificationReport.Side;
@@ -28,11 +36,14 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Proves a conversion means the same thing: runs the source checkpoint (with its adapter) and the converted one
- * (with its converted adapter, or merged) on the same tokens and compares the residual stream after every layer,
- * the routers' expert choices and the logits. It passes when every logit and every hidden state is within the
- * {@link Tolerance} (hidden states relative to their magnitude) and every router chose the same experts. A side
- * given as a bare .safetensors file borrows the other side's config.json.
+ * Proves a conversion means the same thing. For every family with rules, the expert-level check ({@link
+ * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, the forward pass
+ * also runs the source checkpoint (with its adapter) and the converted one (with its converted adapter, or merged)
+ * on the same tokens and compares the residual stream after every layer, the routers' expert choices and the
+ * logits: within the {@link Tolerance} (hidden states relative to their magnitude) and every router choosing the
+ * same experts. The conversion is one on disk, or the source read through its plan, written nowhere (an adapter
+ * converted for the purpose goes to a temporary folder). Every refusal comes before a weight is read. A side given
+ * as a bare .safetensors file borrows the other side's config.json.
  */
 public final class Verifier {
 
@@ -66,50 +77,136 @@ public final class Verifier {
         return out;
     }
 
+    /** Whether verify runs the forward pass on a model of this type, besides the expert check. */
+    public static boolean runsForwardPass(String modelType) {
+        return MixtralDims.MODEL_TYPE.equals(modelType);
+    }
+
+    /** Which checks verify runs on a model of this type, in words. */
+    public static String checksFor(String modelType) {
+        return runsForwardPass(modelType) ? "the forward pass and the expert check" : "the expert check";
+    }
+
+    /** Why verify refuses a model of this type with an adapter, or empty when it checks it. */
+    public static Optional<String> refusal(String modelType, boolean adapter) {
+        return adapter && !runsForwardPass(modelType)
+                ? Optional.of("an adapter is verified by the forward pass, which implements Mixtral only; verify "
+                + "the model without its adapter") : Optional.empty();
+    }
+
     public VerificationReport verify(VerificationRequest request, ProgressListener progress,
                                      Cancellation cancellation) throws FuseboxException {
-        try (Checkpoint source = openModel(request.source());
-             Checkpoint converted = openModel(request.converted());
-             Checkpoint sourceAdapter = openAdapter(request.sourceAdapter());
-             Checkpoint convertedAdapter = openAdapter(request.convertedAdapter())) {
-            if (convertedAdapter != null && sourceAdapter == null) {
-                throw new FuseboxException(Problem.UNSUPPORTED, convertedAdapter.location(),
+        Optional<RuleBook> rules = request.rules();
+        try (Checkpoint source = openModel(request.source(), rules);
+             Checkpoint converted = request.converted().isPresent() ? openModel(request.converted().get(), rules)
+                     : null;
+             Checkpoint sourceAdapter = openAdapter(request.sourceAdapter(), rules)) {
+            if (request.convertedAdapter().isPresent() && sourceAdapter == null) {
+                throw new FuseboxException(Problem.UNSUPPORTED, request.convertedAdapter().get(),
                         "is a converted adapter, but no source adapter was given to compare it with");
             }
-            ModelConfig sourceConfig = source.config().or(converted::config).orElseThrow(() -> new FuseboxException(
-                    Problem.INVALID_CONFIG, source.location(), "has no config.json and neither has "
-                    + converted.location() + ", and the forward pass needs one"));
-            MixtralWeights a = MixtralWeights.open(source, sourceConfig, Optional.ofNullable(sourceAdapter));
-            MixtralWeights b = MixtralWeights.open(converted, converted.config().orElse(sourceConfig),
-                    Optional.ofNullable(convertedAdapter));
-            MixtralDims dims = a.dims();
-            if (!b.dims().equals(dims)) {
-                throw new FuseboxException(Problem.SHAPE_MISMATCH, converted.location(),
-                        "describes a different model than " + source.location() + " (" + b.dims() + " against "
-                                + dims + ")");
+            ModelConfig config = source.config().or(() -> converted == null ? Optional.empty() : converted.config())
+                    .orElseThrow(() -> new FuseboxException(Problem.INVALID_CONFIG, source.location(),
+                            "has no config.json" + (converted == null ? "" : " and neither has "
+                                    + converted.location()) + ", and the checks need one"));
+            boolean forward = runsForwardPass(config.modelType().orElse(null));
+            Optional<String> refused = refusal(config.modelType().orElse(null), sourceAdapter != null);
+            if (refused.isPresent()) {
+                throw new FuseboxException(Problem.UNSUPPORTED, sourceAdapter.location(), "adapts a '"
+                        + config.modelType().orElse("?") + "' model, and " + refused.get());
             }
-            int layers = request.layers().orElse(dims.layers());
-            if (layers < 1 || layers > dims.layers()) {
-                throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
-                        "has " + dims.layers() + " layers, so --layers must be between 1 and " + dims.layers());
+            // A conversion in the source's own layout (an adapter merged, nothing converted) pairs keys with keys.
+            boolean sameLayout = converted != null && converted.layout() == source.layout();
+            ConversionRequest to = converted != null && converted.layout() != Layout.UNKNOWN
+                    ? ConversionRequest.to(converted.layout()) : ConversionRequest.DEFAULT;
+            Optional<ConversionPlan> plan = sameLayout ? Optional.empty()
+                    : Optional.of(Conversions.plan(source, to).plan());
+            try (TensorSource a = new CheckpointTensors(source);
+                 TensorSource b = converted != null ? new CheckpointTensors(converted)
+                         : new PlannedTensors(source, plan.orElseThrow());
+                 TemporaryConversion adapterConversion = converted == null && sourceAdapter != null
+                         && request.convertedAdapter().isEmpty()
+                         ? TemporaryConversion.adapter(request.temporaryFolder(), sourceAdapter, source,
+                         plan.orElseThrow().to(),
+                         ProgressListener.NONE, cancellation).orElse(null) : null;
+                 Checkpoint convertedAdapter = openAdapter(adapterConversion != null
+                         ? Optional.of(adapterConversion.adapter())
+                         : converted == null && sourceAdapter != null && request.convertedAdapter().isEmpty()
+                         ? Optional.of(sourceAdapter.location()) : request.convertedAdapter(), rules)) {
+                Layout convertedLayout = converted != null ? converted.layout() : plan.orElseThrow().to();
+                return run(request, config, forward, source, a, b, convertedLayout, converted != null ? converted
+                        : null, plan, sourceAdapter, convertedAdapter, progress, cancellation);
             }
-            checkMemory(a, b, layers, request.memoryBytes(), request.layers().isPresent());
-            int[] tokens = (request.tokens().isEmpty() ? defaultTokens(dims.vocab()) : request.tokens())
-                    .stream().mapToInt(Integer::intValue).toArray();
-            int items = layers + 1;
-            ForwardResult ra = new MixtralForward(a, kernel).run(tokens, layers,
-                    p -> progress.onProgress(new Progress(0, 0, p.itemsDone(), 2 * items, "source " + p.current())),
-                    cancellation);
-            ForwardResult rb = new MixtralForward(b, kernel).run(tokens, layers,
-                    p -> progress.onProgress(new Progress(0, 0, items + p.itemsDone(), 2 * items,
-                            "converted " + p.current())), cancellation);
-            Tolerance tolerance = Tolerance.of(dtypes(source, converted, sourceAdapter, convertedAdapter));
-            return compare(ra, rb, tolerance, dims.layers(), side(a, source, ra), side(b, converted, rb));
         }
     }
 
-    private static Checkpoint openModel(Path path) throws FuseboxException {
-        Checkpoint c = Checkpoint.open(path);
+    private VerificationReport run(VerificationRequest request, ModelConfig config, boolean forward,
+                                   Checkpoint source, TensorSource a, TensorSource b, Layout convertedLayout,
+                                   Checkpoint converted, Optional<ConversionPlan> plan, Checkpoint sourceAdapter,
+                                   Checkpoint convertedAdapter, ProgressListener progress, Cancellation cancellation)
+            throws FuseboxException {
+        int layersTotal = config.numHiddenLayers().orElse(0);
+        if (request.layers().isPresent() && layersTotal > 0
+                && (request.layers().getAsInt() < 1 || request.layers().getAsInt() > layersTotal)) {
+            throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
+                    "has " + layersTotal + " layers, so --layers must be between 1 and " + layersTotal);
+        }
+        // An adapter merged into the conversion changes the experts' weights: the forward pass alone compares them.
+        boolean merged = sourceAdapter != null && convertedAdapter == null;
+        ExpertCheck experts = merged ? null : ExpertCheck.prepare(a, b, plan, Activation.of(config),
+                config.hiddenSize(), request.layers());
+        if (!forward) {
+            ExpertCheckResult result = experts.run(progress, cancellation);
+            List<Integer> checked = result.layers();
+            int total = layersTotal > 0 ? layersTotal : checked.isEmpty() ? 0 : checked.getLast() + 1;
+            return new VerificationReport(result.passed(), false, result, ExpertCheck.TOLERANCE,
+                    result.maxAbsDiff(), List.of(), checked.size(), total, List.of(), List.of(),
+                    side(a, source.layout(), false, Optional.empty(), 0),
+                    side(b, convertedLayout, converted == null, Optional.empty(), 0),
+                    new float[0][], new float[0][], result.failures());
+        }
+        MixtralWeights wa = MixtralWeights.open(a, source.layout(), config, Optional.ofNullable(sourceAdapter));
+        MixtralWeights wb = MixtralWeights.open(b, convertedLayout,
+                converted != null ? converted.config().orElse(config) : config, Optional.ofNullable(convertedAdapter));
+        MixtralDims dims = wa.dims();
+        if (!wb.dims().equals(dims)) {
+            throw new FuseboxException(Problem.SHAPE_MISMATCH, b.location(),
+                    "describes a different model than " + a.location() + " (" + wb.dims() + " against "
+                            + dims + ")");
+        }
+        int layers = request.layers().orElse(dims.layers());
+        checkMemory(wa, wb, layers, request.memoryBytes(), request.layers().isPresent());
+        int[] tokens = (request.tokens().isEmpty() ? defaultTokens(dims.vocab()) : request.tokens())
+                .stream().mapToInt(Integer::intValue).toArray();
+        int items = layers + 1;
+        int total = 2 * items + (experts == null ? 0 : experts.steps());
+        ForwardResult ra = new MixtralForward(wa, kernel).run(tokens, layers,
+                p -> progress.onProgress(new Progress(0, 0, p.itemsDone(), total, "source " + p.current())),
+                cancellation);
+        ForwardResult rb = new MixtralForward(wb, kernel).run(tokens, layers,
+                p -> progress.onProgress(new Progress(0, 0, items + p.itemsDone(), total,
+                        "converted " + p.current())), cancellation);
+        ExpertCheckResult expertResult = experts == null ? ExpertCheckResult.skipped("the adapter is merged into "
+                + "the conversion, which changes the experts' weights; the forward pass compares them")
+                : experts.run(realStates(ra), p -> progress.onProgress(new Progress(0, 0, 2 * items + p.itemsDone(),
+                total, p.current())), cancellation);
+        Tolerance tolerance = Tolerance.of(dtypes(a, b, tensorsOf(sourceAdapter), tensorsOf(convertedAdapter)));
+        return compare(ra, rb, tolerance, dims.layers(), expertResult,
+                side(a, source.layout(), false, wa.adapterLocation(), ra.nanos()),
+                side(b, convertedLayout, converted == null, wb.adapterLocation(), rb.nanos()));
+    }
+
+    /** What each layer's experts took in the source's forward pass, for the expert check to run them too. */
+    private static Map<Integer, float[]> realStates(ForwardResult r) {
+        Map<Integer, float[]> out = new java.util.HashMap<>();
+        for (int l = 0; l < r.expertInputs().size(); l++) {
+            out.put(l, r.expertInputs().get(l));
+        }
+        return out;
+    }
+
+    private static Checkpoint openModel(Path path, Optional<RuleBook> rules) throws FuseboxException {
+        Checkpoint c = rules.isPresent() ? Checkpoint.open(path, rules.get()) : Checkpoint.open(path);
         if (c.kind() != CheckpointKind.MODEL) {
             c.close();
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path, "is an adapter, where a model was expected");
@@ -117,16 +214,20 @@ public final class Verifier {
         return c;
     }
 
-    private static Checkpoint openAdapter(Optional<Path> path) throws FuseboxException {
+    private static Checkpoint openAdapter(Optional<Path> path, Optional<RuleBook> rules) throws FuseboxException {
         if (path.isEmpty()) {
             return null;
         }
-        Checkpoint c = Checkpoint.open(path.get());
+        Checkpoint c = rules.isPresent() ? Checkpoint.open(path.get(), rules.get()) : Checkpoint.open(path.get());
         if (c.kind() != CheckpointKind.ADAPTER) {
             c.close();
             throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path.get(), "is a model, where an adapter was expected");
         }
         return c;
+    }
+
+    private static TensorSource tensorsOf(Checkpoint c) {
+        return c == null ? null : new CheckpointTensors(c);
     }
 
     private static void checkMemory(MixtralWeights a, MixtralWeights b, int layers, long memory, boolean limited)
@@ -151,11 +252,11 @@ public final class Verifier {
     }
 
     /** The float dtypes of the weights on both sides, adapters included. */
-    private static Set<Dtype> dtypes(Checkpoint... checkpoints) {
+    private static Set<Dtype> dtypes(TensorSource... sides) {
         Set<Dtype> out = EnumSet.noneOf(Dtype.class);
-        for (Checkpoint c : checkpoints) {
-            if (c != null) {
-                for (StoredTensor t : c.tensors().values()) {
+        for (TensorSource side : sides) {
+            if (side != null) {
+                for (TensorSpec t : side.specs()) {
                     if (t.dtype().decodable()) {
                         out.add(t.dtype());
                     }
@@ -165,21 +266,22 @@ public final class Verifier {
         return out;
     }
 
-    /** The dtype holding most of a checkpoint's bytes. */
-    private static Dtype mainDtype(Checkpoint c) {
+    /** The dtype holding most of a side's bytes. */
+    private static Dtype mainDtype(TensorSource side) {
         Map<Dtype, Long> bytes = new EnumMap<>(Dtype.class);
-        for (StoredTensor t : c.tensors().values()) {
+        for (TensorSpec t : side.specs()) {
             bytes.merge(t.dtype(), t.byteSize(), Long::sum);
         }
         return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(Dtype.F32);
     }
 
-    private static Side side(MixtralWeights w, Checkpoint c, ForwardResult r) {
-        return new Side(w.location(), w.layout(), w.adapterLocation(), mainDtype(c), r.weightBytesRead(), r.nanos());
+    private static Side side(TensorSource side, Layout layout, boolean throughPlan, Optional<Path> adapter,
+                             long nanos) {
+        return new Side(side.location(), layout, throughPlan, adapter, mainDtype(side), side.bytesRead(), nanos);
     }
 
     static VerificationReport compare(ForwardResult a, ForwardResult b, Tolerance tolerance, int layersTotal,
-                                      Side sourceSide, Side convertedSide) {
+                                      ExpertCheckResult experts, Side sourceSide, Side convertedSide) {
         List<String> failures = new ArrayList<>();
         int t = a.positions();
         List<LayerComparison> layers = new ArrayList<>();
@@ -231,7 +333,9 @@ public final class Verifier {
             failures.add(0, String.format(Locale.ROOT, "logits differ by up to %.3g (tolerance %.3g)", max, allowed));
         }
         List<Integer> tokens = Arrays.stream(a.tokens()).boxed().toList();
-        return new VerificationReport(failures.isEmpty(), allowed, max, tokens, a.layersRun(), layersTotal, layers,
+        failures.addAll(experts.failures());
+        return new VerificationReport(failures.isEmpty(), true, experts, allowed, max, tokens, a.layersRun(),
+                layersTotal, layers,
                 positions, sourceSide, convertedSide, a.logitsByPosition(), b.logitsByPosition(), failures);
     }
 

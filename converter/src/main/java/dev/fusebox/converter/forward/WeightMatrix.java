@@ -6,8 +6,9 @@ import dev.fusebox.converter.tensor.FloatCodec;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A row-major [rows, cols] block of a stored tensor, read in place from the mapped file and decoded to float one
- * row at a time: a whole 2-D weight, or one expert's slice (or half of it) of a fused 3-D one.
+ * A row-major [rows, cols] block of a stored tensor, read from a {@link dev.fusebox.converter.tensor.TensorSource}
+ * (only that block's bytes) and decoded to float one row at a time: a whole 2-D weight, one embedding row, or one
+ * expert's slice (or half of it) of a fused 3-D one.
  *
  * @param key          the tensor it comes from, for messages
  * @param firstElement index of the block's first element in the tensor
@@ -36,7 +37,7 @@ public record WeightMatrix(String key, MemorySegment data, Dtype dtype, long fir
         return new WeightMatrix(key, data, dtype, firstElement + (long) from * cols, count, cols);
     }
 
-    /** Bytes of the file this block covers. */
+    /** Bytes of the tensor this block covers. */
     public long byteSize() {
         return Math.multiplyExact(Math.multiplyExact((long) rows, cols), dtype.byteSize());
     }

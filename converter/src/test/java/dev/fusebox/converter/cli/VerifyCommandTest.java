@@ -3,7 +3,11 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.forward.SwappedExperts;
+import dev.fusebox.converter.safetensors.SafetensorsWriter;
+import dev.fusebox.converter.safetensors.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,6 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -113,15 +119,18 @@ class VerifyCommandTest {
     }
 
     @Test
-    void withoutAConversionItConvertsIntoATemporaryDirectoryComparesAndRemovesIt() throws Exception {
+    void withoutAConversionItReadsTheConversionThroughThePlanAndRunsBothChecks() throws Exception {
         CliRun run = CliRun.of("verify", LEGACY, "--json");
         assertThat(run.exitCode()).as(run.err()).isZero();
         JsonNode j = json(run);
         assertThat(j.get("max_abs_diff").asDouble()).isZero();
         assertThat(j.at("/converted/layout").asText()).isEqualTo("v5");
-        Path converted = Path.of(j.at("/converted/path").asText());
-        assertThat(converted.getFileName().toString()).isEqualTo("model");
-        assertThat(converted.getParent()).doesNotExist();
+        assertThat(j.at("/converted/through_plan").asBoolean()).isTrue();
+        assertThat(j.at("/converted/path").asText()).isEqualTo(LEGACY);
+        assertThat(j.get("checks").toString()).isEqualTo("[\"forward_pass\",\"experts\"]");
+        assertThat(j.at("/expert_check/experts")).hasSize(8);
+        assertThat(j.at("/expert_check/routers")).hasSize(2);
+        assertThat(j.at("/expert_check/experts/0/function").asText()).isEqualTo("gated silu");
     }
 
     @ParameterizedTest(name = "{0}")
@@ -180,7 +189,7 @@ class VerifyCommandTest {
     void rulesWithAGivenConversionAreRefusedAsUsage() {
         CliRun run = CliRun.of("verify", LEGACY, "--converted", V5, "--rules", "x.json");
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("--rules applies to the conversion verify makes without --converted");
+        assertThat(run.err()).contains("--rules applies to the conversion verify reads without --converted");
     }
 
     /** The v5 base as a checkpoint directory: the state dict transformers builds, beside the base's config. */
@@ -208,15 +217,46 @@ class VerifyCommandTest {
         assertThat(run.err()).contains("block_sparse_moe", "which the base model does not have");
     }
 
-    @Test
-    void aModelTypeThePassDoesNotImplementIsBadInput() throws Exception {
-        Path model = dir.resolve("qwen");
-        Files.createDirectories(model);
-        Files.copy(Fixtures.tiny("legacy-base").resolve("model.safetensors"), model.resolve("model.safetensors"));
+    /** The tiny Mixtral under qwen2_moe's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
+    private Path qwenModel() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("qwen"));
         Files.writeString(model.resolve("config.json"), Files.readString(Fixtures.tiny("legacy-base")
                 .resolve("config.json")).replace("\"mixtral\"", "\"qwen2_moe\""));
-        CliRun run = CliRun.of("verify", model.toString(), "--converted", V5);
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
+            java.util.function.UnaryOperator<String> key = k -> k.replace(".block_sparse_moe.", ".mlp.")
+                    .replace(".w1.", ".gate_proj.").replace(".w3.", ".up_proj.").replace(".w2.", ".down_proj.");
+            List<TensorSpec> specs = c.specs().stream().map(t -> new TensorSpec(key.apply(t.key()), t.dtype(),
+                    t.shape())).toList();
+            try (SafetensorsWriter w = SafetensorsWriter.create(model.resolve("model.safetensors"),
+                    Map.of("format", "pt"), specs)) {
+                for (StoredTensor t : c.tensors().values()) {
+                    w.write(t.data());
+                }
+                w.commit();
+            }
+        }
+        return model;
+    }
+
+    @Test
+    void aModelTypeWithoutAForwardPassGetsTheExpertCheckAndTheReportSaysSo() throws Exception {
+        CliRun run = CliRun.of("verify", qwenModel().toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("checks").toString()).isEqualTo("[\"experts\"]");
+        assertThat(j.at("/expert_check/experts")).hasSize(8);
+        assertThat(j.get("positions")).isEmpty();
+        CliRun text = CliRun.of("verify", qwenModel().toString(), "--layers", "1");
+        assertThat(text.exitCode()).as(text.err()).isZero();
+        assertThat(text.out()).contains("checks     expert check (the forward pass implements Mixtral only)",
+                "expert check: 4 experts in 1 of 2 layers, 1 routers", "PASSED");
+    }
+
+    @Test
+    void anAdapterOnAModelTypeWithoutAForwardPassIsRefusedBeforeAnyWork() throws Exception {
+        CliRun run = CliRun.of("verify", qwenModel().toString(), "--adapter",
+                Fixtures.tiny("legacy-lora-attn_experts").toString());
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("'qwen2_moe' model", "Mixtral only");
+        assertThat(run.err()).contains("'qwen2_moe' model", "Mixtral only", "without its adapter");
     }
 }

@@ -86,7 +86,7 @@ class ErnieVlMoeConversionTest {
     }
 
     /** A legacy checkpoint whose MoE layer holds {@code experts} experts, the first half text, the rest vision. */
-    private static List<TensorSpec> legacy(int experts) {
+    static List<TensorSpec> legacy(int experts) {
         List<TensorSpec> out = new ArrayList<>();
         renamed().forEach((k, v) -> out.add(f32(k, (long[]) v[1])));
         out.add(f32(LEGACY_MOE + "gate.weight", H, E));

@@ -43,7 +43,7 @@ class Qwen3VlMoeConversionTest {
     Path dir;
 
     /** text_config as 4.x writes it ({@code num_experts}) or as v5 does ({@code num_local_experts}). */
-    private static Map<String, Object> config(int h, int i, boolean v5Spelling) {
+    static Map<String, Object> config(int h, int i, boolean v5Spelling) {
         return Map.of("text_config", Map.of("hidden_size", h, "moe_intermediate_size", i,
                 v5Spelling ? "num_local_experts" : "num_experts", E, "model_type", "qwen3_vl_moe_text"),
                 "vision_config", Map.of("hidden_size", 4, "model_type", "qwen3_vl_moe_vision"));
@@ -54,7 +54,7 @@ class Qwen3VlMoeConversionTest {
     }
 
     /** A checkpoint of 2 layers: the expert tensors in the 4.x shapes, or the v5 ones, and what both layouts share. */
-    private static List<TensorSpec> checkpoint(int h, int i, boolean v5) {
+    static List<TensorSpec> checkpoint(int h, int i, boolean v5) {
         List<TensorSpec> out = new ArrayList<>(shared(h));
         for (int l = 0; l < 2; l++) {
             out.add(v5 ? f32(experts(l, "gate_up_proj"), E, 2L * i, h) : f32(experts(l, "gate_up_proj"), E, h, 2L * i));

@@ -53,15 +53,17 @@ class VerifierTest {
     }
 
     @Test
-    void progressCountsBothSidesLayersToTheEnd() throws Exception {
+    void progressCountsBothSidesLayersThenTheExpertCheckToTheEnd() throws Exception {
         List<Progress> seen = new ArrayList<>();
         new Verifier().verify(request(V5), seen::add, Cancellation.NEVER);
         assertThat(seen).isNotEmpty();
-        assertThat(seen).allSatisfy(p -> assertThat(p.itemsTotal()).isEqualTo(6));
+        // 2 sides × (2 layers + lm_head), then 2 layers × 4 experts and 2 routers
+        assertThat(seen).allSatisfy(p -> assertThat(p.itemsTotal()).isEqualTo(6 + 10));
         assertThat(seen).extracting(Progress::itemsDone).isSorted();
         assertThat(seen.getLast().fraction()).isEqualTo(1.0);
         assertThat(seen.getFirst().current()).startsWith("source");
-        assertThat(seen.getLast().current()).startsWith("converted");
+        assertThat(seen).anySatisfy(p -> assertThat(p.current()).startsWith("converted"));
+        assertThat(seen.getLast().current()).startsWith("experts");
     }
 
     @Test
@@ -125,5 +127,31 @@ class VerifierTest {
         VerificationReport r = new Verifier().verify(backwards, ProgressListener.NONE, Cancellation.NEVER);
         assertThat(r.passed()).isTrue();
         assertThat(r.source().layout().jsonName()).isEqualTo("v5");
+    }
+
+    @Test
+    void throughThePlanOneLayerReadsOnlyThatLayerAndTheEndsOfTheModel() throws Exception {
+        VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(LEGACY, Optional.empty())
+                .withLayers(1).withTokens(List.of(1, 2)), ProgressListener.NONE, Cancellation.NEVER);
+        assertThat(r.passed()).as(String.join("; ", r.failures())).isTrue();
+        long layer0AndEnds = 0;
+        long embeddingRow = 0;
+        try (dev.fusebox.converter.checkpoint.Checkpoint c = dev.fusebox.converter.checkpoint.Checkpoint.open(LEGACY)) {
+            for (var t : c.specs()) {
+                if (t.key().startsWith("model.layers.0.") || t.key().equals("lm_head.weight")
+                        || t.key().equals("model.norm.weight")) {
+                    layer0AndEnds += t.byteSize();
+                }
+                if (t.key().equals("model.embed_tokens.weight")) {
+                    embeddingRow = t.byteSize() / t.shape().dim(0);
+                }
+            }
+        }
+        // the forward pass reads the chosen experts and the expert check all of them again: at most twice layer 0
+        long most = 2 * layer0AndEnds + 2 * embeddingRow;
+        assertThat(r.converted().throughPlan()).isTrue();
+        assertThat(r.converted().weightBytesRead()).isPositive().isLessThanOrEqualTo(most);
+        assertThat(r.source().weightBytesRead()).isLessThanOrEqualTo(most);
+        assertThat(r.experts().layers()).containsExactly(0);
     }
 }

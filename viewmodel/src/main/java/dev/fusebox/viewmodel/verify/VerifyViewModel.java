@@ -1,13 +1,11 @@
 package dev.fusebox.viewmodel.verify;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.convert.TemporaryConversion;
+import dev.fusebox.converter.forward.ExpertCheckResult;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
-import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
-import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.viewmodel.main.Analysis;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
@@ -26,11 +24,12 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * The verify screen: runs the sample forward pass on what is open and on its conversion, and shows pass or fail,
- * the difference after every layer and, per position, both sides' five best tokens. The conversion is the one
- * Convert wrote, or, before anything was written, one made for the purpose in a temporary folder (the model's and
- * the adapter's, with the model as its base) and removed afterwards. With what Convert wrote, an adapter joins both
- * sides when Convert wrote its conversion too.
+ * The verify screen: runs the expert check (every family) and, for Mixtral, the sample forward pass on what is open
+ * and on its conversion, and shows which ran, pass or fail, each expert's difference, and for the forward pass the
+ * difference after every layer and, per position, both sides' five best tokens. The conversion is the one Convert
+ * wrote, or, before anything was written, the model read through its plan, written nowhere (an adapter is converted
+ * into a temporary folder, with the model as its base, and removed afterwards). With what Convert wrote, an adapter
+ * joins both sides when Convert wrote its conversion too. What it cannot check is refused before any work.
  */
 public final class VerifyViewModel {
 
@@ -44,14 +43,16 @@ public final class VerifyViewModel {
                               String convertedTop5, String sourceLogits, String convertedLogits) {
     }
 
-    private static final int PHASE = 1000;
-
     private final Job job;
     private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>(this, "analysis");
     private final ReadOnlyObjectWrapper<VerificationReport> report = new ReadOnlyObjectWrapper<>(this, "report");
     private final ReadOnlyObjectWrapper<Boolean> passed = new ReadOnlyObjectWrapper<>(this, "passed");
     private final ReadOnlyStringWrapper verdict = new ReadOnlyStringWrapper(this, "verdict", "");
     private final ReadOnlyStringWrapper details = new ReadOnlyStringWrapper(this, "details", "");
+    private final ReadOnlyStringWrapper checks = new ReadOnlyStringWrapper(this, "checks", "");
+    private final ObservableList<ExpertCheckResult.ExpertComparison> expertRows = FXCollections.observableArrayList();
+    private final ObservableList<ExpertCheckResult.ExpertComparison> expertRowsView =
+            FXCollections.unmodifiableObservableList(expertRows);
     private final ReadOnlyStringWrapper against = new ReadOnlyStringWrapper(this, "against", "");
     private final ObservableList<VerificationReport.LayerComparison> layers = FXCollections.observableArrayList();
     private final ObservableList<PositionRow> positions = FXCollections.observableArrayList();
@@ -64,8 +65,8 @@ public final class VerifyViewModel {
     public VerifyViewModel(TaskRunner runner) {
         this.job = new Job(runner);
         this.canVerify = javafx.beans.binding.Bindings.createBooleanBinding(
-                () -> analysis.get() != null && analysis.get().modelPlan().isPresent(), analysis)
-                .and(job.busyProperty().not());
+                () -> analysis.get() != null && analysis.get().modelPlan().isPresent() && refusal(analysis.get())
+                        .isEmpty(), analysis).and(job.busyProperty().not());
     }
 
     /** Takes what is open now; forgets the last report and conversion. */
@@ -74,10 +75,22 @@ public final class VerifyViewModel {
         analysis.set(a);
         converted.set(null);
         clear();
-        against.set(a == null || a.modelPlan().isEmpty() ? ""
-                : "Verify runs " + a.workspace().displayName() + " and " + (a.workspace().adapter() == null ? "its"
-                : "their") + " conversion to " + a.modelPlan().get().to().jsonName()
-                + " on the same tokens and compares every layer and the logits.");
+        if (a == null || a.modelPlan().isEmpty()) {
+            against.set("");
+        } else if (refusal(a).isPresent()) {
+            against.set("Verify cannot check " + a.workspace().displayName() + ": " + refusal(a).get() + ".");
+        } else {
+            String type = a.workspace().model().modelType();
+            against.set("Verify runs " + Verifier.checksFor(type) + " on " + a.workspace().displayName() + " and "
+                    + (a.workspace().adapter() == null ? "its" : "their") + " conversion to "
+                    + a.modelPlan().get().to().jsonName() + (Verifier.runsForwardPass(type)
+                    ? ": the same tokens through every layer, the logits compared, and "
+                    : ": ") + "seeded states through every expert and router of both layouts.");
+        }
+    }
+
+    private static Optional<String> refusal(Analysis a) {
+        return Verifier.refusal(a.workspace().model().modelType(), a.workspace().adapter() != null);
     }
 
     private void clear() {
@@ -85,6 +98,8 @@ public final class VerifyViewModel {
         passed.set(null);
         verdict.set("");
         details.set("");
+        checks.set("");
+        expertRows.clear();
         layers.clear();
         positions.clear();
     }
@@ -94,7 +109,7 @@ public final class VerifyViewModel {
         converted.set(outputs.isEmpty() ? null : List.copyOf(outputs));
     }
 
-    /** Verify: against what Convert wrote, or a conversion made for the purpose. */
+    /** Verify: against what Convert wrote, or the conversion read through its plan, written nowhere. */
     public void verify() {
         Analysis a = analysis.get();
         if (a == null || a.modelPlan().isEmpty()) {
@@ -104,46 +119,46 @@ public final class VerifyViewModel {
         Optional<Checkpoint> adapter = a.workspace().adapterCheckpoint();
         List<Path> written = converted.get();
         clear();
-        job.start("Verifying " + a.workspace().displayName(), (progress, cancel) -> {
-            if (written != null) {
-                Optional<Path> writtenAdapter = written.size() > 1 ? Optional.of(written.get(1)) : Optional.empty();
-                // A converted model alone is compared with the source model alone.
-                return run(model.location(), writtenAdapter.isPresent() ? adapter : Optional.empty(),
-                        written.getFirst(), writtenAdapter, progress, cancel, 0);
-            }
-            try (TemporaryConversion t = TemporaryConversion.write(TemporaryConversion.systemTemporaryFolder(), model,
-                    adapter, p -> progress.onProgress(new Progress(0, 0, (int) (PHASE * Math.max(0, p.fraction())),
-                            2 * PHASE, p.current())), cancel)) {
-                return run(model.location(), adapter, t.model(), t.adapter(), progress, cancel, PHASE);
-            }
-        }, this::show, failure -> verdict.set("Could not verify: " + failure));
-    }
-
-    /** Runs both sides, reporting the pass's progress after {@code before} of the work's steps. */
-    private static VerificationReport run(Path model, Optional<Checkpoint> adapter, Path convertedModel,
-                                          Optional<Path> convertedAdapter, ProgressListener progress,
-                                          Cancellation cancel, int before) throws Exception {
-        VerificationRequest request = VerificationRequest.of(model, adapter.map(Checkpoint::location),
-                convertedModel, convertedAdapter);
-        int total = before + PHASE;
-        return new Verifier().verify(request, p -> progress.onProgress(new Progress(0, 0,
-                before + (p.itemsTotal() == 0 ? 0 : PHASE * p.itemsDone() / p.itemsTotal()), total,
-                p.current())), cancel);
+        VerificationRequest request;
+        if (written != null) {
+            Optional<Path> writtenAdapter = written.size() > 1 ? Optional.of(written.get(1)) : Optional.empty();
+            // A converted model alone is compared with the source model alone.
+            request = VerificationRequest.of(model.location(), writtenAdapter.isPresent()
+                    ? adapter.map(Checkpoint::location) : Optional.empty(), written.getFirst(), writtenAdapter);
+        } else {
+            request = VerificationRequest.throughPlan(model.location(), adapter.map(Checkpoint::location));
+        }
+        VerificationRequest asked = request.withRules(model.ruleBook());
+        job.start("Verifying " + a.workspace().displayName(), (progress, cancel) -> new Verifier().verify(asked,
+                p -> progress.onProgress(new Progress(0, 0, p.itemsDone(), p.itemsTotal(), p.current())), cancel),
+                this::show, failure -> verdict.set("Could not verify: " + failure));
     }
 
     private void show(VerificationReport r) {
         report.set(r);
         passed.set(r.passed());
-        verdict.set(r.passed()
-                ? "Passed: the conversion computes the same function (largest logit difference "
+        verdict.set(!r.passed() ? "Failed: " + r.failures().getFirst() + "."
+                : r.forwardPass() ? "Passed: the conversion computes the same function (largest logit difference "
                 + number(r.maxAbsDiff()) + ", tolerance " + number(r.tolerance()) + ")."
-                : "Failed: " + r.failures().getFirst() + ".");
-        details.set(r.tokens().size() + " tokens through " + r.layersRun() + " of " + r.layersTotal()
-                + " layers · top-1 agrees at " + r.top1Agreement() + " of " + r.tokens().size() + " positions · "
-                + "routers agree on " + r.routerAgreement() + " of " + r.routerDecisions() + " choices · source "
-                + r.source().layout().jsonName() + " " + r.source().dtype().name() + ", converted "
-                + r.converted().layout().jsonName() + " " + r.converted().dtype().name()
+                : "Passed: every expert and router computes the same in both layouts (largest difference "
+                + number(r.maxAbsDiff()) + ").");
+        ExpertCheckResult x = r.experts();
+        String expertDetails = "expert check: " + x.experts().size() + " experts in " + x.layers().size() + " of "
+                + r.layersTotal() + " layers and " + x.routers().size() + " routers, "
+                + (x.experts().isEmpty() ? "" : x.experts().getFirst().function() + ", ")
+                + x.samples() + " seeded states" + (x.realStates() > 0 ? " and " + x.realStates()
+                + " from the forward pass" : "") + " each";
+        String forwardDetails = !r.forwardPass() ? "" : "forward pass: " + r.tokens().size() + " tokens through "
+                + r.layersRun() + " of " + r.layersTotal() + " layers · top-1 agrees at " + r.top1Agreement()
+                + " of " + r.tokens().size() + " positions · routers agree on " + r.routerAgreement() + " of "
+                + r.routerDecisions() + " choices · ";
+        checks.set("Checks run: " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements Mixtral "
+                + "only)"));
+        details.set(forwardDetails + expertDetails + " · source " + r.source().layout().jsonName() + " "
+                + r.source().dtype().name() + ", converted " + r.converted().layout().jsonName() + " "
+                + r.converted().dtype().name() + (r.converted().throughPlan() ? " read through its plan" : "")
                 + (r.converted().adapter().isPresent() ? " · the adapter applied on both sides" : ""));
+        expertRows.setAll(x.experts());
         layers.setAll(r.layers());
         positions.setAll(r.positions().stream().map(p -> new PositionRow(p.position(), p.token(), p.maxAbsDiff(),
                 p.top1Agrees(), tokens(p.sourceTop5()), tokens(p.convertedTop5()), logits(p.sourceTop5()),
@@ -204,5 +219,15 @@ public final class VerifyViewModel {
 
     public ObservableList<PositionRow> positions() {
         return positionsView;
+    }
+
+    /** Which checks the last verification ran, in words; empty before. */
+    public ReadOnlyStringProperty checksProperty() {
+        return checks.getReadOnlyProperty();
+    }
+
+    /** The expert check's rows: one per expert of every layer checked. */
+    public ObservableList<ExpertCheckResult.ExpertComparison> experts() {
+        return expertRowsView;
     }
 }

@@ -1,6 +1,10 @@
 package dev.fusebox.viewmodel.verify;
 
+import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.safetensors.SafetensorsWriter;
+import dev.fusebox.converter.safetensors.TensorSpec;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.viewmodel.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;
@@ -77,8 +81,8 @@ class VerifyViewModelTest {
     void theSampleWithItsAdapterVerifiesOnTheFlyWithTheAdapterOnBothSides() {
         main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
         VerifyViewModel vm = main.verify();
-        assertThat(vm.againstProperty().get()).startsWith("Verify runs legacy-base + legacy-lora-attn_experts and "
-                + "their conversion to v5");
+        assertThat(vm.againstProperty().get()).startsWith("Verify runs the forward pass and the expert check on "
+                + "legacy-base + legacy-lora-attn_experts and their conversion to v5");
         vm.verify();
         assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
         VerificationReport r = vm.reportProperty().get();
@@ -87,6 +91,44 @@ class VerifyViewModelTest {
         assertThat(r.converted().adapter()).hasValueSatisfying(a -> assertThat(a).doesNotExist());
         assertThat(r.maxAbsDiff()).isLessThanOrEqualTo(1e-4);
         assertThat(vm.detailsProperty().get()).endsWith(" · the adapter applied on both sides");
+        assertThat(vm.checksProperty().get()).isEqualTo("Checks run: forward pass and expert check");
+        assertThat(vm.experts()).hasSize(8).allSatisfy(e -> assertThat(e.passed()).isTrue());
+    }
+
+    @Test
+    void aModelWithoutAForwardPassGetsTheExpertCheckAndTheScreenSaysSo() throws Exception {
+        main = Opened.with(temp, dialogs, qwenModel());
+        VerifyViewModel vm = main.verify();
+        assertThat(vm.canVerifyProperty().get()).isTrue();
+        assertThat(vm.againstProperty().get()).startsWith("Verify runs the expert check on qwen");
+        vm.verify();
+        assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
+        assertThat(vm.checksProperty().get()).isEqualTo("Checks run: expert check (the forward pass implements "
+                + "Mixtral only)");
+        assertThat(vm.experts()).hasSize(8);
+        assertThat(vm.positions()).isEmpty();
+        assertThat(vm.reportProperty().get().converted().throughPlan()).isTrue();
+    }
+
+    /** The tiny Mixtral under qwen2_moe's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
+    private Path qwenModel() throws Exception {
+        Path model = Files.createDirectories(temp.resolve("qwen"));
+        Files.writeString(model.resolve("config.json"), Files.readString(Fixtures.tiny("legacy-base")
+                .resolve("config.json")).replace("\"mixtral\"", "\"qwen2_moe\""));
+        try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
+            java.util.function.UnaryOperator<String> key = k -> k.replace(".block_sparse_moe.", ".mlp.")
+                    .replace(".w1.", ".gate_proj.").replace(".w3.", ".up_proj.").replace(".w2.", ".down_proj.");
+            java.util.List<TensorSpec> specs = c.specs().stream().map(t -> new TensorSpec(key.apply(t.key()),
+                    t.dtype(), t.shape())).toList();
+            try (SafetensorsWriter w = SafetensorsWriter.create(model.resolve("model.safetensors"),
+                    java.util.Map.of("format", "pt"), specs)) {
+                for (StoredTensor t : c.tensors().values()) {
+                    w.write(t.data());
+                }
+                w.commit();
+            }
+        }
+        return model;
     }
 
     @Test
