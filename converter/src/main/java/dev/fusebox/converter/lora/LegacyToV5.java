@@ -129,9 +129,10 @@ final class LegacyToV5 {
 
     AdapterPlan plan(Checkpoint checkpoint) throws FuseboxException {
         Reading reading = read(file, config, tensors, roles);
-        boolean parameters = !reading.groups().isEmpty() || !reading.routers().isEmpty();
+        List<Map.Entry<LoraRoles.Plain, Part>> byName = byName(reading);
+        boolean parameters = !reading.groups().isEmpty() || !reading.routers().isEmpty() || !byName.isEmpty();
         if (parameters) {
-            refuseWhatParametersCannotCarry();
+            refuseWhatParametersCannotCarry(reading, byName);
         }
         List<PlannedTarget> targets = new ArrayList<>();
         int experts = experts(reading.groups());
@@ -150,37 +151,60 @@ final class LegacyToV5 {
                     Optional.of(".*\\." + PeftPatterns.escape(r.getKey().leaf()))));
         }
         for (Map.Entry<LoraRoles.Plain, Part> p : reading.plains()) {
-            targets.addAll(keep(p.getValue(), p.getKey().module(), p.getKey().module(), Optional.empty()));
+            String module = p.getKey().module();
+            String name = byName.contains(p) ? module + ".weight" : module;
+            targets.addAll(keep(p.getValue(), module, name, Optional.empty()));
         }
         targets.addAll(others());
         targets.sort((a, b) -> a.key().compareTo(b.key()));
-        ObjectNode v5Config = v5Config(reading, parameters);
+        ObjectNode v5Config = v5Config(reading, byName, parameters);
         PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
+        if (!parameters && dtype.isEmpty() && targets.stream().noneMatch(PlannedTarget::renamed)) {
+            warnings.add("Nothing to convert: the adapter has no expert or router LoRA and no module whose name PEFT "
+                    + "0.21 rewrites, so it loads as it is on legacy and v5 models; the output is a copy of it.");
+        }
         return AdapterPlans.assemble(checkpoint, roles.modelType(), roles, dtypeNote(), targets, v5Config,
                 warnings, lora, verdict, Layout.LEGACY, Layout.V5);
+    }
+
+    /**
+     * The plain modules (a dense MLP layer's, a shared expert's) whose leaf names PEFT 0.21 strips from
+     * target_modules for this model type: on v5 they keep their LoRA only named by full parameter name in
+     * target_parameters ({@code model.layers.0.mlp.gate_proj.weight}), which PEFT then loads exactly.
+     */
+    private List<Map.Entry<LoraRoles.Plain, Part>> byName(Reading reading) {
+        Set<String> stripped = PeftCheck.stripped(roles.modelType());
+        return reading.plains().stream().filter(p -> stripped.contains(LoraRoles.leaf(p.getKey().module()))).toList();
     }
 
     private String dtypeNote() {
         return dtype.map(d -> " as " + d.name()).orElse("");
     }
 
-    private void refuseWhatParametersCannotCarry() throws FuseboxException {
+    private void refuseWhatParametersCannotCarry(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName)
+            throws FuseboxException {
         ObjectNode raw = config.raw();
-        String why = null;
+        String what = null;
         if (config.useDora()) {
-            why = "use_dora is set; DoRA has no form on fused expert parameters (PEFT's ParamWrapper refuses it too)";
+            what = "use_dora is set; DoRA";
         } else if (raw.path("fan_in_fan_out").asBoolean(false)) {
-            why = "fan_in_fan_out is set, which PEFT's ParamWrapper for fused experts does not support";
+            what = "fan_in_fan_out is set, which";
         } else if (raw.path("lora_bias").asBoolean(false)) {
-            why = "lora_bias is set, which PEFT's ParamWrapper for fused experts does not support";
+            what = "lora_bias is set, which";
         }
-        if (why != null) {
-            throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + why);
+        if (what != null) {
+            String where = !reading.groups().isEmpty() ? "fused expert parameters"
+                    : !reading.routers().isEmpty() ? "the router's parameter"
+                    : "the parameters PEFT 0.21 needs named in target_parameters for " + roles.modelType() + " ("
+                    + byName.getFirst().getKey().module() + ".weight: it strips '"
+                    + LoraRoles.leaf(byName.getFirst().getKey().module()) + "' from target_modules)";
+            throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + what + " has no form "
+                    + "on " + where + "; PEFT's ParamWrapper, which holds LoRA on parameters, raises an error for it");
         }
         if (config.loraDropout() != 0) {
             warnings.add("lora_dropout " + TargetLora.number(config.loraDropout()) + " is written as 0.0: PEFT refuses "
-                    + "dropout on fused expert parameters, and dropout does nothing at inference, so the adapter "
-                    + "computes the same (only further training would differ).");
+                    + "dropout on LoRA of parameters (target_parameters), and dropout does nothing at inference, so "
+                    + "the adapter computes the same (only further training would differ).");
         }
     }
 
@@ -380,9 +404,12 @@ final class LegacyToV5 {
         return out;
     }
 
-    private ObjectNode v5Config(Reading reading, boolean parameters) throws FuseboxException {
+    private ObjectNode v5Config(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName, boolean parameters)
+            throws FuseboxException {
         ObjectNode c = config.raw();
-        List<String> plainModules = reading.plains().stream().map(e -> e.getKey().module()).toList();
+        List<String> plainModules = reading.plains().stream().filter(p -> !byName.contains(p))
+                .map(e -> e.getKey().module()).toList();
+        Set<String> stripped = PeftCheck.stripped(roles.modelType());
         Set<String> moved = new LinkedHashSet<>();
         for (Group g : reading.groups().values()) {
             moved.addAll(roles.branchNames(g.converter));
@@ -405,7 +432,8 @@ final class LegacyToV5 {
                 boolean expertName = moved.contains(t) || reading.groups().values().stream()
                         .flatMap(g -> g.parts().stream()).anyMatch(p -> p.pair().module().equals(t))
                         || reading.routers().stream().anyMatch(r -> r.getValue().pair().module().equals(t));
-                if (plain || !expertName) {
+                boolean strippedByPeft = stripped.stream().anyMatch(n -> t.equals(n) || t.endsWith("." + n));
+                if ((plain || !expertName) && !strippedByPeft) {
                     kept.add(t);
                 }
             }
@@ -413,6 +441,7 @@ final class LegacyToV5 {
         if (parameters) {
             Set<String> parametersOut = new LinkedHashSet<>(config.targetParameters());
             parametersOut.addAll(targetParameters(reading));
+            byName.forEach(p -> parametersOut.add(p.getKey().module() + ".weight"));
             ArrayNode tp = c.putArray("target_parameters");
             parametersOut.forEach(tp::add);
             if (config.loraDropout() != 0) {
@@ -420,7 +449,7 @@ final class LegacyToV5 {
             }
         }
         PatternWriter.Patterns patterns = PatternWriter.write(config.file(), config.r(), config.loraAlpha(),
-                carried(config.rankPattern(), reading), carried(config.alphaPattern(), reading), needs);
+                carried(config.rankPattern(), reading, byName), carried(config.alphaPattern(), reading, byName), needs);
         ObjectNode rp = c.putObject("rank_pattern");
         patterns.rank().forEach(rp::put);
         ObjectNode ap = c.putObject("alpha_pattern");
@@ -439,8 +468,10 @@ final class LegacyToV5 {
      * The source config's pattern entries that still mean something on v5: those that match a v5 target or that
      * matched no expert or router module before (left as the user wrote them).
      */
-    private <V> Map<String, V> carried(Map<String, V> patterns, Reading reading) throws FuseboxException {
+    private <V> Map<String, V> carried(Map<String, V> patterns, Reading reading,
+                                       List<Map.Entry<LoraRoles.Plain, Part>> byName) throws FuseboxException {
         List<String> moved = new ArrayList<>();
+        byName.forEach(p -> moved.add(p.getValue().pair().module()));
         reading.groups().values().forEach(g -> g.parts().forEach(p -> moved.add(p.pair().module())));
         reading.routers().forEach(r -> moved.add(r.getValue().pair().module()));
         Map<String, V> out = new LinkedHashMap<>();

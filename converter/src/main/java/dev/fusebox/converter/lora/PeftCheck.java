@@ -29,8 +29,12 @@ final class PeftCheck {
     private static final String TABLE = "peft-0.21.json";
     private static final String PEFT = "PEFT 0.21";
 
-    /** One of PEFT's patterns: the model types it converts so, and the legacy targets it fuses. */
-    private record Pattern(String name, Set<String> modelTypes, Map<String, List<String>> fused) {
+    /**
+     * One of PEFT's patterns: the model types it converts so, the target_modules names it strips (and the
+     * target_parameters it writes for them), and the legacy targets it fuses.
+     */
+    private record Pattern(String name, Set<String> modelTypes, Map<String, String> mapping,
+                           Map<String, List<String>> fused) {
     }
 
     private static final List<Pattern> PATTERNS = load();
@@ -38,12 +42,27 @@ final class PeftCheck {
     private PeftCheck() {
     }
 
+    /**
+     * The leaf names PEFT 0.21 strips from {@code target_modules} when it loads an adapter on a v5 model of
+     * {@code modelType} ({@code gate_proj}, {@code up_proj}, {@code down_proj}, {@code gate} for qwen2_moe-style
+     * types): a module of such a name that is no expert (a dense MLP layer, a shared expert) keeps its LoRA on v5
+     * only when it is named by its full parameter name in {@code target_parameters}. Empty for types whose configs
+     * PEFT does not rewrite.
+     */
+    static Set<String> stripped(String modelType) {
+        return PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst()
+                .map(p -> p.mapping.keySet()).orElse(Set.of());
+    }
+
     static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts)
             throws FuseboxException {
         String modelType = roles.modelType();
-        if (reading.groups().isEmpty() && reading.routers().isEmpty()) {
+        Set<String> stripped = stripped(modelType);
+        List<String> dropped = reading.plains().stream().map(p -> p.getKey().module())
+                .filter(m -> stripped.contains(LoraRoles.leaf(m))).toList();
+        if (reading.groups().isEmpty() && reading.routers().isEmpty() && dropped.isEmpty()) {
             return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would load it exactly: it has no "
-                    + "expert or router LoRA, so nothing in it changes on v5.", List.of());
+                    + "expert or router LoRA and no module whose name PEFT rewrites; nothing to convert.", List.of());
         }
         List<String> refusals = new ArrayList<>();
         List<String> wrongs = new ArrayList<>();
@@ -65,6 +84,15 @@ final class PeftCheck {
             return verdict(refusals, wrongs, notes);
         }
         Pattern p = pattern.get();
+        if (!dropped.isEmpty()) {
+            Set<String> leaves = new LinkedHashSet<>();
+            dropped.forEach(m -> leaves.add("'" + LoraRoles.leaf(m) + "'"));
+            wrongs.add(PEFT + " strips " + String.join(", ", leaves) + " from target_modules for " + modelType
+                    + " (it maps those names to the experts' fused parameters), so the LoRA of " + dropped.size()
+                    + " module" + (dropped.size() == 1 ? "" : "s") + " that are no experts (a dense MLP layer, a "
+                    + "shared expert: " + String.join(", ", dropped.subList(0, Math.min(3, dropped.size())))
+                    + (dropped.size() > 3 ? ", …" : "") + ") would not be applied.");
+        }
         configRefusals(config, refusals);
         halves(config, reading, p, refusals);
         stacking(reading, roles, experts, refusals);
@@ -270,13 +298,16 @@ final class PeftCheck {
             for (JsonNode p : root.get("patterns")) {
                 Set<String> types = new LinkedHashSet<>();
                 p.get("model_types").forEach(t -> types.add(t.asText()));
+                Map<String, String> mapping = new LinkedHashMap<>();
+                p.get("mapping").properties().forEach(e -> mapping.put(e.getKey(), e.getValue().asText()));
                 Map<String, List<String>> fused = new LinkedHashMap<>();
                 for (Map.Entry<String, JsonNode> e : p.get("fused").properties()) {
                     List<String> names = new ArrayList<>();
                     e.getValue().forEach(n -> names.add(n.asText()));
                     fused.put(e.getKey(), List.copyOf(names));
                 }
-                out.add(new Pattern(p.get("pattern").asText(), java.util.Collections.unmodifiableSet(types), fused));
+                out.add(new Pattern(p.get("pattern").asText(), java.util.Collections.unmodifiableSet(types),
+                        java.util.Collections.unmodifiableMap(mapping), fused));
             }
             return List.copyOf(out);
         } catch (IOException e) {
