@@ -325,12 +325,38 @@ def run_case(work, base_dir, ref, name, made):
     return row
 
 
+def export(out, base_dir, legacy, row):
+    """A case as a unit-test fixture: the legacy adapter as made, the base's config.json, the base's tensors' names,
+    dtypes and shapes (a test builds a base of zeros from them), and what PEFT and Fusebox did (row.json)."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(legacy, os.path.join(out, "adapter"))
+    path = os.path.join(out, "adapter", "adapter_config.json")
+    with open(path) as f:
+        config = json.load(f)
+    config["base_model_name_or_path"] = f"fusebox-oracle/tiny-{row['type']}"  # not this machine's folder
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    os.makedirs(os.path.join(out, "base"))
+    shutil.copy(os.path.join(base_dir, "config.json"), os.path.join(out, "base"))
+    shapes = {}
+    with safe_open(os.path.join(base_dir, "model.safetensors"), "pt") as f:
+        for k in sorted(f.keys()):
+            t = f.get_slice(k)
+            shapes[k] = {"dtype": t.get_dtype(), "shape": t.get_shape()}
+    with open(os.path.join(out, "base", "tensors.json"), "w") as f:
+        json.dump(shapes, f, indent=1)
+    with open(os.path.join(out, "row.json"), "w") as f:
+        json.dump(row, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model_types", nargs="*")
     ap.add_argument("--variants", help="comma-separated variant names (default: all)")
     ap.add_argument("--keep", help="keep bases and adapters under this folder")
     ap.add_argument("--json", help="write the rows to this file")
+    ap.add_argument("--fixtures", help="write each case's legacy adapter, the base's config.json and tensor list, and "
+                                       "the row as test fixtures under this folder (TYPE/VARIANT/)")
     a = ap.parse_args()
     rows = []
     failed = 0
@@ -362,6 +388,9 @@ def main():
                 row = {"type": t, "variant": name, "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False}
             rows.append(row)
             failed += not row["ok"]
+            if a.fixtures and "skipped" not in row:
+                export(os.path.join(a.fixtures, t, os.path.basename(case_dir(work, name))), base_dir,
+                       os.path.join(case_dir(work, name), "legacy"), row)
             if "skipped" in row:
                 print(f"{t:14} {name:20} {'skipped' if row['ok'] else 'FAIL'}: {row['skipped']}", flush=True)
             else:
