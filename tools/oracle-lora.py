@@ -294,7 +294,10 @@ def run_case(work, base_dir, ref, name, made):
     row["peft"], row["peft_detail"] = outcome(got, error, want, ref)
     rc, out, err = fusebox("plan", legacy, "--base", base_dir, "--json")
     if rc != 0:
-        row["plan"], row["plan_detail"] = "error", err.strip()[:200]
+        # a refusal to convert still says what PEFT alone would do
+        said = re.search(r"PEFT check \((\w+)\)", err)
+        row["plan"] = VERDICT.get(said.group(1), said.group(1)) if said else "error"
+        row["plan_detail"] = err.strip()[:300]
     else:
         check = json.loads(out).get("peft_check", {})
         row["plan"] = VERDICT.get(check.get("verdict"), check.get("verdict"))

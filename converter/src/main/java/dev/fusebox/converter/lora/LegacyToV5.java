@@ -131,11 +131,12 @@ final class LegacyToV5 {
         Reading reading = read(file, config, tensors, roles);
         List<Map.Entry<LoraRoles.Plain, Part>> byName = byName(reading);
         boolean parameters = !reading.groups().isEmpty() || !reading.routers().isEmpty() || !byName.isEmpty();
+        int experts = experts(reading.groups());
+        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
         if (parameters) {
-            refuseWhatParametersCannotCarry(reading, byName);
+            refuseWhatParametersCannotCarry(reading, byName, verdict);
         }
         List<PlannedTarget> targets = new ArrayList<>();
-        int experts = experts(reading.groups());
         Map<String, List<Group>> byHolder = new LinkedHashMap<>();
         for (Group g : reading.groups().values()) {
             byHolder.computeIfAbsent(g.holder(), k -> new ArrayList<>()).add(g);
@@ -158,7 +159,6 @@ final class LegacyToV5 {
         targets.addAll(others());
         targets.sort((a, b) -> a.key().compareTo(b.key()));
         ObjectNode v5Config = v5Config(reading, byName, parameters);
-        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
         if (!parameters && dtype.isEmpty() && targets.stream().noneMatch(PlannedTarget::renamed)) {
             warnings.add("Nothing to convert: the adapter has no expert or router LoRA and no module whose name PEFT "
                     + "0.21 rewrites, so it loads as it is on legacy and v5 models; the output is a copy of it.");
@@ -181,8 +181,9 @@ final class LegacyToV5 {
         return dtype.map(d -> " as " + d.name()).orElse("");
     }
 
-    private void refuseWhatParametersCannotCarry(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName)
-            throws FuseboxException {
+    /** Refuses what LoRA on parameters cannot hold; the refusal says what PEFT alone would do (the PEFT check). */
+    private void refuseWhatParametersCannotCarry(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName,
+                                                 PeftVerdict verdict) throws FuseboxException {
         ObjectNode raw = config.raw();
         String what = null;
         if (config.useDora()) {
@@ -199,7 +200,9 @@ final class LegacyToV5 {
                     + byName.getFirst().getKey().module() + ".weight: it strips '"
                     + LoraRoles.leaf(byName.getFirst().getKey().module()) + "' from target_modules)";
             throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + what + " has no form "
-                    + "on " + where + "; PEFT's ParamWrapper, which holds LoRA on parameters, raises an error for it");
+                    + "on " + where + " (PEFT's ParamWrapper, which holds LoRA on parameters, does not support it). "
+                    + "PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
+                    + (verdict.reasons().isEmpty() ? "" : " " + String.join(" ", verdict.reasons())));
         }
         if (config.loraDropout() != 0) {
             warnings.add("lora_dropout " + TargetLora.number(config.loraDropout()) + " is written as 0.0: PEFT refuses "

@@ -39,6 +39,13 @@ final class PeftCheck {
 
     private static final List<Pattern> PATTERNS = load();
 
+    /**
+     * Model types outside PEFT's table whose v5 router is an {@code nn.Linear} (jamba's {@code router}, phimoe's
+     * {@code router}, renamed from {@code gate}); every other bundled type's v5 router is a TopKRouter module, which
+     * PEFT 0.21 refuses as a target module (measured with transformers 5.18).
+     */
+    private static final Set<String> LINEAR_ROUTERS = Set.of("jamba", "phimoe");
+
     private PeftCheck() {
     }
 
@@ -74,12 +81,30 @@ final class PeftCheck {
         }
         Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
         if (pattern.isEmpty()) {
-            String why = PEFT + " rewrites legacy expert targets for " + known() + " only; for '" + modelType
-                    + "' it keeps targeting the per-expert modules, which v5 no longer has";
-            if (reading.plains().isEmpty()) {
+            String why = PEFT + " does not rewrite the config for '" + modelType + "' (its table names "
+                    + PATTERNS.stream().mapToInt(p -> p.modelTypes.size()).sum() + " other model types): it keeps "
+                    + "targeting the per-expert modules, which v5 no longer has";
+            if (!reading.routers().isEmpty()) {
+                String router = reading.routers().getFirst().getValue().pair().module();
+                if (!LINEAR_ROUTERS.contains(modelType)) {
+                    refusals.add("Its router LoRA targets the module '" + LoraRoles.leaf(router) + "', which is a "
+                            + "TopKRouter on the v5 model, and PEFT raises \"Target module …TopKRouter() is not "
+                            + "supported\".");
+                } else if (!reading.routers().getFirst().getKey().module().equals(router)) {
+                    wrongs.add("Its router LoRA targets '" + router + "', which v5 renames to '"
+                            + reading.routers().getFirst().getKey().module() + "': PEFT finds no such module, so the "
+                            + "router's LoRA would not be applied.");
+                }
+            }
+            boolean others = !reading.plains().isEmpty() || (!reading.routers().isEmpty()
+                    && LINEAR_ROUTERS.contains(modelType));
+            if (reading.groups().isEmpty()) {
+                return verdict(refusals, wrongs, notes);
+            }
+            if (!others) {
                 refusals.add(why + ", and finds no target module at all.");
             } else {
-                wrongs.add(why + ", so the experts' and router's LoRA would not be applied.");
+                wrongs.add(why + ", so the experts' LoRA would not be applied.");
             }
             return verdict(refusals, wrongs, notes);
         }
