@@ -165,16 +165,20 @@ final class PeftCheck {
     private static void configRefusals(AdapterConfig config, List<String> refusals) {
         if (config.loraDropout() != 0) {
             refusals.add("lora_dropout is " + TargetLora.number(config.loraDropout()) + ", and PEFT's ParamWrapper "
-                    + "(which holds LoRA on fused expert parameters) raises \"does not work with lora_dropout != 0\".");
+                    + "(which holds LoRA on fused expert parameters) raises \"lora.ParamWrapper does not work with "
+                    + "lora_dropout != 0.\"");
         }
         if (config.useDora()) {
-            refusals.add("use_dora is set, and PEFT's ParamWrapper does not support DoRA.");
+            refusals.add("use_dora is set, and PEFT's ParamWrapper raises \"lora.ParamWrapper does not work with "
+                    + "use_dora=True.\"");
         }
         if (config.raw().path("fan_in_fan_out").asBoolean(false)) {
-            refusals.add("fan_in_fan_out is set, and PEFT's ParamWrapper does not support it.");
+            refusals.add("fan_in_fan_out is set, and PEFT's ParamWrapper raises \"lora.ParamWrapper does not work "
+                    + "with fan_in_fan_out.\"");
         }
         if (config.raw().path("lora_bias").asBoolean(false)) {
-            refusals.add("lora_bias is set, and PEFT's ParamWrapper does not support it.");
+            refusals.add("lora_bias is set, and PEFT's ParamWrapper raises \"lora.ParamWrapper does not work with "
+                    + "lora_bias=True.\"");
         }
     }
 
