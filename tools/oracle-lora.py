@@ -96,6 +96,8 @@ def variants(names, router):
         "float16": ({**base, "target_modules": attn + names}, "float16", False),
         "bfloat16": ({**base, "target_modules": attn + names, "use_rslora": True}, "bfloat16", False),
         ".bin": ({**base, "target_modules": names}, "float32", True),
+        # gate and up branches at scales 3 and 2: one fused wrapper, B multiplied by 1.5, which bfloat16 rounds
+        "branch scales bfloat16": ({**base, "target_modules": names, "alpha_pattern": {g: 12}}, "bfloat16", False),
     }
     if router:
         out["router"] = ({**base, "target_modules": names + [router]}, "float32", False)
@@ -136,6 +138,12 @@ def pattern_value(patterns, module, default):
     return default
 
 
+# Modules whose weight the model reads directly instead of calling the module (jamba's Mamba mixer computes
+# `dt_proj.weight @ time_step`), so that a LoRA on them does nothing in PEFT, in the legacy world as on v5: the truth
+# leaves them unmerged, as the legacy adapter computes.
+WEIGHT_READ_DIRECTLY = (".mamba.dt_proj",)
+
+
 def truth(base_dir, adapter_dir):
     """Logits of the legacy adapter merged into the legacy weights in float64, loaded through transformers 5."""
     cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
@@ -146,6 +154,8 @@ def truth(base_dir, adapter_dir):
         if not k.endswith("lora_A.weight"):
             continue
         module = k[len(prefix):-len(".lora_A.weight")]
+        if module.endswith(WEIGHT_READ_DIRECTLY):
+            continue
         B = lora[k.replace("lora_A", "lora_B")]
         r = pattern_value(cfg.get("rank_pattern"), module, cfg["r"])
         alpha = pattern_value(cfg.get("alpha_pattern"), module, cfg["lora_alpha"])
@@ -354,12 +364,34 @@ def export(out, base_dir, legacy, row):
         json.dump(row, f, indent=1)
 
 
+def markdown(rows):
+    """The rows as docs/lora.md's table."""
+    out = ["| model type | adapter | made by | PEFT 0.21 alone (max \\|Δlogits\\|) | plan's PEFT check | "
+           "Fusebox's v5 adapter in PEFT | back to legacy |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "skipped" in r:
+            out.append(f"| {r['type']} | {r['variant']} | | skipped: {r['skipped'][:90]} | | | |")
+            continue
+        peft = {"exact": "exact", "wrong": "**wrong**, " + r["peft_detail"].replace("off by ", "")[:40],
+                "refuses": "refuses: " + r["peft_detail"].split(":")[0]}[r["peft"]]
+        plan = r["plan"] + ("" if r["plan"] == r["peft"] else " **(≠)**")
+        fusebox = {"exact": f"exact ({r['fusebox_detail']})", "nothing": "nothing to convert",
+                   "wrong": f"**{r['fusebox_detail']}**"}.get(r["fusebox"], "refuses")
+        if r["fusebox"] == "refuses":
+            m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
+            fusebox = "refuses: " + (m.group(1).strip() if m else r["fusebox_detail"][:60])
+        out.append(f"| {r['type']} | {r['variant']} | {r['made']} | {peft} | {plan} | {fusebox} | "
+                   f"{r.get('back', '-')} |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model_types", nargs="*")
     ap.add_argument("--variants", help="comma-separated variant names (default: all)")
     ap.add_argument("--keep", help="keep bases and adapters under this folder")
     ap.add_argument("--json", help="write the rows to this file")
+    ap.add_argument("--markdown", help="write the table (as in docs/lora.md) to this file")
     ap.add_argument("--fixtures", help="write each case's legacy adapter, the base's config.json and tensor list, and "
                                        "the row as test fixtures under this folder (TYPE/VARIANT/)")
     a = ap.parse_args()
@@ -408,6 +440,9 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(markdown(rows))
     print(f"{len(rows)} cases, {failed} failed")
     return 1 if failed else 0
 

@@ -284,7 +284,7 @@ final class LegacyToV5 {
         }
         double scale = first.scale();
         double alpha = PeftPatterns.keepScale(config.useRslora(), first.rank(), first.alpha(), rank);
-        Dtype type = fusedDtype(parts, g.param);
+        Dtype type = widened(fusedDtype(parts, g.param), parts, scale, g.param);
         List<BlockMatrix.Block> as = new ArrayList<>();
         List<BlockMatrix.Block> bs = new ArrayList<>();
         List<String> modules = new ArrayList<>();
@@ -352,6 +352,29 @@ final class LegacyToV5 {
         lora.put(bKey, t);
         needs.add(new PatternWriter.Need(g.param, Optional.of(".*\\." + PeftPatterns.escape(g.leaf())), rank, alpha));
         return made;
+    }
+
+    /**
+     * A 16-bit dtype cannot hold a B multiplied by a factor that is not a power of two without rounding (bfloat16:
+     * 2^-9 relative, which moves logits by more than 1e-4): such a wrapper is written in float32, unless --dtype
+     * asked for the dtype, and the plan says so.
+     */
+    private Dtype widened(Dtype type, List<Part> parts, double scale, String param) {
+        if (dtype.isPresent() || type.byteSize() > 2) {
+            return type;
+        }
+        for (Part p : parts) {
+            double factor = p.scale() / scale;
+            boolean powerOfTwo = PeftPatterns.same(factor, Math.scalb(1.0, Math.getExponent(factor)));
+            if (!PeftPatterns.same(p.scale(), scale) && !powerOfTwo) {
+                warnings.add(param + ": its experts' LoRA have different scales, so one B is multiplied by "
+                        + TargetLora.number(factor) + ", which " + type.name() + " cannot hold exactly; its fused "
+                        + "factors are written as float32 (pass --dtype " + type.name() + " to keep "
+                        + type.name() + " and round).");
+                return Dtype.F32;
+            }
+        }
+        return type;
     }
 
     private Dtype fusedDtype(List<Part> parts, String param) throws FuseboxException {
