@@ -154,7 +154,12 @@ final class LegacyToV5 {
         for (Map.Entry<LoraRoles.Plain, Part> p : reading.plains()) {
             String module = p.getKey().module();
             String name = byName.contains(p) ? module + ".weight" : module;
-            targets.addAll(keep(p.getValue(), module, name, Optional.empty()));
+            String keys = PeftCheck.renamesAgain(roles.modelType(), module) ? p.getValue().pair().module() : module;
+            if (!keys.equals(module)) {
+                warnings.add(module + " keeps its legacy name " + keys + " in the adapter: PEFT 0.21 renames its "
+                        + "keys on load, and would make '" + module + "' a name no module has.");
+            }
+            targets.addAll(keep(p.getValue(), keys, name, Optional.empty()));
         }
         targets.addAll(others());
         targets.sort((a, b) -> a.key().compareTo(b.key()));
@@ -418,7 +423,8 @@ final class LegacyToV5 {
                     throw new FuseboxException(Problem.UNSUPPORTED, file, s.key(), "an expert's or the router's "
                             + key.substring(lora + 1) + " has no form on fused v5 parameters");
                 }
-                out.add(Targets.copy(AdapterTensors.PREFIX + p.module() + key.substring(lora), s, dtype));
+                String named = PeftCheck.renamesAgain(roles.modelType(), p.module()) ? module : p.module();
+                out.add(Targets.copy(AdapterTensors.PREFIX + named + key.substring(lora), s, dtype));
                 continue;
             }
             if (roles.converted(file, key)) {

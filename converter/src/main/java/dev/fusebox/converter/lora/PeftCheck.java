@@ -39,6 +39,9 @@ final class PeftCheck {
 
     private static final List<Pattern> PATTERNS = load();
 
+    /** Per model type, the renamings PEFT 0.21 applies again to a v5 adapter's keys that match their own output. */
+    private static final Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> REAPPLIED = loadRenamings();
+
     /**
      * Model types outside PEFT's table whose v5 router is an {@code nn.Linear} (jamba's {@code router}, phimoe's
      * {@code router}, renamed from {@code gate}); every other bundled type's v5 router is a TopKRouter module, which
@@ -59,6 +62,22 @@ final class PeftCheck {
     static Set<String> stripped(String modelType) {
         return PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst()
                 .map(p -> p.mapping.keySet()).orElse(Set.of());
+    }
+
+    /**
+     * Whether PEFT 0.21, loading a v5 adapter on a {@code modelType} model, renames the LoRA keys of v5 module
+     * {@code module} again, to a name no module has (laguna's {@code mlp.shared_expert.} pattern, its dots
+     * unescaped, turns {@code mlp.shared_experts.gate_proj} into {@code mlp.shared_experts..gate_proj}): such a
+     * module's keys must keep the legacy name, which that renaming turns into the v5 one.
+     */
+    static boolean renamesAgain(String modelType, String module) {
+        String key = module + ".lora_A.weight";
+        for (Map.Entry<java.util.regex.Pattern, String> r : REAPPLIED.getOrDefault(modelType, List.of())) {
+            if (r.getKey().matcher(key).find()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts)
@@ -96,8 +115,10 @@ final class PeftCheck {
                             + "router's LoRA would not be applied.");
                 }
             }
-            boolean others = !reading.plains().isEmpty() || (!reading.routers().isEmpty()
-                    && LINEAR_ROUTERS.contains(modelType));
+            boolean routerFound = !reading.routers().isEmpty() && LINEAR_ROUTERS.contains(modelType)
+                    && reading.routers().getFirst().getKey().module()
+                    .equals(reading.routers().getFirst().getValue().pair().module());
+            boolean others = !reading.plains().isEmpty() || routerFound;
             if (reading.groups().isEmpty()) {
                 return verdict(refusals, wrongs, notes);
             }
@@ -315,6 +336,22 @@ final class PeftCheck {
             out.add(p.name + "-style models (" + String.join(", ", p.modelTypes) + ")");
         }
         return String.join(" and ", out);
+    }
+
+    private static Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> loadRenamings() {
+        try (InputStream in = PeftCheck.class.getResourceAsStream(TABLE)) {
+            Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> t : JsonMapper.builder().build().readTree(in).get("reapplied_renamings")
+                    .properties()) {
+                List<Map.Entry<java.util.regex.Pattern, String>> list = new ArrayList<>();
+                t.getValue().forEach(r -> list.add(Map.entry(java.util.regex.Pattern.compile(r.get("from").asText()),
+                        r.get("to").asText())));
+                out.put(t.getKey(), List.copyOf(list));
+            }
+            return java.util.Collections.unmodifiableMap(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static List<Pattern> load() {
