@@ -346,27 +346,30 @@ def run_case(work, base_dir, ref, name, made):
 
 
 def export(out, base_dir, legacy, row):
-    """A case as a unit-test fixture: the legacy adapter as made, the base's config.json, the base's tensors' names,
-    dtypes and shapes (a test builds a base of zeros from them), and what PEFT and Fusebox did (row.json)."""
+    """A case as a unit-test fixture (converter's test resources lora/oracle): OUT/adapter, the legacy adapter as made
+    (without PEFT's model card); OUT/row.json, what PEFT and Fusebox did; OUT/../base, the base's config.json and
+    its tensors' names, dtypes and shapes (a test builds a base of zeros from them)."""
     shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(legacy, os.path.join(out, "adapter"))
+    shutil.copytree(legacy, os.path.join(out, "adapter"), ignore=shutil.ignore_patterns("README.md"))
     path = os.path.join(out, "adapter", "adapter_config.json")
     with open(path) as f:
         config = json.load(f)
     config["base_model_name_or_path"] = f"fusebox-oracle/tiny-{row['type']}"  # not this machine's folder
     with open(path, "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)
-    os.makedirs(os.path.join(out, "base"))
-    shutil.copy(os.path.join(base_dir, "config.json"), os.path.join(out, "base"))
+    base = os.path.join(os.path.dirname(out), "base")
+    os.makedirs(base, exist_ok=True)
+    shutil.copy(os.path.join(base_dir, "config.json"), base)
     shapes = {}
     with safe_open(os.path.join(base_dir, "model.safetensors"), "pt") as f:
         for k in sorted(f.keys()):
             t = f.get_slice(k)
             shapes[k] = {"dtype": t.get_dtype(), "shape": t.get_shape()}
-    with open(os.path.join(out, "base", "tensors.json"), "w") as f:
+    with open(os.path.join(base, "tensors.json"), "w") as f:
         json.dump(shapes, f, indent=1)
+    work = os.path.dirname(os.path.dirname(legacy)) + "/"
     with open(os.path.join(out, "row.json"), "w") as f:
-        json.dump(row, f, indent=1)
+        json.dump({k: v.replace(work, "") if isinstance(v, str) else v for k, v in row.items()}, f, indent=1)
 
 
 def markdown(rows):

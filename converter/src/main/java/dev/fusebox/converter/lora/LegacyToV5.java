@@ -373,9 +373,9 @@ final class LegacyToV5 {
             boolean powerOfTwo = PeftPatterns.same(factor, Math.scalb(1.0, Math.getExponent(factor)));
             if (!PeftPatterns.same(p.scale(), scale) && !powerOfTwo) {
                 warnings.add(param + ": its experts' LoRA have different scales, so one B is multiplied by "
-                        + TargetLora.number(factor) + ", which " + type.name() + " cannot hold exactly; its fused "
-                        + "factors are written as float32 (pass --dtype " + type.name() + " to keep "
-                        + type.name() + " and round).");
+                        + TargetLora.number(factor) + ", which " + type.torchName() + " cannot hold exactly; its "
+                        + "fused factors are written as float32 (pass --dtype " + type.torchName() + " to keep "
+                        + type.torchName() + " and round).");
                 return Dtype.F32;
             }
         }

@@ -43,11 +43,12 @@ final class PeftCheck {
     private static final Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> REAPPLIED = loadRenamings();
 
     /**
-     * Model types outside PEFT's table whose v5 router is an {@code nn.Linear} (jamba's {@code router}, phimoe's
-     * {@code router}, renamed from {@code gate}); every other bundled type's v5 router is a TopKRouter module, which
-     * PEFT 0.21 refuses as a target module (measured with transformers 5.18).
+     * Model types outside PEFT's table whose v5 router is an {@code nn.Linear}: phimoe's {@code router}, renamed from
+     * {@code gate}. Every other bundled type's v5 router named {@code gate} is a TopKRouter module, which PEFT 0.21
+     * refuses as a target module (measured with transformers 5.18); Jamba's router is named {@code router} in both
+     * layouts, an {@code nn.Linear}, so its LoRA is a plain module's.
      */
-    private static final Set<String> LINEAR_ROUTERS = Set.of("jamba", "phimoe");
+    private static final Set<String> LINEAR_ROUTERS = Set.of("phimoe");
 
     private PeftCheck() {
     }

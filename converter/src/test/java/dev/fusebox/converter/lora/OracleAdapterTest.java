@@ -57,7 +57,7 @@ class OracleAdapterTest {
         assertThat(written.get("rank_pattern").get(".*\\.gate_up_proj").asInt()).isEqualTo(6);
         assertThat(written.get("alpha_pattern").get(".*\\.gate_up_proj").asDouble()).isEqualTo(24.0);
         // PEFT takes the first key in file order: the file keeps this order (sorted, ".*" would come first)
-        assertThat(text.indexOf("model\\\\.layers\\\\.0\\\\.mlp\\\\.gate_proj")).isLessThan(text.indexOf(".*\\\\.gate_up"));
+        assertThat(text.indexOf("model\\\\.layers\\\\.0\\\\.mlp\\\\.up_proj")).isLessThan(text.indexOf(".*\\\\.gate_up"));
         assertThat(text.indexOf("\"alpha_pattern\"")).isLessThan(text.indexOf("\"rank_pattern\""));
         assertThat(c.plan().peftCheck().outcome()).isEqualTo(c.peft());
     }
@@ -72,8 +72,37 @@ class OracleAdapterTest {
         assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj",
                 "gate.weight");
         // qwen2_moe is not in PEFT's table: nothing is stripped, the shared expert stays a module
-        assertThat(strings(plan.config().get("target_modules"))).containsExactly("gate_proj", "up_proj",
+        assertThat(strings(plan.config().get("target_modules"))).containsExactlyInAnyOrder("gate_proj", "up_proj",
                 "down_proj");
+    }
+
+    @Test
+    void lagunasSharedExpertKeepsTheLegacyNameThatPeftRenamesOnLoad() throws Exception {
+        OracleCase c = OracleCase.open("laguna", "experts", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(plan.plan().target("base_model.model.model.layers.1.mlp.shared_expert.gate_proj.lora_A.weight"))
+                .isPresent();
+        assertThat(plan.plan().target("base_model.model.model.layers.1.mlp.shared_experts.gate_proj.lora_A.weight"))
+                .isEmpty();
+        assertThat(plan.plan().warnings()).anyMatch(w -> w.startsWith("model.layers.1.mlp.shared_experts.gate_proj "
+                + "keeps its legacy name"));
+        // laguna is not in PEFT's table: gate_proj stays in target_modules, for the dense layer and the shared expert
+        assertThat(strings(plan.config().get("target_modules"))).containsExactlyInAnyOrder("gate_proj", "up_proj",
+                "down_proj");
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+    }
+
+    @Test
+    void phimoesRouterLoraBecomesTheRenamedRoutersParameter() throws Exception {
+        OracleCase c = OracleCase.open("phimoe", "router", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj",
+                "router.weight");
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.router.lora_A.weight")).isPresent();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("v5 renames to 'model.layers.0.mlp.router'"));
     }
 
     @Test
@@ -100,7 +129,8 @@ class OracleAdapterTest {
         assertThat(b.dtype()).isEqualTo(Dtype.F32);
         assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.experts.lora_B.weight").orElseThrow()
                 .dtype()).isEqualTo(Dtype.BF16);
-        assertThat(plan.plan().warnings()).anyMatch(w -> w.contains("multiplied by 1.5") && w.contains("float32"));
+        assertThat(plan.plan().warnings()).anyMatch(w -> w.contains("multiplied by 0.666667, which bfloat16 cannot hold exactly")
+                && w.contains("written as float32"));
         assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft());
     }
 

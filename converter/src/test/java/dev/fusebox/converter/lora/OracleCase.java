@@ -13,8 +13,9 @@ import java.util.Optional;
 
 /**
  * A case tools/oracle-lora.py exported (resources lora/oracle/TYPE/VARIANT, see its README.md): the legacy adapter
- * the real PEFT made on a tiny model of transformers, the base's config.json and tensor list (written here as a base
- * of zeros: the plan reads only names, shapes and the config), and the row: what PEFT 0.21 did with the adapter.
+ * the real PEFT made on a tiny model of transformers, the base's config.json and tensor list (TYPE/base, written
+ * here as a base of zeros: a plan reads only names, shapes and the config), and the row: what PEFT 0.21 did with
+ * the adapter, and what Fusebox's converted adapter did in PEFT.
  */
 record OracleCase(Path adapter, Path base, JsonNode row) {
 
@@ -22,9 +23,10 @@ record OracleCase(Path adapter, Path base, JsonNode row) {
 
     static OracleCase open(String modelType, String variant, Path tmp) throws Exception {
         Path dir = Path.of(OracleCase.class.getResource("oracle/" + modelType + "/" + variant).toURI());
-        ObjectNode config = (ObjectNode) JSON.readTree(dir.resolve("base").resolve(Checkpoint.CONFIG).toFile());
+        Path stored = dir.resolveSibling("base");
+        ObjectNode config = (ObjectNode) JSON.readTree(stored.resolve(Checkpoint.CONFIG).toFile());
         SyntheticAdapter base = SyntheticAdapter.empty(config);
-        for (Map.Entry<String, JsonNode> t : JSON.readTree(dir.resolve("base/tensors.json").toFile()).properties()) {
+        for (Map.Entry<String, JsonNode> t : JSON.readTree(stored.resolve("tensors.json").toFile()).properties()) {
             JsonNode shape = t.getValue().get("shape");
             long[] dims = new long[shape.size()];
             for (int i = 0; i < dims.length; i++) {
@@ -32,7 +34,7 @@ record OracleCase(Path adapter, Path base, JsonNode row) {
             }
             base.zeros(t.getKey(), Dtype.fromHeaderName(t.getValue().get("dtype").asText()).orElseThrow(), dims);
         }
-        Path written = tmp.resolve(modelType + "-" + variant + "-base");
+        Path written = tmp.resolve(modelType + "-base");
         if (!Files.exists(written)) {
             base.writeModel(written);
         }
