@@ -21,6 +21,9 @@ final class AdapterPairs {
     static void check(Path file, Map<String, StoredTensor> tensors) throws FuseboxException {
         for (StoredTensor t : tensors.values()) {
             String key = t.key();
+            if (key.endsWith(".lora_B.bias")) {
+                continue; // PEFT's lora_bias: B alone has a bias
+            }
             for (String[] pair : PAIRS) {
                 for (int side = 0; side < 2; side++) {
                     int at = key.lastIndexOf(pair[side]);

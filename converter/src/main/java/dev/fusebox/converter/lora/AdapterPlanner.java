@@ -42,6 +42,9 @@ public final class AdapterPlanner {
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
         LoraRoles roles = roles(adapter, base, book, tensors);
         Layout from = layout(adapter, config, tensors, roles);
+        if (from == Layout.UNKNOWN) {
+            return new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter);
+        }
         Layout target = to.orElse(from.other());
         if (target == Layout.UNKNOWN) {
             throw new FuseboxException(Problem.UNSUPPORTED, file, "cannot be converted to an unknown layout");
@@ -109,7 +112,8 @@ public final class AdapterPlanner {
 
     /**
      * Legacy when a module's LoRA belongs to an expert or the router of the legacy model; v5 when the config
-     * targets parameters; neither (an adapter that only touches attention, say) needs no conversion.
+     * targets parameters; {@link Layout#UNKNOWN} when it is neither (an adapter that only touches attention, say,
+     * which means the same on both, unless PEFT rewrites a name of it on v5: planned as a legacy one, which says so).
      */
     private static Layout layout(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles)
             throws FuseboxException {
@@ -128,10 +132,6 @@ public final class AdapterPlanner {
             throw new FuseboxException(Problem.MIXED_LAYOUT, file, AdapterTensors.key(legacyModule, 'A'), "it is a "
                     + "per-expert LoRA, but the config targets v5 parameters (" + config.targetParameters() + ")");
         }
-        if (!legacy && !v5) {
-            throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "has no expert or router LoRA, so it means "
-                    + "the same on legacy and v5 models as it is; nothing to convert");
-        }
-        return legacy ? Layout.LEGACY : Layout.V5;
+        return legacy ? Layout.LEGACY : v5 ? Layout.V5 : Layout.UNKNOWN;
     }
 }

@@ -129,12 +129,14 @@ final class LegacyToV5 {
 
     AdapterPlan plan(Checkpoint checkpoint) throws FuseboxException {
         Reading reading = read(file, config, tensors, roles);
-        boolean parameters = !reading.groups().isEmpty() || !reading.routers().isEmpty();
+        List<Map.Entry<LoraRoles.Plain, Part>> byName = byName(reading);
+        boolean parameters = !reading.groups().isEmpty() || !reading.routers().isEmpty() || !byName.isEmpty();
+        int experts = experts(reading.groups());
+        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
         if (parameters) {
-            refuseWhatParametersCannotCarry();
+            refuseWhatParametersCannotCarry(reading, byName, verdict);
         }
         List<PlannedTarget> targets = new ArrayList<>();
-        int experts = experts(reading.groups());
         Map<String, List<Group>> byHolder = new LinkedHashMap<>();
         for (Group g : reading.groups().values()) {
             byHolder.computeIfAbsent(g.holder(), k -> new ArrayList<>()).add(g);
@@ -150,37 +152,67 @@ final class LegacyToV5 {
                     Optional.of(".*\\." + PeftPatterns.escape(r.getKey().leaf()))));
         }
         for (Map.Entry<LoraRoles.Plain, Part> p : reading.plains()) {
-            targets.addAll(keep(p.getValue(), p.getKey().module(), p.getKey().module(), Optional.empty()));
+            String module = p.getKey().module();
+            String name = byName.contains(p) ? module + ".weight" : module;
+            String keys = PeftCheck.renamesAgain(roles.modelType(), module) ? p.getValue().pair().module() : module;
+            if (!keys.equals(module)) {
+                warnings.add(module + " keeps its legacy name " + keys + " in the adapter: PEFT 0.21 renames its "
+                        + "keys on load, and would make '" + module + "' a name no module has.");
+            }
+            targets.addAll(keep(p.getValue(), keys, name, Optional.empty()));
         }
         targets.addAll(others());
         targets.sort((a, b) -> a.key().compareTo(b.key()));
-        ObjectNode v5Config = v5Config(reading, parameters);
-        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
+        ObjectNode v5Config = v5Config(reading, byName, parameters);
+        if (!parameters && dtype.isEmpty() && targets.stream().noneMatch(PlannedTarget::renamed)) {
+            warnings.add("Nothing to convert: the adapter has no expert or router LoRA and no module whose name PEFT "
+                    + "0.21 rewrites, so it loads as it is on legacy and v5 models; the output is a copy of it.");
+        }
         return AdapterPlans.assemble(checkpoint, roles.modelType(), roles, dtypeNote(), targets, v5Config,
                 warnings, lora, verdict, Layout.LEGACY, Layout.V5);
+    }
+
+    /**
+     * The plain modules (a dense MLP layer's, a shared expert's) whose leaf names PEFT 0.21 strips from
+     * target_modules for this model type: on v5 they keep their LoRA only named by full parameter name in
+     * target_parameters ({@code model.layers.0.mlp.gate_proj.weight}), which PEFT then loads exactly.
+     */
+    private List<Map.Entry<LoraRoles.Plain, Part>> byName(Reading reading) {
+        Set<String> stripped = PeftCheck.stripped(roles.modelType());
+        return reading.plains().stream().filter(p -> stripped.contains(LoraRoles.leaf(p.getKey().module()))).toList();
     }
 
     private String dtypeNote() {
         return dtype.map(d -> " as " + d.name()).orElse("");
     }
 
-    private void refuseWhatParametersCannotCarry() throws FuseboxException {
+    /** Refuses what LoRA on parameters cannot hold; the refusal says what PEFT alone would do (the PEFT check). */
+    private void refuseWhatParametersCannotCarry(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName,
+                                                 PeftVerdict verdict) throws FuseboxException {
         ObjectNode raw = config.raw();
-        String why = null;
+        String what = null;
         if (config.useDora()) {
-            why = "use_dora is set; DoRA has no form on fused expert parameters (PEFT's ParamWrapper refuses it too)";
+            what = "use_dora is set; DoRA";
         } else if (raw.path("fan_in_fan_out").asBoolean(false)) {
-            why = "fan_in_fan_out is set, which PEFT's ParamWrapper for fused experts does not support";
+            what = "fan_in_fan_out is set, which";
         } else if (raw.path("lora_bias").asBoolean(false)) {
-            why = "lora_bias is set, which PEFT's ParamWrapper for fused experts does not support";
+            what = "lora_bias is set, which";
         }
-        if (why != null) {
-            throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + why);
+        if (what != null) {
+            String where = !reading.groups().isEmpty() ? "fused expert parameters"
+                    : !reading.routers().isEmpty() ? "the router's parameter"
+                    : "the parameters PEFT 0.21 needs named in target_parameters for " + roles.modelType() + " ("
+                    + byName.getFirst().getKey().module() + ".weight: it strips '"
+                    + LoraRoles.leaf(byName.getFirst().getKey().module()) + "' from target_modules)";
+            throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + what + " has no form "
+                    + "on " + where + " (PEFT's ParamWrapper, which holds LoRA on parameters, does not support it). "
+                    + "PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
+                    + (verdict.reasons().isEmpty() ? "" : " " + String.join(" ", verdict.reasons())));
         }
         if (config.loraDropout() != 0) {
             warnings.add("lora_dropout " + TargetLora.number(config.loraDropout()) + " is written as 0.0: PEFT refuses "
-                    + "dropout on fused expert parameters, and dropout does nothing at inference, so the adapter "
-                    + "computes the same (only further training would differ).");
+                    + "dropout on LoRA of parameters (target_parameters), and dropout does nothing at inference, so "
+                    + "the adapter computes the same (only further training would differ).");
         }
     }
 
@@ -257,7 +289,7 @@ final class LegacyToV5 {
         }
         double scale = first.scale();
         double alpha = PeftPatterns.keepScale(config.useRslora(), first.rank(), first.alpha(), rank);
-        Dtype type = fusedDtype(parts, g.param);
+        Dtype type = widened(fusedDtype(parts, g.param), parts, scale, g.param);
         List<BlockMatrix.Block> as = new ArrayList<>();
         List<BlockMatrix.Block> bs = new ArrayList<>();
         List<String> modules = new ArrayList<>();
@@ -327,6 +359,29 @@ final class LegacyToV5 {
         return made;
     }
 
+    /**
+     * A 16-bit dtype cannot hold a B multiplied by a factor that is not a power of two without rounding (bfloat16:
+     * 2^-9 relative, which moves logits by more than 1e-4): such a wrapper is written in float32, unless --dtype
+     * asked for the dtype, and the plan says so.
+     */
+    private Dtype widened(Dtype type, List<Part> parts, double scale, String param) {
+        if (dtype.isPresent() || type.byteSize() > 2) {
+            return type;
+        }
+        for (Part p : parts) {
+            double factor = p.scale() / scale;
+            boolean powerOfTwo = PeftPatterns.same(factor, Math.scalb(1.0, Math.getExponent(factor)));
+            if (!PeftPatterns.same(p.scale(), scale) && !powerOfTwo) {
+                warnings.add(param + ": its experts' LoRA have different scales, so one B is multiplied by "
+                        + TargetLora.number(factor) + ", which " + type.torchName() + " cannot hold exactly; its "
+                        + "fused factors are written as float32 (pass --dtype " + type.torchName() + " to keep "
+                        + type.torchName() + " and round).");
+                return Dtype.F32;
+            }
+        }
+        return type;
+    }
+
     private Dtype fusedDtype(List<Part> parts, String param) throws FuseboxException {
         Dtype first = parts.getFirst().pair().a().dtype();
         if (dtype.isPresent()) {
@@ -368,7 +423,8 @@ final class LegacyToV5 {
                     throw new FuseboxException(Problem.UNSUPPORTED, file, s.key(), "an expert's or the router's "
                             + key.substring(lora + 1) + " has no form on fused v5 parameters");
                 }
-                out.add(Targets.copy(AdapterTensors.PREFIX + p.module() + key.substring(lora), s, dtype));
+                String named = PeftCheck.renamesAgain(roles.modelType(), p.module()) ? module : p.module();
+                out.add(Targets.copy(AdapterTensors.PREFIX + named + key.substring(lora), s, dtype));
                 continue;
             }
             if (roles.converted(file, key)) {
@@ -380,9 +436,12 @@ final class LegacyToV5 {
         return out;
     }
 
-    private ObjectNode v5Config(Reading reading, boolean parameters) throws FuseboxException {
+    private ObjectNode v5Config(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName, boolean parameters)
+            throws FuseboxException {
         ObjectNode c = config.raw();
-        List<String> plainModules = reading.plains().stream().map(e -> e.getKey().module()).toList();
+        List<String> plainModules = reading.plains().stream().filter(p -> !byName.contains(p))
+                .map(e -> e.getKey().module()).toList();
+        Set<String> stripped = PeftCheck.stripped(roles.modelType());
         Set<String> moved = new LinkedHashSet<>();
         for (Group g : reading.groups().values()) {
             moved.addAll(roles.branchNames(g.converter));
@@ -405,7 +464,8 @@ final class LegacyToV5 {
                 boolean expertName = moved.contains(t) || reading.groups().values().stream()
                         .flatMap(g -> g.parts().stream()).anyMatch(p -> p.pair().module().equals(t))
                         || reading.routers().stream().anyMatch(r -> r.getValue().pair().module().equals(t));
-                if (plain || !expertName) {
+                boolean strippedByPeft = stripped.stream().anyMatch(n -> t.equals(n) || t.endsWith("." + n));
+                if ((plain || !expertName) && !strippedByPeft) {
                     kept.add(t);
                 }
             }
@@ -413,6 +473,7 @@ final class LegacyToV5 {
         if (parameters) {
             Set<String> parametersOut = new LinkedHashSet<>(config.targetParameters());
             parametersOut.addAll(targetParameters(reading));
+            byName.forEach(p -> parametersOut.add(p.getKey().module() + ".weight"));
             ArrayNode tp = c.putArray("target_parameters");
             parametersOut.forEach(tp::add);
             if (config.loraDropout() != 0) {
@@ -420,7 +481,7 @@ final class LegacyToV5 {
             }
         }
         PatternWriter.Patterns patterns = PatternWriter.write(config.file(), config.r(), config.loraAlpha(),
-                carried(config.rankPattern(), reading), carried(config.alphaPattern(), reading), needs);
+                carried(config.rankPattern(), reading, byName), carried(config.alphaPattern(), reading, byName), needs);
         ObjectNode rp = c.putObject("rank_pattern");
         patterns.rank().forEach(rp::put);
         ObjectNode ap = c.putObject("alpha_pattern");
@@ -439,8 +500,10 @@ final class LegacyToV5 {
      * The source config's pattern entries that still mean something on v5: those that match a v5 target or that
      * matched no expert or router module before (left as the user wrote them).
      */
-    private <V> Map<String, V> carried(Map<String, V> patterns, Reading reading) throws FuseboxException {
+    private <V> Map<String, V> carried(Map<String, V> patterns, Reading reading,
+                                       List<Map.Entry<LoraRoles.Plain, Part>> byName) throws FuseboxException {
         List<String> moved = new ArrayList<>();
+        byName.forEach(p -> moved.add(p.getValue().pair().module()));
         reading.groups().values().forEach(g -> g.parts().forEach(p -> moved.add(p.pair().module())));
         reading.routers().forEach(r -> moved.add(r.getValue().pair().module()));
         Map<String, V> out = new LinkedHashMap<>();

@@ -29,21 +29,67 @@ final class PeftCheck {
     private static final String TABLE = "peft-0.21.json";
     private static final String PEFT = "PEFT 0.21";
 
-    /** One of PEFT's patterns: the model types it converts so, and the legacy targets it fuses. */
-    private record Pattern(String name, Set<String> modelTypes, Map<String, List<String>> fused) {
+    /**
+     * One of PEFT's patterns: the model types it converts so, the target_modules names it strips (and the
+     * target_parameters it writes for them), and the legacy targets it fuses.
+     */
+    private record Pattern(String name, Set<String> modelTypes, Map<String, String> mapping,
+                           Map<String, List<String>> fused) {
     }
 
     private static final List<Pattern> PATTERNS = load();
 
+    /** Per model type, the renamings PEFT 0.21 applies again to a v5 adapter's keys that match their own output. */
+    private static final Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> REAPPLIED = loadRenamings();
+
+    /**
+     * Model types outside PEFT's table whose v5 router is an {@code nn.Linear}: phimoe's {@code router}, renamed from
+     * {@code gate}. Every other bundled type's v5 router named {@code gate} is a TopKRouter module, which PEFT 0.21
+     * refuses as a target module (measured with transformers 5.18); Jamba's router is named {@code router} in both
+     * layouts, an {@code nn.Linear}, so its LoRA is a plain module's.
+     */
+    private static final Set<String> LINEAR_ROUTERS = Set.of("phimoe");
+
     private PeftCheck() {
+    }
+
+    /**
+     * The leaf names PEFT 0.21 strips from {@code target_modules} when it loads an adapter on a v5 model of
+     * {@code modelType} ({@code gate_proj}, {@code up_proj}, {@code down_proj}, {@code gate} for qwen2_moe-style
+     * types): a module of such a name that is no expert (a dense MLP layer, a shared expert) keeps its LoRA on v5
+     * only when it is named by its full parameter name in {@code target_parameters}. Empty for types whose configs
+     * PEFT does not rewrite.
+     */
+    static Set<String> stripped(String modelType) {
+        return PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst()
+                .map(p -> p.mapping.keySet()).orElse(Set.of());
+    }
+
+    /**
+     * Whether PEFT 0.21, loading a v5 adapter on a {@code modelType} model, renames the LoRA keys of v5 module
+     * {@code module} again, to a name no module has (laguna's {@code mlp.shared_expert.} pattern, its dots
+     * unescaped, turns {@code mlp.shared_experts.gate_proj} into {@code mlp.shared_experts..gate_proj}): such a
+     * module's keys must keep the legacy name, which that renaming turns into the v5 one.
+     */
+    static boolean renamesAgain(String modelType, String module) {
+        String key = module + ".lora_A.weight";
+        for (Map.Entry<java.util.regex.Pattern, String> r : REAPPLIED.getOrDefault(modelType, List.of())) {
+            if (r.getKey().matcher(key).find()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts)
             throws FuseboxException {
         String modelType = roles.modelType();
-        if (reading.groups().isEmpty() && reading.routers().isEmpty()) {
+        Set<String> stripped = stripped(modelType);
+        List<String> dropped = reading.plains().stream().map(p -> p.getKey().module())
+                .filter(m -> stripped.contains(LoraRoles.leaf(m))).toList();
+        if (reading.groups().isEmpty() && reading.routers().isEmpty() && dropped.isEmpty()) {
             return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would load it exactly: it has no "
-                    + "expert or router LoRA, so nothing in it changes on v5.", List.of());
+                    + "expert or router LoRA and no module whose name PEFT rewrites; nothing to convert.", List.of());
         }
         List<String> refusals = new ArrayList<>();
         List<String> wrongs = new ArrayList<>();
@@ -55,16 +101,45 @@ final class PeftCheck {
         }
         Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
         if (pattern.isEmpty()) {
-            String why = PEFT + " rewrites legacy expert targets for " + known() + " only; for '" + modelType
-                    + "' it keeps targeting the per-expert modules, which v5 no longer has";
-            if (reading.plains().isEmpty()) {
+            String why = PEFT + " does not rewrite the config for '" + modelType + "' (its table names "
+                    + PATTERNS.stream().mapToInt(p -> p.modelTypes.size()).sum() + " other model types): it keeps "
+                    + "targeting the per-expert modules, which v5 no longer has";
+            if (!reading.routers().isEmpty()) {
+                String router = reading.routers().getFirst().getValue().pair().module();
+                if (!LINEAR_ROUTERS.contains(modelType)) {
+                    refusals.add("Its router LoRA targets the module '" + LoraRoles.leaf(router) + "', which is a "
+                            + "TopKRouter on the v5 model, and PEFT raises \"Target module …TopKRouter() is not "
+                            + "supported\".");
+                } else if (!reading.routers().getFirst().getKey().module().equals(router)) {
+                    wrongs.add("Its router LoRA targets '" + router + "', which v5 renames to '"
+                            + reading.routers().getFirst().getKey().module() + "': PEFT finds no such module, so the "
+                            + "router's LoRA would not be applied.");
+                }
+            }
+            boolean routerFound = !reading.routers().isEmpty() && LINEAR_ROUTERS.contains(modelType)
+                    && reading.routers().getFirst().getKey().module()
+                    .equals(reading.routers().getFirst().getValue().pair().module());
+            boolean others = !reading.plains().isEmpty() || routerFound;
+            if (reading.groups().isEmpty()) {
+                return verdict(refusals, wrongs, notes);
+            }
+            if (!others) {
                 refusals.add(why + ", and finds no target module at all.");
             } else {
-                wrongs.add(why + ", so the experts' and router's LoRA would not be applied.");
+                wrongs.add(why + ", so the experts' LoRA would not be applied.");
             }
             return verdict(refusals, wrongs, notes);
         }
         Pattern p = pattern.get();
+        if (!dropped.isEmpty()) {
+            Set<String> leaves = new LinkedHashSet<>();
+            dropped.forEach(m -> leaves.add("'" + LoraRoles.leaf(m) + "'"));
+            wrongs.add(PEFT + " strips " + String.join(", ", leaves) + " from target_modules for " + modelType
+                    + " (it maps those names to the experts' fused parameters), so the LoRA of " + dropped.size()
+                    + " module" + (dropped.size() == 1 ? "" : "s") + " that are no experts (a dense MLP layer, a "
+                    + "shared expert: " + String.join(", ", dropped.subList(0, Math.min(3, dropped.size())))
+                    + (dropped.size() > 3 ? ", …" : "") + ") would not be applied.");
+        }
         configRefusals(config, refusals);
         halves(config, reading, p, refusals);
         stacking(reading, roles, experts, refusals);
@@ -112,16 +187,20 @@ final class PeftCheck {
     private static void configRefusals(AdapterConfig config, List<String> refusals) {
         if (config.loraDropout() != 0) {
             refusals.add("lora_dropout is " + TargetLora.number(config.loraDropout()) + ", and PEFT's ParamWrapper "
-                    + "(which holds LoRA on fused expert parameters) raises \"does not work with lora_dropout != 0\".");
+                    + "(which holds LoRA on fused expert parameters) raises \"lora.ParamWrapper does not work with "
+                    + "lora_dropout != 0.\"");
         }
         if (config.useDora()) {
-            refusals.add("use_dora is set, and PEFT's ParamWrapper does not support DoRA.");
+            refusals.add("use_dora is set, and PEFT's ParamWrapper raises \"lora.ParamWrapper does not work with "
+                    + "use_dora=True.\"");
         }
         if (config.raw().path("fan_in_fan_out").asBoolean(false)) {
-            refusals.add("fan_in_fan_out is set, and PEFT's ParamWrapper does not support it.");
+            refusals.add("fan_in_fan_out is set, and PEFT's ParamWrapper raises \"lora.ParamWrapper does not work "
+                    + "with fan_in_fan_out.\"");
         }
         if (config.raw().path("lora_bias").asBoolean(false)) {
-            refusals.add("lora_bias is set, and PEFT's ParamWrapper does not support it.");
+            refusals.add("lora_bias is set, and PEFT's ParamWrapper raises \"lora.ParamWrapper does not work with "
+                    + "lora_bias=True.\"");
         }
     }
 
@@ -260,6 +339,22 @@ final class PeftCheck {
         return String.join(" and ", out);
     }
 
+    private static Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> loadRenamings() {
+        try (InputStream in = PeftCheck.class.getResourceAsStream(TABLE)) {
+            Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> out = new LinkedHashMap<>();
+            for (Map.Entry<String, JsonNode> t : JsonMapper.builder().build().readTree(in).get("reapplied_renamings")
+                    .properties()) {
+                List<Map.Entry<java.util.regex.Pattern, String>> list = new ArrayList<>();
+                t.getValue().forEach(r -> list.add(Map.entry(java.util.regex.Pattern.compile(r.get("from").asText()),
+                        r.get("to").asText())));
+                out.put(t.getKey(), List.copyOf(list));
+            }
+            return java.util.Collections.unmodifiableMap(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static List<Pattern> load() {
         try (InputStream in = PeftCheck.class.getResourceAsStream(TABLE)) {
             if (in == null) {
@@ -270,13 +365,16 @@ final class PeftCheck {
             for (JsonNode p : root.get("patterns")) {
                 Set<String> types = new LinkedHashSet<>();
                 p.get("model_types").forEach(t -> types.add(t.asText()));
+                Map<String, String> mapping = new LinkedHashMap<>();
+                p.get("mapping").properties().forEach(e -> mapping.put(e.getKey(), e.getValue().asText()));
                 Map<String, List<String>> fused = new LinkedHashMap<>();
                 for (Map.Entry<String, JsonNode> e : p.get("fused").properties()) {
                     List<String> names = new ArrayList<>();
                     e.getValue().forEach(n -> names.add(n.asText()));
                     fused.put(e.getKey(), List.copyOf(names));
                 }
-                out.add(new Pattern(p.get("pattern").asText(), java.util.Collections.unmodifiableSet(types), fused));
+                out.add(new Pattern(p.get("pattern").asText(), java.util.Collections.unmodifiableSet(types),
+                        java.util.Collections.unmodifiableMap(mapping), fused));
             }
             return List.copyOf(out);
         } catch (IOException e) {

@@ -73,6 +73,12 @@ final class SyntheticAdapter {
         return this;
     }
 
+    /** Puts a tensor of zeros. */
+    SyntheticAdapter zeros(String key, Dtype dtype, long... shape) {
+        tensors.put(key, new Tensor(dtype, Shape.of(shape), new double[Math.toIntExact(Shape.of(shape).elementCount())]));
+        return this;
+    }
+
     /** Changes the values of {@code key} in place: {@code edit} gets its row-major values. */
     SyntheticAdapter edit(String key, Consumer<double[]> edit) {
         edit.accept(tensors.get(key).values());

@@ -1,0 +1,160 @@
+package dev.fusebox.converter.lora;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.plan.PlannedTarget;
+import dev.fusebox.converter.safetensors.Dtype;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The decisions tools/oracle-lora.py checked against the real PEFT 0.21 on transformers 5.18, pinned on the legacy
+ * adapters it made with the real PEFT (resources lora/oracle): what the converted adapter_config.json says, in which
+ * order, and what the PEFT check predicts, which must be what PEFT did with the legacy adapter (row.json).
+ */
+class OracleAdapterTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void deepseekDenseAndSharedExpertModulesAreNamedInFullBecausePeftStripsTheirNames() throws Exception {
+        OracleCase c = OracleCase.open("deepseek_v3", "experts", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj",
+                "model.layers.0.mlp.down_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.shared_experts.down_proj.weight",
+                "model.layers.1.mlp.shared_experts.gate_proj.weight", "model.layers.1.mlp.shared_experts.up_proj.weight");
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.gate_proj.lora_A.weight")).isPresent();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("strips 'down_proj', 'gate_proj', 'up_proj' "
+                + "from target_modules for deepseek_v3") && r.contains("6 modules"));
+    }
+
+    @Test
+    void patternMapsAreWrittenInTheOrderThatGivesEachTargetItsOwnValue() throws Exception {
+        OracleCase c = OracleCase.open("glm4_moe", "rank_alpha_pattern", tmp);
+        Path v5 = tmp.resolve("v5");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        String text = Files.readString(v5.resolve(Checkpoint.ADAPTER_CONFIG));
+        JsonNode written = AdapterFixtures.json(v5.resolve(Checkpoint.ADAPTER_CONFIG));
+        assertThat(keys(written.get("rank_pattern"))).containsExactly("model\\.layers\\.0\\.mlp\\.gate_proj\\.weight",
+                "model\\.layers\\.1\\.mlp\\.shared_experts\\.gate_proj\\.weight", ".*\\.gate_up_proj", "q_proj");
+        assertThat(keys(written.get("alpha_pattern"))).containsExactly("model\\.layers\\.0\\.mlp\\.up_proj\\.weight",
+                "model\\.layers\\.1\\.mlp\\.shared_experts\\.up_proj\\.weight", ".*\\.gate_up_proj");
+        assertThat(written.get("rank_pattern").get(".*\\.gate_up_proj").asInt()).isEqualTo(6);
+        assertThat(written.get("alpha_pattern").get(".*\\.gate_up_proj").asDouble()).isEqualTo(24.0);
+        // PEFT takes the first key in file order: the file keeps this order (sorted, ".*" would come first)
+        assertThat(text.indexOf("model\\\\.layers\\\\.0\\\\.mlp\\\\.up_proj")).isLessThan(text.indexOf(".*\\\\.gate_up"));
+        assertThat(text.indexOf("\"alpha_pattern\"")).isLessThan(text.indexOf("\"rank_pattern\""));
+        assertThat(c.plan().peftCheck().outcome()).isEqualTo(c.peft());
+    }
+
+    @Test
+    void aQwen2MoeRouterLoraIsOnePeftRefusesAndFuseboxWritesAsTheRoutersParameter() throws Exception {
+        OracleCase c = OracleCase.open("qwen2_moe", "router", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(c.row().get("peft_detail").asText()).contains("Qwen2MoeTopKRouter() is not supported");
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("TopKRouter() is not supported"));
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj",
+                "gate.weight");
+        // qwen2_moe is not in PEFT's table: nothing is stripped, the shared expert stays a module
+        assertThat(strings(plan.config().get("target_modules"))).containsExactlyInAnyOrder("gate_proj", "up_proj",
+                "down_proj");
+    }
+
+    @Test
+    void lagunasSharedExpertKeepsTheLegacyNameThatPeftRenamesOnLoad() throws Exception {
+        OracleCase c = OracleCase.open("laguna", "experts", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(plan.plan().target("base_model.model.model.layers.1.mlp.shared_expert.gate_proj.lora_A.weight"))
+                .isPresent();
+        assertThat(plan.plan().target("base_model.model.model.layers.1.mlp.shared_experts.gate_proj.lora_A.weight"))
+                .isEmpty();
+        assertThat(plan.plan().warnings()).anyMatch(w -> w.startsWith("model.layers.1.mlp.shared_experts.gate_proj "
+                + "keeps its legacy name"));
+        // laguna is not in PEFT's table: gate_proj stays in target_modules, for the dense layer and the shared expert
+        assertThat(strings(plan.config().get("target_modules"))).containsExactlyInAnyOrder("gate_proj", "up_proj",
+                "down_proj");
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+    }
+
+    @Test
+    void phimoesRouterLoraBecomesTheRenamedRoutersParameter() throws Exception {
+        OracleCase c = OracleCase.open("phimoe", "router", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj",
+                "router.weight");
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.router.lora_A.weight")).isPresent();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("v5 renames to 'model.layers.0.mlp.router'"));
+    }
+
+    @Test
+    void anAdapterWithOnlyAttentionLoraHasNothingToConvert() throws Exception {
+        for (OracleCase c : List.of(OracleCase.open("mixtral", "attention", tmp),
+                OracleCase.open("qwen2_moe", "lora_bias_attention", tmp))) {
+            AdapterPlan plan = c.plan();
+            assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
+            assertThat(plan.peftCheck().summary()).endsWith("nothing to convert.");
+            assertThat(plan.plan().warnings()).anyMatch(w -> w.startsWith("Nothing to convert"));
+            try (Checkpoint a = Checkpoint.open(c.adapter())) {
+                assertThat(plan.plan().targets()).extracting(PlannedTarget::key)
+                        .containsExactlyInAnyOrderElementsOf(a.tensors().keySet());
+            }
+        }
+    }
+
+    @Test
+    void branchesOfDifferentScalesAreWidenedToFloat32RatherThanRoundedInBfloat16() throws Exception {
+        OracleCase c = OracleCase.open("mixtral", "branch_scales_bfloat16", tmp);
+        AdapterPlan plan = c.plan();
+        PlannedTarget b = plan.plan().target("base_model.model.model.layers.0.mlp.experts.base_layer.lora_B.weight")
+                .orElseThrow();
+        assertThat(b.dtype()).isEqualTo(Dtype.F32);
+        assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.experts.lora_B.weight").orElseThrow()
+                .dtype()).isEqualTo(Dtype.BF16);
+        assertThat(plan.plan().warnings()).anyMatch(w -> w.contains("multiplied by 0.666667, which bfloat16 cannot hold exactly")
+                && w.contains("written as float32"));
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft());
+    }
+
+    @Test
+    void doraOnExpertsIsRefusedWithWhatPeftWouldDo() throws Exception {
+        OracleCase c = OracleCase.open("qwen3_moe", "dora_experts", tmp);
+        assertThat(c.row().get("peft_detail").asText()).contains("does not work with use_dora=True");
+        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
+            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+            assertThat(e.getMessage()).contains("cannot convert: use_dora is set; DoRA has no form on fused expert "
+                    + "parameters").contains("PEFT check (refuses)")
+                    .contains("\"lora.ParamWrapper does not work with use_dora=True.\"");
+        });
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static List<String> keys(JsonNode object) {
+        List<String> out = new ArrayList<>();
+        object.properties().forEach(e -> out.add(e.getKey()));
+        return out;
+    }
+}

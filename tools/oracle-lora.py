@@ -1,0 +1,459 @@
+"""Checks Fusebox's LoRA adapter conversion and its PEFT check against the real PEFT 0.21 on transformers 5.
+
+    ORACLE_PYTHON tools/oracle-lora.py [MODEL_TYPE ...] [--variants NAME,...] [--keep DIR] [--json FILE]
+        (environment: FUSEBOX_LEGACY_PYTHON, a python with transformers 4.57 + PEFT 0.21, from
+         shared/tools/setup-legacy-world.sh; without it every adapter is written by hand)
+
+For each model type (default: a few covering each pattern of family) and each variant of adapter:
+  1. a tiny base (tools/oracle-families.py's tiny_config), saved by transformers 5 in the legacy layout;
+  2. a legacy adapter of the variant, made by the real PEFT in the legacy world (tools/make-legacy-adapter.py) for
+     types transformers 4.57 has, else written by hand as PEFT writes it (keys, shapes, PEFT's own LoraConfig file);
+     every lora_B non-zero;
+  3. the truth: the legacy adapter merged into the legacy weights in float64 (W + s·B@A, DoRA's m·V/‖V‖ per row,
+     lora_bias, modules_to_save), loaded through transformers 5;
+  (a) PEFT 0.21 loading the legacy adapter as it is on the v5 model: exact (max |Δlogits| <= 1e-4 against the
+      truth), wrong (by how much), or refuses (its error);
+  (b) `fusebox plan ADAPTER --base BASE --json`'s peft_check verdict, which must say what (a) saw;
+  (c) `fusebox convert ADAPTER OUT --base BASE`, loaded by PEFT 0.21 on the v5 model, against the truth (<= 1e-4),
+      or Fusebox's refusal;
+  (d) `fusebox convert OUT BACK --base BASE` back to legacy: byte-identical to the legacy adapter, or its own truth
+      against the original truth.
+Prints one line per case and a summary; exits 1 when a row fails ((b) disagrees with (a), or (c)/(d) is off).
+A dev-time tool: it needs torch, transformers and PEFT; the product and `./fusebox test` stay pure Java.
+"""
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+
+warnings.filterwarnings("ignore")
+import torch  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LEGACY_PYTHON = os.environ.get("FUSEBOX_LEGACY_PYTHON")
+TOL = 1e-4
+TOKENS = [1, 17, 42, 99, 3, 7, 5, 200]
+
+_spec = importlib.util.spec_from_file_location("oracle_families", os.path.join(ROOT, "tools", "oracle-families.py"))
+families = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(families)
+
+MIXTRAL = ["w1", "w3", "w2"]
+QWEN = ["gate_proj", "up_proj", "down_proj"]
+# per model type: the experts' leaf names (gate branch, up branch, down) and the router's, when it is a Linear in 4.x
+FAMILIES = {
+    "mixtral": (MIXTRAL, "gate"),
+    "phimoe": (MIXTRAL, "gate"),
+    "qwen2_moe": (QWEN, "gate"),
+    "qwen3_moe": (QWEN, "gate"),
+    "deepseek_v3": (QWEN, None),
+    "glm4_moe": (QWEN, None),
+    "jamba": (QWEN, "router"),
+    "laguna": (QWEN, None),
+    "ernie4_5_moe": (QWEN, "gate"),
+    "hunyuan_v1_moe": (QWEN, None),
+    "dots1": (QWEN, None),
+    "minimax": (MIXTRAL, "gate"),
+}
+# model types transformers 4.57 lacks: their legacy adapters are written by hand
+BY_HAND = {"laguna"}
+DEFAULT_TYPES = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3", "glm4_moe", "jamba", "phimoe", "laguna"]
+
+
+def variants(names, router):
+    """name -> (LoraConfig kwargs, dtype, .bin)."""
+    g, u, d = names
+    attn = ["q_proj", "v_proj"]
+    base = {"r": 4, "lora_alpha": 8}
+    out = {
+        "attention": ({**base, "target_modules": attn + ["o_proj"]}, "float32", False),
+        "experts": ({**base, "target_modules": names}, "float32", False),
+        "experts+attention": ({**base, "target_modules": attn + names}, "float32", False),
+        "rslora": ({**base, "target_modules": attn + names, "use_rslora": True}, "float32", False),
+        "layers_to_transform": ({**base, "target_modules": names, "layers_to_transform": [1]}, "float32", False),
+        "regex": ({**base, "target_modules": r".*\.(q_proj|" + "|".join(names) + ")"}, "float32", False),
+        "all-linear": ({**base, "target_modules": "all-linear"}, "float32", False),
+        "rank/alpha_pattern": ({**base, "target_modules": attn + names, "rank_pattern": {g: 2, "q_proj": 8},
+                                "alpha_pattern": {u: 16}}, "float32", False),
+        "modules_to_save": ({**base, "target_modules": names, "modules_to_save": ["lm_head"]}, "float32", False),
+        "lora_bias attention": ({**base, "target_modules": attn, "lora_bias": True}, "float32", False),
+        "lora_bias experts": ({**base, "target_modules": names, "lora_bias": True}, "float32", False),
+        "dora attention": ({**base, "target_modules": attn, "use_dora": True}, "float32", False),
+        "dora experts": ({**base, "target_modules": names, "use_dora": True}, "float32", False),
+        "dropout": ({**base, "target_modules": names, "lora_dropout": 0.05}, "float32", False),
+        "float16": ({**base, "target_modules": attn + names}, "float16", False),
+        "bfloat16": ({**base, "target_modules": attn + names, "use_rslora": True}, "bfloat16", False),
+        ".bin": ({**base, "target_modules": names}, "float32", True),
+        # gate and up branches at scales 3 and 2: one fused wrapper, B multiplied by 1.5, which bfloat16 rounds
+        "branch scales bfloat16": ({**base, "target_modules": names, "alpha_pattern": {g: 12}}, "bfloat16", False),
+    }
+    if router:
+        out["router"] = ({**base, "target_modules": names + [router]}, "float32", False)
+    return out
+
+
+def tensors(path):
+    out = {}
+    for fn in sorted(os.listdir(path)):
+        if fn.endswith(".safetensors"):
+            with safe_open(os.path.join(path, fn), "pt") as f:
+                for k in f.keys():
+                    out[k] = f.get_tensor(k)
+        elif fn.endswith(".bin"):
+            out.update(torch.load(os.path.join(path, fn), weights_only=True))
+    return out
+
+
+def quiet(fn, *args, **kwargs):
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kwargs)
+
+
+def load(path):
+    return quiet(AutoModelForCausalLM.from_pretrained, path, dtype=torch.float64, attn_implementation="eager",
+                 experts_implementation="eager").eval()
+
+
+def logits(model):
+    with torch.no_grad():
+        return model(input_ids=torch.tensor([TOKENS])).logits[0]
+
+
+def pattern_value(patterns, module, default):
+    for pat, val in (patterns or {}).items():
+        if re.match(rf"(.*\.)?({pat})$", module):
+            return val
+    return default
+
+
+# Modules whose weight the model reads directly instead of calling the module (jamba's Mamba mixer computes
+# `dt_proj.weight @ time_step`), so that a LoRA on them does nothing in PEFT, in the legacy world as on v5: the truth
+# leaves them unmerged, as the legacy adapter computes.
+WEIGHT_READ_DIRECTLY = (".mamba.dt_proj",)
+
+
+def truth(base_dir, adapter_dir):
+    """Logits of the legacy adapter merged into the legacy weights in float64, loaded through transformers 5."""
+    cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
+    base = {k: v.double() for k, v in tensors(base_dir).items()}
+    lora = {k: v.double() for k, v in tensors(adapter_dir).items()}
+    prefix = "base_model.model."
+    for k, A in lora.items():
+        if not k.endswith("lora_A.weight"):
+            continue
+        module = k[len(prefix):-len(".lora_A.weight")]
+        if module.endswith(WEIGHT_READ_DIRECTLY):
+            continue
+        B = lora[k.replace("lora_A", "lora_B")]
+        r = pattern_value(cfg.get("rank_pattern"), module, cfg["r"])
+        alpha = pattern_value(cfg.get("alpha_pattern"), module, cfg["lora_alpha"])
+        if r != A.shape[0]:
+            raise SystemExit(f"{module}: rank {r} from the config, {A.shape[0]} in the tensors")
+        s = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
+        w = base[module + ".weight"] + s * (B @ A)
+        m = lora.get(prefix + module + ".lora_magnitude_vector")
+        if m is None:
+            m = lora.get(prefix + module + ".lora_magnitude_vector.weight")
+        if m is not None:
+            w = (m / torch.linalg.norm(w, dim=1))[:, None] * w
+        base[module + ".weight"] = w
+        bias = lora.get(k.replace("lora_A.weight", "lora_B.bias"))
+        if bias is not None:
+            if module + ".bias" not in base:
+                raise Skip(f"{module} has no bias in the base, so a lora_bias cannot be merged into it for the truth")
+            base[module + ".bias"] = base[module + ".bias"] + s * bias
+    for k, t in lora.items():
+        if ".lora_" not in k:
+            name = k[len(prefix):].replace(".modules_to_save.default", "").replace(".modules_to_save", "")
+            if name not in base:
+                raise SystemExit(f"{k}: no base tensor {name}")
+            base[name] = t
+    tmp = tempfile.mkdtemp()
+    try:
+        shutil.copy(os.path.join(base_dir, "config.json"), tmp)
+        save_file({k: v.contiguous() for k, v in base.items()}, os.path.join(tmp, "model.safetensors"))
+        return logits(load(tmp))
+    finally:
+        shutil.rmtree(tmp)
+
+
+def peft_logits(base_dir, adapter_dir):
+    """(logits, None) of PEFT 0.21 loading the adapter on the v5 model, or (None, its error)."""
+    from peft import PeftModel
+    model = load(base_dir)
+    try:
+        pm = quiet(PeftModel.from_pretrained, model, adapter_dir)
+    except Exception as e:  # what PEFT raises is the finding
+        return None, f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+    return logits(pm.eval()), None
+
+
+def fusebox(*args):
+    run = subprocess.run([os.path.join(ROOT, "fusebox"), *args], capture_output=True, text=True)
+    return run.returncode, run.stdout, run.stderr
+
+
+def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
+    """The adapter PEFT would save for these LoraConfig kwargs on the 4.x model, from the base's legacy keys."""
+    from peft import LoraConfig
+    g = torch.Generator().manual_seed(seed)
+    cfg = LoraConfig(**kwargs)
+    targets = kwargs["target_modules"]
+    base = tensors(base_dir)
+    state = {}
+    for key, w in base.items():
+        if not key.endswith(".weight") or w.dim() != 2 or "embed" in key or "norm" in key or key == "lm_head.weight":
+            continue
+        module = key[:-len(".weight")]
+        if isinstance(targets, str):
+            hit = targets == "all-linear" or re.fullmatch(targets, module) is not None
+        else:
+            hit = any(module == t or module.endswith("." + t) for t in targets)
+        layers = kwargs.get("layers_to_transform")
+        if layers is not None:
+            m = re.search(r"\.layers\.(\d+)\.", module)
+            hit = hit and m is not None and int(m.group(1)) in layers
+        if not hit:
+            continue
+        r = pattern_value(kwargs.get("rank_pattern"), module, kwargs["r"])
+        p = "base_model.model." + module
+        state[p + ".lora_A.weight"] = torch.randn(r, w.shape[1], generator=g) / math.sqrt(w.shape[1])
+        state[p + ".lora_B.weight"] = torch.randn(w.shape[0], r, generator=g) * 0.3
+        if kwargs.get("lora_bias"):
+            state[p + ".lora_B.bias"] = torch.randn(w.shape[0], generator=g) * 0.3
+        if kwargs.get("use_dora"):
+            state[p + ".lora_magnitude_vector"] = torch.linalg.norm(w, dim=1) * (1 + 0.2 * torch.rand(w.shape[0]))
+    for name in kwargs.get("modules_to_save") or []:
+        state[f"base_model.model.{name}.weight"] = torch.randn_like(base[f"{name}.weight"]) * 0.3
+    os.makedirs(out)
+    state = {k: v.to(getattr(torch, dtype)).contiguous() for k, v in state.items()}
+    if as_bin:
+        torch.save(state, os.path.join(out, "adapter_model.bin"))
+    else:
+        save_file(state, os.path.join(out, "adapter_model.safetensors"), metadata={"format": "pt"})
+    cfg.base_model_name_or_path = os.path.abspath(base_dir)
+    cfg.save_pretrained(out)
+
+
+def make_adapters(model_type, jobs):
+    """Makes every job's adapter: with the real PEFT in the legacy world (one process) for types transformers 4.57
+    has, else by hand. Returns {out: 'peft' | 'by hand' | Skip}."""
+    made = {}
+    if LEGACY_PYTHON and model_type not in BY_HAND and jobs:
+        listing = os.path.join(os.path.dirname(jobs[0]["out"]), "..", "jobs.json")
+        with open(listing, "w") as f:
+            json.dump(jobs, f)
+        run = subprocess.run([LEGACY_PYTHON, os.path.join(ROOT, "tools", "make-legacy-adapter.py"), listing],
+                             capture_output=True, text=True)
+        for line in run.stdout.splitlines():
+            if line.startswith("{"):
+                r = json.loads(line)
+                if r["ok"]:
+                    made[r["out"]] = "peft"
+                elif not r["error"].startswith("NameError: names"):
+                    made[r["out"]] = Skip(f"PEFT in the legacy world refuses the variant: {r['error'][:140]}")
+    for job in jobs:
+        if job["out"] not in made:
+            make_by_hand(job["base"], job["out"], job["config"], job["dtype"], job["bin"], job["seed"])
+            made[job["out"]] = "by hand"
+    return made
+
+
+class Skip(Exception):
+    pass
+
+
+def outcome(got, error, want, ref):
+    if error:
+        return "refuses", error
+    d = (got - want).abs().max().item()
+    if d <= TOL:
+        return "exact", f"{d:.1e}"
+    return "wrong", f"off by {d:.2g} (adapter effect {(want - ref).abs().max().item():.2g})"
+
+
+VERDICT = {"loads_exactly": "exact", "refuses": "refuses", "loads_wrong": "wrong"}
+
+
+def case_dir(work, name):
+    return os.path.join(work, re.sub(r"[^a-z0-9]+", "_", name.lower()))
+
+
+def run_case(work, base_dir, ref, name, made):
+    case = case_dir(work, name)
+    legacy, v5, back = (os.path.join(case, d) for d in ("legacy", "v5", "back"))
+    model_type = os.path.basename(work)
+    if isinstance(made, Skip):
+        raise made
+    try:
+        want = truth(base_dir, legacy)
+    except Skip:
+        want = None  # no merged truth (a lora_bias where the base has no bias): only refusals can be compared
+    row = {"type": model_type, "variant": name, "made": made,
+           "effect": "-" if want is None else f"{(want - ref).abs().max().item():.2g}"}
+    got, error = peft_logits(base_dir, legacy)
+    if want is None and not error:
+        raise Skip("no merged truth (the base has no bias for a lora_bias), and PEFT loads it")
+    row["peft"], row["peft_detail"] = outcome(got, error, want, ref)
+    rc, out, err = fusebox("plan", legacy, "--base", base_dir, "--json")
+    if rc != 0:
+        # a refusal to convert still says what PEFT alone would do
+        said = re.search(r"PEFT check \((\w+)\)", err)
+        row["plan"] = VERDICT.get(said.group(1), said.group(1)) if said else "error"
+        row["plan_detail"] = err.strip()[:300]
+    else:
+        check = json.loads(out).get("peft_check", {})
+        row["plan"] = VERDICT.get(check.get("verdict"), check.get("verdict"))
+        row["plan_detail"] = " ".join(check.get("reasons", []))[:300]
+    rc, out, err = fusebox("convert", legacy, v5, "--base", base_dir)
+    if rc != 0 or want is None:
+        row["fusebox"], row["fusebox_detail"] = ("refuses", err.strip()[:400]) if rc else ("wrong", "no truth")
+    elif not os.path.exists(os.path.join(v5, "adapter_config.json")):
+        row["fusebox"], row["fusebox_detail"] = "nothing", out.strip()[:200]
+    else:
+        got, error = peft_logits(base_dir, v5)
+        row["fusebox"], row["fusebox_detail"] = outcome(got, error, want, ref)
+        rc, out, err = fusebox("convert", v5, back, "--base", base_dir)
+        if rc != 0:
+            row["back"] = "refuses: " + err.strip()[:200]
+        else:
+            a, b = tensors(legacy), tensors(back)
+            same = a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]) for k in a)
+            if same:
+                row["back"] = "bytes"
+            else:
+                d = (truth(base_dir, back) - want).abs().max().item()
+                row["back"] = f"{d:.1e}" if d <= TOL else f"off by {d:.2g}"
+    ok = row["plan"] == row["peft"]
+    # Fusebox may refuse what has no v5 form (DoRA, lora_bias, fan_in_fan_out on parameters) whatever PEFT does
+    honest = row["fusebox"] == "refuses" and ("has no form on" in row["fusebox_detail"] or row["peft"] == "refuses")
+    ok &= row["fusebox"] in ("exact", "nothing") or honest
+    ok &= row.get("back", "bytes") in ("bytes",) or not row.get("back", "").startswith(("off", "refuses"))
+    row["ok"] = bool(ok)
+    return row
+
+
+def export(out, base_dir, legacy, row):
+    """A case as a unit-test fixture (converter's test resources lora/oracle): OUT/adapter, the legacy adapter as made
+    (without PEFT's model card); OUT/row.json, what PEFT and Fusebox did; OUT/../base, the base's config.json and
+    its tensors' names, dtypes and shapes (a test builds a base of zeros from them)."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(legacy, os.path.join(out, "adapter"), ignore=shutil.ignore_patterns("README.md"))
+    path = os.path.join(out, "adapter", "adapter_config.json")
+    with open(path) as f:
+        config = json.load(f)
+    config["base_model_name_or_path"] = f"fusebox-oracle/tiny-{row['type']}"  # not this machine's folder
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    base = os.path.join(os.path.dirname(out), "base")
+    os.makedirs(base, exist_ok=True)
+    shutil.copy(os.path.join(base_dir, "config.json"), base)
+    shapes = {}
+    with safe_open(os.path.join(base_dir, "model.safetensors"), "pt") as f:
+        for k in sorted(f.keys()):
+            t = f.get_slice(k)
+            shapes[k] = {"dtype": t.get_dtype(), "shape": t.get_shape()}
+    with open(os.path.join(base, "tensors.json"), "w") as f:
+        json.dump(shapes, f, indent=1)
+    work = os.path.dirname(os.path.dirname(legacy)) + "/"
+    with open(os.path.join(out, "row.json"), "w") as f:
+        json.dump({k: v.replace(work, "") if isinstance(v, str) else v for k, v in row.items()}, f, indent=1)
+
+
+def markdown(rows):
+    """The rows as docs/lora.md's table."""
+    out = ["| model type | adapter | made by | PEFT 0.21 alone (max \\|Δlogits\\|) | plan's PEFT check | "
+           "Fusebox's v5 adapter in PEFT | back to legacy |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "skipped" in r:
+            out.append(f"| {r['type']} | {r['variant']} | | skipped: {r['skipped'][:90]} | | | |")
+            continue
+        peft = {"exact": "exact", "wrong": "**wrong**, " + r["peft_detail"].replace("off by ", "")[:40],
+                "refuses": "refuses: " + r["peft_detail"].split(":")[0]}[r["peft"]]
+        plan = r["plan"] + ("" if r["plan"] == r["peft"] else " **(≠)**")
+        fusebox = {"exact": f"exact ({r['fusebox_detail']})", "nothing": "nothing to convert",
+                   "wrong": f"**{r['fusebox_detail']}**"}.get(r["fusebox"], "refuses")
+        if r["fusebox"] == "refuses":
+            m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
+            fusebox = "refuses: " + (m.group(1).strip() if m else r["fusebox_detail"][:60])
+        out.append(f"| {r['type']} | {r['variant']} | {r['made']} | {peft} | {plan} | {fusebox} | "
+                   f"{r.get('back', '-')} |")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model_types", nargs="*")
+    ap.add_argument("--variants", help="comma-separated variant names (default: all)")
+    ap.add_argument("--keep", help="keep bases and adapters under this folder")
+    ap.add_argument("--json", help="write the rows to this file")
+    ap.add_argument("--markdown", help="write the table (as in docs/lora.md) to this file")
+    ap.add_argument("--fixtures", help="write each case's legacy adapter, the base's config.json and tensor list, and "
+                                       "the row as test fixtures under this folder (TYPE/VARIANT/)")
+    a = ap.parse_args()
+    rows = []
+    failed = 0
+    for t in a.model_types or DEFAULT_TYPES:
+        names, router = FAMILIES[t]
+        work = os.path.join(a.keep, t) if a.keep else tempfile.mkdtemp(prefix=f"oracle-lora-{t}-")
+        base_dir = os.path.join(work, "base")
+        if not os.path.exists(os.path.join(base_dir, "config.json")):
+            torch.manual_seed(0)
+            model = quiet(AutoModelForCausalLM.from_config, families.tiny_config(t), dtype=torch.float32)
+            quiet(model.save_pretrained, base_dir)
+        ref = logits(load(base_dir))
+        wanted = a.variants.split(",") if a.variants else None
+        chosen = [(seed, name, spec) for seed, (name, spec) in enumerate(variants(names, router).items())
+                  if not wanted or name in wanted]
+        jobs = []
+        for seed, name, (kwargs, dtype, as_bin) in chosen:
+            shutil.rmtree(case_dir(work, name), ignore_errors=True)
+            os.makedirs(case_dir(work, name))
+            jobs.append({"base": base_dir, "out": os.path.join(case_dir(work, name), "legacy"), "config": kwargs,
+                         "dtype": dtype, "bin": as_bin, "seed": seed})
+        made = make_adapters(t, jobs)
+        for (seed, name, spec), job in zip(chosen, jobs):
+            try:
+                row = run_case(work, base_dir, ref, name, made[job["out"]])
+            except Skip as s:
+                row = {"type": t, "variant": name, "skipped": str(s), "ok": True}
+            except Exception as e:  # a broken case is a failed row, not the end of the run
+                row = {"type": t, "variant": name, "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False}
+            rows.append(row)
+            failed += not row["ok"]
+            if a.fixtures and "skipped" not in row:
+                export(os.path.join(a.fixtures, t, os.path.basename(case_dir(work, name))), base_dir,
+                       os.path.join(case_dir(work, name), "legacy"), row)
+            if "skipped" in row:
+                print(f"{t:14} {name:20} {'skipped' if row['ok'] else 'FAIL'}: {row['skipped']}", flush=True)
+            else:
+                print(f"{t:14} {name:20} {'ok  ' if row['ok'] else 'FAIL'} [{row['made']}] effect {row['effect']}; "
+                      f"PEFT {row['peft']} ({row['peft_detail']}); plan {row['plan']}; fusebox {row['fusebox']} "
+                      f"({row['fusebox_detail'][:160]}); back {row.get('back', '-')}"
+                      + ("" if row["plan"] == row["peft"] else f"; plan says: {row['plan_detail'][:200]}"), flush=True)
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(markdown(rows))
+    print(f"{len(rows)} cases, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
