@@ -23,6 +23,7 @@ public final class ModuleNode {
     private final String path;
     private String className;
     private String extraRepr = "";
+    private boolean list;
     // Made on first use: most nodes of a large model are leaves with one tensor, and there are 100 000 of them.
     private List<ModuleNode> children = List.of();
     private Map<String, ModuleNode> childrenByName;
@@ -98,8 +99,13 @@ public final class ModuleNode {
         return n;
     }
 
+    /** Whether PyTorch prints this module as a ModuleList, folding runs of equal items. */
     public boolean isList() {
-        return className.equals("ModuleList");
+        return list;
+    }
+
+    void setList(boolean list) {
+        this.list = list;
     }
 
     void setClassName(String className) {

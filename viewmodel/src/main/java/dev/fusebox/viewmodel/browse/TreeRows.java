@@ -29,14 +29,14 @@ public final class TreeRows {
     public static TreeRow build(Side side, String modelType, Optional<ModelConfig> config, List<TensorSpec> model,
                                 List<TensorSpec> adapter, Map<String, StoredTensor> stored) {
         if (model.isEmpty()) {
-            ModuleNode root = ModuleTreeBuilder.build(adapter, modelType, config);
+            ModuleNode root = ModuleTreeBuilder.build(adapter, modelType, config, side.layout()).root();
             return rows(side, root, TreeRow.Kind.ADAPTER_TENSOR, stored, null);
         }
         if (adapter.isEmpty()) {
-            return rows(side, ModuleTreeBuilder.build(model, modelType, config), TreeRow.Kind.TENSOR, stored, null);
+            return rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()).root(), TreeRow.Kind.TENSOR, stored, null);
         }
         Map<String, TreeRow> modules = new HashMap<>();
-        TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config), TreeRow.Kind.TENSOR, stored,
+        TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()).root(), TreeRow.Kind.TENSOR, stored,
                 modules);
         for (TensorSpec t : adapter) {
             String key = t.key().startsWith(ModuleTreeBuilder.PEFT_PREFIX)
