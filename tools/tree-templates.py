@@ -38,9 +38,12 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 import transformers  # noqa: E402
 from torch import nn  # noqa: E402
-from transformers import CONFIG_MAPPING, AutoConfig, AutoModelForCausalLM  # noqa: E402
-from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES  # noqa: E402
+from transformers import CONFIG_MAPPING, AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText  # noqa: E402
+from transformers.models.auto.modeling_auto import (  # noqa: E402
+    MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES)
 
+# Multimodal types built through their image-text-to-text class, from configs of their own.
+MULTIMODAL = ("qwen3_vl_moe", "ernie4_5_vl_moe", "glm4v_moe")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TREE = "dev/fusebox/converter/tree"
 LAYOUT = "v5" if int(transformers.__version__.split(".")[0]) >= 5 else "legacy"
@@ -114,10 +117,41 @@ def config_kwargs(model_type, variant):
     return kw
 
 
+def multimodal_kwargs(model_type, variant):
+    """Config A, B1 or B2 of a multimodal type: its text model as config_kwargs makes it for the text type, in
+    text_config, beside a one- or two-block vision tower."""
+    layers = {"a": 2, "b1": 3, "b2": 4}[variant]
+    text_type = {"qwen3_vl_moe": "qwen3_vl_moe_text", "ernie4_5_vl_moe": "ernie4_5_vl_moe_text",
+                 "glm4v_moe": "glm4v_moe_text"}[model_type]
+    text = config_kwargs(text_type, variant)
+    text.pop("tie_word_embeddings", None)
+    sparse_only = variant == "b2"
+    if model_type == "qwen3_vl_moe":
+        text["rope_parameters"] = {"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}
+        text["rope_scaling"] = text["rope_parameters"]  # its 4.x name
+        vision = dict(depth=layers - 1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4,
+                      out_hidden_size=text["hidden_size"], num_position_embeddings=16, deepstack_visual_indexes=[0])
+        return dict(text_config=text, vision_config=vision, image_token_id=250, video_token_id=251,
+                    vision_start_token_id=252, vision_end_token_id=253)
+    if model_type == "ernie4_5_vl_moe":
+        text.update(moe_intermediate_size=[48, 32] if variant == "a" else [40, 24], moe_num_experts=oracle.EXPERTS,
+                    mlp_layer_types=["sparse" if sparse_only or i else "dense" for i in range(layers)],
+                    rope_parameters={"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [3, 3, 2]})
+        vision = dict(depth=layers - 1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4)
+        return dict(text_config=text, vision_config=vision, tie_word_embeddings=variant != "b2")
+    text["rope_parameters"] = {"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}
+    vision = dict(depth=layers - 1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4,
+                  out_hidden_size=text["hidden_size"])
+    return dict(text_config=text, vision_config=vision, image_token_id=250, video_token_id=251,
+                image_start_token_id=252, image_end_token_id=253)
+
+
 def build(model_type, variant):
-    config = AutoConfig.for_model(model_type, **config_kwargs(model_type, variant))
+    multimodal = model_type in MULTIMODAL
+    kwargs = multimodal_kwargs(model_type, variant) if multimodal else config_kwargs(model_type, variant)
+    config = AutoConfig.for_model(model_type, **kwargs)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
+        model = (AutoModelForImageTextToText if multimodal else AutoModelForCausalLM).from_config(config)
     return config, model
 
 
@@ -429,7 +463,8 @@ def main():
         if t not in CONFIG_MAPPING:
             print(f"{t:24} skipped: this transformers does not know the model type")
             continue
-        if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not (
+                t in MULTIMODAL and t in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES):
             print(f"{t:24} skipped: this transformers has no CausalLM class for it")
             continue
         try:
