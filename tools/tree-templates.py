@@ -43,7 +43,7 @@ from transformers.models.auto.modeling_auto import (  # noqa: E402
     MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES)
 
 # Multimodal types built through their image-text-to-text class, from configs of their own.
-MULTIMODAL = ("qwen3_vl_moe", "ernie4_5_vl_moe", "glm4v_moe")
+MULTIMODAL = ("qwen3_vl_moe", "ernie4_5_vl_moe", "glm4v_moe", "kimi_k25")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TREE = "dev/fusebox/converter/tree"
 LAYOUT = "v5" if int(transformers.__version__.split(".")[0]) >= 5 else "legacy"
@@ -78,6 +78,15 @@ def layer_lists(config, layers, sparse_only):
     return out
 
 
+def own_floats(defaults, variant, offset):
+    """Every eps and dropout field a value of its own (OFFSET apart from another config's), so that each printed
+    one names its field."""
+    seed = {"a": 1, "b1": 3, "b2": 5}[variant] + offset
+    floats = sorted(k for k, v in defaults.items() if isinstance(v, float) and ("eps" in k or "dropout" in k))
+    return {k: round((seed + i) * 1e-6 + 7e-8, 12) if "eps" in k else round((seed + i) * 0.01 + 0.001, 6)
+            for i, k in enumerate(floats)}
+
+
 def config_kwargs(model_type, variant):
     """The keyword arguments of config A (variant 'a') or the golden configs B1, B2."""
     defaults = AutoConfig.for_model(model_type).to_dict()
@@ -98,11 +107,7 @@ def config_kwargs(model_type, variant):
             kw[k] = v
     if model_type == "ernie4_5_moe":
         kw["moe_layer_end_index"] = layers - 1
-    # every eps and dropout a value of its own, so that each printed one names its field
-    seed = {"a": 1, "b1": 3, "b2": 5}[variant]
-    floats = sorted(k for k, v in defaults.items() if isinstance(v, float) and ("eps" in k or "dropout" in k))
-    for i, k in enumerate(floats):
-        kw[k] = round((seed + i) * 1e-6 + 7e-8, 12) if "eps" in k else round((seed + i) * 0.01 + 0.001, 6)
+    kw.update(own_floats(defaults, variant, 0))
     if defaults.get("hidden_act") == "silu":  # A's names its field; B1's is another one
         kw["hidden_act"] = {"a": "gelu_new", "b1": "relu", "b2": "silu"}[variant]
     if "pad_token_id" in defaults:
@@ -122,10 +127,19 @@ def multimodal_kwargs(model_type, variant):
     text_config, beside a one- or two-block vision tower."""
     layers = {"a": 2, "b1": 3, "b2": 4}[variant]
     text_type = {"qwen3_vl_moe": "qwen3_vl_moe_text", "ernie4_5_vl_moe": "ernie4_5_vl_moe_text",
-                 "glm4v_moe": "glm4v_moe_text"}[model_type]
+                 "glm4v_moe": "glm4v_moe_text", "kimi_k25": "deepseek_v3"}[model_type]
     text = config_kwargs(text_type, variant)
     text.pop("tie_word_embeddings", None)
     sparse_only = variant == "b2"
+    defaults = AutoConfig.for_model(model_type)
+    top = own_floats(defaults.to_dict(), variant, 40)
+    vision_floats = own_floats(defaults.vision_config.to_dict(), variant, 20)
+    out = multimodal_parts(model_type, variant, layers, text, sparse_only)
+    out["vision_config"].update(vision_floats)
+    return {**top, **out}
+
+
+def multimodal_parts(model_type, variant, layers, text, sparse_only):
     if model_type == "qwen3_vl_moe":
         text["rope_parameters"] = {"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}
         text["rope_scaling"] = text["rope_parameters"]  # its 4.x name
@@ -139,6 +153,12 @@ def multimodal_kwargs(model_type, variant):
                     rope_parameters={"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [3, 3, 2]})
         vision = dict(depth=layers - 1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4)
         return dict(text_config=text, vision_config=vision, tie_word_embeddings=variant != "b2")
+    if model_type == "kimi_k25":
+        vision = dict(num_hidden_layers=layers - 1, hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                      patch_size=4, pos_emb_height=8, pos_emb_width=8)
+        return dict(text_config=text, vision_config=vision, projection_hidden_size=48, image_token_id=250,
+                    video_token_id=251, vision_start_token_id=252, vision_end_token_id=253,
+                    tie_word_embeddings=variant != "b2")
     text["rope_parameters"] = {"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}
     vision = dict(depth=layers - 1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4,
                   out_hidden_size=text["hidden_size"])
