@@ -80,7 +80,8 @@ public class OpenLarge {
             phase.end();
             PlannedConversion planned = Conversions.plan(c, ConversionRequest.DEFAULT);
             phase.end();
-            ModuleNode legacy = ModuleTreeBuilder.build(c.specs(), c.modelType(), c.modelConfig(), Layout.LEGACY).root();
+            ModuleNode legacy = ModuleTreeBuilder.build(c.specs(), c.modelType(), c.modelConfig(), Layout.LEGACY)
+                    .root();
             phase.end();
             ModuleNode v5 = ModuleTreeBuilder.build(planned.plan().targetSpecs(), c.modelType(), c.modelConfig(),
                     Layout.V5).root();

@@ -460,7 +460,7 @@ def one_type(model_type):
                               f"{got.split(chr(10))[diff].strip()!r} against {text.split(chr(10))[diff].strip()!r}")
         goldens.append((variant, text, {"config": config_json, "tensors": tensors}))
     os.makedirs(TEMPLATES, exist_ok=True)
-    with open(os.path.join(TEMPLATES, "activations.json"), "w") as f:
+    with open(os.path.join(TEMPLATES, "activation-names.json"), "w") as f:
         json.dump(ACTIVATIONS, f, indent=1)
         f.write("\n")
     os.makedirs(GOLDENS, exist_ok=True)

@@ -18,9 +18,12 @@ import java.util.regex.Pattern;
  * Gives a tree of modules built from keys the classes, child order, tensor-less modules and extra_repr texts its
  * {@link TreeTemplate} says transformers gives them, as {@code tools/tree-templates.py} renders them. A module
  * no kind of the template matches (by path and by what holds tensors under it), and everything below it, is
- * left as {@link KeyTreeNames} names it, and the tree is then not exact. A template of the other layout (the v5
- * one over legacy keys of a type transformers 4.x does not have) also lends a module the class of the one kind
- * it has at that path, whatever that holds, so that only the per-expert modules are left to the keys.
+ * left as {@link KeyTreeNames} names it, and the tree is then not exact, with two exceptions that keep the class
+ * names where the keys leave no doubt: a module holding part of what a kind at its path holds (one shard of a
+ * checkpoint, opened alone) borrows that kind's class and child order, and so does, whatever it holds, a module
+ * of the other layout's keys (the v5 template over the per-expert keys of a type transformers 4.x does not have),
+ * so that only the per-expert modules are left to the keys. A borrowed class comes without the kind's text and
+ * its tensor-less children.
  */
 final class TemplateShaper {
 
@@ -28,24 +31,25 @@ final class TemplateShaper {
 
     private final TreeTemplate template;
     private final ObjectNode config;
-    private final boolean lending;
+    private final boolean otherLayout;
     /** The tied parameters a checkpoint leaves out, by module path: their shapes are their sources'. */
     private final Map<String, Map<String, TensorSpec>> tiedAbsent = new HashMap<>();
     private final Map<String, Optional<TreeTemplate.Kind>> kinds = new HashMap<>();
+    private final Map<String, String[]> splitReprs = new HashMap<>();
     private boolean exact = true;
 
-    private TemplateShaper(TreeTemplate template, ObjectNode config, boolean lending) {
+    private TemplateShaper(TreeTemplate template, ObjectNode config, boolean otherLayout) {
         this.template = template;
         this.config = config;
-        this.lending = lending;
+        this.otherLayout = otherLayout;
     }
 
     /**
-     * Shapes {@code root} in place; whether every module matched a kind of the template. {@code lending}: the
-     * template is of the other layout, and lends its classes by path.
+     * Shapes {@code root} in place; whether every module matched a kind of the template. {@code otherLayout}: the
+     * template is of the other layout, and lends its classes by path whatever a module holds.
      */
-    static boolean shape(ModuleNode root, TreeTemplate template, ObjectNode config, boolean lending) {
-        TemplateShaper s = new TemplateShaper(template, config, lending);
+    static boolean shape(ModuleNode root, TreeTemplate template, ObjectNode config, boolean otherLayout) {
+        TemplateShaper s = new TemplateShaper(template, config, otherLayout);
         s.addTiedModules(root);
         s.shape(root, "");
         return s.exact;
@@ -85,8 +89,7 @@ final class TemplateShaper {
                 k -> template.kind(path, sorted));
         if (found.isEmpty()) {
             exact = false;
-            Optional<TreeTemplate.Kind> lent = lending ? template.onlyKind(path)
-                    .filter(k -> !k.list() && k.activation() == null) : Optional.empty();
+            Optional<TreeTemplate.Kind> lent = template.lender(path, sorted, otherLayout);
             if (lent.isEmpty()) {
                 KeyTreeNames.name(node);
                 return;
@@ -128,7 +131,9 @@ final class TemplateShaper {
             ordered.add(c);
             shape(c, path.isEmpty() ? name : path + "." + name);
         }
-        node.mutableChildren().sort(Comparator.comparingInt(ordered::indexOf));
+        if (!node.children().equals(ordered)) {
+            node.mutableChildren().sort(Comparator.comparingInt(ordered::indexOf));
+        }
         node.setExtraRepr(fill(kind.repr(), tensors));
     }
 
@@ -147,17 +152,23 @@ final class TemplateShaper {
         if (repr.isEmpty()) {
             return repr;
         }
-        Matcher m = PLACEHOLDER.matcher(repr);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String p = m.group(1);
+        // Split once per text: a model has 100 000 modules but few texts.
+        String[] parts = splitReprs.computeIfAbsent(repr, TemplateShaper::split);
+        StringBuilder out = new StringBuilder(repr.length());
+        for (int i = 0; i < parts.length; i++) {
+            if (i % 2 == 0) {
+                out.append(parts[i]);
+                continue;
+            }
+            String p = parts[i];
             String value;
             if (p.startsWith("config:")) {
                 value = numberValue(p.substring("config:".length())).orElse(null);
             } else if (p.startsWith("padding_idx:")) {
                 Optional<JsonNode> v = configValue(p.substring("padding_idx:".length()));
-                value = v.isEmpty() ? null : v.get().isNull() ? "" : v.get().canConvertToLong()
-                        && v.get().isIntegralNumber() ? ", padding_idx=" + v.get().asLong() : null;
+                value = v.isEmpty() ? null : v.get().isNull() ? ""
+                        : v.get().isIntegralNumber() && v.get().canConvertToLong() ? ", padding_idx=" + v.get().asLong()
+                        : null;
             } else {
                 value = dimension(p, tensors);
             }
@@ -165,10 +176,23 @@ final class TemplateShaper {
                 exact = false;
                 value = "?";
             }
-            m.appendReplacement(out, Matcher.quoteReplacement(value));
+            out.append(value);
         }
-        m.appendTail(out);
         return out.toString();
+    }
+
+    /** Text and placeholders in turn: {@code "({weight.0},), eps=1e-06"} → {@code "(", "weight.0", ",), eps=..."}. */
+    private static String[] split(String repr) {
+        List<String> parts = new ArrayList<>();
+        Matcher m = PLACEHOLDER.matcher(repr);
+        int last = 0;
+        while (m.find()) {
+            parts.add(repr.substring(last, m.start()));
+            parts.add(m.group(1));
+            last = m.end();
+        }
+        parts.add(repr.substring(last));
+        return parts.toArray(String[]::new);
     }
 
     /** {@code weight.1} (a tensor's dimension) or {@code weight.2-1} (one less). */

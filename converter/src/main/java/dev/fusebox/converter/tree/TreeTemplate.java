@@ -25,10 +25,12 @@ import java.util.regex.Pattern;
 final class TreeTemplate {
 
     /**
-     * One kind of module: its class (null when an activation field names it), whether it is a ModuleList, its
-     * children in definition order, its extra_repr with placeholders, and the config field naming its activation.
+     * One kind of module: what holds tensors directly under it, its class (null when an activation field names
+     * it), whether it is a ModuleList, its children in definition order, its extra_repr with placeholders, and the
+     * config field naming its activation.
      */
-    record Kind(String className, boolean list, List<String> children, String repr, String activation) {
+    record Kind(List<String> has, String className, boolean list, List<String> children, String repr,
+                String activation) {
     }
 
     private static final Pattern MODEL_TYPE = Pattern.compile("[a-z0-9_]{1,64}");
@@ -80,10 +82,16 @@ final class TreeTemplate {
         return Optional.ofNullable(kinds.get(key(path, has)));
     }
 
-    /** The one kind of module at {@code path}, whatever it holds, if the template has exactly one there. */
-    Optional<Kind> onlyKind(String path) {
-        List<Kind> at = kindsByPath.getOrDefault(path, List.of());
-        return at.size() == 1 ? Optional.of(at.getFirst()) : Optional.empty();
+    /**
+     * The kind whose class a module at {@code path} that matches no kind may borrow: among the kinds there (those
+     * holding at least what it holds, unless {@code anyHolding}), the one class they all have, if they have one.
+     */
+    Optional<Kind> lender(String path, List<String> has, boolean anyHolding) {
+        List<Kind> candidates = kindsByPath.getOrDefault(path, List.of()).stream()
+                .filter(k -> !k.list() && k.activation() == null && (anyHolding || k.has().containsAll(has)))
+                .toList();
+        return candidates.isEmpty() || candidates.stream().map(Kind::className).distinct().count() > 1
+                ? Optional.empty() : Optional.of(candidates.getFirst());
     }
 
     /** A config field's default, for a config.json that leaves it out (as save_pretrained does with defaults). */
@@ -113,7 +121,7 @@ final class TreeTemplate {
             Map<String, Kind> kinds = new HashMap<>();
             for (JsonNode k : t.get("modules")) {
                 List<String> has = strings(k.get("has"));
-                kinds.put(key(k.get("path").asText(), has), new Kind(
+                kinds.put(key(k.get("path").asText(), has), new Kind(has,
                         k.get("class").isNull() ? null : k.get("class").asText(), k.path("list").asBoolean(),
                         strings(k.get("children")), k.path("repr").asText(""),
                         k.hasNonNull("activation") ? k.get("activation").asText() : null));
@@ -127,15 +135,16 @@ final class TreeTemplate {
     }
 
     private static Map<String, String> loadActivations(Layout layout) {
-        try (InputStream in = TreeTemplate.class.getResourceAsStream(layout.jsonName() + "/activations.json")) {
+        try (InputStream in = TreeTemplate.class.getResourceAsStream(layout.jsonName() + "/activation-names.json")) {
             if (in == null) {
-                throw new IllegalStateException("the converter's " + layout.jsonName() + "/activations.json is missing");
+                throw new IllegalStateException("the converter's " + layout.jsonName()
+                        + "/activation-names.json is missing");
             }
             Map<String, String> out = new HashMap<>();
             JSON.readTree(in).properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
             return Map.copyOf(out);
         } catch (IOException e) {
-            throw new UncheckedIOException("the converter's activations.json is unreadable", e);
+            throw new UncheckedIOException("the converter's activation-names.json is unreadable", e);
         }
     }
 

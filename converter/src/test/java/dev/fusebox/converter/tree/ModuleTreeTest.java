@@ -21,7 +21,7 @@ class ModuleTreeTest {
     @Test
     void theTinyLegacyTreeIsWhatTransformers457Prints() throws Exception {
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
-            String tree = TorchRepr.print(ModuleTreeBuilder.build(c.specs(), c.modelType(), c.config(), c.layout()).root());
+            String tree = print(c.specs(), c.modelType(), c.config(), c.layout());
             assertThat(tree).isEqualTo(Files.readString(Fixtures.tiny("legacy-tree.txt")));
         }
     }
@@ -29,7 +29,7 @@ class ModuleTreeTest {
     @Test
     void theTinyV5TreeIsWhatTransformers517Prints() throws Exception {
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
-            String tree = TorchRepr.print(ModuleTreeBuilder.build(c.specs(), c.modelType(), c.config(), c.layout()).root());
+            String tree = print(c.specs(), c.modelType(), c.config(), c.layout());
             assertThat(tree).isEqualTo(Files.readString(Fixtures.tiny("v5-tree.txt")));
         }
     }
@@ -37,9 +37,8 @@ class ModuleTreeTest {
     @Test
     void theSeedShapeTreesMatchBothTransformersVersions() throws Exception {
         Optional<ModelConfig> cfg = Optional.of(ModelConfig.read(Fixtures.seed("config.json")));
-        String legacy = TorchRepr.print(ModuleTreeBuilder.build(MixtralShapes.SEED.legacy(Dtype.BF16), "mixtral", cfg,
-                Layout.LEGACY).root());
-        String v5 = TorchRepr.print(ModuleTreeBuilder.build(MixtralShapes.SEED.v5(Dtype.BF16), "mixtral", cfg, Layout.V5).root());
+        String legacy = print(MixtralShapes.SEED.legacy(Dtype.BF16), "mixtral", cfg, Layout.LEGACY);
+        String v5 = print(MixtralShapes.SEED.v5(Dtype.BF16), "mixtral", cfg, Layout.V5);
         assertThat(legacy).isEqualTo(Files.readString(Fixtures.seed("legacy-tree.txt")));
         assertThat(v5).isEqualTo(Files.readString(Fixtures.seed("v5-tree.txt")));
     }
@@ -59,7 +58,7 @@ class ModuleTreeTest {
     void differingLayersAreNotFolded() {
         List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.legacy(Dtype.F32));
         specs.removeIf(t -> t.key().startsWith("model.layers.1.block_sparse_moe.experts.3."));
-        String tree = TorchRepr.print(ModuleTreeBuilder.build(specs, "mixtral", Optional.empty(), Layout.LEGACY).root());
+        String tree = print(specs, "mixtral", Optional.empty(), Layout.LEGACY);
         assertThat(tree).contains("(0): MixtralDecoderLayer(", "(1): MixtralDecoderLayer(", "(0-3): 4 x Mixtral",
                 "(0-2): 3 x Mixtral");
     }
@@ -93,6 +92,42 @@ class ModuleTreeTest {
     }
 
     @Test
+    void oneShardAloneKeepsTheClassesOfTheModulesItHoldsPartOf() {
+        List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.legacy(Dtype.F32));
+        specs.removeIf(t -> !t.key().startsWith("model.layers.1.") || t.key().contains("layernorm"));
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "mixtral", Optional.empty(), Layout.LEGACY);
+        assertThat(tree.exact()).isFalse();
+        assertThat(tree.description()).endsWith("where the keys match its modules, the rest from the keys");
+        assertThat(TorchRepr.print(tree.root())).isEqualTo("""
+                MixtralForCausalLM(
+                  (model): MixtralModel(
+                    (layers): ModuleList(
+                      (1): MixtralDecoderLayer(
+                        (self_attn): MixtralAttention(
+                          (q_proj): Linear(in_features=64, out_features=64, bias=False)
+                          (k_proj): Linear(in_features=64, out_features=32, bias=False)
+                          (v_proj): Linear(in_features=64, out_features=32, bias=False)
+                          (o_proj): Linear(in_features=64, out_features=64, bias=False)
+                        )
+                        (block_sparse_moe): MixtralSparseMoeBlock(
+                          (gate): Linear(in_features=64, out_features=4, bias=False)
+                          (experts): ModuleList(
+                            (0-3): 4 x MixtralBlockSparseTop2MLP(
+                              (w1): Linear(in_features=64, out_features=96, bias=False)
+                              (w2): Linear(in_features=96, out_features=64, bias=False)
+                              (w3): Linear(in_features=64, out_features=96, bias=False)
+                              (act_fn): SiLUActivation()
+                            )
+                          )
+                        )
+                      )
+                    )
+                  )
+                )
+                """);
+    }
+
+    @Test
     void aV5OnlyTypesLegacyKeysGetV5ClassesAboveTheirPerExpertModules() {
         // minimax_m2's legacy layout is mixtral's (block_sparse_moe, w1/w2/w3), which transformers 4.x never built
         List<TensorSpec> specs = MixtralShapes.TINY.legacy(Dtype.F32);
@@ -115,5 +150,9 @@ class ModuleTreeTest {
         assertThat(PythonFloat.repr(0.1)).isEqualTo("0.1");
         assertThat(PythonFloat.repr(123.456)).isEqualTo("123.456");
         assertThat(PythonFloat.repr(-2.0)).isEqualTo("-2.0");
+    }
+
+    private static String print(List<TensorSpec> specs, String modelType, Optional<ModelConfig> config, Layout layout) {
+        return TorchRepr.print(ModuleTreeBuilder.build(specs, modelType, config, layout).root());
     }
 }

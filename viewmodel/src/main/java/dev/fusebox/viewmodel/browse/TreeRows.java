@@ -14,8 +14,9 @@ import java.util.Optional;
 
 /**
  * Builds the rows of one side's tree: the model's module tree (as transformers prints it where a template
- * describes the model, from {@link ModuleTreeBuilder}) with each module's tensors under it, and an adapter's LoRA tensors under the module
- * they modify. Tensors found in {@code stored} carry their bytes; the others are what a conversion would write.
+ * describes the model, from {@link ModuleTreeBuilder}) with each module's tensors under it, and an adapter's LoRA
+ * tensors under the module they modify. Tensors found in {@code stored} carry their bytes; the others are what a
+ * conversion would write.
  */
 public final class TreeRows {
 
@@ -34,11 +35,12 @@ public final class TreeRows {
                     TreeRow.Kind.ADAPTER_TENSOR, stored, null);
         }
         if (adapter.isEmpty()) {
-            return rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()), TreeRow.Kind.TENSOR, stored, null);
+            return rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()), TreeRow.Kind.TENSOR,
+                    stored, null);
         }
         Map<String, TreeRow> modules = new HashMap<>();
-        TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()), TreeRow.Kind.TENSOR, stored,
-                modules);
+        TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()),
+                TreeRow.Kind.TENSOR, stored, modules);
         for (TensorSpec t : adapter) {
             String key = t.key().startsWith(ModuleTreeBuilder.PEFT_PREFIX)
                     ? t.key().substring(ModuleTreeBuilder.PEFT_PREFIX.length()) : t.key();
