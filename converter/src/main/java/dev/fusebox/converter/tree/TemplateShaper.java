@@ -10,7 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -80,13 +79,12 @@ final class TemplateShaper {
 
     private void shape(ModuleNode node, String path) {
         Map<String, TensorSpec> tensors = tensors(node);
-        TreeSet<String> has = new TreeSet<>(tensors.keySet());
-        for (ModuleNode c : node.children()) {
-            has.add(KeyTreeNames.isIndex(c.name()) ? "#" : c.name());
+        List<String> sorted = holding(tensors, node);
+        StringBuilder key = new StringBuilder(path).append('|');
+        for (String h : sorted) {
+            key.append(h).append(',');
         }
-        List<String> sorted = List.copyOf(has);
-        Optional<TreeTemplate.Kind> found = kinds.computeIfAbsent(path + "|" + String.join(",", sorted),
-                k -> template.kind(path, sorted));
+        Optional<TreeTemplate.Kind> found = kinds.computeIfAbsent(key.toString(), k -> template.kind(path, sorted));
         if (found.isEmpty()) {
             exact = false;
             Optional<TreeTemplate.Kind> lent = template.lender(path, sorted, otherLayout);
@@ -135,6 +133,25 @@ final class TemplateShaper {
             node.mutableChildren().sort(Comparator.comparingInt(ordered::indexOf));
         }
         node.setExtraRepr(fill(kind.repr(), tensors));
+    }
+
+    /** What holds tensors directly under a module, sorted: its own tensors and its children (an index as #). */
+    private static List<String> holding(Map<String, TensorSpec> tensors, ModuleNode node) {
+        List<String> has = new ArrayList<>(tensors.size() + node.children().size());
+        has.addAll(tensors.keySet());
+        boolean index = false;
+        for (ModuleNode c : node.children()) {
+            if (KeyTreeNames.isIndex(c.name())) {
+                index = true;
+            } else {
+                has.add(c.name());
+            }
+        }
+        if (index) {
+            has.add("#");
+        }
+        has.sort(null);
+        return has;
     }
 
     private Map<String, TensorSpec> tensors(ModuleNode node) {
