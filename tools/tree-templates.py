@@ -43,7 +43,10 @@ from transformers.models.auto.modeling_auto import (  # noqa: E402
     MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES)
 
 # Multimodal types built through their image-text-to-text class, from configs of their own.
-MULTIMODAL = ("qwen3_vl_moe", "ernie4_5_vl_moe", "glm4v_moe", "kimi_k25")
+MULTIMODAL = ("qwen3_vl_moe", "ernie4_5_vl_moe", "glm4v_moe", "kimi_k25", "qwen3_omni_moe", "qwen3_omni_moe_thinker")
+# Those no auto class builds.
+OWN_CLASS = {"qwen3_omni_moe": "Qwen3OmniMoeForConditionalGeneration",
+             "qwen3_omni_moe_thinker": "Qwen3OmniMoeThinkerForConditionalGeneration"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TREE = "dev/fusebox/converter/tree"
 LAYOUT = "v5" if int(transformers.__version__.split(".")[0]) >= 5 else "legacy"
@@ -87,9 +90,10 @@ def own_floats(defaults, variant, offset):
             for i, k in enumerate(floats)}
 
 
-def config_kwargs(model_type, variant):
-    """The keyword arguments of config A (variant 'a') or the golden configs B1, B2."""
-    defaults = AutoConfig.for_model(model_type).to_dict()
+def config_kwargs(model_type, variant, defaults=None):
+    """The keyword arguments of config A (variant 'a') or the golden configs B1, B2 (DEFAULTS: the config's
+    defaults, when transformers has no name for it)."""
+    defaults = defaults or AutoConfig.for_model(model_type).to_dict()
     base = {k: v for k, v in oracle.TINY.items() if k in defaults}
     if "kv_lora_rank" in defaults:
         base.update(oracle.LATENT_ATTENTION)
@@ -125,21 +129,37 @@ def config_kwargs(model_type, variant):
 def multimodal_kwargs(model_type, variant):
     """Config A, B1 or B2 of a multimodal type: its text model as config_kwargs makes it for the text type, in
     text_config, beside a one- or two-block vision tower."""
+    if model_type == "qwen3_omni_moe":  # the thinker only: enable_audio_output False builds no talker
+        return dict(thinker_config=multimodal_kwargs("qwen3_omni_moe_thinker", variant), enable_audio_output=False)
     layers = {"a": 2, "b1": 3, "b2": 4}[variant]
+    # transformers 4.57 names neither the thinker nor its text model: their defaults are the full model's
+    defaults = (AutoConfig.for_model(model_type) if model_type in CONFIG_MAPPING
+                else AutoConfig.for_model("qwen3_omni_moe").thinker_config)
     text_type = {"qwen3_vl_moe": "qwen3_vl_moe_text", "ernie4_5_vl_moe": "ernie4_5_vl_moe_text",
-                 "glm4v_moe": "glm4v_moe_text", "kimi_k25": "deepseek_v3"}[model_type]
-    text = config_kwargs(text_type, variant)
+                 "glm4v_moe": "glm4v_moe_text", "kimi_k25": "deepseek_v3",
+                 "qwen3_omni_moe_thinker": "qwen3_omni_moe_text"}[model_type]
+    text = config_kwargs(text_type, variant, None if text_type in CONFIG_MAPPING
+                         else defaults.text_config.to_dict())
     text.pop("tie_word_embeddings", None)
     sparse_only = variant == "b2"
-    defaults = AutoConfig.for_model(model_type)
     top = own_floats(defaults.to_dict(), variant, 40)
     vision_floats = own_floats(defaults.vision_config.to_dict(), variant, 20)
     out = multimodal_parts(model_type, variant, layers, text, sparse_only)
     out["vision_config"].update(vision_floats)
+    if model_type == "qwen3_omni_moe_thinker":
+        out["audio_config"].update(own_floats(defaults.audio_config.to_dict(), variant, 60))
     return {**top, **out}
 
 
 def multimodal_parts(model_type, variant, layers, text, sparse_only):
+    if model_type == "qwen3_omni_moe_thinker":
+        text["rope_parameters"] = {"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}
+        text["rope_scaling"] = text["rope_parameters"]  # its 4.x name
+        vision = dict(depth=layers - 1, hidden_size=32, intermediate_size=64, num_heads=2, patch_size=4,
+                      out_hidden_size=text["hidden_size"], num_position_embeddings=16, deepstack_visual_indexes=[0])
+        audio = dict(d_model=32, encoder_layers=layers - 1, encoder_attention_heads=2, encoder_ffn_dim=64,
+                     num_mel_bins=16, output_dim=text["hidden_size"], downsample_hidden_size=16)
+        return dict(text_config=text, vision_config=vision, audio_config=audio)
     if model_type == "qwen3_vl_moe":
         text["rope_parameters"] = {"rope_theta": 10000.0, "rope_type": "default", "mrope_section": [2, 3, 3]}
         text["rope_scaling"] = text["rope_parameters"]  # its 4.x name
@@ -171,7 +191,10 @@ def build(model_type, variant):
     kwargs = multimodal_kwargs(model_type, variant) if multimodal else config_kwargs(model_type, variant)
     config = AutoConfig.for_model(model_type, **kwargs)
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()), torch.device("meta"):
-        model = (AutoModelForImageTextToText if multimodal else AutoModelForCausalLM).from_config(config)
+        if model_type in OWN_CLASS:
+            model = getattr(transformers, OWN_CLASS[model_type])(config)
+        else:
+            model = (AutoModelForImageTextToText if multimodal else AutoModelForCausalLM).from_config(config)
     return config, model
 
 
@@ -289,6 +312,10 @@ def learn(config, model):
         kind = {"path": path, "has": has, "class": type(m).__name__}
         if listed:
             kind["list"] = True
+            # items without tensors (an activation between two Linears) have no keys to tell they are there
+            empty = [int(n) for n, c in m._modules.items() if c is not None and not holds_tensors(c, memo)]
+            if empty:
+                kind["tensorless_items"] = empty
         else:
             kind["children"] = [n for n, c in m._modules.items() if c is not None]
             act = activation_field(m, fields) if not has and not m._modules else None
@@ -379,6 +406,8 @@ def render(template, tensors, config_json):
         if kind is None:
             raise Unlearnable(f"no module kind at {path} holding {has}")
         if kind.get("list"):
+            for i in kind.get("tensorless_items", []):
+                node["children"].setdefault(str(i), {"params": {}, "children": {}})
             items = sorted(node["children"].items(), key=lambda kv: int(kv[0]))
             return {"class": "ModuleList", "list": True,
                     "children": [(n, shape(c, path + ".#", n)) for n, c in items]}
@@ -483,8 +512,8 @@ def main():
         if t not in CONFIG_MAPPING:
             print(f"{t:24} skipped: this transformers does not know the model type")
             continue
-        if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not (
-                t in MULTIMODAL and t in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES):
+        if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not (t in MULTIMODAL and (
+                t in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES or hasattr(transformers, OWN_CLASS.get(t, "-")))):
             print(f"{t:24} skipped: this transformers has no CausalLM class for it")
             continue
         try:

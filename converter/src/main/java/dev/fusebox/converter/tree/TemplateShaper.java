@@ -104,6 +104,7 @@ final class TemplateShaper {
         if (kind.list()) {
             node.setClassName("ModuleList");
             node.setList(true);
+            kind.tensorlessItems().forEach(node::childOrCreate);
             KeyTreeNames.sortNumericChildren(node);
             for (ModuleNode c : node.children()) {
                 shape(c, path + ".#");

@@ -26,11 +26,12 @@ final class TreeTemplate {
 
     /**
      * One kind of module: what holds tensors directly under it, its class (null when an activation field names
-     * it), whether it is a ModuleList, its children in definition order, its extra_repr with placeholders, and the
-     * config field naming its activation.
+     * it), whether it is a ModuleList (and which of its items hold no tensors, so that no key tells they are there),
+     * its children in definition order, its extra_repr with placeholders, and the config field naming its
+     * activation.
      */
-    record Kind(List<String> has, String className, boolean list, List<String> children, String repr,
-                String activation) {
+    record Kind(List<String> has, String className, boolean list, List<String> tensorlessItems,
+                List<String> children, String repr, String activation) {
     }
 
     private static final Pattern MODEL_TYPE = Pattern.compile("[a-z0-9_]{1,64}");
@@ -123,7 +124,7 @@ final class TreeTemplate {
                 List<String> has = strings(k.get("has"));
                 kinds.put(key(k.get("path").asText(), has), new Kind(has,
                         k.get("class").isNull() ? null : k.get("class").asText(), k.path("list").asBoolean(),
-                        strings(k.get("children")), k.path("repr").asText(""),
+                        strings(k.get("tensorless_items")), strings(k.get("children")), k.path("repr").asText(""),
                         k.hasNonNull("activation") ? k.get("activation").asText() : null));
             }
             Layout layout = t.get("layout").asText().equals("v5") ? Layout.V5 : Layout.LEGACY;
