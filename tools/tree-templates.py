@@ -4,17 +4,20 @@
     /tmp/fusebox-legacy-venv/bin/python tools/tree-templates.py [MODEL_TYPE ...]   # legacy layout, transformers 4.x
 
 The installed transformers decides the layout (5.x: v5, 4.x: legacy). For each model type the bundled rules name
-(all of them when none is given) that this transformers has a CausalLM class for:
+(all of them when none is given) that this transformers has a CausalLM class for, or one of the multimodal types
+in MULTIMODAL (built through their own class, vision and audio towers included):
   1. builds a tiny model on the meta device from config A (every layer kind the type has: dense and sparse MLPs,
      attention and mamba/linear-attention layers..., every eps and dropout field a value of its own, a padding
      token) and writes the template, converter/src/main/resources/dev/fusebox/converter/tree/LAYOUT/TYPE.json:
      one entry per module kind, found by its path with list indices as `#` and by what holds tensors directly
      under it (its parameters, persistent buffers and the children with tensors: `has`), giving its class, its
      children in definition order (with those holding no tensors, such as activations and rotary embeddings) and
-     its extra_repr with each number bound to one of its tensors' dimensions (`{weight.1}`, `{conv1d.weight.2-1}`),
-     a config.json field (`{config:rms_norm_eps}`, with the config class's default when config.json omits it), or
-     left as text. nn.Linear and nn.Embedding are bound by their definitions. Tied parameters (`tied`) are named so
-     that a checkpoint without lm_head.weight still shows lm_head with the embedding's shape.
+     its extra_repr (and, for a ModuleList, which items hold no tensors) with each number bound to one of its
+     tensors' dimensions (`{weight.1}`, a convolution's padding `{weight.2-1}`), a config.json field
+     (`{config:rms_norm_eps}`, with the config class's default when config.json omits it), or left as text.
+     nn.Linear and nn.Embedding are bound by their definitions, an activation to the config field naming it
+     (`hidden_act`, with activation-names.json: what each name prints). Tied parameters (`tied`) are named so that
+     a checkpoint without lm_head.weight still shows lm_head with the embedding's shape.
   2. builds two golden models from configs B1 and B2 (other layer counts, a dense first layer and none, other
      sizes, eps and padding) and writes, under converter/src/test/resources/dev/fusebox/converter/tree/goldens/
      LAYOUT/: TYPE-bN.txt, what print(model) prints, and TYPE-bN.json, the config.json save_pretrained would write
