@@ -101,6 +101,12 @@ final class TemplateShaper {
             return;
         }
         TreeTemplate.Kind kind = found.get();
+        if (kind.list() && !KeyTreeNames.allIndices(node.children())) {
+            // a key segment spelled "#", taken for the index the template writes so
+            exact = false;
+            KeyTreeNames.name(node);
+            return;
+        }
         if (kind.list()) {
             node.setClassName("ModuleList");
             node.setList(true);

@@ -128,6 +128,15 @@ class ModuleTreeTest {
     }
 
     @Test
+    void aKeySegmentSpelledLikeTheTemplatesIndexIsNoIndex() {
+        List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.v5(Dtype.F32));
+        specs.replaceAll(t -> new TensorSpec(t.key().replace("layers.1.", "layers.#."), t.dtype(), t.shape()));
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "mixtral", Optional.empty(), Layout.V5);
+        assertThat(tree.exact()).isFalse();
+        assertThat(TorchRepr.print(tree.root())).contains("    (layers): (\n", "(#): (\n");
+    }
+
+    @Test
     void aV5OnlyTypesLegacyKeysGetV5ClassesAboveTheirPerExpertModules() {
         // minimax_m2's legacy layout is mixtral's (block_sparse_moe, w1/w2/w3), which transformers 4.x never built
         List<TensorSpec> specs = MixtralShapes.TINY.legacy(Dtype.F32);
