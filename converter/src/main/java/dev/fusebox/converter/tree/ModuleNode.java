@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * One module of a model as PyTorch would hold it: a name within its parent, a class name, the one-line
- * {@code extra_repr} PyTorch prints (for a module only the keys name, its tensors' names and shapes), child modules in definition order, and the tensors that are its own
- * parameters (for Fusebox's views; PyTorch's repr does not print them).
+ * {@code extra_repr} PyTorch prints (for a module only the keys name, its tensors' names and shapes), child
+ * modules in definition order, and the tensors that are its own parameters (for Fusebox's views; PyTorch's repr
+ * does not print them).
  */
 public final class ModuleNode {
 
