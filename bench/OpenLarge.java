@@ -1,4 +1,5 @@
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.convert.Conversions;
 import dev.fusebox.converter.convert.PlannedConversion;
@@ -79,9 +80,11 @@ public class OpenLarge {
             phase.end();
             PlannedConversion planned = Conversions.plan(c, ConversionRequest.DEFAULT);
             phase.end();
-            ModuleNode legacy = ModuleTreeBuilder.build(c.specs(), c.modelType(), c.modelConfig());
+            ModuleNode legacy = ModuleTreeBuilder.build(c.specs(), c.modelType(), c.modelConfig(), Layout.LEGACY)
+                    .root();
             phase.end();
-            ModuleNode v5 = ModuleTreeBuilder.build(planned.plan().targetSpecs(), c.modelType(), c.modelConfig());
+            ModuleNode v5 = ModuleTreeBuilder.build(planned.plan().targetSpecs(), c.modelType(), c.modelConfig(),
+                    Layout.V5).root();
             phase.end();
             String repr = TorchRepr.print(legacy);
             phase.end();

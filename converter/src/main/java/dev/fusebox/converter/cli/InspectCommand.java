@@ -10,6 +10,7 @@ import dev.fusebox.converter.checkpoint.QuantizationConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.tensor.TensorFile;
+import dev.fusebox.converter.tree.ModuleTree;
 import dev.fusebox.converter.tree.ModuleTreeBuilder;
 import dev.fusebox.converter.tree.TorchRepr;
 import picocli.CommandLine.Command;
@@ -50,7 +51,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws FuseboxException {
         PrintWriter out = spec.commandLine().getOut();
         try (Checkpoint c = Checkpoint.open(path)) {
-            String tree = TorchRepr.print(ModuleTreeBuilder.build(c.specs(), c.modelType(), c.modelConfig()));
+            ModuleTree tree = ModuleTreeBuilder.build(c.specs(), c.modelType(), c.modelConfig(), c.layout());
             if (json) {
                 JsonOutput.print(out, report(c, tree));
             } else {
@@ -60,7 +61,7 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static ObjectNode report(Checkpoint c, String tree) {
+    private static ObjectNode report(Checkpoint c, ModuleTree tree) {
         ObjectNode r = JsonOutput.object();
         r.put("path", c.location().toString());
         c.cachedModel().ifPresent(m -> r.put("model_id", m.repoId()).put("revision", m.revision()));
@@ -91,11 +92,13 @@ final class InspectCommand implements Callable<Integer> {
         c.config().ifPresent(cfg -> r.set("config", cfg.raw()));
         quantization(c).ifPresent(q -> r.set("quantization_config", q.raw()));
         c.adapterConfig().ifPresent(ac -> r.set("adapter_config", ac.raw()));
-        r.put("tree", tree);
+        r.put("tree", TorchRepr.print(tree.root()));
+        r.put("tree_exact", tree.exact());
+        r.put("tree_source", tree.description());
         return r;
     }
 
-    private void printText(PrintWriter out, Checkpoint c, String tree) {
+    private void printText(PrintWriter out, Checkpoint c, ModuleTree tree) {
         out.println(c.displayName() + " — " + c.kind().jsonName() + ", " + c.modelType() + ", "
                 + c.layout().jsonName() + " layout");
         c.cachedModel().ifPresent(m -> out.println("  cache     " + m.repoId() + ", revision " + m.revision()
@@ -122,7 +125,8 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         out.println();
-        out.print(tree);
+        out.println("Module tree " + tree.description() + ":");
+        out.print(TorchRepr.print(tree.root()));
         out.flush();
     }
 

@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * One module of a model as PyTorch would hold it: a name within its parent, a class name, the one-line
- * {@code extra_repr} PyTorch prints, child modules in definition order, and the tensors that are its own
- * parameters (for Fusebox's views; PyTorch's repr does not print them).
+ * {@code extra_repr} PyTorch prints (for a module only the keys name, its tensors' names and shapes), child
+ * modules in definition order, and the tensors that are its own parameters (for Fusebox's views; PyTorch's repr
+ * does not print them).
  */
 public final class ModuleNode {
 
@@ -23,6 +24,7 @@ public final class ModuleNode {
     private final String path;
     private String className;
     private String extraRepr = "";
+    private boolean list;
     // Made on first use: most nodes of a large model are leaves with one tensor, and there are 100 000 of them.
     private List<ModuleNode> children = List.of();
     private Map<String, ModuleNode> childrenByName;
@@ -44,6 +46,7 @@ public final class ModuleNode {
         return path;
     }
 
+    /** PyTorch's class name, or "" for a module only the keys name (they do not say its class). */
     public String className() {
         return className;
     }
@@ -98,8 +101,13 @@ public final class ModuleNode {
         return n;
     }
 
+    /** Whether PyTorch prints this module as a ModuleList, folding runs of equal items. */
     public boolean isList() {
-        return className.equals("ModuleList");
+        return list;
+    }
+
+    void setList(boolean list) {
+        this.list = list;
     }
 
     void setClassName(String className) {

@@ -1,10 +1,11 @@
 package dev.fusebox.converter.tree;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,23 +13,21 @@ import java.util.Optional;
 
 /**
  * Builds the module tree of a model from its tensor keys (real ones, or the keys a plan will write) and its
- * config. A family with a {@link TreeTemplate} gets PyTorch's exact class names, order and tensor-less modules;
- * any other gets a generic tree whose classes are inferred from the tensors (Linear, Embedding, RMSNorm,
- * ModuleList) and whose repeated layers fold as PyTorch folds them.
+ * config: as transformers prints it, from the bundled {@link TreeTemplate} of the model type in the layout asked
+ * for (or, for a type transformers 4.x does not have, the v5 template over the per-expert keys), or from the keys
+ * alone where no template describes the model.
  */
 public final class ModuleTreeBuilder {
 
     /** The prefix PEFT puts before every key of an adapter. */
     public static final String PEFT_PREFIX = "base_model.model.";
 
-    private static final double GENERIC_RMS_EPS = 1e-6;
-
     private ModuleTreeBuilder() {
     }
 
-    /** The tree of a model's tensors; adapter keys are read without their PEFT prefix. */
-    public static ModuleNode build(List<TensorSpec> tensors, String modelType, Optional<ModelConfig> config) {
-        Optional<TreeTemplate> template = TreeTemplate.forModelType(modelType);
+    /** The tree of a model's tensors in {@code layout}; adapter keys are read without their PEFT prefix. */
+    public static ModuleTree build(List<TensorSpec> tensors, String modelType, Optional<ModelConfig> config,
+                                   Layout layout) {
         ModuleNode root = new ModuleNode("", "", "");
         // Keys of one module arrive together, and a large model has 100 000 of them: find a key's module by its
         // path in a map rather than by walking down from the root.
@@ -40,17 +39,25 @@ public final class ModuleTreeBuilder {
             ModuleNode node = module(modules, dot > 0 ? key.substring(0, dot) : "");
             node.addParameter(key.substring(dot + 1), t);
         }
-        boolean known = !modelType.isEmpty() && !modelType.equals("unknown");
-        String prefix = template.map(TreeTemplate::classPrefix).orElse(known ? pascal(modelType) : "");
-        double eps = config.flatMap(c -> c.rmsNormEps().isPresent()
-                        ? Optional.of(c.rmsNormEps().getAsDouble()) : Optional.empty())
-                .orElse(template.map(TreeTemplate::rmsNormEps).orElse(GENERIC_RMS_EPS));
-        List<String> architectures = config.map(ModelConfig::architectures).orElse(List.of());
-        String rootClass = !architectures.isEmpty() ? architectures.getFirst()
-                : known ? prefix + "ForCausalLM" : "PreTrainedModel";
-        Shaper shaper = new Shaper(root, template.orElse(null), prefix, eps, rootClass);
-        shaper.shape(root, null, shaper.path(""));
-        return root;
+        ObjectNode raw = config.map(ModelConfig::raw).orElseGet(JsonNodeFactory.instance::objectNode);
+        // Outside the expert modules the two layouts are one, so a checkpoint of neither gets the v5 tree.
+        Optional<TreeTemplate> own = TreeTemplate.of(modelType, layout == Layout.UNKNOWN ? Layout.V5 : layout);
+        Optional<TreeTemplate> template = own.or(() -> layout == Layout.LEGACY
+                ? TreeTemplate.of(modelType, Layout.V5) : Optional.empty());
+        if (template.isEmpty()) {
+            KeyTreeNames.name(root);
+            return new ModuleTree(root, false, "from the keys: Fusebox has no module template for model type '"
+                    + modelType + "'");
+        }
+        TreeTemplate t = template.get();
+        boolean exact = TemplateShaper.shape(root, t, raw, own.isEmpty());
+        String version = "transformers " + t.transformersVersion();
+        if (own.isEmpty()) {
+            return new ModuleTree(root, false, "the per-expert tree the legacy files imply: transformers 4.x has no '"
+                    + modelType + "'; class names of " + version + " where its modules are the same");
+        }
+        return new ModuleTree(root, exact, exact ? "as " + version + " prints it"
+                : "as " + version + " prints it where the keys match its modules, the rest from the keys");
     }
 
     private static ModuleNode module(Map<String, ModuleNode> modules, String path) {
@@ -61,226 +68,5 @@ public final class ModuleTreeBuilder {
             modules.put(path, node);
         }
         return node;
-    }
-
-    /**
-     * A module path with its indices as {@code #}, what the template says of it, and the paths below it by child
-     * name. A model has few such paths however many experts it has, so each node finds its own from its parent's
-     * by one small lookup, and the template is asked once per path.
-     */
-    private static final class TemplatePath {
-        final String path;
-        final TreeTemplate.Entry entry;
-        List<String> implicitChildren;
-        private final Map<String, TemplatePath> below = new HashMap<>();
-
-        TemplatePath(String path, TreeTemplate.Entry entry) {
-            this.path = path;
-            this.entry = entry;
-        }
-    }
-
-    /** Gives every node its class, order and extra repr. */
-    private static final class Shaper {
-        private final ModuleNode root;
-        private final TreeTemplate template;
-        private final String prefix;
-        private final double eps;
-        private final String rootClass;
-
-        Shaper(ModuleNode root, TreeTemplate template, String prefix, double eps, String rootClass) {
-            this.root = root;
-            this.template = template;
-            this.prefix = prefix;
-            this.eps = eps;
-            this.rootClass = rootClass;
-        }
-
-        TemplatePath path(String indexFreePath) {
-            return new TemplatePath(indexFreePath,
-                    template == null ? null : template.entryWithoutIndices(indexFreePath).orElse(null));
-        }
-
-        private TemplatePath below(TemplatePath parent, String childName) {
-            String name = isIndex(childName) ? "#" : childName;
-            TemplatePath p = parent.below.get(name);
-            if (p == null) {
-                p = path(parent.path.isEmpty() ? name : parent.path + "." + name);
-                parent.below.put(name, p);
-            }
-            return p;
-        }
-
-        void shape(ModuleNode node, ModuleNode parent, TemplatePath path) {
-            sortNumericChildren(node);
-            TreeTemplate.Entry entry = path.entry;
-            if (entry != null) {
-                node.setClassName(entry.className());
-                for (String child : implicitChildren(path)) {
-                    node.childOrCreate(child);
-                }
-                orderChildren(node, entry.children());
-            } else {
-                node.setClassName(inferClass(node, parent));
-            }
-            for (ModuleNode c : node.children()) {
-                shape(c, node, below(path, c.name()));
-            }
-            node.setExtraRepr(extraRepr(node, entry == null ? null : entry.shapeFrom()));
-        }
-
-        /** The children the template lists as present without tensors (an activation, rotary embeddings). */
-        private List<String> implicitChildren(TemplatePath path) {
-            if (path.implicitChildren == null) {
-                String p = path.path;
-                path.implicitChildren = path.entry.children().stream()
-                        .filter(child -> template.entryWithoutIndices(p.isEmpty() ? child : p + "." + child)
-                                .filter(TreeTemplate.Entry::implicit)
-                                .filter(e -> e.shapeFrom() == null || root.find(e.shapeFrom()) != null)
-                                .isPresent())
-                        .toList();
-            }
-            return path.implicitChildren;
-        }
-
-        private String inferClass(ModuleNode node, ModuleNode parent) {
-            if (parent == null) {
-                return rootClass;
-            }
-            List<ModuleNode> children = node.children();
-            if (!children.isEmpty() && allIndices(children)) {
-                return "ModuleList";
-            }
-            Map<String, TensorSpec> params = node.parameters();
-            TensorSpec weight = params.get("weight");
-            if (children.isEmpty() && weight != null) {
-                String n = node.name();
-                if (weight.shape().rank() == 2) {
-                    return n.contains("embed") || n.equals("wte") || n.equals("wpe") ? "Embedding" : "Linear";
-                }
-                if (weight.shape().rank() == 1 && (n.contains("norm") || n.startsWith("ln"))) {
-                    return prefix + "RMSNorm";
-                }
-            }
-            if (node.name().equals("model") && parent == root) {
-                return prefix + "Model";
-            }
-            if (isIndex(node.name())) {
-                return switch (parent.name()) {
-                    case "layers", "h", "blocks" -> prefix + "DecoderLayer";
-                    case "experts" -> prefix + "Expert";
-                    default -> prefix + pascal(parent.name());
-                };
-            }
-            return prefix + pascal(node.name());
-        }
-
-        private String extraRepr(ModuleNode node, String shapeFrom) {
-            Map<String, TensorSpec> params = node.parameters();
-            TensorSpec weight = params.get("weight");
-            if (weight == null && shapeFrom != null) {
-                ModuleNode source = root.find(shapeFrom);
-                weight = source == null ? null : source.parameters().get("weight");
-            }
-            if (weight == null) {
-                return "";
-            }
-            String c = node.className();
-            if (c.equals("Linear") && weight.shape().rank() == 2) {
-                return "in_features=" + weight.shape().dim(1) + ", out_features=" + weight.shape().dim(0)
-                        + ", bias=" + (params.containsKey("bias") ? "True" : "False");
-            }
-            if (c.equals("Embedding") && weight.shape().rank() == 2) {
-                return weight.shape().dim(0) + ", " + weight.shape().dim(1);
-            }
-            if (c.endsWith("RMSNorm") && weight.shape().rank() == 1) {
-                return "(" + weight.shape().dim(0) + ",), eps=" + PythonFloat.repr(eps);
-            }
-            return "";
-        }
-    }
-
-    private static boolean allIndices(List<ModuleNode> nodes) {
-        for (ModuleNode c : nodes) {
-            if (!isIndex(c.name())) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Children named by indices, in numeric order (they arrive in key order, where "10" comes before "2"). */
-    private static void sortNumericChildren(ModuleNode node) {
-        List<ModuleNode> children = node.children();
-        if (children.size() < 2 || !allIndices(children)) {
-            return;
-        }
-        for (int i = 1; i < children.size(); i++) {
-            if (Long.parseLong(children.get(i - 1).name()) > Long.parseLong(children.get(i).name())) {
-                node.mutableChildren().sort(Comparator.comparingLong(c -> Long.parseLong(c.name())));
-                return;
-            }
-        }
-    }
-
-    /** The children the template lists first, in its order, then the others as they came. */
-    private static void orderChildren(ModuleNode node, List<String> order) {
-        if (inOrder(node.children(), order)) {
-            return;
-        }
-        List<ModuleNode> children = node.mutableChildren();
-        List<ModuleNode> ordered = new ArrayList<>(children.size());
-        for (String name : order) {
-            ModuleNode c = node.child(name);
-            if (c != null && !ordered.contains(c)) {
-                ordered.add(c);
-            }
-        }
-        for (ModuleNode c : children) {
-            if (!order.contains(c.name())) {
-                ordered.add(c);
-            }
-        }
-        children.clear();
-        children.addAll(ordered);
-    }
-
-    /** Whether the listed names come first among {@code children}, in the listed order. */
-    private static boolean inOrder(List<ModuleNode> children, List<String> order) {
-        int next = 0;
-        for (ModuleNode c : children) {
-            int at = order.indexOf(c.name());
-            if (at < 0) {
-                next = Integer.MAX_VALUE;
-            } else if (at < next) {
-                return false;
-            } else {
-                next = at;
-            }
-        }
-        return true;
-    }
-
-    private static boolean isIndex(String s) {
-        if (s.isEmpty() || s.length() > 18) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            if (!Character.isDigit(s.charAt(i))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** {@code qwen2_moe} → {@code Qwen2Moe}. */
-    static String pascal(String snake) {
-        StringBuilder out = new StringBuilder();
-        for (String part : snake.split("[_\\-.]")) {
-            if (!part.isEmpty()) {
-                out.append(Character.toUpperCase(part.charAt(0))).append(part.substring(1));
-            }
-        }
-        return out.toString();
     }
 }

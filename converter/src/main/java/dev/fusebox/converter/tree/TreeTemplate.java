@@ -1,13 +1,15 @@
 package dev.fusebox.converter.tree;
 
-import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.fusebox.converter.checkpoint.Layout;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,137 +17,143 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
 /**
- * How a family's module tree looks in PyTorch, as data: class names by module path, the definition order of
- * children, and modules that hold no tensors (activations, rotary embeddings) but appear in {@code print(model)}.
- * Paths use {@code #} for a numeric index segment and {@code *}/{@code ?} as globs within a segment. Lookups are
- * cached by the path with its indices replaced by {@code #} (a model has as many experts as it likes, but few
- * distinct paths), so a template cannot single out one index.
+ * How one model type's modules print in one transformers version, as {@code tools/tree-templates.py} learned it
+ * from transformers itself: one {@link Kind} per module kind, found by its path (list indices as {@code #}) and by
+ * the names that hold tensors directly under it; the parameters tied to others; the defaults of the config fields
+ * the texts name. Read from {@code LAYOUT/MODEL_TYPE.json} among this class's resources.
  */
 final class TreeTemplate {
 
-    private final List<String> modelTypes;
-    private final String classPrefix;
-    private final double rmsNormEps;
-    private final List<Entry> modules;
-    private final Map<String, Optional<Entry>> byIndexFreePath = new ConcurrentHashMap<>();
-
-    private TreeTemplate(List<String> modelTypes, String classPrefix, double rmsNormEps, List<Entry> modules) {
-        this.modelTypes = modelTypes;
-        this.classPrefix = classPrefix;
-        this.rmsNormEps = rmsNormEps;
-        this.modules = modules;
+    /**
+     * One kind of module: what holds tensors directly under it, its class (null when an activation field names
+     * it), whether it is a ModuleList (and which of its items hold no tensors, so that no key tells they are there),
+     * its children in definition order, its extra_repr with placeholders, and the config field naming its
+     * activation.
+     */
+    record Kind(List<String> has, String className, boolean list, List<String> tensorlessItems,
+                List<String> children, String repr, String activation) {
     }
 
-    String classPrefix() {
-        return classPrefix;
+    private static final Pattern MODEL_TYPE = Pattern.compile("[a-z0-9_]{1,64}");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Map<String, Optional<TreeTemplate>> LOADED = new ConcurrentHashMap<>();
+    private static final Map<Layout, Map<String, String>> ACTIVATIONS = new ConcurrentHashMap<>();
+
+    private final Layout layout;
+    private final String transformersVersion;
+    private final Map<String, String> tied;
+    private final Map<String, JsonNode> configDefaults;
+    private final Map<String, Kind> kinds;
+    private final Map<String, List<Kind>> kindsByPath = new HashMap<>();
+
+    private TreeTemplate(Layout layout, String transformersVersion, Map<String, String> tied,
+                         Map<String, JsonNode> configDefaults, Map<String, Kind> kinds) {
+        this.layout = layout;
+        this.transformersVersion = transformersVersion;
+        this.tied = tied;
+        this.configDefaults = configDefaults;
+        this.kinds = kinds;
+        kinds.forEach((key, kind) -> kindsByPath.computeIfAbsent(key.substring(0, key.indexOf('|')),
+                p -> new ArrayList<>()).add(kind));
     }
 
-    double rmsNormEps() {
-        return rmsNormEps;
-    }
-
-    record Entry(String path, String className, List<String> children, boolean implicit, String shapeFrom,
-                 Pattern pattern) {
-
-        boolean matches(String modulePath) {
-            return pattern.matcher(modulePath).matches();
+    /** The bundled template of a model type in a layout (legacy or v5), if transformers has that type there. */
+    static Optional<TreeTemplate> of(String modelType, Layout layout) {
+        if (layout == Layout.UNKNOWN || !MODEL_TYPE.matcher(modelType).matches()) {
+            return Optional.empty();
         }
+        return LOADED.computeIfAbsent(layout.jsonName() + "/" + modelType, TreeTemplate::load);
     }
 
-    private record EntryJson(String path, @JsonProperty("class") String className, List<String> children,
-                             boolean implicit, @JsonProperty("shape_from") String shapeFrom) {
+    Layout layout() {
+        return layout;
     }
 
-    private record TemplateJson(@JsonProperty("model_types") List<String> modelTypes,
-                                @JsonProperty("class_prefix") String classPrefix,
-                                @JsonProperty("rms_norm_eps") double rmsNormEps, List<EntryJson> modules) {
+    String transformersVersion() {
+        return transformersVersion;
     }
 
-    private record FileJson(List<TemplateJson> templates) {
+    /** Parameters that are others under a second name (lm_head.weight → model.embed_tokens.weight). */
+    Map<String, String> tied() {
+        return tied;
     }
 
-    private static final List<TreeTemplate> BUILT_IN = load();
-
-    static Optional<TreeTemplate> forModelType(String modelType) {
-        return BUILT_IN.stream().filter(t -> t.modelTypes.contains(modelType)).findFirst();
+    /** The kind of the module at {@code path} (indices as {@code #}) holding {@code has}, sorted. */
+    Optional<Kind> kind(String path, List<String> has) {
+        return Optional.ofNullable(kinds.get(key(path, has)));
     }
 
-    Optional<Entry> entry(String modulePath) {
-        return entryWithoutIndices(withoutIndices(modulePath));
+    /**
+     * The kind whose class a module at {@code path} that matches no kind may borrow: among the kinds there (those
+     * holding at least what it holds, unless {@code anyHolding}), the one class they all have, if they have one.
+     */
+    Optional<Kind> lender(String path, List<String> has, boolean anyHolding) {
+        List<Kind> candidates = kindsByPath.getOrDefault(path, List.of()).stream()
+                .filter(k -> !k.list() && k.activation() == null && (anyHolding || k.has().containsAll(has)))
+                .toList();
+        return candidates.isEmpty() || candidates.stream().map(Kind::className).distinct().count() > 1
+                ? Optional.empty() : Optional.of(candidates.getFirst());
     }
 
-    /** The entry for a path whose indices are already {@code #}. */
-    Optional<Entry> entryWithoutIndices(String path) {
-        return byIndexFreePath.computeIfAbsent(path,
-                p -> modules.stream().filter(e -> e.matches(p)).findFirst());
+    /** A config field's default, for a config.json that leaves it out (as save_pretrained does with defaults). */
+    Optional<JsonNode> configDefault(String field) {
+        return Optional.ofNullable(configDefaults.get(field));
     }
 
-    /** {@code model.layers.12.mlp} → {@code model.layers.#.mlp}. */
-    static String withoutIndices(String path) {
-        StringBuilder out = new StringBuilder(path.length());
-        int start = 0;
-        while (start <= path.length()) {
-            int end = path.indexOf('.', start);
-            if (end < 0) {
-                end = path.length();
-            }
-            boolean index = end > start;
-            for (int i = start; i < end && index; i++) {
-                index = Character.isDigit(path.charAt(i));
-            }
-            if (start > 0) {
-                out.append('.');
-            }
-            if (index) {
-                out.append('#');
-            } else {
-                out.append(path, start, end);
-            }
-            start = end + 1;
-        }
-        return out.toString();
+    /** What print(model) shows for an activation name ({@code silu} → {@code SiLUActivation()}). */
+    Optional<String> activation(String name) {
+        return Optional.ofNullable(ACTIVATIONS.computeIfAbsent(layout, TreeTemplate::loadActivations).get(name));
     }
 
-    private static List<TreeTemplate> load() {
-        ObjectMapper mapper = JsonMapper.builder().enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build();
-        try (InputStream in = TreeTemplate.class.getResourceAsStream("tree-templates.json")) {
+    private static String key(String path, List<String> has) {
+        return path + "|" + String.join(",", has);
+    }
+
+    private static Optional<TreeTemplate> load(String resource) {
+        try (InputStream in = TreeTemplate.class.getResourceAsStream(resource + ".json")) {
             if (in == null) {
-                throw new IllegalStateException("tree-templates.json is missing from the converter module");
+                return Optional.empty();
             }
-            return mapper.readValue(in, FileJson.class).templates().stream()
-                    .map(t -> new TreeTemplate(t.modelTypes(), t.classPrefix(), t.rmsNormEps(),
-                            t.modules().stream().map(e -> new Entry(e.path(), e.className(),
-                                    e.children() == null ? List.of() : e.children(), e.implicit(), e.shapeFrom(),
-                                    compile(e.path()))).toList()))
-                    .toList();
+            JsonNode t = JSON.readTree(in);
+            Map<String, String> tied = new LinkedHashMap<>();
+            t.get("tied").properties().forEach(e -> tied.put(e.getKey(), e.getValue().asText()));
+            Map<String, JsonNode> defaults = new HashMap<>();
+            t.get("config_defaults").properties().forEach(e -> defaults.put(e.getKey(), e.getValue()));
+            Map<String, Kind> kinds = new HashMap<>();
+            for (JsonNode k : t.get("modules")) {
+                List<String> has = strings(k.get("has"));
+                kinds.put(key(k.get("path").asText(), has), new Kind(has,
+                        k.get("class").isNull() ? null : k.get("class").asText(), k.path("list").asBoolean(),
+                        strings(k.get("tensorless_items")), strings(k.get("children")), k.path("repr").asText(""),
+                        k.hasNonNull("activation") ? k.get("activation").asText() : null));
+            }
+            Layout layout = t.get("layout").asText().equals("v5") ? Layout.V5 : Layout.LEGACY;
+            return Optional.of(new TreeTemplate(layout, t.get("transformers").asText(), Map.copyOf(tied),
+                    Map.copyOf(defaults), Map.copyOf(kinds)));
         } catch (IOException e) {
-            throw new UncheckedIOException("tree-templates.json of the converter module is unreadable", e);
+            throw new UncheckedIOException("the module template " + resource + " of the converter is unreadable", e);
         }
     }
 
-    static Pattern compile(String path) {
-        if (path.isEmpty()) {
-            return Pattern.compile("");
+    private static Map<String, String> loadActivations(Layout layout) {
+        try (InputStream in = TreeTemplate.class.getResourceAsStream(layout.jsonName() + "/activation-names.json")) {
+            if (in == null) {
+                throw new IllegalStateException("the converter's " + layout.jsonName()
+                        + "/activation-names.json is missing");
+            }
+            Map<String, String> out = new HashMap<>();
+            JSON.readTree(in).properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+            return Map.copyOf(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("the converter's activation-names.json is unreadable", e);
         }
-        StringBuilder regex = new StringBuilder();
-        String[] segments = path.split("\\.");
-        for (int i = 0; i < segments.length; i++) {
-            if (i > 0) {
-                regex.append("\\.");
-            }
-            String s = segments[i];
-            if (s.equals("#")) {
-                regex.append("#");
-                continue;
-            }
-            for (char c : s.toCharArray()) {
-                switch (c) {
-                    case '*' -> regex.append("[^.]*");
-                    case '?' -> regex.append("[^.]");
-                    default -> regex.append(Pattern.quote(String.valueOf(c)));
-                }
-            }
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        if (array != null) {
+            array.forEach(n -> out.add(n.asText()));
         }
-        return Pattern.compile(regex.toString());
+        return List.copyOf(out);
     }
 }

@@ -3,6 +3,7 @@ package dev.fusebox.converter.tree;
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.MixtralShapes;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.Shape;
@@ -20,7 +21,7 @@ class ModuleTreeTest {
     @Test
     void theTinyLegacyTreeIsWhatTransformers457Prints() throws Exception {
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
-            String tree = TorchRepr.print(ModuleTreeBuilder.build(c.specs(), c.modelType(), c.config()));
+            String tree = print(c.specs(), c.modelType(), c.config(), c.layout());
             assertThat(tree).isEqualTo(Files.readString(Fixtures.tiny("legacy-tree.txt")));
         }
     }
@@ -28,7 +29,7 @@ class ModuleTreeTest {
     @Test
     void theTinyV5TreeIsWhatTransformers517Prints() throws Exception {
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
-            String tree = TorchRepr.print(ModuleTreeBuilder.build(c.specs(), c.modelType(), c.config()));
+            String tree = print(c.specs(), c.modelType(), c.config(), c.layout());
             assertThat(tree).isEqualTo(Files.readString(Fixtures.tiny("v5-tree.txt")));
         }
     }
@@ -36,15 +37,16 @@ class ModuleTreeTest {
     @Test
     void theSeedShapeTreesMatchBothTransformersVersions() throws Exception {
         Optional<ModelConfig> cfg = Optional.of(ModelConfig.read(Fixtures.seed("config.json")));
-        String legacy = TorchRepr.print(ModuleTreeBuilder.build(MixtralShapes.SEED.legacy(Dtype.BF16), "mixtral", cfg));
-        String v5 = TorchRepr.print(ModuleTreeBuilder.build(MixtralShapes.SEED.v5(Dtype.BF16), "mixtral", cfg));
+        String legacy = print(MixtralShapes.SEED.legacy(Dtype.BF16), "mixtral", cfg, Layout.LEGACY);
+        String v5 = print(MixtralShapes.SEED.v5(Dtype.BF16), "mixtral", cfg, Layout.V5);
         assertThat(legacy).isEqualTo(Files.readString(Fixtures.seed("legacy-tree.txt")));
         assertThat(v5).isEqualTo(Files.readString(Fixtures.seed("v5-tree.txt")));
     }
 
     @Test
     void nodesKeepTheirTensorsForTheViews() throws Exception {
-        ModuleNode root = ModuleTreeBuilder.build(MixtralShapes.TINY.v5(Dtype.F32), "mixtral", Optional.empty());
+        ModuleNode root = ModuleTreeBuilder.build(MixtralShapes.TINY.v5(Dtype.F32), "mixtral", Optional.empty(),
+                Layout.V5).root();
         ModuleNode experts = root.find("model.layers.1.mlp.experts");
         assertThat(experts.className()).isEqualTo("MixtralExperts");
         assertThat(experts.parameters()).containsOnlyKeys("gate_up_proj", "down_proj");
@@ -56,47 +58,94 @@ class ModuleTreeTest {
     void differingLayersAreNotFolded() {
         List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.legacy(Dtype.F32));
         specs.removeIf(t -> t.key().startsWith("model.layers.1.block_sparse_moe.experts.3."));
-        String tree = TorchRepr.print(ModuleTreeBuilder.build(specs, "mixtral", Optional.empty()));
+        String tree = print(specs, "mixtral", Optional.empty(), Layout.LEGACY);
         assertThat(tree).contains("(0): MixtralDecoderLayer(", "(1): MixtralDecoderLayer(", "(0-3): 4 x Mixtral",
                 "(0-2): 3 x Mixtral");
     }
 
     @Test
-    void otherFamiliesGetAGenericTreeWithFoldedLayers() {
+    void aTypeWithoutTemplateGetsTheKeyTreeWithoutClassNames() {
         List<TensorSpec> specs = new java.util.ArrayList<>();
         for (int l = 0; l < 3; l++) {
-            String p = "model.layers." + l + ".";
-            specs.add(new TensorSpec(p + "self_attn.q_proj.weight", Dtype.BF16, Shape.of(32, 32)));
-            specs.add(new TensorSpec(p + "self_attn.q_proj.bias", Dtype.BF16, Shape.of(32)));
-            specs.add(new TensorSpec(p + "input_layernorm.weight", Dtype.BF16, Shape.of(32)));
-            for (int e = 0; e < 2; e++) {
-                specs.add(new TensorSpec(p + "mlp.experts." + e + ".gate_proj.weight", Dtype.BF16, Shape.of(8, 32)));
-            }
+            specs.add(new TensorSpec("model.layers." + l + ".attn.q.weight", Dtype.BF16, Shape.of(32, 32)));
+            specs.add(new TensorSpec("model.layers." + l + ".norm.weight", Dtype.BF16, Shape.of(32)));
         }
-        specs.add(new TensorSpec("model.embed_tokens.weight", Dtype.BF16, Shape.of(100, 32)));
-        String tree = TorchRepr.print(ModuleTreeBuilder.build(specs, "qwen2_moe", Optional.empty()));
-        assertThat(tree).isEqualTo("""
-                Qwen2MoeForCausalLM(
-                  (model): Qwen2MoeModel(
-                    (layers): ModuleList(
-                      (0-2): 3 x Qwen2MoeDecoderLayer(
-                        (self_attn): Qwen2MoeSelfAttn(
-                          (q_proj): Linear(in_features=32, out_features=32, bias=True)
+        specs.add(new TensorSpec("model.embed.weight", Dtype.BF16, Shape.of(100, 32)));
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "nonesuch_moe", Optional.empty(), Layout.V5);
+        assertThat(tree.exact()).isFalse();
+        assertThat(tree.description()).startsWith("from the keys");
+        assertThat(TorchRepr.print(tree.root())).isEqualTo("""
+                (
+                  (model): (
+                    (layers): (
+                      (0-2): 3 x (
+                        (attn): (
+                          (q): (weight [32, 32])
                         )
-                        (input_layernorm): Qwen2MoeRMSNorm((32,), eps=1e-06)
-                        (mlp): Qwen2MoeMlp(
+                        (norm): (weight [32])
+                      )
+                    )
+                    (embed): (weight [100, 32])
+                  )
+                )
+                """);
+    }
+
+    @Test
+    void oneShardAloneKeepsTheClassesOfTheModulesItHoldsPartOf() {
+        List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.legacy(Dtype.F32));
+        specs.removeIf(t -> !t.key().startsWith("model.layers.1.") || t.key().contains("layernorm"));
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "mixtral", Optional.empty(), Layout.LEGACY);
+        assertThat(tree.exact()).isFalse();
+        assertThat(tree.description()).endsWith("where the keys match its modules, the rest from the keys");
+        assertThat(TorchRepr.print(tree.root())).isEqualTo("""
+                MixtralForCausalLM(
+                  (model): MixtralModel(
+                    (layers): ModuleList(
+                      (1): MixtralDecoderLayer(
+                        (self_attn): MixtralAttention(
+                          (q_proj): Linear(in_features=64, out_features=64, bias=False)
+                          (k_proj): Linear(in_features=64, out_features=32, bias=False)
+                          (v_proj): Linear(in_features=64, out_features=32, bias=False)
+                          (o_proj): Linear(in_features=64, out_features=64, bias=False)
+                        )
+                        (block_sparse_moe): MixtralSparseMoeBlock(
+                          (gate): Linear(in_features=64, out_features=4, bias=False)
                           (experts): ModuleList(
-                            (0-1): 2 x Qwen2MoeExpert(
-                              (gate_proj): Linear(in_features=32, out_features=8, bias=False)
+                            (0-3): 4 x MixtralBlockSparseTop2MLP(
+                              (w1): Linear(in_features=64, out_features=96, bias=False)
+                              (w2): Linear(in_features=96, out_features=64, bias=False)
+                              (w3): Linear(in_features=64, out_features=96, bias=False)
+                              (act_fn): SiLUActivation()
                             )
                           )
                         )
                       )
                     )
-                    (embed_tokens): Embedding(100, 32)
                   )
                 )
                 """);
+    }
+
+    @Test
+    void aKeySegmentSpelledLikeTheTemplatesIndexIsNoIndex() {
+        List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.v5(Dtype.F32));
+        specs.replaceAll(t -> new TensorSpec(t.key().replace("layers.1.", "layers.#."), t.dtype(), t.shape()));
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "mixtral", Optional.empty(), Layout.V5);
+        assertThat(tree.exact()).isFalse();
+        assertThat(TorchRepr.print(tree.root())).contains("    (layers): (\n", "(#): (\n");
+    }
+
+    @Test
+    void aV5OnlyTypesLegacyKeysGetV5ClassesAboveTheirPerExpertModules() {
+        // minimax_m2's legacy layout is mixtral's (block_sparse_moe, w1/w2/w3), which transformers 4.x never built
+        List<TensorSpec> specs = MixtralShapes.TINY.legacy(Dtype.F32);
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "minimax_m2", Optional.empty(), Layout.LEGACY);
+        assertThat(tree.exact()).isFalse();
+        assertThat(tree.description()).startsWith("the per-expert tree the legacy files imply");
+        assertThat(TorchRepr.print(tree.root())).contains("MiniMaxM2ForCausalLM(", "(self_attn): MiniMaxM2Attention(",
+                "(input_layernorm): MiniMaxM2RMSNorm((64,), eps=1e-06)", "(block_sparse_moe): (\n",
+                "(0-3): 4 x (\n", "(w1): (weight [96, 64])");
     }
 
     @Test
@@ -110,5 +159,9 @@ class ModuleTreeTest {
         assertThat(PythonFloat.repr(0.1)).isEqualTo("0.1");
         assertThat(PythonFloat.repr(123.456)).isEqualTo("123.456");
         assertThat(PythonFloat.repr(-2.0)).isEqualTo("-2.0");
+    }
+
+    private static String print(List<TensorSpec> specs, String modelType, Optional<ModelConfig> config, Layout layout) {
+        return TorchRepr.print(ModuleTreeBuilder.build(specs, modelType, config, layout).root());
     }
 }

@@ -4,6 +4,7 @@ import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import dev.fusebox.converter.tree.ModuleNode;
+import dev.fusebox.converter.tree.ModuleTree;
 import dev.fusebox.converter.tree.ModuleTreeBuilder;
 
 import java.util.HashMap;
@@ -12,9 +13,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Builds the rows of one side's tree: the model's module tree (PyTorch's names and classes, from
- * {@link ModuleTreeBuilder}) with each module's tensors under it, and an adapter's LoRA tensors under the module
- * they modify. Tensors found in {@code stored} carry their bytes; the others are what a conversion would write.
+ * Builds the rows of one side's tree: the model's module tree (as transformers prints it where a template
+ * describes the model, from {@link ModuleTreeBuilder}) with each module's tensors under it, and an adapter's LoRA
+ * tensors under the module they modify. Tensors found in {@code stored} carry their bytes; the others are what a
+ * conversion would write.
  */
 public final class TreeRows {
 
@@ -29,15 +31,16 @@ public final class TreeRows {
     public static TreeRow build(Side side, String modelType, Optional<ModelConfig> config, List<TensorSpec> model,
                                 List<TensorSpec> adapter, Map<String, StoredTensor> stored) {
         if (model.isEmpty()) {
-            ModuleNode root = ModuleTreeBuilder.build(adapter, modelType, config);
-            return rows(side, root, TreeRow.Kind.ADAPTER_TENSOR, stored, null);
+            return rows(side, ModuleTreeBuilder.build(adapter, modelType, config, side.layout()),
+                    TreeRow.Kind.ADAPTER_TENSOR, stored, null);
         }
         if (adapter.isEmpty()) {
-            return rows(side, ModuleTreeBuilder.build(model, modelType, config), TreeRow.Kind.TENSOR, stored, null);
+            return rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()), TreeRow.Kind.TENSOR,
+                    stored, null);
         }
         Map<String, TreeRow> modules = new HashMap<>();
-        TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config), TreeRow.Kind.TENSOR, stored,
-                modules);
+        TreeRow root = rows(side, ModuleTreeBuilder.build(model, modelType, config, side.layout()),
+                TreeRow.Kind.TENSOR, stored, modules);
         for (TensorSpec t : adapter) {
             String key = t.key().startsWith(ModuleTreeBuilder.PEFT_PREFIX)
                     ? t.key().substring(ModuleTreeBuilder.PEFT_PREFIX.length()) : t.key();
@@ -57,13 +60,22 @@ public final class TreeRows {
         return root;
     }
 
-    /** The rows of {@code node} and below; each module row is noted in {@code modules} by path, unless it is null. */
-    private static TreeRow rows(Side side, ModuleNode node, TreeRow.Kind tensorKind, Map<String, StoredTensor> stored,
+    /** The rows of a tree, its root's type saying where the tree comes from ("as transformers 5.18.0 prints it"). */
+    private static TreeRow rows(Side side, ModuleTree tree, TreeRow.Kind tensorKind, Map<String, StoredTensor> stored,
                                 Map<String, TreeRow> modules) {
+        return rows(side, tree.root(), tree.description(), tensorKind, stored, modules);
+    }
+
+    /**
+     * The rows of {@code node} and below; each module row is noted in {@code modules} by path, unless it is null. A
+     * module the keys alone name (no class) shows no type: its tensors' rows show their shapes.
+     */
+    private static TreeRow rows(Side side, ModuleNode node, String rootType, TreeRow.Kind tensorKind,
+                                Map<String, StoredTensor> stored, Map<String, TreeRow> modules) {
         boolean root = node.path().isEmpty();
-        String type = root ? "" : node.extraRepr().isEmpty() ? node.className()
-                : node.className() + "(" + node.extraRepr() + ")";
-        String name = root ? node.className() : node.name();
+        String type = root ? rootType : node.className().isEmpty() ? ""
+                : node.extraRepr().isEmpty() ? node.className() : node.className() + "(" + node.extraRepr() + ")";
+        String name = root ? (node.className().isEmpty() ? "checkpoint" : node.className()) : node.name();
         TreeRow row = TreeRow.module(side, name, node.path(), type);
         if (modules != null) {
             modules.put(node.path(), row);
@@ -71,7 +83,7 @@ public final class TreeRows {
         node.parameters().forEach((param, spec) ->
                 row.add(TreeRow.tensor(side, tensorKind, param, spec, stored.get(spec.key()))));
         for (ModuleNode child : node.children()) {
-            row.add(rows(side, child, tensorKind, stored, modules));
+            row.add(rows(side, child, "", tensorKind, stored, modules));
         }
         return row;
     }
