@@ -90,7 +90,8 @@ public final class CheckpointDiff {
                         cancellation.check();
                         Comparison c = new Comparison(aFiles.channel(t), t.fileOffset(), t.dtype());
                         bBytes.write(other, c);
-                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.differing, c.maxAbsDiff));
+                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.differing, c.maxAbsDiff,
+                                c.worst < 0 ? List.of() : index(c.worst, t.spec().shape().dims()), c.worstA, c.worstB));
                     }
                 }
             }
@@ -103,6 +104,16 @@ public final class CheckpointDiff {
                 changed, values ? Optional.of(valueDiffs) : Optional.empty());
     }
 
+    /** The flat (row-major) element {@code flat} as one index per dimension. */
+    private static List<Long> index(long flat, long[] dims) {
+        Long[] out = new Long[dims.length];
+        for (int d = dims.length - 1; d >= 0; d--) {
+            out[d] = dims[d] == 0 ? 0 : flat % dims[d];
+            flat = dims[d] == 0 ? flat : flat / dims[d];
+        }
+        return List.of(out);
+    }
+
     /** Receives B's bytes of one tensor and compares them with A's, element by element where they differ. */
     private static final class Comparison implements ByteSink {
         private final FileChannel aChannel;
@@ -112,6 +123,9 @@ public final class CheckpointDiff {
         private long position;
         private long differing;
         private double maxAbsDiff;
+        private long worst = -1;
+        private double worstA = Double.NaN;
+        private double worstB = Double.NaN;
 
         Comparison(FileChannel aChannel, long aOffset, Dtype dtype) {
             this.aChannel = aChannel;
@@ -141,11 +155,19 @@ public final class CheckpointDiff {
                         }
                         if (mine.asSlice(off, es).mismatch(theirs.asSlice(off, es)) >= 0) {
                             differing++;
+                            if (worst < 0) {
+                                worst = e;
+                            }
                             if (dtype.decodable()) {
                                 double x = FloatCodec.get(mine.asSlice(off, es), dtype, 0);
                                 double y = FloatCodec.get(theirs.asSlice(off, es), dtype, 0);
                                 double d = Double.isNaN(x) != Double.isNaN(y) ? Double.POSITIVE_INFINITY
                                         : Double.isNaN(x) ? 0 : Math.abs(x - y);
+                                if (d > maxAbsDiff || worst == e) {
+                                    worst = e;
+                                    worstA = x;
+                                    worstB = y;
+                                }
                                 maxAbsDiff = Math.max(maxAbsDiff, d);
                             }
                         }

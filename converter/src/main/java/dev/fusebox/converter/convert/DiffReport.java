@@ -33,8 +33,19 @@ public record DiffReport(String a, String b, Optional<String> mapping, int same,
     /**
      * How one tensor's values compare: the number of elements whose bytes differ and, for float dtypes, the
      * largest absolute difference (infinite where one side is NaN and the other is not; NaN for other dtypes).
+     *
+     * @param at     where the largest difference is (the first differing element for other dtypes), one index per
+     *               dimension; empty when the values are identical
+     * @param aValue A's value there (NaN for dtypes that are not decoded, or when identical)
+     * @param bValue B's value there
      */
-    public record ValueDiff(String key, long differingElements, double maxAbsDiff) {
+    public record ValueDiff(String key, long differingElements, double maxAbsDiff, List<Long> at, double aValue,
+                            double bValue) {
+
+        public ValueDiff {
+            at = List.copyOf(at);
+        }
+
         public boolean identical() {
             return differingElements == 0;
         }

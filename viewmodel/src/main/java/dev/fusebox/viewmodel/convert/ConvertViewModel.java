@@ -82,7 +82,7 @@ public final class ConvertViewModel {
 
     /** Takes what is open now; forgets the outcome of a conversion of what was open before. */
     public void show(Analysis a) {
-        job.cancel();
+        job.reset();
         analysis.set(a);
         outcome.set(null);
         outcomeText.set("");

@@ -171,6 +171,8 @@ public final class MainViewModel {
         mapping.clear();
         convert.show(null);
         verify.show(null);
+        diff.reset();
+        notice.set(null);
         workspace.set(null);
         title.set(APP_NAME);
         old.checkpoints().forEach(Checkpoint::close);
@@ -183,6 +185,9 @@ public final class MainViewModel {
         mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
         convert.show(a);
         verify.show(a);
+        diff.reset();
+        // Notices were about what was open before.
+        notice.set(null);
         workspace.set(a.workspace());
         if (old != null) {
             Set<Checkpoint> kept = new HashSet<>(a.workspace().checkpoints());

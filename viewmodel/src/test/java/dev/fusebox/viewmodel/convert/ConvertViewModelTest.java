@@ -83,6 +83,22 @@ class ConvertViewModelTest {
             assertThat(left).isEmpty();
         }
         assertThat(main.noticeProperty().get()).isNull();
+        assertThat(vm.job().currentProperty().get()).isEqualTo("Cancelled — nothing written.");
+        assertThat(vm.canConvertProperty().get()).isTrue();
+    }
+
+    @Test
+    void openingAnotherCheckpointForgetsTheLastConversionAndItsProgress() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).isEqualTo(Job.State.SUCCEEDED);
+        main.open(List.of(Fixtures.tiny("v5-base.float32.safetensors")));
+        assertThat(vm.job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(vm.job().percentTextProperty().get()).isEmpty();
+        assertThat(vm.job().getProgress()).isZero();
+        assertThat(vm.outputs()).isEmpty();
+        assertThat(vm.outcomeTextProperty().get()).isEmpty();
     }
 
     @Test

@@ -75,6 +75,17 @@ class MappingViewModelTest {
     }
 
     @Test
+    void withoutGroupingRowsRunInLayerOrderThenWhatIsOutsideTheLayers() throws Exception {
+        MappingViewModel vm = open(LastLayerFirst.write(temp.resolve("last-layer-first")));
+        vm.groupByLayerProperty().set(false);
+        // Layer 1's tensors are stored first; the table still reads layer 0, layer 1, then the rest.
+        assertThat(vm.shownRows()).extracting(MappingRow::layer).isSortedAccordingTo(
+                java.util.Comparator.comparingInt(l -> l < 0 ? Integer.MAX_VALUE : l));
+        assertThat(vm.shownRows().getFirst().layer()).isZero();
+        assertThat(vm.shownRows().getLast().layer()).isEqualTo(-1);
+    }
+
+    @Test
     void theDiagramOfGateUpProjStacksExpertsAndConcatenatesGateAndUp() {
         MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
         vm.selectedProperty().set(row(vm, "model.layers.0.mlp.experts.gate_up_proj"));
