@@ -64,7 +64,8 @@ public final class DiffView extends VBox {
                 column("Difference", 110, r -> r.kind().label()),
                 column("Tensor", 420, DiffRow::key),
                 column("A", 200, DiffRow::a),
-                column("B", 300, DiffRow::b)));
+                column("B", 200, DiffRow::b),
+                column("By how much", 220, DiffRow::note)));
         VBox.setVgrow(table, Priority.ALWAYS);
 
         Label drop = new Label("Drop a checkpoint here to compare what is open with it");

@@ -116,10 +116,19 @@ public final class ConvertViewModel {
         convert(target.get());
     }
 
-    /** Asks where to write, then converts what is open to {@code to}. */
+    /**
+     * Asks where to write, then converts what is open to {@code to}; what is in {@code to} already is refused
+     * before asking (dropped on the wrong zone), in one sentence that says what to do instead.
+     */
     public void convert(Layout to) {
         Analysis a = analysis.get();
         if (a == null || job.isBusy()) {
+            return;
+        }
+        if (a.workspace().layout() == to) {
+            Layout other = to == Layout.V5 ? Layout.LEGACY : Layout.V5;
+            onFailure.accept(a.workspace().displayName() + " is already in the " + to.jsonName()
+                    + " layout; drop it on “Convert to " + other.jsonName() + "” to convert it.");
             return;
         }
         Path suggestion = a.workspace().primary().directory().getParent();

@@ -18,6 +18,7 @@ import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,13 +55,21 @@ public final class DiffViewModel {
         this.canCompareValues = report.isNotNull().and(job.busyProperty().not());
     }
 
-    /** Compare With…: asks for B and compares what is open with it. */
+    /** Compare With…: asks for B, a file or a folder, and compares what is open with it. */
     public void compareWith() {
         Path open = openNow.get();
         if (open == null) {
             return;
         }
-        dialogs.chooseCheckpointFolder().ifPresent(other -> compare(open, other));
+        dialogs.chooseCheckpoint("Compare with: a weights or index file, or a folder's config.json")
+                .ifPresent(other -> compare(open, checkpointOf(other)));
+    }
+
+    /** A weights or index file is B itself; any other file chosen (config.json) stands for its folder. */
+    static Path checkpointOf(Path chosen) {
+        String name = chosen.getFileName() == null ? "" : chosen.getFileName().toString();
+        boolean weights = name.endsWith(".safetensors") || name.endsWith(".bin") || name.endsWith(".index.json");
+        return Files.isRegularFile(chosen) && !weights && chosen.getParent() != null ? chosen.getParent() : chosen;
     }
 
     /** Compares what is open with {@code other} (dropped on the screen). */
@@ -137,9 +146,10 @@ public final class DiffViewModel {
             s.append(sameLayout == sameValues ? " and values" : sameValues ? ", same values" : ", different values");
         });
         s.append(": ").append(Sizes.count(r.same())).append(" tensors agree, ")
-                .append(r.onlyInA().size()).append(" only in A, ").append(r.onlyInB().size()).append(" only in B, ")
-                .append(r.changed().size()).append(" changed");
-        r.values().ifPresent(vs -> s.append(", ").append(vs.stream().filter(v -> !v.identical()).count())
+                .append(Sizes.count(r.onlyInA().size())).append(" only in A, ")
+                .append(Sizes.count(r.onlyInB().size())).append(" only in B, ")
+                .append(Sizes.count(r.changed().size())).append(" changed");
+        r.values().ifPresent(vs -> s.append(", ").append(Sizes.count(vs.stream().filter(v -> !v.identical()).count()))
                 .append(" with other values"));
         r.mapping().ifPresent(m -> s.append(" · ").append(m));
         summary.set(s.toString());

@@ -193,7 +193,7 @@ public final class MainViewModel {
             Set<Checkpoint> kept = new HashSet<>(a.workspace().checkpoints());
             old.checkpoints().stream().filter(c -> !kept.contains(c)).forEach(Checkpoint::close);
         }
-        title.set(APP_NAME + " — " + a.workspace().displayName());
+        title.set(APP_NAME + " — " + a.workspace().title());
     }
 
     /**
@@ -281,7 +281,7 @@ public final class MainViewModel {
         return hasWorkspace;
     }
 
-    /** "Fusebox — legacy-base + legacy-lora-attn_experts". */
+    /** "Fusebox — mixtral · legacy-base + legacy-lora-attn_experts". */
     public ReadOnlyStringProperty titleProperty() {
         return title.getReadOnlyProperty();
     }

@@ -87,9 +87,15 @@ public final class MappingViewModel {
             long built = p.targets().size() - copied - renamed;
             return what + ": " + p.modelType() + ", " + p.from().jsonName() + " → " + p.to().jsonName() + " by the "
                     + p.rules() + " · " + Sizes.count(p.sourceTensors().size()) + " tensors in, "
-                    + Sizes.count(p.targets().size()) + " out, " + Sizes.bytes(p.targetBytes()) + " · " + copied
-                    + " copied, " + renamed + " renamed, " + built + " built by operations";
+                    + Sizes.count(p.targets().size()) + " out, " + Sizes.bytes(p.targetBytes()) + " · "
+                    + kinds(copied, renamed, built);
         });
+    }
+
+    /** "46,679 copied, 0 renamed, 58 built by operations". */
+    static String kinds(long copied, long renamed, long built) {
+        return Sizes.count(copied) + " copied, " + Sizes.count(renamed) + " renamed, " + Sizes.count(built)
+                + " built by operations";
     }
 
     /** The diagram of {@code row}, its note saying what happens to the rank and alpha of an adapter's target. */

@@ -122,6 +122,18 @@ class ConvertViewModelTest {
     }
 
     @Test
+    void droppingALegacyCheckpointOnConvertToLegacyIsRefusedBeforeAskingForAFolder() throws Exception {
+        main = Opened.empty(temp, dialogs);
+        dialogs.answer(out());
+        main.openAndConvert(List.of(Fixtures.tiny("legacy-base")), Layout.LEGACY);
+        assertThat(dialogs.unanswered()).containsExactly(out());
+        assertThat(main.convert().job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(main.noticeProperty().get().kind()).isEqualTo(Notice.Kind.ERROR);
+        assertThat(main.noticeProperty().get().text()).isEqualTo(
+                "legacy-base is already in the legacy layout; drop it on “Convert to v5” to convert it.");
+    }
+
+    @Test
     void droppingOnConvertToV5OpensThenConvertsIntoTheChosenFolder() throws Exception {
         main = Opened.empty(temp, dialogs);
         dialogs.answer(out());

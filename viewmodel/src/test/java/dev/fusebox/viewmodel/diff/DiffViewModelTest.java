@@ -50,6 +50,20 @@ class DiffViewModelTest {
     }
 
     @Test
+    void compareWithTakesASafetensorsFileAndAFolderByItsConfigJson() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("v5-base.float32.safetensors"));
+        DiffViewModel vm = main.diff();
+        dialogs.answer(Fixtures.tiny("v5-merged-attn_experts.float32.safetensors"));
+        vm.compareWith();
+        assertThat(vm.bProperty().get()).isEqualTo(Fixtures.tiny("v5-merged-attn_experts.float32.safetensors"));
+        assertThat(vm.summaryProperty().get()).startsWith("Same layout: 21 tensors agree");
+        dialogs.answer(Fixtures.tiny("legacy-base").resolve("config.json"));
+        vm.compareWith();
+        assertThat(vm.bProperty().get()).isEqualTo(Fixtures.tiny("legacy-base"));
+        assertThat(vm.summaryProperty().get()).startsWith("Same layout: 21 tensors agree").contains("B read legacy");
+    }
+
+    @Test
     void valuesOfAMergedAdapterDifferOnlyWhereTheAdapterActs() {
         main = Opened.with(temp, dialogs, Fixtures.tiny("v5-base.float32.safetensors"));
         DiffViewModel vm = main.diff();

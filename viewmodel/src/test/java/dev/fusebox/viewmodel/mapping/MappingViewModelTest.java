@@ -22,7 +22,9 @@ class MappingViewModelTest {
 
     @AfterEach
     void close() {
-        main.close();
+        if (main != null) {
+            main.close();
+        }
     }
 
     private MappingViewModel open(Path... paths) {
@@ -51,6 +53,12 @@ class MappingViewModelTest {
         assertThat(row(vm, "model.embed_tokens.weight").kind()).isEqualTo("copy");
         assertThat(vm.summaryProperty().get()).startsWith("Model: mixtral, legacy → v5 by the mixtral rules");
         assertThat(vm.messages()).isEmpty();
+    }
+
+    @Test
+    void countsInTheSummaryHaveThousandsSeparators() {
+        // DeepSeek-V3's 46,679 tensors copied as they are.
+        assertThat(MappingViewModel.kinds(46679, 0, 1218)).isEqualTo("46,679 copied, 0 renamed, 1,218 built by operations");
     }
 
     @Test
