@@ -16,6 +16,7 @@ import javafx.scene.control.TreeItem;
 import javafx.scene.control.TreeTableCell;
 import javafx.scene.control.TreeTableColumn;
 import javafx.scene.control.TreeTableRow;
+import javafx.scene.input.MouseButton;
 import javafx.scene.control.TreeTableView;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
@@ -105,14 +106,24 @@ final class TreePane extends VBox {
         size.setCellValueFactory(c -> new ReadOnlyStringWrapper(Sizes.bytes(c.getValue().getValue().bytes())));
         table.getColumns().setAll(List.of(name, shape, dtype, size));
 
-        table.setRowFactory(t -> new TreeTableRow<>() {
-            @Override
-            protected void updateItem(TreeRow row, boolean empty) {
-                super.updateItem(row, empty);
-                pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
-                pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
-                pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
-            }
+        table.setRowFactory(t -> {
+            TreeTableRow<TreeRow> r = new TreeTableRow<>() {
+                @Override
+                protected void updateItem(TreeRow row, boolean empty) {
+                    super.updateItem(row, empty);
+                    pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
+                    pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
+                    pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
+                }
+            };
+            // A counterpart is selected already, so clicking it changes no selection: tell the view model here.
+            r.setOnMouseClicked(e -> {
+                boolean plain = e.getButton() == MouseButton.PRIMARY && !e.isShortcutDown() && !e.isShiftDown();
+                if (plain && r.getItem() != null && vm.getSelected() != r.getItem()) {
+                    vm.select(r.getItem());
+                }
+            });
+            return r;
         });
         table.getSelectionModel().selectedItemProperty().addListener((o, old, item) -> {
             if (!following) {
