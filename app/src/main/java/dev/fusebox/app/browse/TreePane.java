@@ -1,5 +1,6 @@
 package dev.fusebox.app.browse;
 
+import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.RowLink;
 import dev.fusebox.viewmodel.browse.Side;
@@ -104,6 +105,15 @@ final class TreePane extends VBox {
         size.setMaxWidth(90);
         size.getStyleClass().add("numeric");
         size.setCellValueFactory(c -> new ReadOnlyStringWrapper(Sizes.bytes(c.getValue().getValue().bytes())));
+        for (TreeTableColumn<TreeRow, String> c : List.of(shape, dtype, size)) {
+            c.setCellFactory(t -> FullTextTooltip.install(new TreeTableCell<>() {
+                @Override
+                protected void updateItem(String item, boolean empty) {
+                    super.updateItem(item, empty);
+                    setText(empty ? null : item);
+                }
+            }));
+        }
         table.getColumns().setAll(List.of(name, shape, dtype, size));
 
         table.setRowFactory(t -> {
@@ -267,6 +277,10 @@ final class TreePane extends VBox {
 
     /** The name column: an icon for the row's kind, the name, and the badge of a linked row. */
     private final class NameCell extends TreeTableCell<TreeRow, TreeRow> {
+        NameCell() {
+            FullTextTooltip.install(this);
+        }
+
         @Override
         protected void updateItem(TreeRow row, boolean empty) {
             super.updateItem(row, empty);

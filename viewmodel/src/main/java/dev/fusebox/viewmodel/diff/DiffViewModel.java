@@ -32,6 +32,9 @@ import java.util.function.Supplier;
  */
 public final class DiffViewModel {
 
+    private static final String PROMPT =
+            "Compare what is open with another checkpoint: Compare With…, or drop it here.";
+
     private final Dialogs dialogs;
     private final RulesSource rules;
     private final Supplier<Path> openNow;
@@ -39,8 +42,6 @@ public final class DiffViewModel {
     private final ReadOnlyObjectWrapper<Path> a = new ReadOnlyObjectWrapper<>(this, "a");
     private final ReadOnlyObjectWrapper<Path> b = new ReadOnlyObjectWrapper<>(this, "b");
     private final ReadOnlyObjectWrapper<DiffReport> report = new ReadOnlyObjectWrapper<>(this, "report");
-    private static final String PROMPT = "Compare what is open with another checkpoint: Compare With…, or drop it here.";
-
     private final ReadOnlyStringWrapper summary = new ReadOnlyStringWrapper(this, "summary", PROMPT);
     private final ObservableList<DiffRow> rows = FXCollections.observableArrayList();
     private final ObservableList<DiffRow> rowsView = FXCollections.unmodifiableObservableList(rows);
@@ -66,7 +67,7 @@ public final class DiffViewModel {
     }
 
     /** A weights or index file is B itself; any other file chosen (config.json) stands for its folder. */
-    static Path checkpointOf(Path chosen) {
+    private static Path checkpointOf(Path chosen) {
         String name = chosen.getFileName() == null ? "" : chosen.getFileName().toString();
         boolean weights = name.endsWith(".safetensors") || name.endsWith(".bin") || name.endsWith(".index.json");
         return Files.isRegularFile(chosen) && !weights && chosen.getParent() != null ? chosen.getParent() : chosen;
@@ -136,7 +137,8 @@ public final class DiffViewModel {
         r.changed().forEach(c -> out.add(new DiffRow(DiffRow.Kind.CHANGED, c.key(), spec(c.a()), spec(c.b()))));
         r.values().ifPresent(vs -> vs.stream().filter(v -> !v.identical()).forEach(v -> out.add(new DiffRow(
                 DiffRow.Kind.VALUES, v.key(), value(v, v.aValue()), value(v, v.bValue()),
-                Sizes.count(v.differingElements()) + (v.differingElements() == 1 ? " element differs" : " elements differ")
+                Sizes.count(v.differingElements())
+                        + (v.differingElements() == 1 ? " element differs" : " elements differ")
                         + (Double.isNaN(v.maxAbsDiff()) ? "" : ", by at most " + number(v.maxAbsDiff()))))));
         rows.setAll(out);
         boolean sameLayout = r.onlyInA().isEmpty() && r.onlyInB().isEmpty() && r.changed().isEmpty();
