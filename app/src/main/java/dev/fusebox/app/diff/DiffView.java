@@ -64,10 +64,10 @@ public final class DiffView extends VBox {
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.getColumns().setAll(List.of(
                 column("Difference", 110, r -> r.kind().label()),
-                column("Tensor", 420, DiffRow::key),
-                column("A", 200, DiffRow::a),
-                column("B", 200, DiffRow::b),
-                column("By how much", 220, DiffRow::note)));
+                column("Tensor", 330, DiffRow::key),
+                column("A", 190, DiffRow::a),
+                column("B", 190, DiffRow::b),
+                column("By how much", 300, DiffRow::note)));
         VBox.setVgrow(table, Priority.ALWAYS);
 
         Label drop = new Label("Drop a checkpoint here to compare what is open with it");
