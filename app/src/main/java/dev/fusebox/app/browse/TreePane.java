@@ -126,10 +126,11 @@ final class TreePane extends VBox {
                     pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
                 }
             };
-            // A counterpart is selected already, so clicking it changes no selection: tell the view model here.
+            // A counterpart is selected already, so clicking it changes no selection: tell the view model here
+            // (only for a selected row: a click on another row's disclosure arrow opens it without selecting).
             r.setOnMouseClicked(e -> {
                 boolean plain = e.getButton() == MouseButton.PRIMARY && !e.isShortcutDown() && !e.isShiftDown();
-                if (plain && r.getItem() != null && vm.getSelected() != r.getItem()) {
+                if (plain && r.isSelected() && r.getItem() != null && vm.getSelected() != r.getItem()) {
                     vm.select(r.getItem());
                 }
             });
