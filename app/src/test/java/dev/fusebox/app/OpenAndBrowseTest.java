@@ -41,7 +41,7 @@ class OpenAndBrowseTest extends WindowTest {
         assertThat(stage.getTitle()).isEqualTo("Fusebox");
         assertThat(robot.lookup("#welcome").query().isVisible()).isTrue();
         openByDrop(robot, Fixtures.tiny("legacy-base"));
-        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base");
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — mixtral · legacy-base");
         assertThat(robot.lookup("#welcome").query().isVisible()).isFalse();
         TreeTableView<?> tree = robot.lookup("#legacy-tree").queryAs(TreeTableView.class);
         assertThat(tree.getRoot().getValue()).extracting(r -> ((TreeRow) r).name()).isEqualTo("MixtralForCausalLM");
@@ -88,7 +88,7 @@ class OpenAndBrowseTest extends WindowTest {
     @Test
     void droppingAnAdapterFolderBringsItsBaseAndShowsLoraTensorsUnderTheirModules(FxRobot robot) {
         openByDrop(robot, Fixtures.tiny("legacy-lora-attn_experts"));
-        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base + legacy-lora-attn_experts");
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — mixtral · legacy-base + legacy-lora-attn_experts");
         TreeRow w1 = vm.trees().tensorRow(Side.LEGACY,
                 "base_model.model.model.layers.0.block_sparse_moe.experts.0.w1.lora_A.weight").orElseThrow();
         assertThat(w1.parent().orElseThrow().path()).isEqualTo("model.layers.0.block_sparse_moe.experts.0.w1");
@@ -127,7 +127,7 @@ class OpenAndBrowseTest extends WindowTest {
         assertThat(stage.getTitle()).isEqualTo("Fusebox");
         robot.clickOn("File").clickOn("#recent-menu").clickOn(Fixtures.tiny("legacy-base").toString());
         waitUntil(() -> vm.getWorkspace() != null);
-        assertThat(stage.getTitle()).isEqualTo("Fusebox — legacy-base");
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — mixtral · legacy-base");
     }
 
     @Test

@@ -59,6 +59,11 @@ abstract class WindowTest {
             }
 
             @Override
+            public Optional<Path> chooseCheckpoint(String title) {
+                return Optional.ofNullable(answers.poll());
+            }
+
+            @Override
             public Optional<Path> chooseOutputFolder(String title, Path suggestion) {
                 return Optional.ofNullable(answers.poll());
             }

@@ -1,5 +1,6 @@
 package dev.fusebox.app.browse;
 
+import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.RowLink;
 import dev.fusebox.viewmodel.browse.Side;
@@ -16,6 +17,7 @@ import javafx.scene.control.TreeItem;
 import javafx.scene.control.TreeTableCell;
 import javafx.scene.control.TreeTableColumn;
 import javafx.scene.control.TreeTableRow;
+import javafx.scene.input.MouseButton;
 import javafx.scene.control.TreeTableView;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
@@ -103,16 +105,36 @@ final class TreePane extends VBox {
         size.setMaxWidth(90);
         size.getStyleClass().add("numeric");
         size.setCellValueFactory(c -> new ReadOnlyStringWrapper(Sizes.bytes(c.getValue().getValue().bytes())));
+        for (TreeTableColumn<TreeRow, String> c : List.of(shape, dtype, size)) {
+            c.setCellFactory(t -> FullTextTooltip.install(new TreeTableCell<>() {
+                @Override
+                protected void updateItem(String item, boolean empty) {
+                    super.updateItem(item, empty);
+                    setText(empty ? null : item);
+                }
+            }));
+        }
         table.getColumns().setAll(List.of(name, shape, dtype, size));
 
-        table.setRowFactory(t -> new TreeTableRow<>() {
-            @Override
-            protected void updateItem(TreeRow row, boolean empty) {
-                super.updateItem(row, empty);
-                pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
-                pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
-                pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
-            }
+        table.setRowFactory(t -> {
+            TreeTableRow<TreeRow> r = new TreeTableRow<>() {
+                @Override
+                protected void updateItem(TreeRow row, boolean empty) {
+                    super.updateItem(row, empty);
+                    pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
+                    pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
+                    pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
+                }
+            };
+            // A counterpart is selected already, so clicking it changes no selection: tell the view model here
+            // (only for a selected row: a click on another row's disclosure arrow opens it without selecting).
+            r.setOnMouseClicked(e -> {
+                boolean plain = e.getButton() == MouseButton.PRIMARY && !e.isShortcutDown() && !e.isShiftDown();
+                if (plain && r.isSelected() && r.getItem() != null && vm.getSelected() != r.getItem()) {
+                    vm.select(r.getItem());
+                }
+            });
+            return r;
         });
         table.getSelectionModel().selectedItemProperty().addListener((o, old, item) -> {
             if (!following) {
@@ -256,6 +278,10 @@ final class TreePane extends VBox {
 
     /** The name column: an icon for the row's kind, the name, and the badge of a linked row. */
     private final class NameCell extends TreeTableCell<TreeRow, TreeRow> {
+        NameCell() {
+            FullTextTooltip.install(this);
+        }
+
         @Override
         protected void updateItem(TreeRow row, boolean empty) {
             super.updateItem(row, empty);

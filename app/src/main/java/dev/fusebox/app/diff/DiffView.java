@@ -1,6 +1,7 @@
 package dev.fusebox.app.diff;
 
 import dev.fusebox.app.main.FileDrop;
+import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.app.main.JobBar;
 import dev.fusebox.viewmodel.diff.DiffRow;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
@@ -9,6 +10,7 @@ import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.geometry.Pos;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
+import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
 import javafx.scene.layout.GridPane;
@@ -62,9 +64,10 @@ public final class DiffView extends VBox {
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.getColumns().setAll(List.of(
                 column("Difference", 110, r -> r.kind().label()),
-                column("Tensor", 420, DiffRow::key),
-                column("A", 200, DiffRow::a),
-                column("B", 300, DiffRow::b)));
+                column("Tensor", 330, DiffRow::key),
+                column("A", 190, DiffRow::a),
+                column("B", 190, DiffRow::b),
+                column("By how much", 300, DiffRow::note)));
         VBox.setVgrow(table, Priority.ALWAYS);
 
         Label drop = new Label("Drop a checkpoint here to compare what is open with it");
@@ -94,6 +97,13 @@ public final class DiffView extends VBox {
         TableColumn<DiffRow, String> c = new TableColumn<>(title);
         c.setPrefWidth(width);
         c.setCellValueFactory(f -> new ReadOnlyStringWrapper(value.apply(f.getValue())));
+        c.setCellFactory(t -> FullTextTooltip.install(new TableCell<>() {
+            @Override
+            protected void updateItem(String item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty ? null : item);
+            }
+        }));
         return c;
     }
 }

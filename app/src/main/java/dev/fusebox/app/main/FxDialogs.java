@@ -39,6 +39,19 @@ public final class FxDialogs implements Dialogs {
         return remember(chooser.showDialog(owner));
     }
 
+    /** A file chooser, since a folder chooser shows no files: a folder is picked by a file in it. */
+    @Override
+    public Optional<Path> chooseCheckpoint(String title) {
+        FileChooser chooser = new FileChooser();
+        chooser.setTitle(title);
+        chooser.getExtensionFilters().addAll(
+                new FileChooser.ExtensionFilter("Checkpoints: a weights or index file, or a folder's config.json",
+                        "*.safetensors", "*.bin", "*.index.json", "config.json", "adapter_config.json"),
+                new FileChooser.ExtensionFilter("All files", "*"));
+        start(chooser::setInitialDirectory);
+        return remember(chooser.showOpenDialog(owner));
+    }
+
     /**
      * The folder to write into. With the system property {@code fusebox.output} set, that folder, without asking:
      * for unattended runs (docs/screenshots.sh converts this way).

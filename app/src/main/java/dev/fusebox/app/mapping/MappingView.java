@@ -1,6 +1,7 @@
 package dev.fusebox.app.mapping;
 
 import dev.fusebox.app.chart.ShapeDiagramChart;
+import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.mapping.MappingGroup;
 import dev.fusebox.viewmodel.mapping.MappingRow;
@@ -8,6 +9,7 @@ import dev.fusebox.viewmodel.mapping.MappingViewModel;
 import dev.fusebox.viewmodel.mapping.PlanMessage;
 import dev.fusebox.viewmodel.mapping.ShapeDiagram;
 import javafx.beans.binding.Bindings;
+import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.ListChangeListener;
 import javafx.geometry.Orientation;
@@ -19,6 +21,7 @@ import javafx.scene.control.SplitPane;
 import javafx.scene.control.TextField;
 import javafx.scene.control.Tooltip;
 import javafx.scene.control.TreeItem;
+import javafx.scene.control.TreeTableCell;
 import javafx.scene.control.TreeTableColumn;
 import javafx.scene.control.TreeTableRow;
 import javafx.scene.control.TreeTableView;
@@ -121,8 +124,7 @@ public final class MappingView extends BorderPane {
                 column("← Sources", 110, g -> "", MappingRow::sourceShapesText),
                 column("Operations", 190, g -> "", r -> r.operationsText().isEmpty() ? r.kind() : r.operationsText()),
                 column("Dtype", 50, g -> "", MappingRow::dtypeText),
-                column("Bytes", 70, g -> Sizes.bytes(g.bytes()), r -> Sizes.bytes(r.bytes()))));
-        table.getColumns().getLast().getStyleClass().add("numeric");
+                bytesColumn()));
         table.setRowFactory(t -> {
             TreeTableRow<Object> row = new TreeTableRow<>() {
                 @Override
@@ -159,6 +161,34 @@ public final class MappingView extends BorderPane {
             case MappingRow r -> row.apply(r);
             default -> "";
         }));
+        c.setCellFactory(t -> FullTextTooltip.install(new TreeTableCell<>() {
+            @Override
+            protected void updateItem(String item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty ? null : item);
+            }
+        }));
+        return c;
+    }
+
+    /** Bytes as numbers, so sorting by them sorts by size; shown as "96.0 KiB". */
+    private static TreeTableColumn<Object, Long> bytesColumn() {
+        TreeTableColumn<Object, Long> c = new TreeTableColumn<>("Bytes");
+        c.setId("mapping-bytes");
+        c.setPrefWidth(70);
+        c.getStyleClass().add("numeric");
+        c.setCellValueFactory(f -> new ReadOnlyObjectWrapper<>(switch (f.getValue().getValue()) {
+            case MappingGroup g -> g.bytes();
+            case MappingRow r -> r.bytes();
+            default -> null;
+        }));
+        c.setCellFactory(t -> FullTextTooltip.install(new TreeTableCell<>() {
+            @Override
+            protected void updateItem(Long item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty || item == null ? null : Sizes.bytes(item));
+            }
+        }));
         return c;
     }
 
@@ -178,6 +208,8 @@ public final class MappingView extends BorderPane {
             }
         }
         table.setRoot(root);
+        // A new filter or grouping keeps the column the user sorted by.
+        table.sort();
     }
 
     /** Selects and shows the row the view model selected (from elsewhere: a deep link, the trees). */

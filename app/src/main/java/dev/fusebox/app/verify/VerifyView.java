@@ -50,10 +50,8 @@ public final class VerifyView extends VBox {
         verify.setOnAction(e -> vm.verify());
         Label using = new Label();
         using.getStyleClass().add("muted");
-        using.textProperty().bind(Bindings.createStringBinding(() -> vm.convertedProperty().get() == null
-                ? "reads the conversion through its plan, written nowhere (an adapter goes to a temporary folder)"
-                : "against " + String.join(" + ", vm.convertedProperty().get().stream()
-                .map(p -> p.getFileName().toString()).toList()), vm.convertedProperty()));
+        using.setId("verify-using");
+        using.textProperty().bind(vm.usingProperty());
         HBox commands = new HBox(10, verify, using);
         commands.setAlignment(Pos.CENTER_LEFT);
 

@@ -96,7 +96,9 @@ public final class CheckpointDiff {
                             partDiffs.add(new DiffReport.PartDiff(tensorParts.get(i).range().name(),
                                     tensorParts.get(i).slice(), c.parts().get(i)));
                         }
-                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.whole(), partDiffs));
+                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.whole(), partDiffs,
+                                c.worst() < 0 ? List.of() : index(c.worst(), t.spec().shape().dims()), c.worstA(),
+                                c.worstB()));
                     }
                 }
             }
@@ -107,6 +109,16 @@ public final class CheckpointDiff {
                 t.sources().stream().map(TensorSpec::key).toList())).toList();
         return new DiffReport(a.location().toString(), b.location().toString(), mapping, same, onlyInA, onlyInB,
                 changed, values ? Optional.of(valueDiffs) : Optional.empty());
+    }
+
+    /** The flat (row-major) element {@code flat} as one index per dimension. */
+    private static List<Long> index(long flat, long[] dims) {
+        Long[] out = new Long[dims.length];
+        for (int d = dims.length - 1; d >= 0; d--) {
+            out[d] = dims[d] == 0 ? 0 : flat % dims[d];
+            flat = dims[d] == 0 ? flat : flat / dims[d];
+        }
+        return List.of(out);
     }
 
     /** A part of one of A's tensors, with where it lies as a Python slice. */

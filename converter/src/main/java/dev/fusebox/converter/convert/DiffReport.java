@@ -33,10 +33,17 @@ public record DiffReport(String a, String b, Optional<String> mapping, int same,
     /**
      * How one tensor's values compare, as a whole and, for a tensor that fuses several of the other layout's
      * tensors (a v5 {@code gate_up_proj}), part by part: each part named by the tensor it is in the other layout.
+     *
+     * @param at     where the largest difference is (the first differing element for other dtypes), one index per
+     *               dimension; empty when the values are identical
+     * @param aValue A's value there (NaN for dtypes that are not decoded, or when identical)
+     * @param bValue B's value there
      */
-    public record ValueDiff(String key, Difference whole, List<PartDiff> parts) {
+    public record ValueDiff(String key, Difference whole, List<PartDiff> parts, List<Long> at, double aValue,
+                            double bValue) {
         public ValueDiff {
             parts = List.copyOf(parts);
+            at = List.copyOf(at);
         }
 
         public boolean identical() {

@@ -37,6 +37,10 @@ final class ValueComparison implements ByteSink {
     private final float[] bv;
     private long position;
     private int part;
+    private long worst = -1;
+    private double worstDiff = -1;
+    private double worstA = Double.NaN;
+    private double worstB = Double.NaN;
 
     /** {@code parts} sorted by start and not overlapping. */
     ValueComparison(FileChannel aChannel, long aOffset, Dtype dtype, List<Part> parts) {
@@ -58,6 +62,20 @@ final class ValueComparison implements ByteSink {
 
     Difference whole() {
         return whole.result();
+    }
+
+    /** The element with the largest difference (the first that differs for dtypes that are not floats), or -1. */
+    long worst() {
+        return worst;
+    }
+
+    /** A's value at {@link #worst()} (NaN where values are not floats or none differ). */
+    double worstA() {
+        return worstA;
+    }
+
+    double worstB() {
+        return worstB;
     }
 
     /** The figures of each part, in the order given. */
@@ -126,11 +144,33 @@ final class ValueComparison implements ByteSink {
                 boolean differs = !same && mine.asSlice((long) k * elementBytes, elementBytes)
                         .mismatch(theirs.asSlice((long) k * elementBytes, elementBytes)) >= 0;
                 whole.add(av, bv, k, differs);
+                if (differs) {
+                    noteWorst(first + k, k);
+                }
                 if (p != null) {
                     p.add(av, bv, k, differs);
                 }
             }
             i = end;
+        }
+    }
+
+    private void noteWorst(long element, int k) {
+        if (!dtype.decodable()) {
+            if (worst < 0) {
+                worst = element;
+            }
+            return;
+        }
+        double x = av[k];
+        double y = bv[k];
+        double d = Double.isNaN(x) != Double.isNaN(y) ? Double.POSITIVE_INFINITY
+                : Double.isNaN(x) ? 0 : Math.abs(x - y);
+        if (d > worstDiff) {
+            worst = element;
+            worstDiff = d;
+            worstA = x;
+            worstB = y;
         }
     }
 

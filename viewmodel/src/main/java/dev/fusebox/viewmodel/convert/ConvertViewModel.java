@@ -83,7 +83,7 @@ public final class ConvertViewModel {
 
     /** Takes what is open now; forgets the outcome of a conversion of what was open before. */
     public void show(Analysis a) {
-        job.cancel();
+        job.reset();
         analysis.set(a);
         outcome.set(null);
         outcomeText.set("");
@@ -117,10 +117,19 @@ public final class ConvertViewModel {
         convert(target.get());
     }
 
-    /** Asks where to write, then converts what is open to {@code to}. */
+    /**
+     * Asks where to write, then converts what is open to {@code to}; what is in {@code to} already is refused
+     * before asking (dropped on the wrong zone), in one sentence that says what to do instead.
+     */
     public void convert(Layout to) {
         Analysis a = analysis.get();
         if (a == null || job.isBusy()) {
+            return;
+        }
+        if (a.workspace().layout() == to) {
+            Layout other = to == Layout.V5 ? Layout.LEGACY : Layout.V5;
+            onFailure.accept(a.workspace().displayName() + " is already in the " + to.jsonName()
+                    + " layout; drop it on “Convert to " + other.jsonName() + "” to convert it.");
             return;
         }
         Path suggestion = a.workspace().primary().directory().getParent();

@@ -18,6 +18,7 @@ import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +32,9 @@ import java.util.function.Supplier;
  */
 public final class DiffViewModel {
 
+    private static final String PROMPT =
+            "Compare what is open with another checkpoint: Compare With…, or drop it here.";
+
     private final Dialogs dialogs;
     private final RulesSource rules;
     private final Supplier<Path> openNow;
@@ -38,8 +42,7 @@ public final class DiffViewModel {
     private final ReadOnlyObjectWrapper<Path> a = new ReadOnlyObjectWrapper<>(this, "a");
     private final ReadOnlyObjectWrapper<Path> b = new ReadOnlyObjectWrapper<>(this, "b");
     private final ReadOnlyObjectWrapper<DiffReport> report = new ReadOnlyObjectWrapper<>(this, "report");
-    private final ReadOnlyStringWrapper summary = new ReadOnlyStringWrapper(this, "summary",
-            "Compare what is open with another checkpoint: Compare With…, or drop it here.");
+    private final ReadOnlyStringWrapper summary = new ReadOnlyStringWrapper(this, "summary", PROMPT);
     private final ObservableList<DiffRow> rows = FXCollections.observableArrayList();
     private final ObservableList<DiffRow> rowsView = FXCollections.unmodifiableObservableList(rows);
     private final BooleanBinding canCompareValues;
@@ -53,13 +56,21 @@ public final class DiffViewModel {
         this.canCompareValues = report.isNotNull().and(job.busyProperty().not());
     }
 
-    /** Compare With…: asks for B and compares what is open with it. */
+    /** Compare With…: asks for B, a file or a folder, and compares what is open with it. */
     public void compareWith() {
         Path open = openNow.get();
         if (open == null) {
             return;
         }
-        dialogs.chooseCheckpointFolder().ifPresent(other -> compare(open, other));
+        dialogs.chooseCheckpoint("Compare with: a weights or index file, or a folder's config.json")
+                .ifPresent(other -> compare(open, checkpointOf(other)));
+    }
+
+    /** A weights or index file is B itself; any other file chosen (config.json) stands for its folder. */
+    private static Path checkpointOf(Path chosen) {
+        String name = chosen.getFileName() == null ? "" : chosen.getFileName().toString();
+        boolean weights = name.endsWith(".safetensors") || name.endsWith(".bin") || name.endsWith(".index.json");
+        return Files.isRegularFile(chosen) && !weights && chosen.getParent() != null ? chosen.getParent() : chosen;
     }
 
     /** Compares what is open with {@code other} (dropped on the screen). */
@@ -84,13 +95,19 @@ public final class DiffViewModel {
         }
     }
 
-    /** Compares {@code first} with {@code second}, their values too when {@code values}. */
+    /**
+     * Compares {@code first} with {@code second}, their values too when {@code values}. Comparing the values of
+     * the pair on screen keeps its layout report shown until the values are in, so a cancel leaves it usable.
+     */
     public void compare(Path first, Path second, boolean values) {
+        boolean samePair = first.equals(a.get()) && second.equals(b.get()) && report.get() != null;
         a.set(first);
         b.set(second);
-        report.set(null);
-        rows.clear();
-        summary.set("");
+        if (!(values && samePair)) {
+            report.set(null);
+            rows.clear();
+            summary.set("");
+        }
         job.start((values ? "Comparing the values of " : "Comparing ") + name(first) + " with " + name(second),
                 (progress, cancel) -> {
                     RuleBook book = rules.load();
@@ -98,6 +115,16 @@ public final class DiffViewModel {
                         return CheckpointDiff.compare(ca, cb, values, cancel);
                     }
                 }, this::show, summary::set);
+    }
+
+    /** Forgets A, B and their comparison: what is open changed, or was closed. */
+    public void reset() {
+        job.reset();
+        a.set(null);
+        b.set(null);
+        report.set(null);
+        rows.clear();
+        summary.set(PROMPT);
     }
 
     private void show(DiffReport r) {
@@ -109,18 +136,34 @@ public final class DiffViewModel {
                         : " from " + from(t.from())))));
         r.changed().forEach(c -> out.add(new DiffRow(DiffRow.Kind.CHANGED, c.key(), spec(c.a()), spec(c.b()))));
         r.values().ifPresent(vs -> vs.stream().filter(v -> !v.identical()).forEach(v -> out.add(new DiffRow(
-                DiffRow.Kind.VALUES, v.key(), Sizes.count(v.differingElements()) + " elements differ",
-                "max |a − b| " + String.format(Locale.ROOT, "%.3g", v.maxAbsDiff())))));
+                DiffRow.Kind.VALUES, v.key(), value(v, v.aValue()), value(v, v.bValue()),
+                Sizes.count(v.differingElements())
+                        + (v.differingElements() == 1 ? " element differs" : " elements differ")
+                        + (Double.isNaN(v.maxAbsDiff()) ? "" : ", by at most " + number(v.maxAbsDiff()))))));
         rows.setAll(out);
-        StringBuilder s = new StringBuilder(r.identical() ? "Same " : "Different ");
-        s.append(r.values().isPresent() ? "layout and values" : "layout").append(": ")
-                .append(Sizes.count(r.same())).append(" tensors agree, ")
-                .append(r.onlyInA().size()).append(" only in A, ").append(r.onlyInB().size()).append(" only in B, ")
-                .append(r.changed().size()).append(" changed");
-        r.values().ifPresent(vs -> s.append(", ").append(vs.stream().filter(v -> !v.identical()).count())
+        boolean sameLayout = r.onlyInA().isEmpty() && r.onlyInB().isEmpty() && r.changed().isEmpty();
+        StringBuilder s = new StringBuilder(sameLayout ? "Same layout" : "Different layout");
+        r.values().ifPresent(vs -> {
+            boolean sameValues = vs.stream().allMatch(DiffReport.ValueDiff::identical);
+            s.append(sameLayout == sameValues ? " and values" : sameValues ? ", same values" : ", different values");
+        });
+        s.append(": ").append(Sizes.count(r.same())).append(" tensors agree, ")
+                .append(Sizes.count(r.onlyInA().size())).append(" only in A, ")
+                .append(Sizes.count(r.onlyInB().size())).append(" only in B, ")
+                .append(Sizes.count(r.changed().size())).append(" changed");
+        r.values().ifPresent(vs -> s.append(", ").append(Sizes.count(vs.stream().filter(v -> !v.identical()).count()))
                 .append(" with other values"));
         r.mapping().ifPresent(m -> s.append(" · ").append(m));
         summary.set(s.toString());
+    }
+
+    /** One side's value where {@code v} differs most: "0.0123457 at [1, 7, 3]"; for a dtype not decoded, where. */
+    private static String value(DiffReport.ValueDiff v, double side) {
+        return (Double.isNaN(v.maxAbsDiff()) ? "differs" : number(side)) + " at " + v.at();
+    }
+
+    private static String number(double v) {
+        return String.format(Locale.ROOT, "%.6g", v);
     }
 
     private static String spec(TensorSpec t) {

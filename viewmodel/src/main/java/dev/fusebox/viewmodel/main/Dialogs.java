@@ -12,6 +12,12 @@ public interface Dialogs {
     /** A checkpoint or adapter folder to open. */
     Optional<Path> chooseCheckpointFolder();
 
+    /**
+     * A checkpoint to compare with, file or folder in one chooser: a .safetensors, .bin or index file, or any
+     * other file of a checkpoint folder (its config.json) for the folder.
+     */
+    Optional<Path> chooseCheckpoint(String title);
+
     /** A folder to write into; {@code suggestion} is where the chooser starts. */
     Optional<Path> chooseOutputFolder(String title, Path suggestion);
 }

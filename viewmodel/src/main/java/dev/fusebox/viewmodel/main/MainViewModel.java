@@ -195,6 +195,8 @@ public final class MainViewModel {
         mapping.clear();
         convert.show(null);
         verify.show(null);
+        diff.reset();
+        notice.set(null);
         workspace.set(null);
         title.set(APP_NAME);
         old.checkpoints().forEach(Checkpoint::close);
@@ -207,12 +209,15 @@ public final class MainViewModel {
         mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
         convert.show(a);
         verify.show(a);
+        diff.reset();
+        // Notices were about what was open before.
+        notice.set(null);
         workspace.set(a.workspace());
         if (old != null) {
             Set<Checkpoint> kept = new HashSet<>(a.workspace().checkpoints());
             old.checkpoints().stream().filter(c -> !kept.contains(c)).forEach(Checkpoint::close);
         }
-        title.set(APP_NAME + " — " + a.workspace().displayName());
+        title.set(APP_NAME + " — " + a.workspace().title());
     }
 
     /**
@@ -305,7 +310,7 @@ public final class MainViewModel {
         return hasWorkspace;
     }
 
-    /** "Fusebox — legacy-base + legacy-lora-attn_experts". */
+    /** "Fusebox — mixtral · legacy-base + legacy-lora-attn_experts". */
     public ReadOnlyStringProperty titleProperty() {
         return title.getReadOnlyProperty();
     }

@@ -4,6 +4,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.convert.ConversionRequest;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -70,6 +71,21 @@ public record Workspace(Checkpoint model, Checkpoint adapter) {
 
     /** "legacy-base + legacy-lora-attn_experts". */
     public String displayName() {
-        return String.join(" + ", checkpoints().stream().map(Checkpoint::displayName).toList());
+        return String.join(" + ", checkpoints().stream().map(Workspace::name).toList());
+    }
+
+    /**
+     * The window's title: the model type, then what is open ("mixtral · legacy-base"), so checkpoints of several
+     * families in folders of one name ("legacy") tell apart.
+     */
+    public String title() {
+        return primary().modelType() + " · " + displayName();
+    }
+
+    /** A checkpoint's folder or file name; an index file's folder, since its own name is the same everywhere. */
+    static String name(Checkpoint c) {
+        Path file = c.location().getFileName();
+        return file != null && file.toString().endsWith(".index.json") && c.directory().getFileName() != null
+                ? c.directory().getFileName().toString() : c.displayName();
     }
 }

@@ -87,9 +87,15 @@ public final class MappingViewModel {
             long built = p.targets().size() - copied - renamed;
             return what + ": " + p.modelType() + ", " + p.from().jsonName() + " → " + p.to().jsonName() + " by the "
                     + p.rules() + " · " + Sizes.count(p.sourceTensors().size()) + " tensors in, "
-                    + Sizes.count(p.targets().size()) + " out, " + Sizes.bytes(p.targetBytes()) + " · " + copied
-                    + " copied, " + renamed + " renamed, " + built + " built by operations";
+                    + Sizes.count(p.targets().size()) + " out, " + Sizes.bytes(p.targetBytes()) + " · "
+                    + kinds(copied, renamed, built);
         });
+    }
+
+    /** "46,679 copied, 0 renamed, 58 built by operations". */
+    static String kinds(long copied, long renamed, long built) {
+        return Sizes.count(copied) + " copied, " + Sizes.count(renamed) + " renamed, " + Sizes.count(built)
+                + " built by operations";
     }
 
     /** The diagram of {@code row}, its note saying what happens to the rank and alpha of an adapter's target. */
@@ -126,18 +132,16 @@ public final class MappingViewModel {
         int shown = 0;
         for (MappingRow r : rows) {
             if (r.matches(q)) {
-                byGroup.computeIfAbsent(groupByLayer.get() ? r.group() : "", k -> new ArrayList<>()).add(r);
+                byGroup.computeIfAbsent(r.group(), k -> new ArrayList<>()).add(r);
                 shown++;
             }
         }
+        // Layers in numeric order, then what is outside them; ungrouped, the same rows in the same order.
         List<MappingGroup> out = new ArrayList<>();
-        // Layers first in their order, then what is outside them.
-        byGroup.entrySet().stream().filter(e -> !e.getKey().equals(MappingRow.OUTSIDE_LAYERS))
-                .forEach(e -> out.add(new MappingGroup(e.getKey(), e.getValue())));
-        Optional.ofNullable(byGroup.get(MappingRow.OUTSIDE_LAYERS))
-                .ifPresent(r -> out.add(new MappingGroup(MappingRow.OUTSIDE_LAYERS, r)));
+        byGroup.forEach((label, r) -> out.add(new MappingGroup(label, r)));
         out.sort((a, b) -> Integer.compare(firstLayer(a), firstLayer(b)));
-        groups.setAll(out);
+        groups.setAll(groupByLayer.get() || out.isEmpty() ? out
+                : List.of(new MappingGroup("", out.stream().flatMap(g -> g.rows().stream()).toList())));
         shownText.set(shown == rows.size() ? Sizes.count(rows.size()) + " tensors"
                 : Sizes.count(shown) + " of " + Sizes.count(rows.size()) + " tensors");
     }

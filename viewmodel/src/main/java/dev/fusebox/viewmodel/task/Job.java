@@ -28,6 +28,8 @@ public final class Job {
     public enum State { IDLE, RUNNING, SUCCEEDED, FAILED, CANCELLED }
 
     private static final double NANOS = 1e9;
+    /** What a cancelled run leaves on screen: every engine writes under a temporary name, removed on cancel. */
+    public static final String CANCELLED_TEXT = "Cancelled — nothing written.";
 
     private final TaskRunner runner;
     private final LongSupplier nanoTime;
@@ -77,7 +79,7 @@ public final class Job {
         runner.run((p, c) -> work.run(p, () -> mine.get() || c.isCancelled()), new TaskListener<T>() {
             @Override
             public void progressed(Progress p) {
-                if (run == generation) {
+                if (run == generation && !mine.get()) {
                     show(p);
                 }
             }
@@ -110,18 +112,47 @@ public final class Job {
         });
     }
 
-    /** Asks the run in flight to stop at its next check; the job then ends as cancelled. */
+    /**
+     * Asks the run in flight to stop at its next check, saying so at once; the job then ends as cancelled, its
+     * progress emptied and {@link #CANCELLED_TEXT} shown.
+     */
     public void cancel() {
         stop.set(true);
+        if (busy.get()) {
+            current.set("Cancelling …");
+            timeLeftText.set("");
+        }
+    }
+
+    /**
+     * Forgets the latest run, as if none had started (what a screen does when what is open changes): the run in
+     * flight is asked to stop and whatever it reports afterwards is ignored.
+     */
+    public void reset() {
+        stop.set(true);
+        generation++;
+        title.set("");
+        failure.set("");
+        clearProgress();
+        busy.set(false);
+        state.set(State.IDLE);
+    }
+
+    private void clearProgress() {
+        current.set("");
+        progress.set(0);
+        percentText.set("");
+        rateText.set("");
+        timeLeftText.set("");
     }
 
     private void finish(State end) {
+        if (end == State.CANCELLED) {
+            clearProgress();
+            current.set(CANCELLED_TEXT);
+        }
         busy.set(false);
         state.set(end);
-        if (end == State.CANCELLED) {
-            current.set("");
-            timeLeftText.set("");
-        }
     }
 
     /** Rate and time left first, fraction last: whoever watches the fraction sees the rest already updated. */

@@ -9,7 +9,9 @@ import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.viewmodel.main.Analysis;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
+import javafx.beans.binding.Bindings;
 import javafx.beans.binding.BooleanBinding;
+import javafx.beans.binding.StringBinding;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
@@ -61,17 +63,18 @@ public final class VerifyViewModel {
     private final ObservableList<PositionRow> positionsView = FXCollections.unmodifiableObservableList(positions);
     private final BooleanBinding canVerify;
     private final ReadOnlyObjectWrapper<List<Path>> converted = new ReadOnlyObjectWrapper<>(this, "converted");
+    private final StringBinding using = Bindings.createStringBinding(this::describeUsing, analysis, converted);
 
     public VerifyViewModel(TaskRunner runner) {
         this.job = new Job(runner);
-        this.canVerify = javafx.beans.binding.Bindings.createBooleanBinding(
+        this.canVerify = Bindings.createBooleanBinding(
                 () -> analysis.get() != null && analysis.get().modelPlan().isPresent() && refusal(analysis.get())
                         .isEmpty(), analysis).and(job.busyProperty().not());
     }
 
     /** Takes what is open now; forgets the last report and conversion. */
     public void show(Analysis a) {
-        job.cancel();
+        job.reset();
         analysis.set(a);
         converted.set(null);
         clear();
@@ -206,6 +209,24 @@ public final class VerifyViewModel {
     /** What Verify will compare, in words. */
     public ReadOnlyStringProperty againstProperty() {
         return against.getReadOnlyProperty();
+    }
+
+    /** What Verify compares with: what Convert wrote, else a conversion it makes (the adapter's too when open). */
+    public StringBinding usingProperty() {
+        return using;
+    }
+
+    private String describeUsing() {
+        List<Path> written = converted.get();
+        if (written != null) {
+            return "against " + String.join(" + ", written.stream().map(p -> p.getFileName().toString()).toList());
+        }
+        Analysis a = analysis.get();
+        if (a == null || a.modelPlan().isEmpty()) {
+            return "";
+        }
+        return a.workspace().adapter() == null ? "reads the conversion through its plan, written nowhere"
+                : "reads the conversion through its plan, written nowhere (the adapter goes to a temporary folder)";
     }
 
     /** The conversion Verify uses instead of making its own, when Convert wrote one. */

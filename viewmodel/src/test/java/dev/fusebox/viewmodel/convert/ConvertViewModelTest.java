@@ -84,6 +84,22 @@ class ConvertViewModelTest {
             assertThat(left).isEmpty();
         }
         assertThat(main.noticeProperty().get()).isNull();
+        assertThat(vm.job().currentProperty().get()).isEqualTo("Cancelled — nothing written.");
+        assertThat(vm.canConvertProperty().get()).isTrue();
+    }
+
+    @Test
+    void openingAnotherCheckpointForgetsTheLastConversionAndItsProgress() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).isEqualTo(Job.State.SUCCEEDED);
+        main.open(List.of(Fixtures.tiny("v5-base.float32.safetensors")));
+        assertThat(vm.job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(vm.job().percentTextProperty().get()).isEmpty();
+        assertThat(vm.job().getProgress()).isZero();
+        assertThat(vm.outputs()).isEmpty();
+        assertThat(vm.outcomeTextProperty().get()).isEmpty();
     }
 
     @Test
@@ -104,6 +120,18 @@ class ConvertViewModelTest {
         main.convert().convertInto(out(), Layout.LEGACY);
         assertThat(main.convert().job().getState()).isEqualTo(Job.State.FAILED);
         assertThat(main.noticeProperty().get().text()).contains("is already in the legacy layout");
+    }
+
+    @Test
+    void droppingALegacyCheckpointOnConvertToLegacyIsRefusedBeforeAskingForAFolder() throws Exception {
+        main = Opened.empty(temp, dialogs);
+        dialogs.answer(out());
+        main.openAndConvert(List.of(Fixtures.tiny("legacy-base")), Layout.LEGACY);
+        assertThat(dialogs.unanswered()).containsExactly(out());
+        assertThat(main.convert().job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(main.noticeProperty().get().kind()).isEqualTo(Notice.Kind.ERROR);
+        assertThat(main.noticeProperty().get().text()).isEqualTo(
+                "legacy-base is already in the legacy layout; drop it on “Convert to v5” to convert it.");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.fusebox.viewmodel.main;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.Optional;
 
 /** Answers the window's questions from a queue the test fills; an empty queue is the user pressing Cancel. */
@@ -19,6 +20,11 @@ public final class FakeDialogs implements Dialogs {
         return this;
     }
 
+    /** The answers no question took yet. */
+    public List<Path> unanswered() {
+        return List.copyOf(answers);
+    }
+
     @Override
     public Optional<Path> chooseCheckpointFile() {
         return Optional.ofNullable(answers.poll());
@@ -26,6 +32,11 @@ public final class FakeDialogs implements Dialogs {
 
     @Override
     public Optional<Path> chooseCheckpointFolder() {
+        return Optional.ofNullable(answers.poll());
+    }
+
+    @Override
+    public Optional<Path> chooseCheckpoint(String title) {
         return Optional.ofNullable(answers.poll());
     }
 

@@ -22,7 +22,9 @@ class MappingViewModelTest {
 
     @AfterEach
     void close() {
-        main.close();
+        if (main != null) {
+            main.close();
+        }
     }
 
     private MappingViewModel open(Path... paths) {
@@ -54,6 +56,13 @@ class MappingViewModelTest {
     }
 
     @Test
+    void countsInTheSummaryHaveThousandsSeparators() {
+        // DeepSeek-V3's 46,679 tensors copied as they are.
+        assertThat(MappingViewModel.kinds(46679, 0, 1218))
+                .isEqualTo("46,679 copied, 0 renamed, 1,218 built by operations");
+    }
+
+    @Test
     void theFilterKeepsRowsWithEveryWordAndSaysHowManyShow() {
         MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
         vm.filterProperty().set("gate_up");
@@ -72,6 +81,17 @@ class MappingViewModelTest {
         MappingViewModel vm = open(Fixtures.tiny("legacy-base"));
         vm.groupByLayerProperty().set(false);
         assertThat(vm.groups()).singleElement().satisfies(g -> assertThat(g.rows()).hasSize(21));
+    }
+
+    @Test
+    void withoutGroupingRowsRunInLayerOrderThenWhatIsOutsideTheLayers() throws Exception {
+        MappingViewModel vm = open(LastLayerFirst.write(temp.resolve("last-layer-first")));
+        vm.groupByLayerProperty().set(false);
+        // Layer 1's tensors are stored first; the table still reads layer 0, layer 1, then the rest.
+        assertThat(vm.shownRows()).extracting(MappingRow::layer).isSortedAccordingTo(
+                java.util.Comparator.comparingInt(l -> l < 0 ? Integer.MAX_VALUE : l));
+        assertThat(vm.shownRows().getFirst().layer()).isZero();
+        assertThat(vm.shownRows().getLast().layer()).isEqualTo(-1);
     }
 
     @Test

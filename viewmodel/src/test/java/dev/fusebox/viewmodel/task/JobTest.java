@@ -98,6 +98,46 @@ class JobTest {
     }
 
     @Test
+    void cancellingSaysSoAtOnceThenThatNothingWasWrittenWithNoProgressLeftStanding() {
+        List<String> said = new ArrayList<>();
+        job.start("x", (progress, cancel) -> {
+            progress.onProgress(new Progress(13, 100, 0, 0, "model.layers.3.mlp.experts.gate_up_proj"));
+            job.cancel();
+            said.add(job.currentProperty().get());
+            // A step the engine reports after the cancel, before its next check, moves nothing on screen.
+            progress.onProgress(new Progress(14, 100, 0, 0, "model.layers.3.mlp.experts.down_proj"));
+            said.add(job.percentTextProperty().get());
+            cancel.check();
+            return "finished";
+        }, results::add, failures::add);
+        assertThat(said).containsExactly("Cancelling …", "13 %");
+        assertThat(job.getState()).isEqualTo(Job.State.CANCELLED);
+        assertThat(job.currentProperty().get()).isEqualTo("Cancelled — nothing written.");
+        assertThat(job.percentTextProperty().get()).isEmpty();
+        assertThat(job.getProgress()).isZero();
+        assertThat(job.timeLeftTextProperty().get()).isEmpty();
+    }
+
+    @Test
+    void resetForgetsTheLastRunAndIgnoresTheOneInFlight() {
+        DelayingRunner runner = new DelayingRunner();
+        Job j = new Job(runner, clock::get);
+        j.start("first", (p, c) -> "first", results::add, failures::add);
+        runner.finish(0);
+        assertThat(j.percentTextProperty().get()).isEqualTo("100 %");
+        j.start("second", (p, c) -> "second", results::add, failures::add);
+        j.reset();
+        assertThat(j.getState()).isEqualTo(Job.State.IDLE);
+        assertThat(j.isBusy()).isFalse();
+        assertThat(j.percentTextProperty().get()).isEmpty();
+        assertThat(j.getProgress()).isZero();
+        assertThat(j.titleProperty().get()).isEmpty();
+        runner.finish(1);
+        assertThat(results).containsExactly("first");
+        assertThat(j.getState()).isEqualTo(Job.State.IDLE);
+    }
+
+    @Test
     void aNewRunSupersedesTheOneInFlight() {
         DelayingRunner runner = new DelayingRunner();
         Job j = new Job(runner, clock::get);

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -162,6 +163,30 @@ class VerifyViewModelTest {
         });
         vm.verify();
         assertThat(vm.job().getState()).isEqualTo(Job.State.CANCELLED);
+        assertThat(vm.passedProperty().get()).isNull();
+    }
+
+    @Test
+    void whatVerifyComparesWithNamesTheAdapterOnlyWhenOneIsOpen() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        VerifyViewModel vm = main.verify();
+        assertThat(vm.usingProperty().get())
+                .isEqualTo("converts (the adapter too) to a temporary folder first, then compares; nothing is kept");
+        main.close();
+        main.open(List.of(Fixtures.tiny("legacy-base")));
+        assertThat(vm.usingProperty().get())
+                .isEqualTo("converts to a temporary folder first, then compares; nothing is kept");
+    }
+
+    @Test
+    void openingAnotherCheckpointForgetsTheLastVerificationAndItsProgress() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        VerifyViewModel vm = main.verify();
+        vm.verify();
+        assertThat(vm.job().getState()).isEqualTo(Job.State.SUCCEEDED);
+        main.open(List.of(Fixtures.tiny("v5-base.float32.safetensors")));
+        assertThat(vm.job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(vm.job().getProgress()).isZero();
         assertThat(vm.passedProperty().get()).isNull();
     }
 }
