@@ -72,8 +72,11 @@ public final class TemporaryConversion implements AutoCloseable {
     private static Optional<PlannedConversion> adapterPlan(Checkpoint adapter, Checkpoint base, Layout to)
             throws FuseboxException {
         try {
-            return Optional.of(Conversions.plan(adapter, ConversionRequest.to(to)
-                    .withBase(Optional.of(base.location()))));
+            PlannedConversion plan = Conversions.plan(adapter, ConversionRequest.to(to)
+                    .withBase(Optional.of(base.location())));
+            // An adapter with nothing to convert plans as a copy of itself: it loads as it is on either layout.
+            boolean copy = plan.plan().targets().stream().allMatch(t -> t.copiedWhole() && !t.renamed());
+            return copy ? Optional.empty() : Optional.of(plan);
         } catch (FuseboxException e) {
             // Nothing to convert: no expert or router LoRA (or already in that layout, which the forward pass on
             // the source side then refuses with the module it cannot place).
