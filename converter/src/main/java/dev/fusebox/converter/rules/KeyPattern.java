@@ -50,6 +50,11 @@ public final class KeyPattern {
         return indexed;
     }
 
+    /** Literal text that every key this pattern matches holds: the longer side of the {@code *}. */
+    String requiredText() {
+        return head.length() >= tail.length() ? head : tail;
+    }
+
     /** The leftmost match in {@code key}. */
     public Optional<Match> find(String key) {
         return Optional.ofNullable(match(key));

@@ -53,6 +53,11 @@ public record Renaming(Pattern from, String to, Optional<Renaming> inverse) {
         }
     }
 
+    /** Literal text that every key this renaming matches holds, when the pattern has some ({@link RequiredText}). */
+    Optional<String> requiredText() {
+        return RequiredText.of(from.pattern());
+    }
+
     /** This renaming run the other way, or empty when it is one way. */
     public Optional<Renaming> reversed() {
         return inverse.map(inv -> new Renaming(inv.from, inv.to, Optional.of(this)));

@@ -137,7 +137,7 @@ public final class RuleBook {
      * then most that match something, then the rule set read last. Empty when no rule matches any key.
      */
     public Optional<RuleSet> guess(Collection<String> keys) {
-        Collection<String> shapes = KeyShapes.of(keys).keySet();
+        KeyText shapes = new KeyText(KeyShapes.of(keys).keySet());
         RuleSet best = null;
         RuleSet.Fit bestFit = null;
         for (RuleSet r : ruleSets.reversed()) {
