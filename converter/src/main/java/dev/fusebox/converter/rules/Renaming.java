@@ -38,18 +38,18 @@ public record Renaming(Pattern from, String to, Optional<Renaming> inverse) {
      */
     public String apply(String key) {
         try {
-            return from.matcher(new BoundedKey(key, this)).replaceFirst(to);
+            return from.matcher(new BoundedKey(key, "the renaming " + this)).replaceFirst(to);
         } catch (StackOverflowError e) {
-            throw BoundedKey.outOfStack(this, key);
+            throw BoundedKey.outOfStack("the renaming " + this, key);
         }
     }
 
     /** Whether the pattern occurs in {@code key}; throws as {@link #apply} does. */
     public boolean matches(String key) {
         try {
-            return from.matcher(new BoundedKey(key, this)).find();
+            return from.matcher(new BoundedKey(key, "the renaming " + this)).find();
         } catch (StackOverflowError e) {
-            throw BoundedKey.outOfStack(this, key);
+            throw BoundedKey.outOfStack("the renaming " + this, key);
         }
     }
 
