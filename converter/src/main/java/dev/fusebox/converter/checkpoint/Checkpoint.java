@@ -98,8 +98,7 @@ public final class Checkpoint implements AutoCloseable {
             boolean adapter = name.equals(ADAPTER_WEIGHTS) || name.equals(ADAPTER_WEIGHTS_BIN)
                     || looksLikeAdapter(tensors.keySet());
             if (adapter) {
-                AdapterConfig ac = Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))
-                        ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
+                AdapterConfig ac = adapterConfigIn(dir) ? AdapterConfig.read(dir.resolve(ADAPTER_CONFIG)) : null;
                 AdapterPairs.check(location, tensors);
                 return new Checkpoint(location, dir, CheckpointKind.ADAPTER, null, ac, null, files, tensors, rules);
             }
@@ -111,8 +110,24 @@ public final class Checkpoint implements AutoCloseable {
                         + "model.safetensors.index.json");
     }
 
+    /**
+     * Whether {@code dir} holds an adapter_config.json; one that is there but is not a regular file (a pipe, a
+     * device, a folder, a broken link) is refused rather than taken for a model folder without one.
+     */
+    private static boolean adapterConfigIn(Path dir) throws FuseboxException {
+        Path config = dir.resolve(ADAPTER_CONFIG);
+        if (Files.isRegularFile(config)) {
+            return true;
+        }
+        if (Files.exists(config, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new FuseboxException(Problem.NOT_A_CHECKPOINT, config, "is not a regular file (a pipe, device, "
+                    + "folder or broken link is never read), so the folder is neither an adapter nor a model");
+        }
+        return false;
+    }
+
     private static Checkpoint openDirectory(Path dir, RuleBook rules) throws FuseboxException {
-        if (Files.isRegularFile(dir.resolve(ADAPTER_CONFIG))) {
+        if (adapterConfigIn(dir)) {
             AdapterConfig ac = AdapterConfig.read(dir.resolve(ADAPTER_CONFIG));
             Path weights = dir.resolve(ADAPTER_WEIGHTS);
             if (!Files.isRegularFile(weights)) {
