@@ -122,6 +122,7 @@ public final class Planner {
                 Optional<DirectedRules.ConverterMatch> m = rules.converterFor(file, t.key(), input);
                 TensorSpec spec = t.spec();
                 if (m.isEmpty()) {
+                    rules.checkCanonicalIndex(file, t.key(), input);
                     entries.add(new Copy(spec, rules.renamesBeforeConverting() ? input : rules.rename(t.key())));
                     continue;
                 }
