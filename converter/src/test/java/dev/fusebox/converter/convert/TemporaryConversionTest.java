@@ -93,4 +93,26 @@ class TemporaryConversionTest {
         assertThat(adapterStarted).isTrue();
         assertThat(left()).isEmpty();
     }
+
+    @Test
+    void theNextRunRemovesTheFoldersOfAKilledOneAndNoOther() throws Exception {
+        Process finished = new ProcessBuilder("true").start();
+        finished.waitFor();
+        Path abandoned = Files.createDirectories(parent.resolve(TemporaryConversion.PREFIX + finished.pid() + "-1")
+                .resolve("model"));
+        Path running = Files.createDirectory(parent.resolve(TemporaryConversion.PREFIX
+                + ProcessHandle.current().pid() + "-2"));
+        Path unnamed = Files.createDirectory(parent.resolve(TemporaryConversion.PREFIX + "12345678"));
+        Path other = Files.createDirectory(parent.resolve("photos"));
+        try (Checkpoint model = Checkpoint.open(BASE);
+             TemporaryConversion c = TemporaryConversion.write(parent, model, Optional.empty(), ProgressListener.NONE,
+                     Cancellation.NEVER)) {
+            assertThat(abandoned.getParent()).doesNotExist();
+            assertThat(running).isDirectory();
+            assertThat(unnamed).isDirectory();
+            assertThat(other).isDirectory();
+            assertThat(c.model().getParent().getFileName().toString())
+                    .startsWith(TemporaryConversion.PREFIX + ProcessHandle.current().pid() + "-");
+        }
+    }
 }
