@@ -39,6 +39,13 @@ public final class Verifier {
     /** How many tokens {@link #defaultTokens} picks. */
     public static final int DEFAULT_TOKEN_COUNT = 16;
 
+    /**
+     * The most tokens one check runs: attention grows with their square and the logits kept with their number
+     * times the vocabulary, and a sample pass needs far fewer (256 × a 32 000-token vocabulary is 33 MB of logits
+     * per side).
+     */
+    public static final int MOST_TOKENS = 256;
+
     private final Kernel kernel;
 
     public Verifier(Kernel kernel) {
@@ -47,6 +54,14 @@ public final class Verifier {
 
     public Verifier() {
         this(Kernel.best());
+    }
+
+    /** Refuses more than {@link #MOST_TOKENS} tokens, before any weight is read or converted. */
+    public static void checkTokenCount(Path source, int tokens) throws FuseboxException {
+        if (tokens > MOST_TOKENS) {
+            throw new FuseboxException(Problem.UNSUPPORTED, source, "is to be verified on " + tokens + " tokens, "
+                    + "but a check runs at most " + MOST_TOKENS + "; give fewer with --tokens");
+        }
     }
 
     /** This machine's physical memory, the default budget for the weights of both sides. */
@@ -68,6 +83,7 @@ public final class Verifier {
 
     public VerificationReport verify(VerificationRequest request, ProgressListener progress,
                                      Cancellation cancellation) throws FuseboxException {
+        checkTokenCount(request.source(), request.tokens().size());
         try (Checkpoint source = openModel(request.source());
              Checkpoint converted = openModel(request.converted());
              Checkpoint sourceAdapter = openAdapter(request.sourceAdapter());
