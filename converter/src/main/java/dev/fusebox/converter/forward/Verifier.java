@@ -246,9 +246,47 @@ public final class Verifier {
         if (!(max <= allowed)) {
             failures.add(0, String.format(Locale.ROOT, "logits differ by up to %.3g (tolerance %.3g)", max, allowed));
         }
+        Optional<String> nonFinite = nonFinite(a, b);
+        if (nonFinite.isPresent()) {
+            // "logits differ by up to Infinity" would blame the conversion for what both sides compute alike.
+            failures.clear();
+            failures.add(nonFinite.get());
+        }
         List<Integer> tokens = Arrays.stream(a.tokens()).boxed().toList();
         return new VerificationReport(failures.isEmpty(), allowed, max, tokens, a.layersRun(), layersTotal, layers,
                 positions, sourceSide, convertedSide, a.logitsByPosition(), b.logitsByPosition(), failures);
+    }
+
+    /**
+     * Where both sides first hold NaN or infinities at the same places (the embeddings, a layer's output, the
+     * logits), said as the failure: the model itself makes them (its weights, or config.json such as a NaN
+     * rms_norm_eps), not the conversion. Empty when all is finite, or when the sides differ in where (then the
+     * usual differences say it).
+     */
+    private static Optional<String> nonFinite(ForwardResult a, ForwardResult b) {
+        int states = Math.min(a.hidden().size(), b.hidden().size());
+        for (int h = 0; h <= states; h++) {
+            float[] x = h < states ? a.hidden().get(h) : a.logits();
+            float[] y = h < states ? b.hidden().get(h) : b.logits();
+            boolean nan = false;
+            boolean any = false;
+            for (int i = 0; i < x.length; i++) {
+                boolean fx = Float.isFinite(x[i]);
+                if (fx != Float.isFinite(y[i]) || (!fx && Float.isNaN(x[i]) != Float.isNaN(y[i]))) {
+                    return Optional.empty();
+                }
+                any |= !fx;
+                nan |= Float.isNaN(x[i]);
+            }
+            if (any) {
+                String where = h == 0 ? "the embeddings hold" : h < states ? "layer " + (h - 1) + "'s output holds"
+                        : "the logits hold";
+                return Optional.of(where + " " + (nan ? "NaN" : "infinities") + " in both layouts, at the same "
+                        + "places: the model's own weights or config.json (such as a NaN rms_norm_eps) make them, not "
+                        + "the conversion, and they cannot be compared as numbers");
+            }
+        }
+        return Optional.empty();
     }
 
     private static List<TokenLogit> top5(float[] logits) {

@@ -136,6 +136,23 @@ class HostileInputCorpusTest {
     }
 
     @Test
+    void verifyOnANaNRmsNormEpsSaysBothLayoutsHoldNaNAndLeavesNoTemporaryFolder() throws Exception {
+        Path nan = folder("rms-norm-eps-nan");
+        Path config = base(nan).resolve("config.json");
+        ObjectNode c = (ObjectNode) JSON.readTree(config.toFile());
+        c.put("rms_norm_eps", Double.NaN);
+        Files.writeString(config, JSON.writeValueAsString(c).replace("\"NaN\"", "NaN"));
+        Map<String, String> before = snapshot(nan);
+        List<Path> temporaryBefore = temporaryFolders();
+        CliRun run = CliRun.of("verify", base(nan).toString());
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(Cli.CHECK_FAILED);
+        assertThat(run.errLines()).hasSize(1);
+        assertThat(run.err()).contains("layer 0's output holds NaN in both layouts").doesNotContain("Infinity");
+        assertThat(snapshot(nan)).isEqualTo(before);
+        assertThat(temporaryFolders()).isEqualTo(temporaryBefore);
+    }
+
+    @Test
     void aKeyOfTwentyThousandDotsIsInspectedAsAShallowTree() throws Exception {
         Path dots = folder("key-of-20000-dots");
         String key = String.join(".", Collections.nCopies(20_000, "a")) + ".weight";
