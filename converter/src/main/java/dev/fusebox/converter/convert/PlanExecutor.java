@@ -74,6 +74,44 @@ public final class PlanExecutor {
         long start = System.nanoTime();
         ProgressTracker tracker = new ProgressTracker(plan, listener);
         Map<String, String> metadata = metadata(source);
+        try {
+            return write(source, otherInputs, plan, output, options, tracker, cancellation, metadata, start);
+        } catch (FuseboxException e) {
+            // A read past the end of an input that shrank fails while writing a shard of OUT.partial: name the input.
+            FuseboxException changed = changedInput(source, otherInputs, e);
+            throw changed == null ? e : changed;
+        }
+    }
+
+    /** An input file whose size is not what it was when opened, as the failure {@code cause} should be; or null. */
+    private static FuseboxException changedInput(Checkpoint source, List<Checkpoint> others, FuseboxException cause) {
+        if (cause.problem() != Problem.IO_ERROR) {
+            return null;
+        }
+        List<Checkpoint> inputs = new ArrayList<>(others);
+        inputs.addFirst(source);
+        for (Checkpoint c : inputs) {
+            for (TensorFile f : c.files()) {
+                long now;
+                try {
+                    now = Files.size(f.path());
+                } catch (IOException e) {
+                    now = -1;
+                }
+                if (now != f.fileSize()) {
+                    return new FuseboxException(Problem.IO_ERROR, f.path(), "changed while being read (" + (now < 0
+                            ? "it is gone" : "it is " + now + " bytes") + ", and was " + f.fileSize() + " when "
+                            + "opened); nothing was written", cause);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static ConversionResult write(Checkpoint source, List<Checkpoint> otherInputs, ConversionPlan plan,
+                                          Path output, ConvertOptions options, ProgressTracker tracker,
+                                          Cancellation cancellation, Map<String, String> metadata, long start)
+            throws FuseboxException {
         try (SourceFiles files = new SourceFiles(source, otherInputs)) {
             ShardWriter shards = new ShardWriter(files, tracker, cancellation, options.twoLanesFrom());
             if (output.getFileName().toString().endsWith(".safetensors")) {
