@@ -1,6 +1,7 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.rules.RuleBook;
@@ -273,7 +274,7 @@ public final class Checkpoint implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, dir, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, dir, "could not be listed (" + IoReason.of(e) + ")", e);
         }
         out.sort(null);
         return out;
@@ -430,7 +431,7 @@ public final class Checkpoint implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + IoReason.of(e) + ")", e);
         }
         out.sort(null);
         return out;

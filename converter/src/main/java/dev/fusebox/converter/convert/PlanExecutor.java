@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FileTrees;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.plan.ConversionPlan;
@@ -142,7 +143,7 @@ public final class PlanExecutor {
             try {
                 FileTrees.deleteTree(partial);
             } catch (IOException e) {
-                throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + e.getMessage() + ")", e);
+                throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + IoReason.of(e) + ")", e);
             }
         }
         boolean done = false;
@@ -190,7 +191,7 @@ public final class PlanExecutor {
             return new ConversionResult(output, weightFiles, companions, plan.targets().size(), plan.targetBytes(),
                     System.nanoTime() - start);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, output, "could not be written (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, output, "could not be written (" + IoReason.of(e) + ")", e);
         } finally {
             if (!done) {
                 FileTrees.deleteQuietly(partial);
@@ -254,7 +255,7 @@ public final class PlanExecutor {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, output, "could not be resolved (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, output, "could not be resolved (" + IoReason.of(e) + ")", e);
         }
         if (Files.exists(output) && !force) {
             throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "already exists; pass --force to replace it");

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
@@ -71,7 +72,7 @@ final class SourceFiles implements AutoCloseable {
             try {
                 ch = FileChannel.open(p, StandardOpenOption.READ);
             } catch (IOException e) {
-                throw new FuseboxException(Problem.IO_ERROR, p, "could not be opened (" + e.getMessage() + ")", e);
+                throw new FuseboxException(Problem.IO_ERROR, p, "could not be opened (" + IoReason.of(e) + ")", e);
             }
             channels.put(p, ch);
         }

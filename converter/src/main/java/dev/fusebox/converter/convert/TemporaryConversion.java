@@ -2,6 +2,7 @@ package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FileTrees;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -62,7 +63,7 @@ public final class TemporaryConversion implements AutoCloseable {
             directory = Files.createTempDirectory(parent, PREFIX + ProcessHandle.current().pid() + "-");
         } catch (IOException e) {
             throw new FuseboxException(Problem.IO_ERROR, parent,
-                    "could not hold a temporary directory for the conversion (" + e.getMessage() + ")", e);
+                    "could not hold a temporary directory for the conversion (" + IoReason.of(e) + ")", e);
         }
         try {
             Path modelOut = directory.resolve("model");
@@ -146,7 +147,7 @@ public final class TemporaryConversion implements AutoCloseable {
         try {
             FileTrees.deleteTree(directory);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be removed (" + e.getMessage() + ")",
+            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be removed (" + IoReason.of(e) + ")",
                     e);
         }
     }

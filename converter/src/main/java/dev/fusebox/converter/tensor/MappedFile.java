@@ -1,6 +1,7 @@
 package dev.fusebox.converter.tensor;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -45,7 +46,7 @@ public final class MappedFile implements AutoCloseable {
                 arena = a;
             } catch (IOException e) {
                 a.close();
-                throw new FuseboxException(Problem.IO_ERROR, path, "could not be mapped (" + e.getMessage() + ")", e);
+                throw new FuseboxException(Problem.IO_ERROR, path, "could not be mapped (" + IoReason.of(e) + ")", e);
             }
         }
         return mapped;
