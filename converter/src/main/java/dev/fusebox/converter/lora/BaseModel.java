@@ -64,9 +64,9 @@ public record BaseModel(Path location, Optional<ModelConfig> config, String mode
         }
         for (LoraPair p : pairs) {
             if (!legacyKeys.contains(p.module() + ".weight")) {
-                throw new FuseboxException(Problem.SHAPE_MISMATCH, adapterFile, p.a().key(), "is a LoRA for "
-                        + p.module() + ".weight, which the base model " + location + " does not have (a layer or "
-                        + "expert past the base's, or another model's module)");
+                throw new FuseboxException(Problem.SHAPE_MISMATCH, adapterFile, p.a().key(), "is a LoRA for its "
+                        + "module's weight, which the base model " + location + " does not have (a layer or expert "
+                        + "past the base's, or another model's module)");
             }
         }
     }
