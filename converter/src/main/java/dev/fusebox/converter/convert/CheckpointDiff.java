@@ -96,7 +96,9 @@ public final class CheckpointDiff {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, b.location(), "could not be read (" + IoReason.of(e) + ")", e);
+            FuseboxException shrank = SourceFiles.changed(List.of(a, b), e);
+            throw shrank != null ? shrank : new FuseboxException(Problem.IO_ERROR, b.location(),
+                    "could not be read (" + IoReason.of(e) + ")", e);
         }
         List<DiffReport.OnlyInB> onlyInB = byKey.values().stream().map(t -> new DiffReport.OnlyInB(t.spec(),
                 t.sources().stream().map(TensorSpec::key).toList())).toList();

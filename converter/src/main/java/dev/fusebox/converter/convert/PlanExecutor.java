@@ -14,7 +14,6 @@ import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.tensor.TensorFile;
-
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -79,34 +78,11 @@ public final class PlanExecutor {
             return write(source, otherInputs, plan, output, options, tracker, cancellation, metadata, start);
         } catch (FuseboxException e) {
             // A read past the end of an input that shrank fails while writing a shard of OUT.partial: name the input.
-            FuseboxException changed = changedInput(source, otherInputs, e);
+            List<Checkpoint> inputs = new ArrayList<>(otherInputs);
+            inputs.addFirst(source);
+            FuseboxException changed = e.problem() == Problem.IO_ERROR ? SourceFiles.changed(inputs, e) : null;
             throw changed == null ? e : changed;
         }
-    }
-
-    /** An input file whose size is not what it was when opened, as the failure {@code cause} should be; or null. */
-    private static FuseboxException changedInput(Checkpoint source, List<Checkpoint> others, FuseboxException cause) {
-        if (cause.problem() != Problem.IO_ERROR) {
-            return null;
-        }
-        List<Checkpoint> inputs = new ArrayList<>(others);
-        inputs.addFirst(source);
-        for (Checkpoint c : inputs) {
-            for (TensorFile f : c.files()) {
-                long now;
-                try {
-                    now = Files.size(f.path());
-                } catch (IOException e) {
-                    now = -1;
-                }
-                if (now != f.fileSize()) {
-                    return new FuseboxException(Problem.IO_ERROR, f.path(), "changed while being read (" + (now < 0
-                            ? "it is gone" : "it is " + now + " bytes") + ", and was " + f.fileSize() + " when "
-                            + "opened); nothing was written", cause);
-                }
-            }
-        }
-        return null;
     }
 
     private static ConversionResult write(Checkpoint source, List<Checkpoint> otherInputs, ConversionPlan plan,

@@ -6,11 +6,13 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
@@ -77,6 +79,30 @@ final class SourceFiles implements AutoCloseable {
             channels.put(p, ch);
         }
         return ch;
+    }
+
+    /**
+     * The first file of {@code inputs} whose size is not what it was when opened, as the refusal that a read of it
+     * past its end ({@code cause}) should be; or null. A file that shrank while being read is the input's fault, not
+     * the output's being written nor the other side's of a diff.
+     */
+    static FuseboxException changed(List<Checkpoint> inputs, Exception cause) {
+        for (Checkpoint c : inputs) {
+            for (TensorFile f : c.files()) {
+                long now;
+                try {
+                    now = Files.size(f.path());
+                } catch (IOException e) {
+                    now = -1;
+                }
+                if (now != f.fileSize()) {
+                    return new FuseboxException(Problem.IO_ERROR, f.path(), "changed while being read (" + (now < 0
+                            ? "it is gone" : "it is " + now + " bytes") + ", and was " + f.fileSize() + " when "
+                            + "opened); nothing was written", cause);
+                }
+            }
+        }
+        return null;
     }
 
     static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {

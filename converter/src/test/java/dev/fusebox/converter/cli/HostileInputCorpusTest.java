@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.forward.Verifier;
+import dev.fusebox.converter.progress.Cancellation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,10 +18,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -30,7 +36,7 @@ import java.util.stream.Stream;
 import java.util.zip.CRC32;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The second corpus of hostile inputs (issue 16), each generated from the tiny Mixtral and LoRA that transformers and
@@ -150,6 +156,23 @@ class HostileInputCorpusTest {
         assertThat(run.err()).contains("layer 0's output holds NaN in both layouts").doesNotContain("Infinity");
         assertThat(snapshot(nan)).isEqualTo(before);
         assertThat(temporaryFolders()).isEqualTo(temporaryBefore);
+    }
+
+    @Test
+    void aDiffWhoseFirstSideShrinksWhileReadBlamesThatSideNotTheOther() throws Exception {
+        Path shrunk = folder("diff-a-shrinks");
+        Path other = base(folder("diff-b"));
+        Path weights = base(shrunk).resolve("model.safetensors");
+        try (Checkpoint a = Checkpoint.open(base(shrunk)); Checkpoint b = Checkpoint.open(other)) {
+            try (FileChannel ch = FileChannel.open(weights, StandardOpenOption.WRITE)) {
+                ch.truncate(ch.size() / 2);
+            }
+            assertThatThrownBy(() -> CheckpointDiff.compare(a, b, true, Cancellation.NEVER))
+                    .isInstanceOfSatisfying(FuseboxException.class, e -> {
+                        assertThat(e.file()).contains(weights.toAbsolutePath());
+                        assertThat(e.getMessage()).contains("changed while being read");
+                    });
+        }
     }
 
     @Test
