@@ -26,7 +26,10 @@ final class RequiredText {
         while (i < n) {
             char c = regex.charAt(i);
             if (c == '\\') {
-                char e = i + 1 < n ? regex.charAt(i + 1) : 'E';
+                if (i + 1 >= n) {
+                    return Optional.empty();
+                }
+                char e = regex.charAt(i + 1);
                 if (e == 'Q') {
                     int end = regex.indexOf("\\E", i + 2);
                     int stop = end < 0 ? n : end;
@@ -41,7 +44,7 @@ final class RequiredText {
                     continue;
                 }
                 boolean wordEscape = Character.isLetterOrDigit(e);
-                if ((depth == 0 && wordEscape && SINGLE_CLASS.indexOf(e) < 0)) {
+                if (depth == 0 && wordEscape && SINGLE_CLASS.indexOf(e) < 0) {
                     return Optional.empty();
                 }
                 if (depth == 0) {
