@@ -187,14 +187,18 @@ class HostileInputCorpusTest {
     }
 
     @Test
-    void inspectPrintsKeysWithTheirControlCharactersEscaped() throws Exception {
+    void inspectAndPlanPrintKeysWithTheirControlCharactersEscaped() throws Exception {
         Path escapes = folder("escapes-listed");
         rewrite(base(escapes).resolve("model.safetensors"), k -> k.equals("model.norm.weight")
                 ? "model.norm\u001b[2J\r\n\u202e.weight" : k, Map.of());
-        CliRun run = CliRun.of("inspect", "--tensors", base(escapes).toString());
-        assertThat(run.exitCode()).as(run.err()).isEqualTo(Cli.OK);
-        assertThat(run.out()).doesNotContain("\u001b", "\r", "\u202e")
-                .contains("model.norm\\x1b[2J\\r\\n\\u202e.weight");
+        for (List<String> args : List.of(List.of("inspect", "--tensors"), List.of("plan"))) {
+            List<String> all = new ArrayList<>(args);
+            all.add(base(escapes).toString());
+            CliRun run = CliRun.of(all.toArray(String[]::new));
+            assertThat(run.exitCode()).as(run.err()).isEqualTo(Cli.OK);
+            assertThat(run.out()).as(args.getFirst()).doesNotContain("\u001b", "\r", "\u202e")
+                    .contains("model.norm\\x1b[2J\\r\\n\\u202e.weight");
+        }
     }
 
     private static Case adapterConversion(String name, Path folder, String... words) {
