@@ -10,6 +10,7 @@ import java.util.Optional;
 public final class FuseboxException extends Exception {
 
     private static final long serialVersionUID = 1L;
+    private static final int SHOWN_KEY = 300;
 
     private final Problem problem;
     // Paths do not serialize; the message keeps the file's name for whoever receives a serialized copy.
@@ -53,7 +54,9 @@ public final class FuseboxException extends Exception {
             s.append(file).append(": ");
         }
         if (key != null) {
-            s.append("tensor '").append(key).append("': ");
+            // A valid key may run to 50 000 characters; the sentence shows its start and says how long it is.
+            s.append("tensor ").append(key.length() <= SHOWN_KEY ? "'" + key + "'"
+                    : "'" + key.substring(0, SHOWN_KEY) + "…' (" + key.length() + " characters)").append(": ");
         }
         s.append(detail);
         return s.toString();

@@ -1,5 +1,6 @@
 """Writes the seed corpora of the fuzz tests (the <Test>Inputs/<method>/ folders beside this script), with torch
-and the safetensors library of the Python oracle. The fuzz tests run over these inputs in the normal test suite
+and the safetensors library of the Python oracle, and from the fixtures transformers and PEFT wrote and the bundled
+rule files. The fuzz tests run over these inputs in the normal test suite
 (regression mode); inputs the fuzzer finds that break a test are added beside them as crash-<sha1> files.
 
 Run from the repository root:  /tmp/fusebox-oracle-venv/bin/python \
@@ -88,7 +89,44 @@ def torch_seeds():
         (pickles / name).write_bytes(pickle_of(data))
 
 
+ROOT = HERE.parents[6]
+TINY = ROOT / "fixtures" / "mixtral-tiny"
+
+
+def config_seeds():
+    """config.json as transformers 4.57 and 5.17 wrote it for the tiny Mixtral, and variations of its fields."""
+    d = folder(("checkpoint", "ModelConfigFuzzTest"), "everyConfigPlansOrIsRefusedWithAFuseboxException")
+    legacy = json.loads((TINY / "legacy-base" / "config.json").read_text())
+    (d / "legacy").write_text(json.dumps(legacy))
+    (d / "v5-save_pretrained").write_bytes((TINY / "v5-save_pretrained" / "config.json").read_bytes())
+    (d / "no-model-type").write_text(json.dumps({k: v for k, v in legacy.items() if k != "model_type"}))
+    (d / "qwen2_moe").write_text(json.dumps(dict(legacy, model_type="qwen2_moe")))
+    (d / "rope-parameters").write_text(json.dumps(dict(legacy, rope_parameters={"rope_theta": 1e6, "rope_type": "default"})))
+
+
+def adapter_seeds():
+    """adapter_config.json as PEFT 0.21 wrote it (legacy and converted), and with patterns, rsLoRA and layers."""
+    d = folder(("checkpoint", "AdapterConfigFuzzTest"), "everyAdapterConfigPlansOrIsRefusedWithAFuseboxException")
+    legacy = json.loads((TINY / "legacy-lora-attn_experts" / "adapter_config.json").read_text())
+    (d / "legacy").write_text(json.dumps(legacy))
+    (d / "peft-saved").write_bytes((TINY / "peft-saved-attn_experts" / "adapter_config.json").read_bytes())
+    (d / "patterns").write_text(json.dumps(dict(legacy, rank_pattern={".*\\.w1": 4}, alpha_pattern={"q_proj": 16})))
+    (d / "rslora-layers").write_text(json.dumps(dict(legacy, use_rslora=True, layers_to_transform=[0])))
+    (d / "regex-targets").write_text(json.dumps(dict(legacy, target_modules=".*\\.(w1|w2|w3|q_proj)")))
+
+
+def rule_seeds():
+    """The bundled rule files, as users copy them to write their own."""
+    d = folder(("rules", "RuleFileFuzzTest"), "everyRuleFileReadsOrIsRefusedWithAFuseboxException")
+    bundled = ROOT / "converter" / "src" / "main" / "resources" / "dev" / "fusebox" / "converter" / "rules"
+    for name in ("mixtral.json", "qwen2_moe.json", "phimoe.json", "granitemoe.json", "qwen3_vl_moe.json"):
+        (d / name.removesuffix(".json")).write_bytes((bundled / name).read_bytes())
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     index_seeds()
     torch_seeds()
+    config_seeds()
+    adapter_seeds()
+    rule_seeds()

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.rules.RuleBook;
@@ -318,7 +319,7 @@ public final class Checkpoint implements AutoCloseable {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, folder.path(), "could not be listed (" + e.getMessage() + ")",
+            throw new FuseboxException(Problem.IO_ERROR, folder.path(), "could not be listed (" + IoReason.of(e) + ")",
                     e);
         }
         out.sort(null);

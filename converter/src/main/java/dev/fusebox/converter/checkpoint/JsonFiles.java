@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.Utf8;
 
@@ -84,7 +85,7 @@ final class JsonFiles {
         } catch (NoSuchFileException e) {
             throw new FuseboxException(problem, file, "does not exist");
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + IoReason.of(e) + ")", e);
         }
         if (Utf8.firstInvalid(bytes) >= 0) {
             throw new FuseboxException(problem, file, "is not valid UTF-8 text");

@@ -15,6 +15,8 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.io.PrintWriter;
 import java.util.Optional;
 
+import static dev.fusebox.converter.TerminalText.escape;
+
 /** How plan prints an adapter conversion: the engine's plan, plus ranks and alphas, the PEFT check and the config. */
 final class AdapterPlanOutput {
 
@@ -78,21 +80,21 @@ final class AdapterPlanOutput {
         }
         out.println("  adapter_config.json written with " + config);
         out.println();
-        int width = plan.targets().stream().mapToInt(t -> t.key().length()).max().orElse(0);
+        int width = plan.targets().stream().mapToInt(t -> escape(t.key()).length()).max().orElse(0);
         for (PlannedTarget t : plan.targets()) {
-            String head = String.format("%-" + width + "s  %-4s %-12s ", t.key(), t.dtype().name(), t.shape());
+            String head = String.format("%-" + width + "s  %-4s %-12s ", escape(t.key()), t.dtype().name(), t.shape());
             String how = t.recipe() instanceof ComputedRecipe c ? c.description()
-                    : t.renamed() ? "← " + t.sources().getFirst().key() : t.copiedWhole() ? "copy"
+                    : t.renamed() ? "← " + escape(t.sources().getFirst().key()) : t.copiedWhole() ? "copy"
                     : String.join(" · ", t.operations());
             out.println(head + how);
             ap.lora(t.key()).ifPresent(l -> out.println("    " + l.summary()));
             if (t.recipe() instanceof ComputedRecipe c) {
                 for (TensorSpec s : c.sources()) {
-                    out.println("    ← " + s.key() + " " + s.shape());
+                    out.println("    ← " + escape(s.key()) + " " + s.shape());
                 }
             } else if (t.recipe() instanceof CopyRecipe c && !t.copiedWhole()) {
                 for (Placement p : c.placements()) {
-                    out.println("    ← " + p.source().key() + p.sourceSlice() + " " + p.source().shape());
+                    out.println("    ← " + escape(p.source().key()) + p.sourceSlice() + " " + p.source().shape());
                 }
             }
         }

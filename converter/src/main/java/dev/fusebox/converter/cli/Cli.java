@@ -1,6 +1,7 @@
 package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.TerminalText;
 import picocli.CommandLine;
 import picocli.CommandLine.HelpCommand;
 
@@ -21,7 +22,11 @@ public final class Cli {
     }
 
     /** Runs {@code args}; with no arguments, opens the GUI on the bundled sample. */
-    public static int run(String[] args, PrintWriter out, PrintWriter err, GuiStarter gui) {
+    public static int run(String[] args, PrintWriter rawOut, PrintWriter rawErr, GuiStarter gui) {
+        // Names from files reach both streams; only the line breaks (and the progress line's return) pass as they
+        // are, the error sentence escapes even those.
+        PrintWriter out = TerminalText.printer(rawOut, "\n", false);
+        PrintWriter err = TerminalText.printer(rawErr, "\n\r", true);
         String[] effective = args.length == 0 ? new String[] {"gui"} : args;
         boolean debug = Arrays.asList(effective).contains("--debug");
         CommandLine cl = commandLine(gui);
@@ -50,6 +55,8 @@ public final class Cli {
         int code = cl.execute(effective);
         out.flush();
         err.flush();
+        rawOut.flush();
+        rawErr.flush();
         return code;
     }
 
@@ -67,12 +74,9 @@ public final class Cli {
         return cl;
     }
 
+    /** One line: a name holding a line break or an escape sequence is printed with it escaped. */
     private static String sentence(String message) {
-        String m = message == null ? "failed" : message.strip();
-        int nl = m.indexOf('\n');
-        if (nl >= 0) {
-            m = m.substring(0, nl);
-        }
+        String m = TerminalText.escape(message == null ? "failed" : message.strip());
         return m.endsWith(".") ? m : m + ".";
     }
 }

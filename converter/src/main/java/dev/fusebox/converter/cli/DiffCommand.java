@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import static dev.fusebox.converter.TerminalText.escape;
+
 @Command(name = "diff", sortOptions = false,
         description = {"Layout diff of two checkpoints, aware of the legacy ↔ v5 mapping: B is read in A's layout.",
                 "Exit code 0 when they agree, 1 when they differ."})
@@ -188,24 +190,24 @@ final class DiffCommand implements Callable<Integer> {
                 + " identical, " + vs.stream().filter(v -> !v.identical()).count() + " differ"));
         if (!r.onlyInA().isEmpty()) {
             out.println("only in A:");
-            r.onlyInA().forEach(s -> out.println("  " + s.key() + "  " + s.dtype().name() + " " + s.shape()));
+            r.onlyInA().forEach(s -> out.println("  " + escape(s.key()) + "  " + s.dtype().name() + " " + s.shape()));
         }
         if (!r.onlyInB().isEmpty()) {
             out.println("only in B:");
-            r.onlyInB().forEach(s -> out.println("  " + s.spec().key() + "  " + s.spec().dtype().name() + " "
+            r.onlyInB().forEach(s -> out.println("  " + escape(s.spec().key()) + "  " + s.spec().dtype().name() + " "
                     + s.spec().shape() + (s.from().equals(List.of(s.spec().key())) ? ""
                     : "  ← " + String.join(", ", s.from()))));
         }
         if (!r.changed().isEmpty()) {
             out.println("changed:");
-            r.changed().forEach(c -> out.println("  " + c.key() + "  A " + c.a().dtype().name() + " " + c.a().shape()
-                    + "  B " + c.b().dtype().name() + " " + c.b().shape()));
+            r.changed().forEach(c -> out.println("  " + escape(c.key()) + "  A " + c.a().dtype().name() + " "
+                    + c.a().shape() + "  B " + c.b().dtype().name() + " " + c.b().shape()));
         }
         r.values().ifPresent(vs -> {
             List<DiffReport.ValueDiff> differ = vs.stream().filter(v -> !v.identical()).toList();
             if (!differ.isEmpty()) {
                 out.println("values that differ:");
-                differ.forEach(v -> out.println("  " + v.key() + "  " + figures(v.whole())));
+                differ.forEach(v -> out.println("  " + escape(v.key()) + "  " + figures(v.whole())));
                 List<DiffSummary.Cell> cells = DiffSummary.layers(r).stream()
                         .filter(c -> !c.difference().identical()).toList();
                 out.println("where they differ:");

@@ -3,6 +3,7 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.TerminalText;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ModelConfig;
@@ -99,7 +100,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private void printText(PrintWriter out, Checkpoint c, ModuleTree tree) {
-        out.println(c.displayName() + " — " + c.kind().jsonName() + ", " + c.modelType() + ", "
+        out.println(TerminalText.escape(c.displayName()) + " — " + c.kind().jsonName() + ", " + c.modelType() + ", "
                 + c.layout().jsonName() + " layout");
         c.cachedModel().ifPresent(m -> out.println("  cache     " + m.repoId() + ", revision " + m.revision()
                 + " (Hugging Face cache)"));
@@ -108,7 +109,7 @@ final class InspectCommand implements Callable<Integer> {
         c.adapterConfig().ifPresent(ac -> out.println("  adapter   " + describe(ac)));
         List<String> fileLines = new ArrayList<>();
         for (TensorFile f : c.files()) {
-            fileLines.add(fileName(c, f) + " (" + Sizes.bytes(f.fileSize()) + ", " + f.tensors().size() + " tensors)");
+            fileLines.add(TerminalText.escape(fileName(c, f)) + " (" + Sizes.bytes(f.fileSize()) + ", " + f.tensors().size() + " tensors)");
         }
         out.println("  files     " + String.join("\n            ", fileLines));
         Totals totals = Totals.of(c);
@@ -118,9 +119,10 @@ final class InspectCommand implements Callable<Integer> {
                 + " parameters · " + Sizes.bytes(totals.bytes) + " (" + String.join(", ", perDtype) + ")");
         if (listTensors) {
             out.println();
-            int width = c.tensors().keySet().stream().mapToInt(String::length).max().orElse(0);
+            int width = c.tensors().keySet().stream().mapToInt(k -> TerminalText.escape(k).length()).max().orElse(0);
             for (StoredTensor t : c.tensors().values()) {
-                out.printf("  %-" + width + "s  %-5s %-18s %s%n", t.key(), t.dtype().name(), t.shape(),
+                out.printf("  %-" + width + "s  %-5s %-18s %s%n", TerminalText.escape(t.key()), t.dtype().name(),
+                        t.shape(),
                         Sizes.bytes(t.byteSize()));
             }
         }

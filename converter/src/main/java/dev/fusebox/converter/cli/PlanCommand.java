@@ -24,6 +24,8 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.concurrent.Callable;
 
+import static dev.fusebox.converter.TerminalText.escape;
+
 @Command(name = "plan", sortOptions = false,
         description = "Every tensor a conversion would write: key, dtype, shape, operations, and where each source lands.")
 final class PlanCommand implements Callable<Integer> {
@@ -125,11 +127,11 @@ final class PlanCommand implements Callable<Integer> {
             out.println("  warning: " + w);
         }
         out.println();
-        int width = plan.targets().stream().mapToInt(t -> t.key().length()).max().orElse(0);
+        int width = plan.targets().stream().mapToInt(t -> escape(t.key()).length()).max().orElse(0);
         for (PlannedTarget t : plan.targets()) {
-            String head = String.format("%-" + width + "s  %-4s %-16s ", t.key(), t.dtype().name(), t.shape());
+            String head = String.format("%-" + width + "s  %-4s %-16s ", escape(t.key()), t.dtype().name(), t.shape());
             if (t.copiedWhole()) {
-                out.println(head + (t.renamed() ? "← " + t.sources().getFirst().key() : "copy"));
+                out.println(head + (t.renamed() ? "← " + escape(t.sources().getFirst().key()) : "copy"));
                 continue;
             }
             switch (t.recipe()) {
@@ -142,14 +144,14 @@ final class PlanCommand implements Callable<Integer> {
                                 ? "  bytes " + b : "  source bytes " + p.sourceBytes(t.shape()).orElseThrow())
                                 .orElse("  strided");
                         String slice = p.coversWholeSource() ? "" : p.sourceSlice();
-                        out.printf("    %-" + w + "s ← %s%s %s%s%n", p.targetSlice(t.shape()), p.source().key(), slice,
-                                p.source().shape(), bytes);
+                        out.printf("    %-" + w + "s ← %s%s %s%s%n", p.targetSlice(t.shape()),
+                                escape(p.source().key()), slice, p.source().shape(), bytes);
                     }
                 }
                 case ComputedRecipe computed -> {
                     out.println(head + "computed: " + computed.description());
                     for (TensorSpec s : computed.sources()) {
-                        out.println("    ← " + s.key() + " " + s.shape());
+                        out.println("    ← " + escape(s.key()) + " " + s.shape());
                     }
                 }
             }

@@ -71,7 +71,8 @@ final class VerifyCommand implements Callable<Integer> {
     private List<Path> ruleFiles = new ArrayList<>();
 
     @Option(names = "--tokens", paramLabel = "IDS", split = ",",
-            description = "Token ids to run, e.g. 1,2,3 (default: 16 ids spread over the vocabulary).")
+            description = "Token ids to run, e.g. 1,2,3, at most " + Verifier.MOST_TOKENS + " (default: 16 ids "
+                    + "spread over the vocabulary).")
     private List<Integer> tokens = List.of();
 
     @Option(names = "--layers", paramLabel = "N", description = "Verify only the first N layers.")
@@ -85,6 +86,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws FuseboxException {
+        Verifier.checkTokenCount(path, tokens.size());
         if (converted != null && !ruleFiles.isEmpty()) {
             throw new IllegalArgumentException("--rules applies to the conversion verify reads without --converted");
         }

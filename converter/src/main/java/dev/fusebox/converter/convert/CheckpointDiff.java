@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
@@ -103,7 +104,9 @@ public final class CheckpointDiff {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, b.location(), "could not be read (" + e.getMessage() + ")", e);
+            FuseboxException shrank = SourceFiles.changed(List.of(a, b), e);
+            throw shrank != null ? shrank : new FuseboxException(Problem.IO_ERROR, b.location(),
+                    "could not be read (" + IoReason.of(e) + ")", e);
         }
         List<DiffReport.OnlyInB> onlyInB = byKey.values().stream().map(t -> new DiffReport.OnlyInB(t.spec(),
                 t.sources().stream().map(TensorSpec::key).toList())).toList();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FileTrees;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.plan.ConversionPlan;
@@ -13,7 +14,6 @@ import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.tensor.TensorFile;
-
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -74,6 +74,19 @@ public final class PlanExecutor {
         long start = System.nanoTime();
         ProgressTracker tracker = new ProgressTracker(plan, listener);
         Map<String, String> metadata = metadata(source);
+        try {
+            return write(source, otherInputs, plan, output, options, tracker, cancellation, metadata, start);
+        } catch (FuseboxException e) {
+            // A read past the end of an input that shrank fails while writing a shard of OUT.partial: name the input.
+            FuseboxException changed = e.problem() == Problem.IO_ERROR ? SourceFiles.changed(inputs, e) : null;
+            throw changed == null ? e : changed;
+        }
+    }
+
+    private static ConversionResult write(Checkpoint source, List<Checkpoint> otherInputs, ConversionPlan plan,
+                                          Path output, ConvertOptions options, ProgressTracker tracker,
+                                          Cancellation cancellation, Map<String, String> metadata, long start)
+            throws FuseboxException {
         try (SourceFiles files = new SourceFiles(source, otherInputs)) {
             ShardWriter shards = new ShardWriter(files, tracker, cancellation, options.twoLanesFrom());
             if (output.getFileName().toString().endsWith(".safetensors")) {
@@ -100,7 +113,7 @@ public final class PlanExecutor {
         try {
             FileTrees.deleteTree(partial);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, partial, "could not be removed (" + IoReason.of(e) + ")", e);
         }
         boolean done = false;
         try {
@@ -148,7 +161,7 @@ public final class PlanExecutor {
             return new ConversionResult(output, weightFiles, companions, plan.targets().size(), plan.targetBytes(),
                     System.nanoTime() - start);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, output, "could not be written (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, output, "could not be written (" + IoReason.of(e) + ")", e);
         } finally {
             if (!done) {
                 FileTrees.deleteQuietly(partial);

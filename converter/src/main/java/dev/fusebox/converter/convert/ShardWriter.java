@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
@@ -87,7 +88,7 @@ final class ShardWriter {
                 Files.setPosixFilePermissions(file, permissions);
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + IoReason.of(e) + ")", e);
         }
     }
 

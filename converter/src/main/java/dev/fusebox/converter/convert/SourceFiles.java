@@ -1,15 +1,18 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
@@ -71,11 +74,35 @@ final class SourceFiles implements AutoCloseable {
             try {
                 ch = FileChannel.open(p, StandardOpenOption.READ);
             } catch (IOException e) {
-                throw new FuseboxException(Problem.IO_ERROR, p, "could not be opened (" + e.getMessage() + ")", e);
+                throw new FuseboxException(Problem.IO_ERROR, p, "could not be opened (" + IoReason.of(e) + ")", e);
             }
             channels.put(p, ch);
         }
         return ch;
+    }
+
+    /**
+     * The first file of {@code inputs} whose size is not what it was when opened, as the refusal that a read of it
+     * past its end ({@code cause}) should be; or null. A file that shrank while being read is the input's fault, not
+     * the output's being written nor the other side's of a diff.
+     */
+    static FuseboxException changed(List<Checkpoint> inputs, Exception cause) {
+        for (Checkpoint c : inputs) {
+            for (TensorFile f : c.files()) {
+                long now;
+                try {
+                    now = Files.size(f.path());
+                } catch (IOException e) {
+                    now = -1;
+                }
+                if (now != f.fileSize()) {
+                    return new FuseboxException(Problem.IO_ERROR, f.path(), "changed while being read (" + (now < 0
+                            ? "it is gone" : "it is " + now + " bytes") + ", and was " + f.fileSize() + " when "
+                            + "opened); nothing was written", cause);
+                }
+            }
+        }
+        return null;
     }
 
     static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {

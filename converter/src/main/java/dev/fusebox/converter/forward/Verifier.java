@@ -50,6 +50,13 @@ public final class Verifier {
     /** How many tokens {@link #defaultTokens} picks. */
     public static final int DEFAULT_TOKEN_COUNT = 16;
 
+    /**
+     * The most tokens one check runs: attention grows with their square and the logits kept with their number
+     * times the vocabulary, and a sample pass needs far fewer (256 × a 32 000-token vocabulary is 33 MB of logits
+     * per side).
+     */
+    public static final int MOST_TOKENS = 256;
+
     private final Kernel kernel;
 
     public Verifier(Kernel kernel) {
@@ -58,6 +65,14 @@ public final class Verifier {
 
     public Verifier() {
         this(Kernel.best());
+    }
+
+    /** Refuses more than {@link #MOST_TOKENS} tokens, before any weight is read or converted. */
+    public static void checkTokenCount(Path source, int tokens) throws FuseboxException {
+        if (tokens > MOST_TOKENS) {
+            throw new FuseboxException(Problem.UNSUPPORTED, source, "is to be verified on " + tokens + " tokens, "
+                    + "but a check runs at most " + MOST_TOKENS + "; give fewer with --tokens");
+        }
     }
 
     /** This machine's physical memory, the default budget for the weights of both sides. */
@@ -96,6 +111,7 @@ public final class Verifier {
 
     public VerificationReport verify(VerificationRequest request, ProgressListener progress,
                                      Cancellation cancellation) throws FuseboxException {
+        checkTokenCount(request.source(), request.tokens().size());
         Optional<RuleBook> rules = request.rules();
         try (Checkpoint source = openModel(request.source(), rules);
              Checkpoint converted = request.converted().isPresent() ? openModel(request.converted().get(), rules)
@@ -332,11 +348,49 @@ public final class Verifier {
         if (!(max <= allowed)) {
             failures.add(0, String.format(Locale.ROOT, "logits differ by up to %.3g (tolerance %.3g)", max, allowed));
         }
+        Optional<String> nonFinite = nonFinite(a, b);
+        if (nonFinite.isPresent()) {
+            // "logits differ by up to Infinity" would blame the conversion for what both sides compute alike.
+            failures.clear();
+            failures.add(nonFinite.get());
+        }
         List<Integer> tokens = Arrays.stream(a.tokens()).boxed().toList();
         failures.addAll(experts.failures());
         return new VerificationReport(failures.isEmpty(), true, experts, allowed, max, tokens, a.layersRun(),
                 layersTotal, layers,
                 positions, sourceSide, convertedSide, a.logitsByPosition(), b.logitsByPosition(), failures);
+    }
+
+    /**
+     * Where both sides first hold NaN or infinities at the same places (the embeddings, a layer's output, the
+     * logits), said as the failure: the model itself makes them (its weights, or config.json such as a NaN
+     * rms_norm_eps), not the conversion. Empty when all is finite, or when the sides differ in where (then the
+     * usual differences say it).
+     */
+    private static Optional<String> nonFinite(ForwardResult a, ForwardResult b) {
+        int states = Math.min(a.hidden().size(), b.hidden().size());
+        for (int h = 0; h <= states; h++) {
+            float[] x = h < states ? a.hidden().get(h) : a.logits();
+            float[] y = h < states ? b.hidden().get(h) : b.logits();
+            boolean nan = false;
+            boolean any = false;
+            for (int i = 0; i < x.length; i++) {
+                boolean fx = Float.isFinite(x[i]);
+                if (fx != Float.isFinite(y[i]) || (!fx && Float.isNaN(x[i]) != Float.isNaN(y[i]))) {
+                    return Optional.empty();
+                }
+                any |= !fx;
+                nan |= Float.isNaN(x[i]);
+            }
+            if (any) {
+                String where = h == 0 ? "the embeddings hold" : h < states ? "layer " + (h - 1) + "'s output holds"
+                        : "the logits hold";
+                return Optional.of(where + " " + (nan ? "NaN" : "infinities") + " in both layouts, at the same "
+                        + "places: the model's own weights or config.json (such as a NaN rms_norm_eps) make them, not "
+                        + "the conversion, and they cannot be compared as numbers");
+            }
+        }
+        return Optional.empty();
     }
 
     private static List<TokenLogit> top5(float[] logits) {

@@ -68,6 +68,14 @@ record AdapterDeltas(Map<String, Delta> deltas, Map<String, TensorSpec> replacem
                 deltas.put(m.legacy() + ".weight", new Delta(m.legacy(), m.a(), m.b(), m.scale()));
             }
         }
+        for (Delta d : deltas.values()) {
+            if (!Double.isFinite(d.scale())) {
+                throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + d.module() + " the LoRA "
+                        + "scale " + d.scale() + " (lora_alpha " + config.loraAlpha() + ", r " + config.r() + "), so "
+                        + "merging would write " + (Double.isNaN(d.scale()) ? "NaN" : "infinities") + " into every "
+                        + "weight it changes");
+            }
+        }
         Map<String, TensorSpec> replacements = new LinkedHashMap<>();
         for (TensorSpec s : tensors.others()) {
             String key = AdapterTensors.modelKey(s);

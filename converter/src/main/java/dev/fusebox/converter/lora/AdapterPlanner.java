@@ -53,6 +53,9 @@ public final class AdapterPlanner {
             throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already a " + from.jsonName()
                     + " adapter; nothing to convert");
         }
+        if (from == Layout.LEGACY && base.isPresent()) {
+            base.get().checkHas(file, tensors.pairs().values());
+        }
         return from == Layout.LEGACY
                 ? new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter)
                 : new V5ToLegacy(adapter, config, tensors, roles, base, dtype).plan();

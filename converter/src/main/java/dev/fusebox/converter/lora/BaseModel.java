@@ -12,9 +12,11 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What an adapter conversion learns from the base model (read from headers and config.json only): its config, its
@@ -22,10 +24,11 @@ import java.util.Optional;
  * the experts' shapes and which layers have experts at all.
  */
 public record BaseModel(Path location, Optional<ModelConfig> config, String modelType,
-                        Map<String, TensorSpec> v5Tensors) {
+                        Map<String, TensorSpec> v5Tensors, Set<String> legacyKeys) {
 
     public BaseModel {
         v5Tensors = Collections.unmodifiableMap(new LinkedHashMap<>(v5Tensors));
+        legacyKeys = Set.copyOf(legacyKeys);
     }
 
     /** Reads the base model at {@code path}. */
@@ -35,12 +38,36 @@ public record BaseModel(Path location, Optional<ModelConfig> config, String mode
                 throw new FuseboxException(Problem.UNSUPPORTED, path, "is an adapter; the base must be a model");
             }
             Map<String, TensorSpec> v5 = new LinkedHashMap<>();
-            Iterable<TensorSpec> specs = base.layout() == Layout.LEGACY
-                    ? Planner.plan(base, book, Optional.of(Layout.V5)).targetSpecs() : base.specs();
+            boolean legacy = base.layout() == Layout.LEGACY;
+            Iterable<TensorSpec> specs = legacy ? Planner.plan(base, book, Optional.of(Layout.V5)).targetSpecs()
+                    : base.specs();
             for (TensorSpec s : specs) {
                 v5.put(s.key(), s);
             }
-            return new BaseModel(base.location(), base.modelConfig(), base.modelType(), v5);
+            Set<String> legacyKeys = new HashSet<>();
+            if (legacy) {
+                legacyKeys.addAll(base.tensors().keySet());
+            } else if (base.layout() == Layout.V5) {
+                Planner.plan(base, book, Optional.of(Layout.LEGACY)).targetSpecs().forEach(t -> legacyKeys.add(t.key()));
+            }
+            return new BaseModel(base.location(), base.modelConfig(), base.modelType(), v5, legacyKeys);
+        }
+    }
+
+    /**
+     * Refuses a legacy adapter's LoRA for a weight the base does not have (a layer or expert past the base's), as a
+     * merge does: converted, it would name a module PEFT cannot find. A base whose layout is unknown says nothing.
+     */
+    void checkHas(Path adapterFile, Iterable<LoraPair> pairs) throws FuseboxException {
+        if (legacyKeys.isEmpty()) {
+            return;
+        }
+        for (LoraPair p : pairs) {
+            if (!legacyKeys.contains(p.module() + ".weight")) {
+                throw new FuseboxException(Problem.SHAPE_MISMATCH, adapterFile, p.a().key(), "is a LoRA for its "
+                        + "module's weight, which the base model " + location + " does not have (a layer or expert "
+                        + "past the base's, or another model's module)");
+            }
         }
     }
 

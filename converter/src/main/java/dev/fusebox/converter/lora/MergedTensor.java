@@ -1,6 +1,7 @@
 package dev.fusebox.converter.lora;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.plan.SourceReader;
 import dev.fusebox.converter.plan.TargetSink;
 import dev.fusebox.converter.plan.TensorComputation;
@@ -98,8 +99,32 @@ record MergedTensor(Dtype dtype, List<Segment> segments) implements TensorComput
             }
             byte[] encoded = buf.encoded.length >= n * dtype.byteSize() ? buf.encoded
                     : new byte[Math.multiplyExact(n, dtype.byteSize())];
-            target.write(BlockMatrix.encode(values, n, dtype, encoded));
+            ByteBuffer out = BlockMatrix.encode(values, n, dtype, encoded);
+            if (d != null) {
+                checkFinite(s, d, done, n, base, MemorySegment.ofArray(encoded));
+            }
+            target.write(out);
             done += n;
+        }
+    }
+
+    /**
+     * Refuses a merged element that is NaN or infinite in the target dtype where the base's was finite: an alpha
+     * such as 1e308 (or factors that large) would otherwise write a model of NaN with no word said.
+     */
+    private void checkFinite(Segment s, AdapterDeltas.Delta d, long done, int n, MemorySegment base,
+                             MemorySegment merged) throws FuseboxException {
+        for (int i = 0; i < n; i++) {
+            double m = FloatCodec.get(merged, dtype, i);
+            if (!Double.isFinite(m)) {
+                double b = FloatCodec.get(base, s.sourceDtype, i);
+                if (Double.isFinite(b)) {
+                    throw new FuseboxException(Problem.INVALID_ADAPTER, null, s.source, "merging the LoRA of "
+                            + d.module() + " (scale " + d.scale() + ") makes its element " + (s.deltaFrom + done + i)
+                            + " " + (Double.isNaN(m) ? "NaN" : "infinite") + " in " + dtype.name() + " (the base "
+                            + "holds " + b + "), so the adapter's lora_alpha or factors are too large to merge");
+                }
+            }
         }
     }
 

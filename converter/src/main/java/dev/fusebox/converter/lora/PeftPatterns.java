@@ -3,6 +3,8 @@ package dev.fusebox.converter.lora;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
+import dev.fusebox.converter.rules.BoundedKey;
+import dev.fusebox.converter.rules.RunawayPatternException;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -34,7 +36,10 @@ public final class PeftPatterns {
         return Optional.empty();
     }
 
-    /** Whether pattern {@code key} matches {@code name} as PEFT tests it. */
+    /**
+     * Whether pattern {@code key} matches {@code name} as PEFT tests it, under the budget rule files' renamings
+     * run under ({@link BoundedKey}): a pattern that backtracks without end or recurses past the stack is refused.
+     */
     public static boolean matches(Path file, String key, String name) throws FuseboxException {
         Pattern p = COMPILED.get(key);
         if (p == null) {
@@ -46,7 +51,14 @@ public final class PeftPatterns {
             }
             COMPILED.put(key, p);
         }
-        return p.matcher(name).matches();
+        String shown = "the pattern '" + key + "' of the adapter's rank_pattern or alpha_pattern";
+        try {
+            return p.matcher(new BoundedKey(name, shown)).matches();
+        } catch (RunawayPatternException e) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, file, e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, file, BoundedKey.outOfStack(shown, name).getMessage());
+        }
     }
 
     /** The rank PEFT gives {@code name} under {@code config}. */

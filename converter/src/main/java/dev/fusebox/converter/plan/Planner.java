@@ -219,6 +219,7 @@ public final class Planner {
                 TensorSpec spec = t.spec();
                 all.put(t.key(), spec);
                 if (m.isEmpty()) {
+                    rules.checkCanonicalIndex(file, t.key(), input);
                     Optional<DirectedRules.ConverterMatch> weight = scaleOf(t.key());
                     if (weight.isPresent()) {
                         collect(scaleGroups, null, weight.get(), spec, input);

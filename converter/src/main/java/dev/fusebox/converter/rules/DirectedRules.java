@@ -69,6 +69,23 @@ public record DirectedRules(RuleSet rules, Direction direction, List<Renaming> r
         return Optional.ofNullable(found);
     }
 
+    /**
+     * Refuses a key that a converter would take but for an expert index with a leading zero: read as another
+     * number it could collide with its sibling, left alone it would stay unfused beside the fused tensor.
+     */
+    public void checkCanonicalIndex(Path file, String key, String input) throws FuseboxException {
+        for (Converter c : converters) {
+            for (KeyPattern p : c.sources()) {
+                KeyPattern.Match m = p.paddedMatch(input);
+                if (m != null) {
+                    throw new FuseboxException(Problem.INVALID_RULES, file, key, "its expert number has a leading "
+                            + "zero, so '" + p + "' of " + rules + " cannot take it; rename it with the number "
+                            + "written plainly (experts.1., not experts.01.)");
+                }
+            }
+        }
+    }
+
     /** The key a converter output pattern names for a group, renamed where renamings follow the converter. */
     public String outputKey(KeyPattern target, KeyPattern.Match group, int index) {
         String key = target.expand(group.prefix(), group.suffix(), index);

@@ -50,6 +50,11 @@ public final class KeyPattern {
         return indexed;
     }
 
+    /** Literal text that every key this pattern matches holds: the longer side of the {@code *}. */
+    String requiredText() {
+        return head.length() >= tail.length() ? head : tail;
+    }
+
     /** The leftmost match in {@code key}. */
     public Optional<Match> find(String key) {
         return Optional.ofNullable(match(key));
@@ -57,6 +62,18 @@ public final class KeyPattern {
 
     /** The leftmost match in {@code key}, or null. */
     Match match(String key) {
+        return match(key, false);
+    }
+
+    /**
+     * The leftmost place where {@code key} would match but for an expert index written with a leading zero
+     * ({@code experts.01.}), or null: such a key is refused, not copied unfused beside its siblings.
+     */
+    Match paddedMatch(String key) {
+        return indexed ? match(key, true) : null;
+    }
+
+    private Match match(String key, boolean padded) {
         int length = key.length();
         for (int s = key.indexOf(head); s >= 0; s = key.indexOf(head, s + 1)) {
             if (!openStart && s > 0 && key.charAt(s - 1) != '.') {
@@ -72,7 +89,8 @@ public final class KeyPattern {
                     digits++;
                 }
                 boolean leadingZero = digits - p > 1 && key.charAt(p) == '0';
-                if (digits == p || leadingZero || (digits < length && Character.isDigit(key.charAt(digits)))) {
+                if (digits == p || leadingZero != padded
+                        || (digits < length && Character.isDigit(key.charAt(digits)))) {
                     continue;
                 }
                 index = value;

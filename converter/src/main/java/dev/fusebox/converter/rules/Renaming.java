@@ -38,19 +38,24 @@ public record Renaming(Pattern from, String to, Optional<Renaming> inverse) {
      */
     public String apply(String key) {
         try {
-            return from.matcher(new BoundedKey(key, this)).replaceFirst(to);
+            return from.matcher(new BoundedKey(key, "the renaming " + this)).replaceFirst(to);
         } catch (StackOverflowError e) {
-            throw BoundedKey.outOfStack(this, key);
+            throw BoundedKey.outOfStack("the renaming " + this, key);
         }
     }
 
     /** Whether the pattern occurs in {@code key}; throws as {@link #apply} does. */
     public boolean matches(String key) {
         try {
-            return from.matcher(new BoundedKey(key, this)).find();
+            return from.matcher(new BoundedKey(key, "the renaming " + this)).find();
         } catch (StackOverflowError e) {
-            throw BoundedKey.outOfStack(this, key);
+            throw BoundedKey.outOfStack("the renaming " + this, key);
         }
+    }
+
+    /** Literal text that every key this renaming matches holds, when the pattern has some ({@link RequiredText}). */
+    Optional<String> requiredText() {
+        return RequiredText.of(from.pattern());
     }
 
     /** This renaming run the other way, or empty when it is one way. */

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.rules;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.UserDirectories;
 
@@ -70,7 +71,7 @@ public final class RuleBook {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + IoReason.of(e) + ")", e);
         }
         files.sort(null);
         return bundled().withFiles(files);
@@ -103,7 +104,7 @@ public final class RuleBook {
         try (InputStream in = Files.newInputStream(f)) {
             bytes = in.readNBytes(MAX_RULE_FILE_BYTES + 1);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.INVALID_RULES, f, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.INVALID_RULES, f, "could not be read (" + IoReason.of(e) + ")", e);
         }
         if (bytes.length > MAX_RULE_FILE_BYTES) {
             throw new FuseboxException(Problem.INVALID_RULES, f,
@@ -137,7 +138,7 @@ public final class RuleBook {
      * then most that match something, then the rule set read last. Empty when no rule matches any key.
      */
     public Optional<RuleSet> guess(Collection<String> keys) {
-        Collection<String> shapes = KeyShapes.of(keys).keySet();
+        KeyText shapes = new KeyText(KeyShapes.of(keys).keySet());
         RuleSet best = null;
         RuleSet.Fit bestFit = null;
         for (RuleSet r : ruleSets.reversed()) {

@@ -6,9 +6,11 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -110,12 +112,19 @@ public record RuleSet(String family, List<String> modelTypes, String description
      * How well these rules fit {@code keys} (best given as {@link KeyShapes}), in the direction they fit best: how
      * many of their renamings and converters match some key, and how many match none. As in {@link #evidence},
      * renamings alone fit only a family whose rules only rename: nemotron_h's {@code backbone.} → {@code model.}
-     * read backwards matches every dense model's keys.
+     * read backwards matches every dense model's keys. Each rule is asked only about the keys that hold its
+     * literal text, so the cost grows with the keys' length, not with keys times rules.
      */
-    Fit fit(Collection<String> keys) {
+    Fit fit(KeyText keys) {
         Fit best = new Fit(0, Integer.MAX_VALUE);
         for (Direction d : Direction.values()) {
             DirectedRules rules = toward(d);
+            Set<String> renamed = new HashSet<>();
+            if (rules.renamesBeforeConverting()) {
+                for (Renaming r : rules.renamings()) {
+                    renamed.addAll(keys.holding(r.requiredText().orElse("")));
+                }
+            }
             int converted = 0;
             int keyTold = 0;
             for (Converter c : rules.converters()) {
@@ -123,8 +132,7 @@ public record RuleSet(String family, List<String> modelTypes, String description
                     continue;
                 }
                 keyTold++;
-                if (keys.stream().anyMatch(k -> c.sources().stream()
-                        .anyMatch(p -> p.find(rules.converterInput(k)).isPresent()))) {
+                if (takesSome(rules, c, keys, renamed)) {
                     converted++;
                 }
             }
@@ -133,7 +141,7 @@ public record RuleSet(String family, List<String> modelTypes, String description
             }
             int used = converted;
             for (Renaming r : rules.renamings()) {
-                if (keys.stream().anyMatch(r::matches)) {
+                if (keys.holding(r.requiredText().orElse("")).stream().anyMatch(r::matches)) {
                     used++;
                 }
             }
@@ -143,6 +151,24 @@ public record RuleSet(String family, List<String> modelTypes, String description
             }
         }
         return best;
+    }
+
+    /** Whether {@code c} takes one of the keys: a renamed key as renamed, any other as it is. */
+    private static boolean takesSome(DirectedRules rules, Converter c, KeyText keys, Set<String> renamed) {
+        for (String k : renamed) {
+            String input = rules.converterInput(k);
+            if (c.sources().stream().anyMatch(p -> p.match(input) != null)) {
+                return true;
+            }
+        }
+        for (KeyPattern p : c.sources()) {
+            for (String k : keys.holding(p.requiredText())) {
+                if (!renamed.contains(k) && p.match(k) != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

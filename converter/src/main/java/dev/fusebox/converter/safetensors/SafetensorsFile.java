@@ -1,6 +1,7 @@
 package dev.fusebox.converter.safetensors;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.tensor.FileBytes;
 import dev.fusebox.converter.tensor.TensorFile;
@@ -46,7 +47,7 @@ public final class SafetensorsFile implements TensorFile {
             if (Files.isDirectory(path)) {
                 throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path, "is a directory, not a safetensors file");
             }
-            throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + IoReason.of(e) + ")", e);
         }
     }
 

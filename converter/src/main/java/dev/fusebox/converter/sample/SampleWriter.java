@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FileTrees;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ShardIndex;
@@ -345,7 +346,7 @@ public final class SampleWriter {
             try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
                 emptyDir = !s.iterator().hasNext();
             } catch (IOException e) {
-                throw new FuseboxException(Problem.IO_ERROR, dir, "could not be listed (" + e.getMessage() + ")", e);
+                throw new FuseboxException(Problem.IO_ERROR, dir, "could not be listed (" + IoReason.of(e) + ")", e);
             }
         }
         if (!emptyDir) {
@@ -374,7 +375,8 @@ public final class SampleWriter {
             temporary = null;
             return written.stream().map(p -> target.resolve(moved.relativize(p))).toList();
         } catch (IOException | UncheckedIOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, target, "could not be written (" + e.getMessage() + ")", e);
+            IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
+            throw new FuseboxException(Problem.IO_ERROR, target, "could not be written (" + IoReason.of(io) + ")", e);
         } finally {
             if (temporary != null) {
                 FileTrees.deleteQuietly(temporary);

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.torchzip;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.safetensors.Dtype;
@@ -80,7 +81,7 @@ public final class TorchZipFile implements TensorFile {
             if (Files.isDirectory(path)) {
                 throw new FuseboxException(Problem.NOT_A_CHECKPOINT, path, "is a directory, not a PyTorch file");
             }
-            throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + IoReason.of(e) + ")", e);
         }
     }
 

@@ -22,6 +22,9 @@ public final class ModuleTreeBuilder {
     /** The prefix PEFT puts before every key of an adapter. */
     public static final String PEFT_PREFIX = "base_model.model.";
 
+    /** The deepest a module tree goes; see {@link #module}. */
+    static final int DEEPEST = 32;
+
     private ModuleTreeBuilder() {
     }
 
@@ -60,12 +63,34 @@ public final class ModuleTreeBuilder {
                 : "as " + version + " prints it where the keys match its modules, the rest from the keys");
     }
 
+    /**
+     * The module at {@code path}, made with its missing ancestors. Past {@link #DEEPEST} levels the rest of the path
+     * is one module's name: PyTorch models nest a dozen levels at most, and a key of thousands of dots (valid in a
+     * header) would otherwise make as many nested modules, each holding its whole path, and a repr whose indentation
+     * alone grows with the square of the depth.
+     */
     private static ModuleNode module(Map<String, ModuleNode> modules, String path) {
         ModuleNode node = modules.get(path);
+        if (node != null) {
+            return node;
+        }
+        int[] ends = new int[DEEPEST];
+        int levels = 0;
+        for (int dot = path.indexOf('.'); dot >= 0 && levels < DEEPEST - 1; dot = path.indexOf('.', dot + 1)) {
+            ends[levels++] = dot;
+        }
+        ends[levels++] = path.length();
+        int known = levels - 1;
+        while (known >= 0 && (node = modules.get(path.substring(0, ends[known]))) == null) {
+            known--;
+        }
         if (node == null) {
-            int dot = path.lastIndexOf('.');
-            node = module(modules, dot > 0 ? path.substring(0, dot) : "").childOrCreate(path.substring(dot + 1));
-            modules.put(path, node);
+            node = modules.get("");
+        }
+        for (int level = known + 1; level < levels; level++) {
+            int start = level == 0 ? 0 : ends[level - 1] + 1;
+            node = node.childOrCreate(path.substring(start, ends[level]));
+            modules.put(path.substring(0, ends[level]), node);
         }
         return node;
     }

@@ -1,5 +1,7 @@
 package dev.fusebox.converter.tree;
 
+import dev.fusebox.converter.TerminalText;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,7 +29,7 @@ public final class TorchRepr {
         List<String> extraLines = node.extraRepr().isEmpty() ? List.of() : List.of(node.extraRepr().split("\n", -1));
         List<String> childLines = new ArrayList<>();
         for (ModuleNode c : node.children()) {
-            childLines.add("(" + c.name() + "): " + addIndent(repr(c), 2));
+            childLines.add("(" + TerminalText.escape(c.name()) + "): " + addIndent(repr(c), 2));
         }
         StringBuilder s = new StringBuilder(node.className()).append('(');
         if (!extraLines.isEmpty() || !childLines.isEmpty()) {
@@ -61,7 +63,7 @@ public final class TorchRepr {
             while (end + 1 < items.size() && texts[end + 1].equals(block)) {
                 end++;
             }
-            String local = i == end ? "(" + items.get(i).name() + "): " + block
+            String local = i == end ? "(" + TerminalText.escape(items.get(i).name()) + "): " + block
                     : "(" + items.get(i).name() + "-" + items.get(end).name() + "): " + (end - i + 1) + " x " + block;
             lines.add(addIndent(local, 2));
             i = end + 1;

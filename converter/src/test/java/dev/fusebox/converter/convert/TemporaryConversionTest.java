@@ -89,4 +89,26 @@ class TemporaryConversionTest {
         assertThat(started).isTrue();
         assertThat(left()).isEmpty();
     }
+
+    @Test
+    void theNextRunRemovesTheFoldersOfAKilledOneAndNoOther() throws Exception {
+        Process finished = new ProcessBuilder("true").start();
+        finished.waitFor();
+        Path abandoned = Files.createDirectories(parent.resolve(TemporaryConversion.PREFIX + finished.pid() + "-1")
+                .resolve("adapter"));
+        Path running = Files.createDirectory(parent.resolve(TemporaryConversion.PREFIX
+                + ProcessHandle.current().pid() + "-2"));
+        Path unnamed = Files.createDirectory(parent.resolve(TemporaryConversion.PREFIX + "12345678"));
+        Path other = Files.createDirectory(parent.resolve("photos"));
+        try (Checkpoint model = Checkpoint.open(BASE); Checkpoint adapter = Checkpoint.open(ADAPTER);
+             TemporaryConversion c = TemporaryConversion.adapter(parent, adapter, model, Layout.V5,
+                     ProgressListener.NONE, Cancellation.NEVER).orElseThrow()) {
+            assertThat(abandoned.getParent()).doesNotExist();
+            assertThat(running).isDirectory();
+            assertThat(unnamed).isDirectory();
+            assertThat(other).isDirectory();
+            assertThat(c.adapter().getParent().getFileName().toString())
+                    .startsWith(TemporaryConversion.PREFIX + ProcessHandle.current().pid() + "-");
+        }
+    }
 }

@@ -206,7 +206,12 @@ class ConversionFaultInjectionTest {
             Path out = dir.resolve("v5");
             assertThatThrownBy(() -> PlanExecutor.execute(c, plan, out, SHARDED, ProgressListener.NONE,
                     Cancellation.NEVER)).isInstanceOfSatisfying(FuseboxException.class,
-                    e -> assertThat(e.problem()).isEqualTo(Problem.IO_ERROR));
+                    e -> {
+                        assertThat(e.problem()).isEqualTo(Problem.IO_ERROR);
+                        // The input is to blame, not the OUT.partial shard whose write met its end.
+                        assertThat(e.file()).contains(input.resolve("model.safetensors").toAbsolutePath());
+                        assertThat(e.getMessage()).contains("changed while being read").doesNotContain(".partial");
+                    });
         }
         assertThat(dir.resolve("v5")).doesNotExist();
         assertThat(dir.resolve("v5.partial")).doesNotExist();

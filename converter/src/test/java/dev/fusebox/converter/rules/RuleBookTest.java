@@ -206,9 +206,9 @@ class RuleBookTest {
                 "model.layers.0.mlp.moe_statics.e_score_correction_bias")).orElseThrow().family())
                 .isEqualTo("ernie4_5_moe");
         // qwen3_vl_moe's converters need config.json to tell the layout, so keys alone never choose them
-        assertThat(book.forModelType("qwen3_vl_moe").orElseThrow().fit(List.of(
+        assertThat(book.forModelType("qwen3_vl_moe").orElseThrow().fit(new KeyText(List.of(
                 "model.language_model.layers.0.mlp.experts.gate_up_proj",
-                "model.language_model.layers.0.mlp.experts.down_proj")).used()).isZero();
+                "model.language_model.layers.0.mlp.experts.down_proj"))).used()).isZero();
         // nemotron_h's backbone → model renaming, read backwards, matches any model's keys; that alone is no fit
         assertThat(book.guess(List.of("model.embed_tokens.weight", "lm_head.weight"))).isEmpty();
     }

@@ -149,6 +149,24 @@ class ModuleTreeTest {
     }
 
     @Test
+    void aKeyOfThousandsOfDotsNestsNoDeeperThanTheLimitAndKeepsItsPath() {
+        String modulePath = String.join(".", java.util.Collections.nCopies(20_000, "a"));
+        ModuleNode root = ModuleTreeBuilder.build(List.of(new TensorSpec(modulePath + ".weight", Dtype.U8,
+                Shape.of(1))), "unknown", Optional.empty(), Layout.UNKNOWN).root();
+        ModuleNode n = root;
+        int depth = 0;
+        while (!n.children().isEmpty()) {
+            n = n.children().getFirst();
+            depth++;
+        }
+        assertThat(depth).isEqualTo(ModuleTreeBuilder.DEEPEST);
+        assertThat(n.path()).isEqualTo(modulePath);
+        assertThat(n.name()).hasSize(modulePath.length() - 2 * (ModuleTreeBuilder.DEEPEST - 1));
+        assertThat(n.parameters()).containsKey("weight");
+        assertThat(TorchRepr.print(root).lines()).hasSize(2 * ModuleTreeBuilder.DEEPEST + 1);
+    }
+
+    @Test
     void pythonFloatReprMatchesPython() {
         assertThat(PythonFloat.repr(1e-5)).isEqualTo("1e-05");
         assertThat(PythonFloat.repr(1e-6)).isEqualTo("1e-06");
