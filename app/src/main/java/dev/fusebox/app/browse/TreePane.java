@@ -181,8 +181,13 @@ final class TreePane extends VBox {
         return isList(child) || holdsList(child);
     }
 
+    /** A ModuleList, or in a tree from the keys (no class names) a module whose children are all numbered. */
     private static boolean isList(TreeRow row) {
-        return row.type().equals("ModuleList");
+        if (row.type().equals("ModuleList")) {
+            return true;
+        }
+        return row.type().isEmpty() && !row.isTensor() && !row.children().isEmpty() && row.children().stream()
+                .allMatch(c -> !c.isTensor() && !c.name().isEmpty() && c.name().chars().allMatch(Character::isDigit));
     }
 
     private static boolean holdsList(TreeRow row) {

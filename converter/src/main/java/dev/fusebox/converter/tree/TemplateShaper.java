@@ -7,6 +7,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -31,10 +32,9 @@ final class TemplateShaper {
     private final TreeTemplate template;
     private final ObjectNode config;
     private final boolean otherLayout;
-    /** The tied parameters a checkpoint leaves out, by module path: their shapes are their sources'. */
-    private final Map<String, Map<String, TensorSpec>> tiedAbsent = new HashMap<>();
-    private final Map<String, Optional<TreeTemplate.Kind>> kinds = new HashMap<>();
-    private final Map<String, String[]> splitReprs = new HashMap<>();
+    /** The tied parameters a checkpoint leaves out, by module: their shapes are their sources'. */
+    private final Map<ModuleNode, Map<String, TensorSpec>> tiedAbsent = new IdentityHashMap<>();
+    private final Map<String, Part[]> parsedReprs = new HashMap<>();
     private boolean exact = true;
 
     private TemplateShaper(TreeTemplate template, ObjectNode config, boolean otherLayout) {
@@ -50,7 +50,7 @@ final class TemplateShaper {
     static boolean shape(ModuleNode root, TreeTemplate template, ObjectNode config, boolean otherLayout) {
         TemplateShaper s = new TemplateShaper(template, config, otherLayout);
         s.addTiedModules(root);
-        s.shape(root, "");
+        s.shape(root, new TemplatePath(""));
         return s.exact;
     }
 
@@ -67,7 +67,7 @@ final class TemplateShaper {
                     n = n.childOrCreate(part);
                 }
             }
-            tiedAbsent.computeIfAbsent(n.path(), k -> new HashMap<>()).put(alias.substring(dot + 1), spec);
+            tiedAbsent.computeIfAbsent(n, k -> new HashMap<>()).put(alias.substring(dot + 1), spec);
         });
     }
 
@@ -77,14 +77,29 @@ final class TemplateShaper {
         return owner == null ? null : owner.parameters().get(key.substring(dot + 1));
     }
 
-    private void shape(ModuleNode node, String path) {
+    /**
+     * A module path with list indices as {@code #}, with the kinds found there by what a module holds and the paths
+     * below it: a model has 100 000 modules but few such paths, so each module finds its own from its parent's.
+     */
+    private static final class TemplatePath {
+        final String path;
+        final Map<List<String>, Optional<TreeTemplate.Kind>> kinds = new HashMap<>();
+        private final Map<String, TemplatePath> below = new HashMap<>();
+
+        TemplatePath(String path) {
+            this.path = path;
+        }
+
+        TemplatePath below(String name) {
+            return below.computeIfAbsent(name, n -> new TemplatePath(path.isEmpty() ? n : path + "." + n));
+        }
+    }
+
+    private void shape(ModuleNode node, TemplatePath at) {
+        String path = at.path;
         Map<String, TensorSpec> tensors = tensors(node);
         List<String> sorted = holding(tensors, node);
-        StringBuilder key = new StringBuilder(path).append('|');
-        for (String h : sorted) {
-            key.append(h).append(',');
-        }
-        Optional<TreeTemplate.Kind> found = kinds.computeIfAbsent(key.toString(), k -> template.kind(path, sorted));
+        Optional<TreeTemplate.Kind> found = at.kinds.computeIfAbsent(sorted, h -> template.kind(path, h));
         if (found.isEmpty()) {
             exact = false;
             Optional<TreeTemplate.Kind> lent = template.lender(path, sorted, otherLayout);
@@ -96,7 +111,7 @@ final class TemplateShaper {
             node.mutableChildren().sort(Comparator.comparingInt(c -> lent.get().children().indexOf(c.name()) < 0
                     ? Integer.MAX_VALUE : lent.get().children().indexOf(c.name())));
             for (ModuleNode c : node.children()) {
-                shape(c, path.isEmpty() ? c.name() : path + "." + c.name());
+                shape(c, at.below(c.name()));
             }
             return;
         }
@@ -112,8 +127,9 @@ final class TemplateShaper {
             node.setList(true);
             kind.tensorlessItems().forEach(node::childOrCreate);
             KeyTreeNames.sortNumericChildren(node);
+            TemplatePath item = at.below("#");
             for (ModuleNode c : node.children()) {
-                shape(c, path + ".#");
+                shape(c, item);
             }
             return;
         }
@@ -134,7 +150,7 @@ final class TemplateShaper {
         for (String name : kind.children()) {
             ModuleNode c = node.childOrCreate(name);
             ordered.add(c);
-            shape(c, path.isEmpty() ? name : path + "." + name);
+            shape(c, at.below(name));
         }
         if (!node.children().equals(ordered)) {
             node.mutableChildren().sort(Comparator.comparingInt(ordered::indexOf));
@@ -162,7 +178,7 @@ final class TemplateShaper {
     }
 
     private Map<String, TensorSpec> tensors(ModuleNode node) {
-        Map<String, TensorSpec> tied = tiedAbsent.get(node.path());
+        Map<String, TensorSpec> tied = tiedAbsent.isEmpty() ? null : tiedAbsent.get(node);
         if (tied == null) {
             return node.parameters();
         }
@@ -171,31 +187,47 @@ final class TemplateShaper {
         return all;
     }
 
+    /** A piece of an extra_repr: text, or a placeholder for a tensor's dimension or a config field. */
+    private sealed interface Part {
+        record Text(String text) implements Part {
+        }
+
+        /** {@code weight.1}, or {@code weight.2-1} (one less). */
+        record Dimension(String tensor, int axis, boolean less) implements Part {
+        }
+
+        record ConfigNumber(String field) implements Part {
+        }
+
+        /** {@code , padding_idx=N}, or nothing when the field is null. */
+        record PaddingIndex(String field) implements Part {
+        }
+    }
+
     /** The extra_repr: each placeholder a tensor's dimension, a config field's value, or the padding index. */
     private String fill(String repr, Map<String, TensorSpec> tensors) {
         if (repr.isEmpty()) {
             return repr;
         }
-        // Split once per text: a model has 100 000 modules but few texts.
-        String[] parts = splitReprs.computeIfAbsent(repr, TemplateShaper::split);
+        // Parsed once per text: a model has 100 000 modules but few texts.
+        Part[] parts = parsedReprs.computeIfAbsent(repr, TemplateShaper::parse);
         StringBuilder out = new StringBuilder(repr.length());
-        for (int i = 0; i < parts.length; i++) {
-            if (i % 2 == 0) {
-                out.append(parts[i]);
-                continue;
-            }
-            String p = parts[i];
-            String value;
-            if (p.startsWith("config:")) {
-                value = numberValue(p.substring("config:".length())).orElse(null);
-            } else if (p.startsWith("padding_idx:")) {
-                Optional<JsonNode> v = configValue(p.substring("padding_idx:".length()));
-                value = v.isEmpty() ? null : v.get().isNull() ? ""
-                        : v.get().isIntegralNumber() && v.get().canConvertToLong() ? ", padding_idx=" + v.get().asLong()
-                        : null;
-            } else {
-                value = dimension(p, tensors);
-            }
+        for (Part part : parts) {
+            String value = switch (part) {
+                case Part.Text t -> t.text();
+                case Part.Dimension d -> {
+                    TensorSpec t = tensors.get(d.tensor());
+                    yield t == null || d.axis() >= t.shape().rank() ? null
+                            : Long.toString(t.shape().dim(d.axis()) - (d.less() ? 1 : 0));
+                }
+                case Part.ConfigNumber c -> numberValue(c.field()).orElse(null);
+                case Part.PaddingIndex p -> {
+                    Optional<JsonNode> v = configValue(p.field());
+                    yield v.isEmpty() ? null : v.get().isNull() ? ""
+                            : v.get().isIntegralNumber() && v.get().canConvertToLong()
+                            ? ", padding_idx=" + v.get().asLong() : null;
+                }
+            };
             if (value == null) {
                 exact = false;
                 value = "?";
@@ -205,31 +237,28 @@ final class TemplateShaper {
         return out.toString();
     }
 
-    /** Text and placeholders in turn: {@code "({weight.0},), eps=1e-06"} → {@code "(", "weight.0", ",), eps=..."}. */
-    private static String[] split(String repr) {
-        List<String> parts = new ArrayList<>();
+    /** {@code "({weight.0},), eps={config:rms_norm_eps}"} → text, dimension, text, config field. */
+    private static Part[] parse(String repr) {
+        List<Part> parts = new ArrayList<>();
         Matcher m = PLACEHOLDER.matcher(repr);
         int last = 0;
         while (m.find()) {
-            parts.add(repr.substring(last, m.start()));
-            parts.add(m.group(1));
+            parts.add(new Part.Text(repr.substring(last, m.start())));
+            String p = m.group(1);
+            if (p.startsWith("config:")) {
+                parts.add(new Part.ConfigNumber(p.substring("config:".length())));
+            } else if (p.startsWith("padding_idx:")) {
+                parts.add(new Part.PaddingIndex(p.substring("padding_idx:".length())));
+            } else {
+                boolean less = p.endsWith("-1");
+                String ref = less ? p.substring(0, p.length() - 2) : p;
+                int dot = ref.lastIndexOf('.');
+                parts.add(new Part.Dimension(ref.substring(0, dot), Integer.parseInt(ref.substring(dot + 1)), less));
+            }
             last = m.end();
         }
-        parts.add(repr.substring(last));
-        return parts.toArray(String[]::new);
-    }
-
-    /** {@code weight.1} (a tensor's dimension) or {@code weight.2-1} (one less). */
-    private static String dimension(String p, Map<String, TensorSpec> tensors) {
-        boolean less = p.endsWith("-1");
-        String ref = less ? p.substring(0, p.length() - 2) : p;
-        int dot = ref.lastIndexOf('.');
-        TensorSpec t = dot > 0 ? tensors.get(ref.substring(0, dot)) : null;
-        if (t == null) {
-            return null;
-        }
-        int axis = Integer.parseInt(ref.substring(dot + 1));
-        return axis < t.shape().rank() ? Long.toString(t.shape().dim(axis) - (less ? 1 : 0)) : null;
+        parts.add(new Part.Text(repr.substring(last)));
+        return parts.toArray(Part[]::new);
     }
 
     /** A config field (dotted into nested objects) from config.json, or the template's default when it has none. */
