@@ -209,16 +209,21 @@ def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
     """The adapter PEFT would save for these LoraConfig kwargs on the 4.x model, from the base's legacy keys."""
     from peft import LoraConfig
     g = torch.Generator().manual_seed(seed)
-    cfg = LoraConfig(**kwargs)
     targets = kwargs["target_modules"]
     base = tensors(base_dir)
+    linear = [k[:-len(".weight")] for k, w in base.items() if k.endswith(".weight") and w.dim() == 2
+              and "embed" not in k and "norm" not in k and k != "lm_head.weight"]
+    if targets == "all-linear":  # PEFT saves the leaf names it resolved "all-linear" to, not the shorthand
+        targets = sorted({m.rsplit(".", 1)[-1] for m in linear})
+        kwargs = {**kwargs, "target_modules": targets}
+    cfg = LoraConfig(**kwargs)
     state = {}
     for key, w in base.items():
         if not key.endswith(".weight") or w.dim() != 2 or "embed" in key or "norm" in key or key == "lm_head.weight":
             continue
         module = key[:-len(".weight")]
         if isinstance(targets, str):
-            hit = targets == "all-linear" or re.fullmatch(targets, module) is not None
+            hit = re.fullmatch(targets, module) is not None
         else:
             hit = any(module == t or module.endswith("." + t) for t in targets)
         layers = kwargs.get("layers_to_transform")

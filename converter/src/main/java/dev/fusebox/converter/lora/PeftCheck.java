@@ -104,6 +104,10 @@ final class PeftCheck {
             String why = PEFT + " does not rewrite the config for '" + modelType + "' (its table names "
                     + PATTERNS.stream().mapToInt(p -> p.modelTypes.size()).sum() + " other model types): it keeps "
                     + "targeting the per-expert modules, which v5 no longer has";
+            if (!reading.groups().isEmpty() && config.raw().path("lora_bias").asBoolean(false)) {
+                refusals.add("lora_bias is set: PEFT's key conversion stacks each expert's lora_B.bias with the "
+                        + "lora_B weights and fails (\"stack expects each tensor to be equal size\").");
+            }
             if (!reading.routers().isEmpty()) {
                 String router = reading.routers().getFirst().getValue().pair().module();
                 if (!LINEAR_ROUTERS.contains(modelType)) {
