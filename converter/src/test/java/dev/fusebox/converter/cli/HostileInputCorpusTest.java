@@ -100,7 +100,7 @@ class HostileInputCorpusTest {
         Files.delete(fifoLora.resolve("adapter_config.json"));
         if (new ProcessBuilder("mkfifo", fifoLora.resolve("adapter_config.json").toString()).start().waitFor() == 0) {
             out.add(new Case("adapter_config.json a FIFO", fifo, List.of("convert", fifoLora.toString(),
-                    fifo.resolve("out").toString()), List.of("is not a regular file")));
+                    fifo.resolve("out").toString()), List.of("not a regular file")));
         }
 
         Path padded = folder("expert-number-01");
@@ -182,7 +182,8 @@ class HostileInputCorpusTest {
         rewrite(base(dots).resolve("model.safetensors"), k -> k, Map.of(key, "model.norm.weight"));
         CliRun run = CliRun.of("inspect", base(dots).toString());
         assertThat(run.exitCode()).as(run.err()).isEqualTo(Cli.OK);
-        assertThat(run.out()).contains("MixtralForCausalLM(").contains("(a): ");
+        // The stray key is no module transformers has: the tree says it is partly from the keys, and stays shallow.
+        assertThat(run.out()).contains("the rest from the keys").contains("(a): ");
         assertThat(run.out().lines().count()).isLessThan(200);
     }
 
