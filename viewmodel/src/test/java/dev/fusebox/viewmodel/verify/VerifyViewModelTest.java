@@ -171,11 +171,11 @@ class VerifyViewModelTest {
         main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
         VerifyViewModel vm = main.verify();
         assertThat(vm.usingProperty().get())
-                .isEqualTo("converts (the adapter too) to a temporary folder first, then compares; nothing is kept");
+                .isEqualTo("reads the conversion through its plan, written nowhere (the adapter goes to a temporary folder)");
         main.close();
         main.open(List.of(Fixtures.tiny("legacy-base")));
         assertThat(vm.usingProperty().get())
-                .isEqualTo("converts to a temporary folder first, then compares; nothing is kept");
+                .isEqualTo("reads the conversion through its plan, written nowhere");
     }
 
     @Test
