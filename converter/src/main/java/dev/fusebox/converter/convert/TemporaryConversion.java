@@ -5,6 +5,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 
@@ -80,11 +81,13 @@ public final class TemporaryConversion implements AutoCloseable {
     private static Optional<PlannedConversion> adapterPlan(Checkpoint adapter, Checkpoint base, Layout to)
             throws FuseboxException {
         try {
-            return Optional.of(Conversions.plan(adapter, ConversionRequest.to(to)
-                    .withBase(Optional.of(base.location()))));
+            PlannedConversion planned = Conversions.plan(adapter, ConversionRequest.to(to)
+                    .withBase(Optional.of(base.location())));
+            return planned.adapter().filter(AdapterPlan::nothingToConvert).isPresent() ? Optional.empty()
+                    : Optional.of(planned);
         } catch (FuseboxException e) {
-            // Nothing to convert: no expert or router LoRA (or already in that layout, which the forward pass on
-            // the source side then refuses with the module it cannot place).
+            // Already in that layout, which the forward pass on the source side then refuses with the module it
+            // cannot place.
             if (e.problem() == Problem.ALREADY_CONVERTED) {
                 return Optional.empty();
             }
