@@ -19,10 +19,14 @@ import java.util.Set;
 /**
  * Predicts what PEFT 0.21 on transformers 5 does with a legacy adapter on the v5 model, by running the decisions of
  * its conversion code (peft/utils/transformers_weight_conversion.py, tuners/lora/layer.py ParamWrapper) on the
- * adapter: which model types it converts at all (a table in {@code peft-0.21.json}), what it refuses (dropout,
- * DoRA, a fused pair targeted by halves, experts it cannot stack), the rank and alpha its rewritten config gives each
- * v5 target ({@code rank_pattern[".*\.gate_up_proj"] = 2r}, {@code alpha_pattern[...] = 2·alpha}), and whether the
- * scales that follow are the adapter's.
+ * adapter, family by family ({@code peft-0.21.json} holds its table). For the types in the table PEFT rewrites the
+ * config: it strips the expert and router names from target_modules (dropping any dense or shared-expert module of
+ * those names), refuses what ParamWrapper cannot hold (dropout, DoRA, lora_bias, fan_in_fan_out), a fused pair
+ * targeted by halves and experts it cannot stack, and gives each v5 target the rank and alpha of its rewritten
+ * config ({@code rank_pattern[".*\.gate_up_proj"] = 2r}, {@code alpha_pattern[...] = 2·alpha}), whose scales it
+ * compares with the adapter's. For other types it converts the keys but not the config, so the experts' LoRA is
+ * dropped, a router LoRA on a TopKRouter refused. Every verdict was checked against the real PEFT by
+ * tools/oracle-lora.py (docs/lora.md).
  */
 final class PeftCheck {
 
