@@ -6,6 +6,7 @@ import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 
@@ -111,14 +112,13 @@ public final class TemporaryConversion implements AutoCloseable {
     private static Optional<PlannedConversion> adapterPlan(Checkpoint adapter, Checkpoint base, Layout to)
             throws FuseboxException {
         try {
-            PlannedConversion plan = Conversions.plan(adapter, ConversionRequest.to(to)
+            PlannedConversion planned = Conversions.plan(adapter, ConversionRequest.to(to)
                     .withBase(Optional.of(base.location())));
-            // An adapter with nothing to convert plans as a copy of itself: it loads as it is on either layout.
-            boolean copy = plan.plan().targets().stream().allMatch(t -> t.copiedWhole() && !t.renamed());
-            return copy ? Optional.empty() : Optional.of(plan);
+            return planned.adapter().filter(AdapterPlan::nothingToConvert).isPresent() ? Optional.empty()
+                    : Optional.of(planned);
         } catch (FuseboxException e) {
-            // Nothing to convert: no expert or router LoRA (or already in that layout, which the forward pass on
-            // the source side then refuses with the module it cannot place).
+            // Already in that layout, which the forward pass on the source side then refuses with the module it
+            // cannot place.
             if (e.problem() == Problem.ALREADY_CONVERTED) {
                 return Optional.empty();
             }

@@ -12,8 +12,11 @@ import java.util.Optional;
  * An adapter conversion: the plan the engine executes (targets are mostly computed: fused or cut LoRA factors;
  * its files hold the rewritten adapter_config.json and its warnings say what changed), the config written, what
  * happens to each target's rank and alpha, and — for a legacy adapter — what PEFT 0.21 would have done instead.
+ * {@code nothingToConvert}: the adapter means the same on legacy and v5 models as it is (attention only, say), so
+ * the plan copies it.
  */
-public record AdapterPlan(ConversionPlan plan, ObjectNode config, Map<String, TargetLora> lora, PeftVerdict peftCheck) {
+public record AdapterPlan(ConversionPlan plan, ObjectNode config, Map<String, TargetLora> lora, PeftVerdict peftCheck,
+                          boolean nothingToConvert) {
 
     public AdapterPlan {
         config = config.deepCopy();

@@ -25,11 +25,12 @@ final class AdapterPlans {
 
     static AdapterPlan assemble(Checkpoint adapter, String modelType, LoraRoles roles, String dtypeNote,
                                 List<PlannedTarget> targets, ObjectNode config, List<String> warnings,
-                                Map<String, TargetLora> lora, PeftVerdict verdict, Layout from, Layout to) {
+                                Map<String, TargetLora> lora, PeftVerdict verdict, Layout from, Layout to,
+                                boolean nothingToConvert) {
         ConversionPlan plan = new ConversionPlan(adapter.location(), modelType, roles.rules() + dtypeNote, from, to,
                 adapter.specs(), targets, Checkpoint.ADAPTER_WEIGHTS,
                 Map.of(Checkpoint.ADAPTER_CONFIG, pythonJson(config)), warnings, List.of());
-        return new AdapterPlan(plan, config, lora, verdict);
+        return new AdapterPlan(plan, config, lora, verdict, nothingToConvert);
     }
 
     /** Puts {@code value} as an integer when it is one (as Python writes {@code 16}), else as a double. */

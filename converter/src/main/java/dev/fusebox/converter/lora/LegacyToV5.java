@@ -164,12 +164,13 @@ final class LegacyToV5 {
         targets.addAll(others());
         targets.sort((a, b) -> a.key().compareTo(b.key()));
         ObjectNode v5Config = v5Config(reading, byName, parameters);
-        if (!parameters && dtype.isEmpty() && targets.stream().noneMatch(PlannedTarget::renamed)) {
+        boolean nothing = !parameters && dtype.isEmpty() && targets.stream().noneMatch(PlannedTarget::renamed);
+        if (nothing) {
             warnings.add("Nothing to convert: the adapter has no expert or router LoRA and no module whose name PEFT "
                     + "0.21 rewrites, so it loads as it is on legacy and v5 models; the output is a copy of it.");
         }
         return AdapterPlans.assemble(checkpoint, roles.modelType(), roles, dtypeNote(), targets, v5Config,
-                warnings, lora, verdict, Layout.LEGACY, Layout.V5);
+                warnings, lora, verdict, Layout.LEGACY, Layout.V5, nothing);
     }
 
     /**

@@ -19,10 +19,14 @@ import java.util.Set;
 /**
  * Predicts what PEFT 0.21 on transformers 5 does with a legacy adapter on the v5 model, by running the decisions of
  * its conversion code (peft/utils/transformers_weight_conversion.py, tuners/lora/layer.py ParamWrapper) on the
- * adapter: which model types it converts at all (a table in {@code peft-0.21.json}), what it refuses (dropout,
- * DoRA, a fused pair targeted by halves, experts it cannot stack), the rank and alpha its rewritten config gives each
- * v5 target ({@code rank_pattern[".*\.gate_up_proj"] = 2r}, {@code alpha_pattern[...] = 2·alpha}), and whether the
- * scales that follow are the adapter's.
+ * adapter, family by family ({@code peft-0.21.json} holds its table). For the types in the table PEFT rewrites the
+ * config: it strips the expert and router names from target_modules (dropping any dense or shared-expert module of
+ * those names), refuses what ParamWrapper cannot hold (dropout, DoRA, lora_bias, fan_in_fan_out), a fused pair
+ * targeted by halves and experts it cannot stack, and gives each v5 target the rank and alpha of its rewritten
+ * config ({@code rank_pattern[".*\.gate_up_proj"] = 2r}, {@code alpha_pattern[...] = 2·alpha}), whose scales it
+ * compares with the adapter's. For other types it converts the keys but not the config, so the experts' LoRA is
+ * dropped, a router LoRA on a TopKRouter refused. Every verdict was checked against the real PEFT by
+ * tools/oracle-lora.py (docs/lora.md).
  */
 final class PeftCheck {
 
@@ -295,13 +299,12 @@ final class PeftCheck {
                 }
             }
             if (!off.isEmpty()) {
-                double f = off.iterator().next();
-                String factor = PeftPatterns.same(f, Math.sqrt(2)) ? "√2 (" + TargetLora.number(f) + "×)"
-                        : TargetLora.number(f) + "×";
+                List<String> factors = off.stream().map(PeftCheck::factor).distinct().toList();
                 String why = rslora && g.branches > 1 && PeftPatterns.same(alpha, config.loraAlpha() * g.branches)
                         ? " (rsLoRA: PEFT sets alpha to " + g.branches + "·alpha, but alpha/sqrt(" + rank + ") needs "
                         + "alpha·sqrt(" + g.branches + "))" : "";
-                wrongs.add(g.param + ": its LoRA would be scaled " + factor + " too much" + why + ".");
+                wrongs.add(g.param + ": its LoRA would be " + String.join(", or for other modules ", factors) + why
+                        + ".");
             }
         }
         for (Map.Entry<LoraRoles.Router, LegacyToV5.Part> r : reading.routers()) {
@@ -313,11 +316,41 @@ final class PeftCheck {
                 refusals.add(name + ": PEFT's config gives it rank " + rank + ", but its LoRA has rank " + p.rank()
                         + " (size mismatch).");
             } else if (!PeftPatterns.same(PeftPatterns.scale(rslora, rank, alpha), p.scale())) {
-                wrongs.add(name + ": its LoRA would be scaled " + TargetLora.number(
-                        PeftPatterns.scale(rslora, rank, alpha) / p.scale()) + "× (alpha " + TargetLora.number(alpha)
-                        + " instead of " + TargetLora.number(p.alpha()) + ").");
+                wrongs.add(name + ": its LoRA would be " + factor(PeftPatterns.scale(rslora, rank, alpha) / p.scale())
+                        + " (alpha " + TargetLora.number(alpha) + " instead of " + TargetLora.number(p.alpha()) + ").");
             }
         }
+    }
+
+    /**
+     * A scale's factor in words: "√2 (1.41421×) too large", "2× too large", "at half its scale", "at 1/√3 of its
+     * scale", "at 1/4 of its scale", "at 0.4× its scale".
+     */
+    static String factor(double f) {
+        if (f > 1) {
+            return root(f).map(n -> n + " (" + TargetLora.number(f) + "×)").orElse(TargetLora.number(f) + "×")
+                    + " too large";
+        }
+        if (PeftPatterns.same(f, 0.5)) {
+            return "at half its scale";
+        }
+        double inverse = 1 / f;
+        if (PeftPatterns.same(inverse, Math.rint(inverse))) {
+            return "at 1/" + TargetLora.number(Math.rint(inverse)) + " of its scale";
+        }
+        return root(inverse).map(n -> "at 1/" + n + " of its scale").orElse("at " + TargetLora.number(f)
+                + "× its scale");
+    }
+
+    /** "√k" for a factor that is the square root of an integer k up to 64 that is no square. */
+    private static Optional<String> root(double f) {
+        for (int k = 2; k <= 64; k++) {
+            double r = Math.sqrt(k);
+            if (r != Math.rint(r) && PeftPatterns.same(f, r)) {
+                return Optional.of("√" + k);
+            }
+        }
+        return Optional.empty();
     }
 
     private static boolean inBranch(LegacyToV5.Group g, LegacyToV5.Part p, int branch) {

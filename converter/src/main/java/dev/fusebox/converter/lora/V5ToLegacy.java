@@ -77,7 +77,7 @@ final class V5ToLegacy {
         PeftVerdict verdict = new PeftVerdict(PeftVerdict.Outcome.NOT_APPLICABLE, "It is already in the v5 format, "
                 + "which PEFT 0.21 loads as it is; PEFT cannot write the legacy format back, Fusebox can.", List.of());
         return AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as " + d.name()).orElse(""),
-                targets, legacy, warnings, lora, verdict, Layout.V5, Layout.LEGACY);
+                targets, legacy, warnings, lora, verdict, Layout.V5, Layout.LEGACY, false);
     }
 
     private List<PlannedTarget> module(V5Reading.Module m) throws FuseboxException {

@@ -38,6 +38,7 @@ class OracleAdapterTest {
                 "model.layers.1.mlp.shared_experts.gate_proj.weight", "model.layers.1.mlp.shared_experts.up_proj.weight");
         assertThat(strings(plan.config().get("target_modules"))).isEmpty();
         assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.gate_proj.lora_A.weight")).isPresent();
+        assertThat(plan.nothingToConvert()).isFalse();
         assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
         assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("strips 'down_proj', 'gate_proj', 'up_proj' "
                 + "from target_modules for deepseek_v3") && r.contains("6 modules"));
@@ -112,6 +113,7 @@ class OracleAdapterTest {
             AdapterPlan plan = c.plan();
             assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
             assertThat(plan.peftCheck().summary()).endsWith("nothing to convert.");
+            assertThat(plan.nothingToConvert()).isTrue();
             assertThat(plan.plan().warnings()).anyMatch(w -> w.startsWith("Nothing to convert"));
             try (Checkpoint a = Checkpoint.open(c.adapter())) {
                 assertThat(plan.plan().targets()).extracting(PlannedTarget::key)

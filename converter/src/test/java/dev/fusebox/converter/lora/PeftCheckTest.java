@@ -36,4 +36,15 @@ class PeftCheckTest {
         return AdapterFixtures.plan(Fixtures.tiny("legacy-lora-" + name), Optional.empty(), Optional.empty(),
                 Optional.empty()).peftCheck();
     }
+
+    @Test
+    void factorsAreSaidAsTheyAre() {
+        assertThat(PeftCheck.factor(Math.sqrt(2))).isEqualTo("√2 (1.41421×) too large");
+        assertThat(PeftCheck.factor(Math.sqrt(3))).isEqualTo("√3 (1.73205×) too large");
+        assertThat(PeftCheck.factor(4)).isEqualTo("4× too large");
+        assertThat(PeftCheck.factor(0.5)).isEqualTo("at half its scale");
+        assertThat(PeftCheck.factor(0.25)).isEqualTo("at 1/4 of its scale");
+        assertThat(PeftCheck.factor(1 / Math.sqrt(3))).isEqualTo("at 1/√3 of its scale");
+        assertThat(PeftCheck.factor(0.4)).isEqualTo("at 0.4× its scale");
+    }
 }
