@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.forward.ExpertCheckResult;
+import dev.fusebox.converter.forward.MixtralDims;
 import dev.fusebox.converter.forward.ExpertCheckResult.ExpertComparison;
 import dev.fusebox.converter.forward.ExpertCheckResult.RouterComparison;
 import dev.fusebox.converter.forward.Tolerance;
@@ -34,7 +35,7 @@ import java.util.stream.Collectors;
 
 @Command(name = "verify", sortOptions = false,
         description = {"Check that a conversion means the same: for every family, seeded states go through every "
-                + "expert and router of both layouts (the expert check); for Mixtral, a sample forward pass on "
+                + "expert and router of both layouts (the expert check); for Mixtral, Qwen2-MoE and Qwen3-MoE, a sample forward pass on "
                 + "the checkpoint (and adapter) and on its conversion also compares the hidden states after every "
                 + "layer, the routers' expert choices and the logits.",
                 "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "
@@ -259,7 +260,7 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printText(PrintWriter out, VerificationReport r, boolean logits) {
         out.println("source     " + describe(r.source()));
         out.println("converted  " + describe(r.converted()));
-        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements Mixtral only)"));
+        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements " + MixtralDims.FAMILIES + " only)"));
         if (r.forwardPass()) {
             out.println("tokens     " + r.tokens().stream().map(String::valueOf).collect(Collectors.joining(" "))
                     + "  (" + r.tokens().size() + " positions, " + r.layersRun() + " of " + r.layersTotal()
