@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe) this builds a tiny model from a seeded config, gives every weight a
+For each model type (qwen3_moe, qwen2_moe, olmoe) this builds a tiny model from a seeded config, gives every weight a
 seeded normal value (norms around 1), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
@@ -32,6 +32,9 @@ MODELS = {
     # shared expert with its sigmoid gate, top-k not renormalised, qkv biases, layer 2 dense (sparse step 2 hits 1)
     "qwen2_moe": dict(COMMON, intermediate_size=40, shared_expert_intermediate_size=24, norm_topk_prob=False,
                       qkv_bias=True, decoder_sparse_step=1, mlp_only_layers=[2]),
+    # q/k norms over the whole projection, q/k/v clipped, top-k not renormalised, no dense layers
+    "olmoe": dict({k: v for k, v in COMMON.items() if k != "moe_intermediate_size"}, intermediate_size=16,
+                  norm_topk_prob=False, clip_qkv=1.0, eos_token_id=None, pad_token_id=None),
 }
 
 

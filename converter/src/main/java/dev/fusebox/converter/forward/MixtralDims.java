@@ -13,24 +13,25 @@ import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * What the forward pass needs to know of a Mixtral, Qwen2-MoE or Qwen3-MoE: its sizes and constants, with
+ * What the forward pass needs to know of a Mixtral, Qwen2-MoE, Qwen3-MoE or OLMoE: its sizes and constants, with
  * transformers' config defaults for what config.json leaves out. {@code intermediate} is the experts' width,
  * {@code denseIntermediate} the dense MLP's (of the layers in {@code denseLayers}), {@code sharedIntermediate} the
- * shared expert's (0: none). {@code biased} names the attention projections with a bias; {@code qkNorm} is
- * Qwen3's RMSNorm of each query and key head; {@code normTopK} renormalises the top-k routing weights.
+ * shared expert's (0: none). {@code biased} names the attention projections with a bias; {@code qkNorm} says how
+ * queries and keys are RMS-normalised; {@code clipQkv}, when above 0, is OLMoE's clamp of queries, keys and values
+ * to ±clipQkv; {@code normTopK} renormalises the top-k routing weights.
  * {@code slidingWindow} is 0 when attention is not windowed.
  */
 public record MixtralDims(String modelType, int hidden, int intermediate, int experts, int topK, int layers,
                           int heads, int kvHeads, int headDim, int vocab, double rmsNormEps, double ropeTheta,
-                          int slidingWindow, boolean tieWordEmbeddings, boolean qkNorm, boolean normTopK,
+                          int slidingWindow, boolean tieWordEmbeddings, QkNorm qkNorm, double clipQkv, boolean normTopK,
                           List<String> biased, int sharedIntermediate, int denseIntermediate,
                           List<Integer> denseLayers) {
 
     /** The model types whose forward pass this is. */
-    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe");
+    public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
-    public static final String FAMILIES = "Mixtral, Qwen2-MoE and Qwen3-MoE";
+    public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE";
 
     /** Reads and checks a config; a model the pass does not implement is {@link Problem#UNSUPPORTED}. */
     public static MixtralDims of(ModelConfig config) throws FuseboxException {
@@ -41,6 +42,7 @@ public record MixtralDims(String modelType, int hidden, int intermediate, int ex
                     + ", and the sample forward pass implements " + FAMILIES + " only");
         }
         boolean mixtral = type.equals("mixtral");
+        boolean olmoe = type.equals("olmoe");
         ObjectNode raw = config.raw();
         if (!mixtral && bool(raw, "use_sliding_window", false)) {
             throw new FuseboxException(Problem.UNSUPPORTED, config.file(),
@@ -57,28 +59,32 @@ public record MixtralDims(String modelType, int hidden, int intermediate, int ex
                     "uses '" + rope + "' RoPE scaling, and the forward pass implements plain RoPE only");
         }
         int hidden = or(config.hiddenSize(), mixtral ? 4096 : 2048);
-        int heads = or(config.numAttentionHeads(), mixtral ? 32 : type.equals("qwen2_moe") ? 16 : 32);
+        int heads = or(config.numAttentionHeads(), mixtral ? 32 : type.equals("qwen3_moe") ? 32 : 16);
         JsonNode window = raw.get("sliding_window");
         int slidingWindow = mixtral && window != null && window.isIntegralNumber() && window.intValue() > 0
                 ? window.intValue() : 0;
         int layers = or(config.numHiddenLayers(), mixtral ? 32 : 24);
         List<String> biased = type.equals("qwen2_moe") ? (bool(raw, "qkv_bias", true)
                 ? List.of("q_proj", "k_proj", "v_proj") : List.of())
-                : type.equals("qwen3_moe") && bool(raw, "attention_bias", false)
+                : !mixtral && bool(raw, "attention_bias", false)
                 ? List.of("q_proj", "k_proj", "v_proj", "o_proj") : List.of();
         MixtralDims d = new MixtralDims(type, hidden,
-                or(config.expertIntermediateSize(), mixtral ? 14336 : type.equals("qwen2_moe") ? 1408 : 768),
-                or(config.numExperts(), mixtral ? 8 : type.equals("qwen2_moe") ? 60 : 128),
+                or(config.expertIntermediateSize(), mixtral ? 14336 : olmoe ? 2048
+                        : type.equals("qwen2_moe") ? 1408 : 768),
+                or(config.numExperts(), mixtral ? 8 : olmoe ? 64 : type.equals("qwen2_moe") ? 60 : 128),
                 or(config.numExpertsPerTok(), mixtral ? 2 : type.equals("qwen2_moe") ? 4 : 8), layers, heads,
-                or(config.numKeyValueHeads(), mixtral ? 8 : type.equals("qwen2_moe") ? heads : 4),
-                or(config.headDim(), hidden / heads), or(config.vocabSize(), mixtral ? 32000 : 151936),
-                or(config.rmsNormEps(), mixtral ? 1e-5 : 1e-6), or(config.ropeTheta(), mixtral ? 1e6 : 10000),
-                slidingWindow, config.tieWordEmbeddings().orElse(false), type.equals("qwen3_moe"),
-                mixtral || bool(raw, "norm_topk_prob", false), biased,
+                or(config.numKeyValueHeads(), mixtral ? 8 : type.equals("qwen3_moe") ? 4 : heads),
+                or(config.headDim(), hidden / heads),
+                or(config.vocabSize(), mixtral ? 32000 : olmoe ? 50304 : 151936),
+                or(config.rmsNormEps(), mixtral || olmoe ? 1e-5 : 1e-6), or(config.ropeTheta(), mixtral ? 1e6 : 10000),
+                slidingWindow, config.tieWordEmbeddings().orElse(false),
+                type.equals("qwen3_moe") ? QkNorm.PER_HEAD : olmoe ? QkNorm.WHOLE : QkNorm.NONE,
+                olmoe ? positiveNumber(raw, "clip_qkv") : 0, mixtral || bool(raw, "norm_topk_prob", false), biased,
                 type.equals("qwen2_moe") ? positive(raw, "shared_expert_intermediate_size", 5632) : 0,
                 or(config.intermediateSize(), mixtral ? 14336 : type.equals("qwen2_moe") ? 5632 : 6144),
-                mixtral ? List.of() : denseLayers(raw, layers));
-        if (d.heads % d.kvHeads != 0 || d.topK > d.experts || d.headDim % 2 != 0) {
+                mixtral || olmoe ? List.of() : denseLayers(raw, layers));
+        if (d.heads % d.kvHeads != 0 || d.topK > d.experts || d.headDim % 2 != 0
+                || (olmoe && d.qWidth() != d.hidden)) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + d.heads
                     + " attention heads, " + d.kvHeads + " key/value heads, head size " + d.headDim + ", "
                     + d.topK + " of " + d.experts + " experts per token, which do not fit together");
@@ -114,6 +120,12 @@ public record MixtralDims(String modelType, int hidden, int intermediate, int ex
     private static boolean bool(JsonNode node, String field, boolean fallback) {
         JsonNode v = node.get(field);
         return v != null && v.isBoolean() ? v.booleanValue() : fallback;
+    }
+
+    /** A number field above 0, or 0 when it is absent, null or not above 0. */
+    private static double positiveNumber(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        return v != null && v.isNumber() && v.doubleValue() > 0 ? v.doubleValue() : 0;
     }
 
     private static int positive(JsonNode node, String field, int fallback) {

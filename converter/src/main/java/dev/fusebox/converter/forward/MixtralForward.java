@@ -15,10 +15,10 @@ import java.util.Optional;
  * The Mixtral causal LM forward pass in float32, as transformers' modeling_mixtral computes it (DESIGN.md §1):
  * pre-norm decoder layers of GQA attention with rotate-half RoPE and a causal (optionally windowed) softmax, then a
  * sparse MoE block whose router takes a softmax over all experts in float32, keeps the top-k and renormalises
- * them; final RMSNorm; lm_head. One sequence, no cache. Qwen2-MoE and Qwen3-MoE are the same with what their
- * modeling files add ({@link MixtralDims}): attention biases, Qwen3's per-head q/k RMSNorm before RoPE, top-k
- * weights left as they are unless norm_topk_prob, dense MLP layers, and Qwen2's shared expert scaled by the
- * sigmoid of its gate. Weights come from a {@link MixtralWeights} view, so the same code runs the legacy and the
+ * them; final RMSNorm; lm_head. One sequence, no cache. Qwen2-MoE, Qwen3-MoE and OLMoE are the same with what
+ * their modeling files add ({@link MixtralDims}): attention biases, q/k RMSNorm before RoPE (Qwen3's per head,
+ * OLMoE's over the whole projection, then its clamp of q, k and v), top-k weights left as they are unless
+ * norm_topk_prob, dense MLP layers, and Qwen2's shared expert scaled by the sigmoid of its gate. Weights come from a {@link MixtralWeights} view, so the same code runs the legacy and the
  * v5 layout.
  */
 public final class MixtralForward {
@@ -176,9 +176,22 @@ public final class MixtralForward {
         float[] q = projection(layer, "q_proj", x, tokens, mm);
         float[] k = projection(layer, "k_proj", x, tokens, mm);
         float[] v = projection(layer, "v_proj", x, tokens, mm);
-        if (dims.qkNorm()) {
-            q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens * dims.heads(), dims.headDim(), mm);
-            k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens * dims.kvHeads(), dims.headDim(), mm);
+        switch (dims.qkNorm()) {
+            case PER_HEAD -> {
+                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens * dims.heads(), dims.headDim(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens * dims.kvHeads(), dims.headDim(), mm);
+            }
+            case WHOLE -> {
+                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens, dims.qWidth(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens, dims.kvWidth(), mm);
+            }
+            case NONE -> {
+            }
+        }
+        if (dims.clipQkv() > 0) {
+            clamp(q);
+            clamp(k);
+            clamp(v);
         }
         applyRope(q, tokens, dims.heads(), rope);
         applyRope(k, tokens, dims.kvHeads(), rope);
@@ -214,6 +227,13 @@ public final class MixtralForward {
             }
         }
         return projection(layer, "o_proj", out, tokens, mm);
+    }
+
+    private void clamp(float[] x) {
+        float c = (float) dims.clipQkv();
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Math.max(-c, Math.min(c, x[i]));
+        }
     }
 
     /** An attention projection, with its bias when it has one. */

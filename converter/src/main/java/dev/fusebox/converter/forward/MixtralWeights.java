@@ -118,7 +118,10 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
                 ? Optional.of(vector(layerPrefix(layer) + "self_attn." + projection + ".bias")) : Optional.empty();
     }
 
-    /** Qwen3's RMSNorm weight [headDim] of each query ({@code q_norm}) or key ({@code k_norm}) head. */
+    /**
+     * The RMSNorm weight of the queries ({@code q_norm}) or keys ({@code k_norm}): [headDim] for Qwen3, the
+     * projection's width for OLMoE.
+     */
     public WeightMatrix headNorm(int layer, String norm) throws FuseboxException {
         return vector(layerPrefix(layer) + "self_attn." + norm + ".weight");
     }
@@ -209,9 +212,10 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
                     require(module + ".bias", shapes[i][0]);
                 }
             }
-            if (dims.qkNorm()) {
-                require(p + "self_attn.q_norm.weight", dims.headDim());
-                require(p + "self_attn.k_norm.weight", dims.headDim());
+            if (dims.qkNorm() != QkNorm.NONE) {
+                boolean perHead = dims.qkNorm() == QkNorm.PER_HEAD;
+                require(p + "self_attn.q_norm.weight", perHead ? dims.headDim() : dims.qWidth());
+                require(p + "self_attn.k_norm.weight", perHead ? dims.headDim() : dims.kvWidth());
             }
             if (dims.dense(l)) {
                 requireMlp(p + "mlp.", dims.denseIntermediate());

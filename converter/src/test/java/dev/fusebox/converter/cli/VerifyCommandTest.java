@@ -218,11 +218,11 @@ class VerifyCommandTest {
         assertThat(run.err()).contains("block_sparse_moe", "which the base model does not have");
     }
 
-    /** The tiny Mixtral under olmoe's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
-    private Path olmoeModel() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("olmoe"));
+    /** The tiny Mixtral under flex_olmo's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
+    private Path flexOlmoModel() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("flex_olmo"));
         Files.writeString(model.resolve("config.json"), Files.readString(Fixtures.tiny("legacy-base")
-                .resolve("config.json")).replace("\"mixtral\"", "\"olmoe\""));
+                .resolve("config.json")).replace("\"mixtral\"", "\"flex_olmo\""));
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
             java.util.function.UnaryOperator<String> key = k -> k.replace(".block_sparse_moe.", ".mlp.")
                     .replace(".w1.", ".gate_proj.").replace(".w3.", ".up_proj.").replace(".w2.", ".down_proj.");
@@ -255,24 +255,25 @@ class VerifyCommandTest {
 
     @Test
     void aModelTypeWithoutAForwardPassGetsTheExpertCheckAndTheReportSaysSo() throws Exception {
-        CliRun run = CliRun.of("verify", olmoeModel().toString(), "--json");
+        CliRun run = CliRun.of("verify", flexOlmoModel().toString(), "--json");
         assertThat(run.exitCode()).as(run.err()).isZero();
         JsonNode j = json(run);
         assertThat(j.get("checks").toString()).isEqualTo("[\"experts\"]");
         assertThat(j.at("/expert_check/experts")).hasSize(8);
         assertThat(j.get("positions")).isEmpty();
-        CliRun text = CliRun.of("verify", olmoeModel().toString(), "--layers", "1");
+        CliRun text = CliRun.of("verify", flexOlmoModel().toString(), "--layers", "1");
         assertThat(text.exitCode()).as(text.err()).isZero();
         assertThat(text.out()).contains(
-                "checks     expert check (the forward pass implements Mixtral, Qwen2-MoE and Qwen3-MoE only)",
+                "checks     expert check (the forward pass implements Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE "
+                        + "only)",
                 "expert check: 4 experts in 1 of 2 layers, 1 routers", "PASSED");
     }
 
     @Test
     void anAdapterOnAModelTypeWithoutAForwardPassIsRefusedBeforeAnyWork() throws Exception {
-        CliRun run = CliRun.of("verify", olmoeModel().toString(), "--adapter",
+        CliRun run = CliRun.of("verify", flexOlmoModel().toString(), "--adapter",
                 Fixtures.tiny("legacy-lora-attn_experts").toString());
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("'olmoe' model", "Mixtral only", "without its adapter");
+        assertThat(run.err()).contains("'flex_olmo' model", "Mixtral only", "without its adapter");
     }
 }

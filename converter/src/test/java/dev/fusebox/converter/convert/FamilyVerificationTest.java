@@ -59,12 +59,13 @@ class FamilyVerificationTest {
 
     static Stream<Family> families() {
         return Stream.concat(FamilyConversionTest.families()
-                        .filter(f -> !Set.of("mixtral", "qwen2_moe", "qwen3_moe").contains(f.modelType()))
+                        .filter(f -> !Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe").contains(f.modelType()))
                         .map(f -> new Family(f.modelType(), f.legacy(), Map.of("num_experts", FamilyCase.EXPERTS),
                                 Optional.empty())),
                 Stream.of(new Family("mixtral", List.of(), Map.of(), Optional.of(Fixtures.tiny("legacy-base"))),
                         new Family("qwen2_moe", List.of(), Map.of(), Optional.of(reference("qwen2_moe"))),
                         new Family("qwen3_moe", List.of(), Map.of(), Optional.of(reference("qwen3_moe"))),
+                        new Family("olmoe", List.of(), Map.of(), Optional.of(reference("olmoe"))),
                         new Family("qwen3_vl_moe", Qwen3VlMoeConversionTest.checkpoint(8, 6, false),
                                 Qwen3VlMoeConversionTest.config(8, 6, false), Optional.empty()),
                         new Family("ernie4_5_vl_moe", ErnieVlMoeConversionTest.legacy(6), Map.of(),
@@ -142,10 +143,12 @@ class FamilyVerificationTest {
         assertThat(onTheFly.converted().throughPlan()).isTrue();
         ExpertCheckResult x = onTheFly.experts();
         assertThat(x.experts()).isNotEmpty().allSatisfy(e -> assertThat(e.passed()).isTrue());
-        // ernie4_5_vl_moe's fixture has a dense first layer, qwen3_moe's a dense second (of three)
+        // ernie4_5_vl_moe's fixture has a dense first layer, qwen3_moe's a dense second of three, qwen2_moe's a dense
+        // third, olmoe's none
         assertThat(x.layers()).isEqualTo(switch (family.modelType()) {
             case "ernie4_5_vl_moe" -> List.of(1);
             case "qwen3_moe" -> List.of(0, 2);
+            case "olmoe" -> List.of(0, 1, 2);
             default -> List.of(0, 1);
         });
         assertThat(onTheFly.forwardPass()).isEqualTo(Verifier.runsForwardPass(family.modelType()));

@@ -20,10 +20,10 @@ import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Qwen2-MoE and Qwen3-MoE passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
+ * The Qwen2-MoE, Qwen3-MoE and OLMoE passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
  * through the plan, against what transformers computed in float64 (FamilyReference).
  */
-class QwenForwardTest {
+class FamilyForwardTest {
 
     private static final double TOLERANCE = 1e-4;
 
@@ -51,7 +51,8 @@ class QwenForwardTest {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5"})
+    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
+            "olmoe, V5"})
     void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -70,7 +71,8 @@ class QwenForwardTest {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5"})
+    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
+            "olmoe, V5"})
     void theHiddenStatesMatchWhatTransformersReports(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -92,14 +94,14 @@ class QwenForwardTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
     void theLegacyAndV5ViewsComputeBitIdenticalLogits(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         assertThat(run(ref, Layout.V5, 0).logits()).containsExactly(run(ref, Layout.LEGACY, 0).logits());
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
     void verifyRunsTheForwardPassAndTheExpertCheckAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(), Optional.empty())
