@@ -141,6 +141,7 @@ final class VerifyCommand implements Callable<Integer> {
             lo.put("max_abs_diff", l.maxAbsDiff());
             lo.put("tolerance", l.tolerance());
             lo.put("router_logits_max_abs_diff", l.routerLogitsMaxAbsDiff());
+            lo.put("dense", l.dense());
             lo.put("router_agreement", l.routerAgreement());
             lo.set("source_experts", experts(l.sourceExperts()));
             lo.set("converted_experts", experts(l.convertedExperts()));
@@ -305,8 +306,9 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printForwardPass(PrintWriter out, VerificationReport r) {
         out.println("layer  hidden max|Δ|  router logits max|Δ|  same experts");
         for (LayerComparison l : r.layers()) {
-            out.printf(Locale.ROOT, "%-6d %-14s %-21s %d/%d%n", l.index(), num(l.maxAbsDiff()),
-                    num(l.routerLogitsMaxAbsDiff()), l.routerAgreement(), r.tokens().size());
+            out.printf(Locale.ROOT, "%-6d %-14s %-21s %s%n", l.index(), num(l.maxAbsDiff()),
+                    l.dense() ? "-" : num(l.routerLogitsMaxAbsDiff()),
+                    l.dense() ? "dense MLP, no router" : l.routerAgreement() + "/" + r.tokens().size());
         }
         out.println();
         out.println("pos  token   logits max|Δ|  top-1  source top-5 → converted top-5");

@@ -51,17 +51,19 @@ public record VerificationReport(boolean passed, boolean forwardPass, ExpertChec
         return layers.stream().mapToInt(LayerComparison::routerAgreement).sum();
     }
 
-    /** Layer × position pairs compared for router agreement. */
+    /** Layer × position pairs compared for router agreement (a dense layer has no router). */
     public int routerDecisions() {
-        return layers.size() * tokens.size();
+        return (int) layers.stream().filter(l -> !l.dense()).count() * tokens.size();
     }
 
     /**
      * One layer: the largest difference of the residual stream after it and the largest that passes, the largest
-     * difference of its router logits, and the experts each side's router chose per position (ascending).
+     * difference of its router logits, and the experts each side's router chose per position (ascending); for a
+     * {@code dense} layer (a dense MLP in place of the experts) there is no router, and no experts chosen.
      */
     public record LayerComparison(int index, double maxAbsDiff, double tolerance, double routerLogitsMaxAbsDiff,
-                                  int routerAgreement, List<int[]> sourceExperts, List<int[]> convertedExperts) {
+                                  int routerAgreement, List<int[]> sourceExperts, List<int[]> convertedExperts,
+                                  boolean dense) {
 
         public LayerComparison {
             sourceExperts = List.copyOf(sourceExperts);

@@ -248,9 +248,15 @@ class VerifyCommandTest {
         JsonNode j = json(run);
         assertThat(j.get("checks").toString()).isEqualTo("[\"forward_pass\",\"experts\"]");
         assertThat(j.get("positions")).hasSize(Verifier.DEFAULT_TOKEN_COUNT);
+        // layer 1 is a dense MLP (mlp_only_layers): no router to agree
+        assertThat(j.at("/layers/1/dense").booleanValue()).isTrue();
+        assertThat(j.at("/layers/0/dense").booleanValue()).isFalse();
+        assertThat(j.get("router_decisions").intValue()).isEqualTo(2 * Verifier.DEFAULT_TOKEN_COUNT);
+        assertThat(j.get("router_agreement").intValue()).isEqualTo(2 * Verifier.DEFAULT_TOKEN_COUNT);
         CliRun text = CliRun.of("verify", qwen.toString());
         assertThat(text.exitCode()).as(text.err()).isZero();
-        assertThat(text.out()).contains("checks     forward pass and expert check", "PASSED");
+        assertThat(text.out()).contains("checks     forward pass and expert check", "dense MLP, no router",
+                "PASSED");
     }
 
     @Test
