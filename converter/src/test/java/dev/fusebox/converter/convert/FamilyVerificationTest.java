@@ -19,6 +19,7 @@ import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.ValueLayout;
@@ -239,6 +240,31 @@ class FamilyVerificationTest {
         assertThat(r.passed()).isFalse();
         assertThat(r.experts().failures()).anySatisfy(f -> assertThat(f).contains("expert 0: its gate projection")
                 .contains(key));
+    }
+
+    /**
+     * What the expert check does not see, the forward pass does: a conversion with one non-expert tensor the
+     * family's pass reads (Qwen3's query norm, Qwen2's shared-expert gate, OLMoE's key norm) negated fails after
+     * that layer.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"qwen3_moe, model.layers.0.self_attn.q_norm.weight",
+            "qwen2_moe, model.layers.0.mlp.shared_expert_gate.weight",
+            "olmoe, model.layers.0.self_attn.k_norm.weight"})
+    void aNonExpertTensorChangedInTheConversionFailsTheForwardPass(String modelType, String key) throws Exception {
+        Path legacy = reference(modelType);
+        Path broken = rewrite(converted(legacy), dir.resolve("broken"), key, (bytes, spec) -> {
+            ByteBuffer b = ByteBuffer.wrap(bytes.clone()).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < bytes.length; i += 4) {
+                b.putFloat(i, -b.getFloat(i));
+            }
+            return b.array();
+        });
+        VerificationReport r = verify(VerificationRequest.of(legacy, Optional.empty(), broken, Optional.empty()));
+        assertThat(r.forwardPass()).isTrue();
+        assertThat(r.experts().failures()).isEmpty();
+        assertThat(r.passed()).isFalse();
+        assertThat(r.failures()).anySatisfy(f -> assertThat(f).startsWith("hidden states after layer 0 differ"));
     }
 
     /** The first tensor (by key) that stacks experts and ends with {@code suffix}, or null. */
