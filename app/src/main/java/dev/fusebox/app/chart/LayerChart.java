@@ -81,7 +81,8 @@ public final class LayerChart extends ChartCanvas {
             g.setFill(muted());
             g.setTextBaseline(VPos.TOP);
             g.fillText("layer " + l.index(), x + bar / 2, plotH + 8);
-            g.fillText("router " + l.routerAgreement() + "/" + r.tokens().size(), x + bar / 2, plotH + 21);
+            g.fillText(l.dense() ? "dense MLP" : "router " + l.routerAgreement() + "/" + r.tokens().size(),
+                    x + bar / 2, plotH + 21);
         }
     }
 

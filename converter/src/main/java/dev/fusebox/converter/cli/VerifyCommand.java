@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.forward.ExpertCheckResult;
+import dev.fusebox.converter.forward.MixtralDims;
 import dev.fusebox.converter.forward.ExpertCheckResult.ExpertComparison;
 import dev.fusebox.converter.forward.ExpertCheckResult.RouterComparison;
 import dev.fusebox.converter.forward.Tolerance;
@@ -34,9 +35,9 @@ import java.util.stream.Collectors;
 
 @Command(name = "verify", sortOptions = false,
         description = {"Check that a conversion means the same: for every family, seeded states go through every "
-                + "expert and router of both layouts (the expert check); for Mixtral, a sample forward pass on "
-                + "the checkpoint (and adapter) and on its conversion also compares the hidden states after every "
-                + "layer, the routers' expert choices and the logits.",
+                + "expert and router of both layouts (the expert check); for Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE, "
+                + "a sample forward pass on the checkpoint (and Mixtral's adapter) and on its conversion also "
+                + "compares the hidden states after every layer, the routers' expert choices and the logits.",
                 "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "
                         + Tolerance.BFLOAT16 + " of the largest logit) and with the same experts chosen; exit 1 "
                         + "otherwise."})
@@ -140,6 +141,7 @@ final class VerifyCommand implements Callable<Integer> {
             lo.put("max_abs_diff", l.maxAbsDiff());
             lo.put("tolerance", l.tolerance());
             lo.put("router_logits_max_abs_diff", l.routerLogitsMaxAbsDiff());
+            lo.put("dense", l.dense());
             lo.put("router_agreement", l.routerAgreement());
             lo.set("source_experts", experts(l.sourceExperts()));
             lo.set("converted_experts", experts(l.convertedExperts()));
@@ -259,7 +261,7 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printText(PrintWriter out, VerificationReport r, boolean logits) {
         out.println("source     " + describe(r.source()));
         out.println("converted  " + describe(r.converted()));
-        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements Mixtral only)"));
+        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements " + MixtralDims.FAMILIES + " only)"));
         if (r.forwardPass()) {
             out.println("tokens     " + r.tokens().stream().map(String::valueOf).collect(Collectors.joining(" "))
                     + "  (" + r.tokens().size() + " positions, " + r.layersRun() + " of " + r.layersTotal()
@@ -304,8 +306,9 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printForwardPass(PrintWriter out, VerificationReport r) {
         out.println("layer  hidden max|Δ|  router logits max|Δ|  same experts");
         for (LayerComparison l : r.layers()) {
-            out.printf(Locale.ROOT, "%-6d %-14s %-21s %d/%d%n", l.index(), num(l.maxAbsDiff()),
-                    num(l.routerLogitsMaxAbsDiff()), l.routerAgreement(), r.tokens().size());
+            out.printf(Locale.ROOT, "%-6d %-14s %-21s %s%n", l.index(), num(l.maxAbsDiff()),
+                    l.dense() ? "-" : num(l.routerLogitsMaxAbsDiff()),
+                    l.dense() ? "dense MLP, no router" : l.routerAgreement() + "/" + r.tokens().size());
         }
         out.println();
         out.println("pos  token   logits max|Δ|  top-1  source top-5 → converted top-5");

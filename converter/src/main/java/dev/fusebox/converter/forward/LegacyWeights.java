@@ -5,8 +5,9 @@ import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.checkpoint.Layout;
 
 /**
- * The transformers 4.x view: the router is {@code block_sparse_moe.gate}, each expert has its own w1 (gate), w3
- * (up) and w2 (down), and an adapter adapts each of them as a plain lora.Linear.
+ * The transformers 4.x view: Mixtral's router is {@code block_sparse_moe.gate} and each expert has its own w1
+ * (gate), w3 (up) and w2 (down); Qwen's router is {@code mlp.gate} and each expert has its own gate_proj, up_proj
+ * and down_proj. An adapter adapts each of them as a plain lora.Linear.
  */
 final class LegacyWeights extends MixtralWeights {
 
@@ -19,11 +20,27 @@ final class LegacyWeights extends MixtralWeights {
         return Layout.LEGACY;
     }
 
-    private static String moe(int layer) {
-        return layerPrefix(layer) + "block_sparse_moe.";
+    private boolean mixtral() {
+        return dims().modelType().equals("mixtral");
     }
 
-    private static String expertModule(int layer, int expert, String w) {
+    private String moe(int layer) {
+        return layerPrefix(layer) + (mixtral() ? "block_sparse_moe." : "mlp.");
+    }
+
+    private String gateName() {
+        return mixtral() ? "w1" : "gate_proj";
+    }
+
+    private String upName() {
+        return mixtral() ? "w3" : "up_proj";
+    }
+
+    private String downName() {
+        return mixtral() ? "w2" : "down_proj";
+    }
+
+    private String expertModule(int layer, int expert, String w) {
         return moe(layer) + "experts." + expert + "." + w;
     }
 
@@ -31,15 +48,18 @@ final class LegacyWeights extends MixtralWeights {
     void checkExperts() throws FuseboxException {
         MixtralDims d = dims();
         for (int l = 0; l < d.layers(); l++) {
+            if (d.dense(l)) {
+                continue;
+            }
             require(moe(l) + "gate.weight", d.experts(), d.hidden());
             claimLinear(moe(l) + "gate", d.hidden(), d.experts());
             for (int e = 0; e < d.experts(); e++) {
-                require(expertModule(l, e, "w1") + ".weight", d.intermediate(), d.hidden());
-                require(expertModule(l, e, "w3") + ".weight", d.intermediate(), d.hidden());
-                require(expertModule(l, e, "w2") + ".weight", d.hidden(), d.intermediate());
-                claimLinear(expertModule(l, e, "w1"), d.hidden(), d.intermediate());
-                claimLinear(expertModule(l, e, "w3"), d.hidden(), d.intermediate());
-                claimLinear(expertModule(l, e, "w2"), d.intermediate(), d.hidden());
+                require(expertModule(l, e, gateName()) + ".weight", d.intermediate(), d.hidden());
+                require(expertModule(l, e, upName()) + ".weight", d.intermediate(), d.hidden());
+                require(expertModule(l, e, downName()) + ".weight", d.hidden(), d.intermediate());
+                claimLinear(expertModule(l, e, gateName()), d.hidden(), d.intermediate());
+                claimLinear(expertModule(l, e, upName()), d.hidden(), d.intermediate());
+                claimLinear(expertModule(l, e, downName()), d.intermediate(), d.hidden());
             }
         }
     }
@@ -51,8 +71,8 @@ final class LegacyWeights extends MixtralWeights {
 
     @Override
     public Expert expert(int layer, int expert) throws FuseboxException {
-        return new Expert(projection(layer, expert, "w1"), projection(layer, expert, "w3"),
-                projection(layer, expert, "w2"));
+        return new Expert(projection(layer, expert, gateName()), projection(layer, expert, upName()),
+                projection(layer, expert, downName()));
     }
 
     private Linear projection(int layer, int expert, String w) throws FuseboxException {

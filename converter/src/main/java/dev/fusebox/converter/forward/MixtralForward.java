@@ -9,13 +9,17 @@ import dev.fusebox.converter.progress.ProgressListener;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The Mixtral causal LM forward pass in float32, as transformers' modeling_mixtral computes it (DESIGN.md §1):
  * pre-norm decoder layers of GQA attention with rotate-half RoPE and a causal (optionally windowed) softmax, then a
  * sparse MoE block whose router takes a softmax over all experts in float32, keeps the top-k and renormalises
- * them; final RMSNorm; lm_head. One sequence, no cache. Weights come from a {@link MixtralWeights} view, so the
- * same code runs the legacy and the v5 layout.
+ * them; final RMSNorm; lm_head. One sequence, no cache. Qwen2-MoE, Qwen3-MoE and OLMoE are the same with what
+ * their modeling files add ({@link MixtralDims}): attention biases, q/k RMSNorm before RoPE (Qwen3's per head,
+ * OLMoE's over the whole projection, then its clamp of q, k and v), top-k weights left as they are unless
+ * norm_topk_prob, dense MLP layers, and Qwen2's shared expert scaled by the sigmoid of its gate. Weights come from a {@link MixtralWeights} view, so the same code runs the legacy and the
+ * v5 layout.
  */
 public final class MixtralForward {
 
@@ -59,9 +63,17 @@ public final class MixtralForward {
             add(state, attention(l, x, t, rope, mm));
             x = rmsNorm(state, weights.postAttentionNorm(l), t, mm);
             expertInputs.add(x);
-            RouterOutput router = route(l, x, t, mm);
-            routers.add(router);
-            add(state, experts(l, x, t, router, mm, cancellation));
+            if (dims.dense(l)) {
+                routers.add(new RouterOutput(l, t, 0, 0, new float[0], new int[0], new float[0]));
+                add(state, mlp(weights.denseMlp(l), x, t, mm));
+            } else {
+                RouterOutput router = route(l, x, t, mm);
+                routers.add(router);
+                add(state, experts(l, x, t, router, mm, cancellation));
+                if (dims.sharedIntermediate() > 0) {
+                    add(state, sharedExpert(l, x, t, mm));
+                }
+            }
             hidden.add(state.clone());
         }
         cancellation.check();
@@ -101,9 +113,13 @@ public final class MixtralForward {
 
     /** {@code x · rsqrt(mean(x²) + eps) · w} per token, the mean taken in double. */
     private float[] rmsNorm(float[] x, WeightMatrix weight, int tokens, MatMul mm) {
+        return rmsNorm(x, weight, tokens, dims.hidden(), mm);
+    }
+
+    /** The same over rows of {@code h} values: {@code tokens} of them. */
+    private float[] rmsNorm(float[] x, WeightMatrix weight, int tokens, int h, MatMul mm) {
         float[] w = weight.decodeAll();
         mm.countRead(weight.byteSize());
-        int h = dims.hidden();
         float[] out = new float[x.length];
         for (int t = 0; t < tokens; t++) {
             double sum = 0;
@@ -157,9 +173,26 @@ public final class MixtralForward {
     }
 
     private float[] attention(int layer, float[] x, int tokens, float[] rope, MatMul mm) throws FuseboxException {
-        float[] q = mm.apply(weights.attention(layer, "q_proj"), x, tokens);
-        float[] k = mm.apply(weights.attention(layer, "k_proj"), x, tokens);
-        float[] v = mm.apply(weights.attention(layer, "v_proj"), x, tokens);
+        float[] q = projection(layer, "q_proj", x, tokens, mm);
+        float[] k = projection(layer, "k_proj", x, tokens, mm);
+        float[] v = projection(layer, "v_proj", x, tokens, mm);
+        switch (dims.qkNorm()) {
+            case PER_HEAD -> {
+                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens * dims.heads(), dims.headDim(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens * dims.kvHeads(), dims.headDim(), mm);
+            }
+            case WHOLE -> {
+                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens, dims.qWidth(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens, dims.kvWidth(), mm);
+            }
+            case NONE -> {
+            }
+        }
+        if (dims.clipQkv() > 0) {
+            clamp(q);
+            clamp(k);
+            clamp(v);
+        }
         applyRope(q, tokens, dims.heads(), rope);
         applyRope(k, tokens, dims.kvHeads(), rope);
         int d = dims.headDim();
@@ -193,7 +226,53 @@ public final class MixtralForward {
                 }
             }
         }
-        return mm.apply(weights.attention(layer, "o_proj"), out, tokens);
+        return projection(layer, "o_proj", out, tokens, mm);
+    }
+
+    private void clamp(float[] x) {
+        float c = (float) dims.clipQkv();
+        for (int i = 0; i < x.length; i++) {
+            x[i] = Math.max(-c, Math.min(c, x[i]));
+        }
+    }
+
+    /** An attention projection, with its bias when it has one. */
+    private float[] projection(int layer, String name, float[] x, int tokens, MatMul mm) throws FuseboxException {
+        float[] y = mm.apply(weights.attention(layer, name), x, tokens);
+        Optional<WeightMatrix> bias = weights.attentionBias(layer, name);
+        if (bias.isPresent()) {
+            float[] b = bias.get().decodeAll();
+            mm.countRead(bias.get().byteSize());
+            for (int i = 0; i < y.length; i++) {
+                y[i] += b[i % b.length];
+            }
+        }
+        return y;
+    }
+
+    /** {@code down(silu(gate(x)) · up(x))} on {@code tokens} rows. */
+    private static float[] mlp(Expert expert, float[] x, int tokens, MatMul mm) throws FuseboxException {
+        float[] gate = mm.apply(expert.gate(), x, tokens);
+        float[] up = mm.apply(expert.up(), x, tokens);
+        for (int i = 0; i < gate.length; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+        return mm.apply(expert.down(), gate, tokens);
+    }
+
+    /** Qwen2-MoE's shared expert on every token, times the sigmoid of its gate. */
+    private float[] sharedExpert(int layer, float[] x, int tokens, MatMul mm) throws FuseboxException {
+        float[] out = mlp(weights.sharedExpert(layer), x, tokens, mm);
+        float[] gate = mm.apply(weights.sharedExpertGate(layer), x, tokens);
+        int h = dims.hidden();
+        for (int t = 0; t < tokens; t++) {
+            float s = 1f / (1f + (float) Math.exp(-gate[t]));
+            for (int i = 0; i < h; i++) {
+                out[t * h + i] *= s;
+            }
+        }
+        return out;
     }
 
     private RouterOutput route(int layer, float[] x, int tokens, MatMul mm) throws FuseboxException {
@@ -228,7 +307,7 @@ public final class MixtralForward {
                 chosenWeights[t * k + j] = probs[best] / sum;
                 top += chosenWeights[t * k + j];
             }
-            for (int j = 0; j < k; j++) {
+            for (int j = 0; j < k && dims.normTopK(); j++) {
                 chosenWeights[t * k + j] /= top;
             }
         }
@@ -261,14 +340,7 @@ public final class MixtralForward {
             for (int j = 0; j < n; j++) {
                 System.arraycopy(x, routed[j] * h, xe, j * h, h);
             }
-            Expert expert = weights.expert(layer, e);
-            float[] gate = mm.apply(expert.gate(), xe, n);
-            float[] up = mm.apply(expert.up(), xe, n);
-            for (int i = 0; i < gate.length; i++) {
-                float g = gate[i];
-                gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-            }
-            float[] down = mm.apply(expert.down(), gate, n);
+            float[] down = mlp(weights.expert(layer, e), xe, n, mm);
             for (int j = 0; j < n; j++) {
                 float w = routedWeights[j];
                 int o = routed[j] * h;

@@ -112,6 +112,42 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
         return linear(module + ".weight", module);
     }
 
+    /** The bias of {@code projection}, when the family gives it one. */
+    public Optional<WeightMatrix> attentionBias(int layer, String projection) throws FuseboxException {
+        return dims.biased().contains(projection)
+                ? Optional.of(vector(layerPrefix(layer) + "self_attn." + projection + ".bias")) : Optional.empty();
+    }
+
+    /**
+     * The RMSNorm weight of the queries ({@code q_norm}) or keys ({@code k_norm}): [headDim] for Qwen3, the
+     * projection's width for OLMoE.
+     */
+    public WeightMatrix headNorm(int layer, String norm) throws FuseboxException {
+        return vector(layerPrefix(layer) + "self_attn." + norm + ".weight");
+    }
+
+    /** A dense layer's MLP, {@code mlp.gate_proj}, {@code up_proj}, {@code down_proj} in both layouts. */
+    public Expert denseMlp(int layer) throws FuseboxException {
+        return mlp(layerPrefix(layer) + "mlp.");
+    }
+
+    /** Qwen2-MoE's shared expert, the same in both layouts. */
+    public Expert sharedExpert(int layer) throws FuseboxException {
+        return mlp(layerPrefix(layer) + "mlp.shared_expert.");
+    }
+
+    /** The shared expert's gate [1, hidden], whose sigmoid scales its output. */
+    public Linear sharedExpertGate(int layer) throws FuseboxException {
+        String module = layerPrefix(layer) + "mlp.shared_expert_gate";
+        return linear(module + ".weight", module);
+    }
+
+    private Expert mlp(String prefix) throws FuseboxException {
+        return new Expert(linear(prefix + "gate_proj.weight", prefix + "gate_proj"),
+                linear(prefix + "up_proj.weight", prefix + "up_proj"),
+                linear(prefix + "down_proj.weight", prefix + "down_proj"));
+    }
+
     /** The router's linear map [experts, hidden]. */
     public abstract Linear router(int layer) throws FuseboxException;
 
@@ -172,8 +208,33 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
                 String module = p + "self_attn." + names[i];
                 require(module + ".weight", shapes[i][0], shapes[i][1]);
                 claimLinear(module, shapes[i][1], shapes[i][0]);
+                if (dims.biased().contains(names[i])) {
+                    require(module + ".bias", shapes[i][0]);
+                }
+            }
+            if (dims.qkNorm() != QkNorm.NONE) {
+                boolean perHead = dims.qkNorm() == QkNorm.PER_HEAD;
+                require(p + "self_attn.q_norm.weight", perHead ? dims.headDim() : dims.qWidth());
+                require(p + "self_attn.k_norm.weight", perHead ? dims.headDim() : dims.kvWidth());
+            }
+            if (dims.dense(l)) {
+                requireMlp(p + "mlp.", dims.denseIntermediate());
+            } else if (dims.sharedIntermediate() > 0) {
+                requireMlp(p + "mlp.shared_expert.", dims.sharedIntermediate());
+                require(p + "mlp.shared_expert_gate.weight", 1, h);
+                claimLinear(p + "mlp.shared_expert_gate", h, 1);
             }
         }
+    }
+
+    private void requireMlp(String prefix, int width) throws FuseboxException {
+        int h = dims.hidden();
+        require(prefix + "gate_proj.weight", width, h);
+        require(prefix + "up_proj.weight", width, h);
+        require(prefix + "down_proj.weight", h, width);
+        claimLinear(prefix + "gate_proj", h, width);
+        claimLinear(prefix + "up_proj", h, width);
+        claimLinear(prefix + "down_proj", width, h);
     }
 
     /** Checks the router and expert tensors of the layout, and claims their adapter pairs. */

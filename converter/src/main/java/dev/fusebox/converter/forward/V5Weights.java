@@ -41,6 +41,9 @@ final class V5Weights extends MixtralWeights {
         int i = d.intermediate();
         int e = d.experts();
         for (int l = 0; l < d.layers(); l++) {
+            if (d.dense(l)) {
+                continue;
+            }
             String experts = mlp(l) + "experts";
             require(mlp(l) + "gate.weight", e, h);
             require(experts + ".gate_up_proj", e, 2L * i, h);

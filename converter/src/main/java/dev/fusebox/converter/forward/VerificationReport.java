@@ -13,7 +13,7 @@ import java.util.Optional;
  * the logits' difference and both sides' top-5 tokens; for the expert-level check (every family) each expert's and
  * router's difference. Without a forward pass, the forward pass's lists are empty.
  *
- * @param forwardPass    whether the forward pass ran (it implements Mixtral only)
+ * @param forwardPass    whether the forward pass ran (it implements {@link MixtralDims#FAMILIES} only)
  * @param experts        the expert-level check
  * @param tolerance      the largest logit difference that passed (see {@link Tolerance})
  * @param maxAbsDiff     the largest absolute difference of any logit
@@ -51,17 +51,19 @@ public record VerificationReport(boolean passed, boolean forwardPass, ExpertChec
         return layers.stream().mapToInt(LayerComparison::routerAgreement).sum();
     }
 
-    /** Layer × position pairs compared for router agreement. */
+    /** Layer × position pairs compared for router agreement (a dense layer has no router). */
     public int routerDecisions() {
-        return layers.size() * tokens.size();
+        return (int) layers.stream().filter(l -> !l.dense()).count() * tokens.size();
     }
 
     /**
      * One layer: the largest difference of the residual stream after it and the largest that passes, the largest
-     * difference of its router logits, and the experts each side's router chose per position (ascending).
+     * difference of its router logits, and the experts each side's router chose per position (ascending); for a
+     * {@code dense} layer (a dense MLP in place of the experts) there is no router, and no experts chosen.
      */
     public record LayerComparison(int index, double maxAbsDiff, double tolerance, double routerLogitsMaxAbsDiff,
-                                  int routerAgreement, List<int[]> sourceExperts, List<int[]> convertedExperts) {
+                                  int routerAgreement, List<int[]> sourceExperts, List<int[]> convertedExperts,
+                                  boolean dense) {
 
         public LayerComparison {
             sourceExperts = List.copyOf(sourceExperts);

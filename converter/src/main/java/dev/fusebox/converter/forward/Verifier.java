@@ -37,9 +37,9 @@ import java.util.Set;
 
 /**
  * Proves a conversion means the same thing. For every family with rules, the expert-level check ({@link
- * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, the forward pass
- * also runs the source checkpoint (with its adapter) and the converted one (with its converted adapter, or merged)
- * on the same tokens and compares the residual stream after every layer, the routers' expert choices and the
+ * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, Qwen2-MoE and
+ * Qwen3-MoE ({@link MixtralDims#MODEL_TYPES}), the forward pass also runs the source checkpoint (with its adapter,
+ * Mixtral only) and the converted one (with its converted adapter, or merged) on the same tokens and compares the residual stream after every layer, the routers' expert choices and the
  * logits: within the {@link Tolerance} (hidden states relative to their magnitude) and every router choosing the
  * same experts. The conversion is one on disk, or the source read through its plan, written nowhere (an adapter
  * converted for the purpose goes to a temporary folder). Every refusal comes before a weight is read. A side given
@@ -94,7 +94,7 @@ public final class Verifier {
 
     /** Whether verify runs the forward pass on a model of this type, besides the expert check. */
     public static boolean runsForwardPass(String modelType) {
-        return MixtralDims.MODEL_TYPE.equals(modelType);
+        return MixtralDims.MODEL_TYPES.contains(modelType);
     }
 
     /** Which checks verify runs on a model of this type, in words. */
@@ -104,9 +104,9 @@ public final class Verifier {
 
     /** Why verify refuses a model of this type with an adapter, or empty when it checks it. */
     public static Optional<String> refusal(String modelType, boolean adapter) {
-        return adapter && !runsForwardPass(modelType)
-                ? Optional.of("an adapter is verified by the forward pass, which implements Mixtral only; verify "
-                + "the model without its adapter") : Optional.empty();
+        return adapter && !"mixtral".equals(modelType)
+                ? Optional.of("an adapter is verified by the forward pass, which applies adapters to Mixtral only; "
+                + "verify the model without its adapter") : Optional.empty();
     }
 
     public VerificationReport verify(VerificationRequest request, ProgressListener progress,
@@ -308,10 +308,11 @@ public final class Verifier {
             double allowed = tolerance.hidden(maxAbs(ha));
             RouterOutput ra = a.routers().get(l);
             RouterOutput rb = b.routers().get(l);
+            boolean dense = ra.experts() == 0;
             List<int[]> ea = new ArrayList<>();
             List<int[]> eb = new ArrayList<>();
             int agree = 0;
-            for (int p = 0; p < t; p++) {
+            for (int p = 0; p < t && !dense; p++) {
                 ea.add(ra.chosenSet(p));
                 eb.add(rb.chosenSet(p));
                 agree += Arrays.equals(ea.get(p), eb.get(p)) ? 1 : 0;
@@ -320,11 +321,12 @@ public final class Verifier {
                 failures.add(String.format(Locale.ROOT,
                         "hidden states after layer %d differ by up to %.3g (allowed %.3g)", l, diff, allowed));
             }
-            if (agree < t) {
+            if (!dense && agree < t) {
                 failures.add("the routers of layer " + l + " chose different experts at " + (t - agree) + " of "
                         + t + " positions");
             }
-            layers.add(new LayerComparison(l, diff, allowed, maxAbsDiff(ra.logits(), rb.logits()), agree, ea, eb));
+            layers.add(new LayerComparison(l, diff, allowed, maxAbsDiff(ra.logits(), rb.logits()), agree, ea, eb,
+                    dense));
         }
         List<PositionComparison> positions = new ArrayList<>();
         double max = 0;

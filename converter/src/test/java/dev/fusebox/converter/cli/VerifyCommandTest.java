@@ -6,6 +6,7 @@ import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.forward.SwappedExperts;
+import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import org.junit.jupiter.api.Test;
@@ -217,11 +218,11 @@ class VerifyCommandTest {
         assertThat(run.err()).contains("block_sparse_moe", "which the base model does not have");
     }
 
-    /** The tiny Mixtral under qwen2_moe's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
-    private Path qwenModel() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("qwen"));
+    /** The tiny Mixtral under flex_olmo's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
+    private Path flexOlmoModel() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("flex_olmo"));
         Files.writeString(model.resolve("config.json"), Files.readString(Fixtures.tiny("legacy-base")
-                .resolve("config.json")).replace("\"mixtral\"", "\"qwen2_moe\""));
+                .resolve("config.json")).replace("\"mixtral\"", "\"flex_olmo\""));
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
             java.util.function.UnaryOperator<String> key = k -> k.replace(".block_sparse_moe.", ".mlp.")
                     .replace(".w1.", ".gate_proj.").replace(".w3.", ".up_proj.").replace(".w2.", ".down_proj.");
@@ -239,24 +240,46 @@ class VerifyCommandTest {
     }
 
     @Test
+    void aQwenModelGetsTheForwardPassAndTheExpertCheckAndTheReportSaysSo() throws Exception {
+        Path qwen = Path.of(VerifyCommandTest.class.getResource(
+                "/dev/fusebox/converter/forward/qwen3_moe/legacy-base").toURI());
+        CliRun run = CliRun.of("verify", qwen.toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("checks").toString()).isEqualTo("[\"forward_pass\",\"experts\"]");
+        assertThat(j.get("positions")).hasSize(Verifier.DEFAULT_TOKEN_COUNT);
+        // layer 1 is a dense MLP (mlp_only_layers): no router to agree
+        assertThat(j.at("/layers/1/dense").booleanValue()).isTrue();
+        assertThat(j.at("/layers/0/dense").booleanValue()).isFalse();
+        assertThat(j.get("router_decisions").intValue()).isEqualTo(2 * Verifier.DEFAULT_TOKEN_COUNT);
+        assertThat(j.get("router_agreement").intValue()).isEqualTo(2 * Verifier.DEFAULT_TOKEN_COUNT);
+        CliRun text = CliRun.of("verify", qwen.toString());
+        assertThat(text.exitCode()).as(text.err()).isZero();
+        assertThat(text.out()).contains("checks     forward pass and expert check", "dense MLP, no router",
+                "PASSED");
+    }
+
+    @Test
     void aModelTypeWithoutAForwardPassGetsTheExpertCheckAndTheReportSaysSo() throws Exception {
-        CliRun run = CliRun.of("verify", qwenModel().toString(), "--json");
+        CliRun run = CliRun.of("verify", flexOlmoModel().toString(), "--json");
         assertThat(run.exitCode()).as(run.err()).isZero();
         JsonNode j = json(run);
         assertThat(j.get("checks").toString()).isEqualTo("[\"experts\"]");
         assertThat(j.at("/expert_check/experts")).hasSize(8);
         assertThat(j.get("positions")).isEmpty();
-        CliRun text = CliRun.of("verify", qwenModel().toString(), "--layers", "1");
+        CliRun text = CliRun.of("verify", flexOlmoModel().toString(), "--layers", "1");
         assertThat(text.exitCode()).as(text.err()).isZero();
-        assertThat(text.out()).contains("checks     expert check (the forward pass implements Mixtral only)",
+        assertThat(text.out()).contains(
+                "checks     expert check (the forward pass implements Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE "
+                        + "only)",
                 "expert check: 4 experts in 1 of 2 layers, 1 routers", "PASSED");
     }
 
     @Test
     void anAdapterOnAModelTypeWithoutAForwardPassIsRefusedBeforeAnyWork() throws Exception {
-        CliRun run = CliRun.of("verify", qwenModel().toString(), "--adapter",
+        CliRun run = CliRun.of("verify", flexOlmoModel().toString(), "--adapter",
                 Fixtures.tiny("legacy-lora-attn_experts").toString());
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("'qwen2_moe' model", "Mixtral only", "without its adapter");
+        assertThat(run.err()).contains("'flex_olmo' model", "Mixtral only", "without its adapter");
     }
 }

@@ -19,6 +19,7 @@ import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.ValueLayout;
@@ -30,6 +31,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -46,8 +48,8 @@ class FamilyVerificationTest {
     Path dir;
 
     /**
-     * One model type's legacy checkpoint: its tensors and config.json's fields besides model_type, or, for Mixtral,
-     * whose forward pass needs a whole model, the reference fixture.
+     * One model type's legacy checkpoint: its tensors and config.json's fields besides model_type, or, for the
+     * families whose forward pass needs a whole model, the reference fixture.
      */
     record Family(String modelType, List<TensorSpec> legacy, Map<String, Object> config, Optional<Path> fixture) {
         @Override
@@ -57,14 +59,28 @@ class FamilyVerificationTest {
     }
 
     static Stream<Family> families() {
-        return Stream.concat(FamilyConversionTest.families().filter(f -> !f.modelType().equals("mixtral"))
+        return Stream.concat(FamilyConversionTest.families()
+                        .filter(f -> !Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe").contains(f.modelType()))
                         .map(f -> new Family(f.modelType(), f.legacy(), Map.of("num_experts", FamilyCase.EXPERTS),
                                 Optional.empty())),
                 Stream.of(new Family("mixtral", List.of(), Map.of(), Optional.of(Fixtures.tiny("legacy-base"))),
+                        new Family("qwen2_moe", List.of(), Map.of(), Optional.of(reference("qwen2_moe"))),
+                        new Family("qwen3_moe", List.of(), Map.of(), Optional.of(reference("qwen3_moe"))),
+                        new Family("olmoe", List.of(), Map.of(), Optional.of(reference("olmoe"))),
                         new Family("qwen3_vl_moe", Qwen3VlMoeConversionTest.checkpoint(8, 6, false),
                                 Qwen3VlMoeConversionTest.config(8, 6, false), Optional.empty()),
                         new Family("ernie4_5_vl_moe", ErnieVlMoeConversionTest.legacy(6), Map.of(),
                                 Optional.empty())));
+    }
+
+    /** The tiny model transformers saved for the forward pass's reference (tools/reference-forward.py). */
+    private static Path reference(String modelType) {
+        try {
+            return Path.of(FamilyVerificationTest.class.getResource("/dev/fusebox/converter/forward/" + modelType
+                    + "/legacy-base").toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The family's fixture, or a checkpoint whose float32 values are seeded Gaussians (random bytes hold NaNs). */
@@ -128,9 +144,15 @@ class FamilyVerificationTest {
         assertThat(onTheFly.converted().throughPlan()).isTrue();
         ExpertCheckResult x = onTheFly.experts();
         assertThat(x.experts()).isNotEmpty().allSatisfy(e -> assertThat(e.passed()).isTrue());
-        // ernie4_5_vl_moe's fixture has a dense first layer
-        assertThat(x.layers()).isEqualTo(family.modelType().equals("ernie4_5_vl_moe") ? List.of(1) : List.of(0, 1));
-        assertThat(onTheFly.forwardPass()).isEqualTo(family.modelType().equals("mixtral"));
+        // ernie4_5_vl_moe's fixture has a dense first layer, qwen3_moe's a dense second of three, qwen2_moe's a dense
+        // third, olmoe's none
+        assertThat(x.layers()).isEqualTo(switch (family.modelType()) {
+            case "ernie4_5_vl_moe" -> List.of(1);
+            case "qwen3_moe" -> List.of(0, 2);
+            case "olmoe" -> List.of(0, 1, 2);
+            default -> List.of(0, 1);
+        });
+        assertThat(onTheFly.forwardPass()).isEqualTo(Verifier.runsForwardPass(family.modelType()));
 
         VerificationReport onDisk = verify(VerificationRequest.of(legacy, Optional.empty(), converted(legacy),
                 Optional.empty()));
@@ -218,6 +240,31 @@ class FamilyVerificationTest {
         assertThat(r.passed()).isFalse();
         assertThat(r.experts().failures()).anySatisfy(f -> assertThat(f).contains("expert 0: its gate projection")
                 .contains(key));
+    }
+
+    /**
+     * What the expert check does not see, the forward pass does: a conversion with one non-expert tensor the
+     * family's pass reads (Qwen3's query norm, Qwen2's shared-expert gate, OLMoE's key norm) negated fails after
+     * that layer.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"qwen3_moe, model.layers.0.self_attn.q_norm.weight",
+            "qwen2_moe, model.layers.0.mlp.shared_expert_gate.weight",
+            "olmoe, model.layers.0.self_attn.k_norm.weight"})
+    void aNonExpertTensorChangedInTheConversionFailsTheForwardPass(String modelType, String key) throws Exception {
+        Path legacy = reference(modelType);
+        Path broken = rewrite(converted(legacy), dir.resolve("broken"), key, (bytes, spec) -> {
+            ByteBuffer b = ByteBuffer.wrap(bytes.clone()).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < bytes.length; i += 4) {
+                b.putFloat(i, -b.getFloat(i));
+            }
+            return b.array();
+        });
+        VerificationReport r = verify(VerificationRequest.of(legacy, Optional.empty(), broken, Optional.empty()));
+        assertThat(r.forwardPass()).isTrue();
+        assertThat(r.experts().failures()).isEmpty();
+        assertThat(r.passed()).isFalse();
+        assertThat(r.failures()).anySatisfy(f -> assertThat(f).startsWith("hidden states after layer 0 differ"));
     }
 
     /** The first tensor (by key) that stacks experts and ends with {@code suffix}, or null. */

@@ -98,24 +98,24 @@ class VerifyViewModelTest {
 
     @Test
     void aModelWithoutAForwardPassGetsTheExpertCheckAndTheScreenSaysSo() throws Exception {
-        main = Opened.with(temp, dialogs, qwenModel());
+        main = Opened.with(temp, dialogs, flexOlmoModel());
         VerifyViewModel vm = main.verify();
         assertThat(vm.canVerifyProperty().get()).isTrue();
-        assertThat(vm.againstProperty().get()).startsWith("Verify runs the expert check on qwen");
+        assertThat(vm.againstProperty().get()).startsWith("Verify runs the expert check on flex_olmo");
         vm.verify();
         assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
         assertThat(vm.checksProperty().get()).isEqualTo("Checks run: expert check (the forward pass implements "
-                + "Mixtral only)");
+                + "Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE only)");
         assertThat(vm.experts()).hasSize(8);
         assertThat(vm.positions()).isEmpty();
         assertThat(vm.reportProperty().get().converted().throughPlan()).isTrue();
     }
 
-    /** The tiny Mixtral under qwen2_moe's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
-    private Path qwenModel() throws Exception {
-        Path model = Files.createDirectories(temp.resolve("qwen"));
+    /** The tiny Mixtral under flex_olmo's keys: mlp.gate, and experts.N.gate_proj / up_proj / down_proj. */
+    private Path flexOlmoModel() throws Exception {
+        Path model = Files.createDirectories(temp.resolve("flex_olmo"));
         Files.writeString(model.resolve("config.json"), Files.readString(Fixtures.tiny("legacy-base")
-                .resolve("config.json")).replace("\"mixtral\"", "\"qwen2_moe\""));
+                .resolve("config.json")).replace("\"mixtral\"", "\"flex_olmo\""));
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
             java.util.function.UnaryOperator<String> key = k -> k.replace(".block_sparse_moe.", ".mlp.")
                     .replace(".w1.", ".gate_proj.").replace(".w3.", ".up_proj.").replace(".w2.", ".down_proj.");

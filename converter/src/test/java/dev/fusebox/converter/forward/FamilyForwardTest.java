@@ -1,0 +1,115 @@
+package dev.fusebox.converter.forward;
+
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.convert.PlannedTensors;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.Planner;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.tensor.TensorSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The Qwen2-MoE, Qwen3-MoE and OLMoE passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
+ * through the plan, against what transformers computed in float64 (FamilyReference).
+ */
+class FamilyForwardTest {
+
+    private static final double TOLERANCE = 1e-4;
+
+    static ForwardResult run(FamilyReference ref, Layout layout, int sequence) throws Exception {
+        try (Checkpoint source = Checkpoint.open(ref.legacy(), RuleBook.bundled())) {
+            assertThat(source.layout()).isEqualTo(Layout.LEGACY);
+            if (layout == Layout.LEGACY) {
+                try (TensorSource t = new CheckpointTensors(source)) {
+                    return run(t, layout, source, ref, sequence);
+                }
+            }
+            ConversionPlan plan = Planner.plan(source, RuleBook.bundled(), Optional.empty());
+            assertThat(plan.to()).isEqualTo(Layout.V5);
+            try (TensorSource t = new PlannedTensors(source, plan)) {
+                return run(t, layout, source, ref, sequence);
+            }
+        }
+    }
+
+    private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source, FamilyReference ref,
+                                     int sequence) throws Exception {
+        MixtralWeights w = MixtralWeights.open(tensors, layout, source.config().orElseThrow(), Optional.empty());
+        return new MixtralForward(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
+                Cancellation.NEVER);
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
+            "olmoe, V5"})
+    void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
+        FamilyReference ref = FamilyReference.of(type);
+        for (int s = 0; s < ref.sequences(); s++) {
+            ForwardResult r = run(ref, layout, s);
+            double[][] expected = ref.logits(s);
+            double max = 0;
+            for (int p = 0; p < expected.length; p++) {
+                float[] row = r.logits(p);
+                assertThat(row).hasSize(expected[p].length);
+                for (int v = 0; v < row.length; v++) {
+                    max = Math.max(max, Math.abs(row[v] - expected[p][v]));
+                }
+            }
+            assertThat(max).as("sequence %d", s).isLessThan(TOLERANCE);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
+            "olmoe, V5"})
+    void theHiddenStatesMatchWhatTransformersReports(String type, Layout layout) throws Exception {
+        FamilyReference ref = FamilyReference.of(type);
+        for (int s = 0; s < ref.sequences(); s++) {
+            ForwardResult r = run(ref, layout, s);
+            List<double[][]> reference = ref.hiddenStates(s);
+            int layers = r.layersRun();
+            assertThat(reference).hasSize(layers + 1);
+            for (int i = 0; i < reference.size(); i++) {
+                for (int p = 0; p < r.positions(); p++) {
+                    float[] ours = i < layers ? r.hidden(i, p)
+                            : Arrays.copyOfRange(r.normed(), p * r.hiddenSize(), (p + 1) * r.hiddenSize());
+                    for (int c = 0; c < ours.length; c++) {
+                        assertThat(Math.abs(ours[c] - reference.get(i)[p][c]))
+                                .as("state %d, position %d, channel %d", i, p, c).isLessThan(TOLERANCE);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    void theLegacyAndV5ViewsComputeBitIdenticalLogits(String type) throws Exception {
+        FamilyReference ref = FamilyReference.of(type);
+        assertThat(run(ref, Layout.V5, 0).logits()).containsExactly(run(ref, Layout.LEGACY, 0).logits());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    void verifyRunsTheForwardPassAndTheExpertCheckAndPasses(String type) throws Exception {
+        FamilyReference ref = FamilyReference.of(type);
+        VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(), Optional.empty())
+                .withRules(RuleBook.bundled()), ProgressListener.NONE, Cancellation.NEVER);
+        assertThat(r.failures()).isEmpty();
+        assertThat(r.passed()).isTrue();
+        assertThat(r.forwardPass()).isTrue();
+        assertThat(r.experts().experts()).isNotEmpty();
+        assertThat(r.checks()).isEqualTo("forward pass and expert check");
+    }
+}
