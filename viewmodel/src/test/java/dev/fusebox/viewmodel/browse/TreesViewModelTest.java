@@ -171,4 +171,47 @@ class TreesViewModelTest {
             assertThat(find(root, "model.layers.0.self_attn.q_proj").children()).hasSize(3);
         }
     }
+
+    @Test
+    void searchJumpsToTheFirstRowWhoseKeyOrModulePathHoldsTheQueryAndWalksTheMatchesRound() {
+        TreeSearch search = vm.search();
+        search.queryProperty().set("Layers.1.block_sparse_moe.experts.3");
+        String expert = "model.layers.1.block_sparse_moe.experts.3";
+        assertThat(search.matchesProperty().get()).extracting(TreeRow::path).containsExactly(expert,
+                expert + ".w1", expert + ".w1.weight", expert + ".w2", expert + ".w2.weight", expert + ".w3",
+                expert + ".w3.weight", expert + ".act_fn");
+        assertThat(search.statusProperty().get()).isEqualTo("1 of 8");
+        assertThat(vm.getSelected()).isSameAs(row(Side.LEGACY, expert));
+        assertThat(vm.counterparts()).extracting(TreeRow::path).containsExactly(
+                "model.layers.1.mlp.experts.gate_up_proj", "model.layers.1.mlp.experts.down_proj");
+        search.next();
+        assertThat(vm.getSelected().path()).isEqualTo(expert + ".w1");
+        search.previous();
+        search.previous();
+        assertThat(vm.getSelected().path()).isEqualTo(expert + ".act_fn");
+        assertThat(search.statusProperty().get()).isEqualTo("8 of 8");
+        assertThat(search.matches(row(Side.LEGACY, expert + ".w2"))).isTrue();
+        assertThat(search.matches(row(Side.LEGACY, "model.layers.1.block_sparse_moe.experts.2"))).isFalse();
+    }
+
+    @Test
+    void searchLooksInBothTreesLegacyFirstAndSaysWhenNothingMatches() {
+        TreeSearch search = vm.search();
+        search.queryProperty().set("layers.0.mlp.experts.down_proj");
+        assertThat(search.matchesProperty().get()).extracting(TreeRow::side, TreeRow::path).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(Side.V5, "model.layers.0.mlp.experts.down_proj"));
+        assertThat(vm.counterparts()).hasSize(4);
+        search.queryProperty().set("layers.0.self_attn.q_proj.weight");
+        assertThat(search.matchesProperty().get()).extracting(TreeRow::side).containsExactly(Side.LEGACY, Side.V5);
+        search.queryProperty().set("no such module");
+        assertThat(search.statusProperty().get()).isEqualTo("no match");
+        assertThat(search.matchesProperty().get()).isEmpty();
+        search.next();
+        search.queryProperty().set("");
+        assertThat(search.statusProperty().get()).isEmpty();
+        search.queryProperty().set("q_proj");
+        vm.clear();
+        assertThat(search.queryProperty().get()).isEmpty();
+        assertThat(search.matchesProperty().get()).isEmpty();
+    }
 }
