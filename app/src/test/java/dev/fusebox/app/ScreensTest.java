@@ -81,10 +81,26 @@ class ScreensTest extends WindowTest {
     }
 
     @Test
-    void theFilterShortcutGoesToTheMappingScreensFilterBox(FxRobot robot) {
+    void findActsOnTheScreenShownSearchingBothTreesOnTheModelScreenAndFilteringTheMappingTable(FxRobot robot) {
         openByDrop(robot, Fixtures.tiny("legacy-base"));
         robot.press(KeyCode.CONTROL, KeyCode.F).release(KeyCode.F, KeyCode.CONTROL);
-        waitUntil(() -> vm.screenProperty().get() == Screen.MAPPING);
+        waitUntil(() -> robot.lookup("#tree-search").query().isFocused());
+        assertThat(vm.screenProperty().get()).isEqualTo(Screen.MODEL);
+        robot.write("layers.1.mlp.experts");
+        waitUntil(() -> "1 of 4".equals(robot.lookup("#tree-search-status").queryAs(Label.class).getText()));
+        TreeTableView<TreeRow> v5 = robot.lookup("#v5-tree").query();
+        assertThat(v5.getSelectionModel().getSelectedItem().getValue().path()).isEqualTo("model.layers.1.mlp.experts");
+        robot.type(KeyCode.ENTER);
+        waitUntil(() -> vm.trees().getSelected().path().equals("model.layers.1.mlp.experts.gate_up_proj"));
+        TreeTableView<TreeRow> legacy = robot.lookup("#legacy-tree").query();
+        assertThat(legacy.getSelectionModel().getSelectedItems()).hasSize(8);
+        robot.clickOn("#tree-search-previous");
+        waitUntil(() -> vm.trees().getSelected().path().equals("model.layers.1.mlp.experts"));
+
+        robot.clickOn("#mapping-tab");
+        robot.press(KeyCode.CONTROL, KeyCode.F).release(KeyCode.F, KeyCode.CONTROL);
+        waitUntil(() -> robot.lookup("#mapping-filter").query().isFocused());
+        assertThat(vm.screenProperty().get()).isEqualTo(Screen.MAPPING);
         robot.write("gate_up");
         waitUntil(() -> vm.mapping().shownRows().size() == 2);
     }

@@ -40,6 +40,7 @@ final class TreePane extends VBox {
     private static final PseudoClass ADAPTER = PseudoClass.getPseudoClass("adapter");
     private static final PseudoClass LINKED = PseudoClass.getPseudoClass("linked");
     private static final PseudoClass PLANNED = PseudoClass.getPseudoClass("planned");
+    private static final PseudoClass MATCH = PseudoClass.getPseudoClass("match");
 
     private final Side side;
     private final TreesViewModel vm;
@@ -64,6 +65,7 @@ final class TreePane extends VBox {
             }
         });
         vm.links().addListener((javafx.collections.ListChangeListener<RowLink>) c -> refreshBadges());
+        vm.search().matchesProperty().addListener((o, old, found) -> table.refresh());
         install(vm.rootProperty(side).get());
     }
 
@@ -124,6 +126,7 @@ final class TreePane extends VBox {
                     pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
                     pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
                     pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
+                    pseudoClassStateChanged(MATCH, !empty && vm.search().matches(row));
                 }
             };
             // A counterpart is selected already, so clicking it changes no selection: tell the view model here
