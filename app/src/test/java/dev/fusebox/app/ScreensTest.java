@@ -198,4 +198,35 @@ class ScreensTest extends WindowTest {
         assertThat(r.source().adapter()).isPresent();
         assertThat(r.converted().adapter()).contains(out.resolve("legacy-lora-attn_experts-v5"));
     }
+
+    /** Where {@code node} lies in the scene. */
+    private static javafx.geometry.Bounds inScene(javafx.scene.Node node) {
+        return node.localToScene(node.getBoundsInLocal());
+    }
+
+    @Test
+    void aNoticeTakesItsOwnRoomBelowTheScreensCoveringNoDropZoneNorChart(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.clickOn("#convert-tab");
+        robot.interact(() -> vm.notify(dev.fusebox.viewmodel.main.Notice.Kind.ERROR, "A notice long enough to "
+                + "wrap: " + "the conversion needs 87.0 GiB free there, and its file system has 64.0 MiB. ".repeat(4)));
+        javafx.scene.Node bar = robot.lookup("#notice-bar").query();
+        waitUntil(() -> bar.isVisible() && bar.getLayoutBounds().getHeight() > 0);
+        robot.interact(() -> { });
+        for (String id : java.util.List.of("#drop-to-v5", "#drop-to-legacy")) {
+            javafx.scene.Node zone = robot.lookup(id).query();
+            assertThat(inScene(zone).getMaxY()).as(id + " above the notice").isLessThanOrEqualTo(inScene(bar).getMinY());
+            assertThat(inScene(zone).getHeight()).as(id).isGreaterThan(40);
+        }
+        robot.clickOn("#verify-tab");
+        robot.clickOn("#verify-action");
+        waitUntil(() -> vm.verify().passedProperty().get() != null);
+        robot.interact(() -> vm.notify(dev.fusebox.viewmodel.main.Notice.Kind.ERROR, "Another notice."));
+        robot.interact(() -> { });
+        javafx.scene.Node chart = robot.lookup("#layer-chart").query();
+        assertThat(inScene(chart).getMaxY()).as("the layer chart above the notice")
+                .isLessThanOrEqualTo(inScene(bar).getMinY());
+        robot.clickOn("#notice-close");
+        waitUntil(() -> vm.noticeProperty().get() == null && !bar.isVisible());
+    }
 }
