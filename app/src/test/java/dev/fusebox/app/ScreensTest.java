@@ -229,4 +229,27 @@ class ScreensTest extends WindowTest {
         robot.clickOn("#notice-close");
         waitUntil(() -> vm.noticeProperty().get() == null && !bar.isVisible());
     }
+
+    @Test
+    void theTreesDetailSplitterMovesOverMostOfTheScreenAndTheTreesStartWithRoomForSixteenRows(FxRobot robot) {
+        robot.interact(() -> stage.setHeight(768));
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        clickRow(robot, "#legacy-tree", vm.trees().tensorRow(Side.LEGACY,
+                "model.layers.0.block_sparse_moe.experts.1.w3.weight").orElseThrow());
+        robot.clickOn("#compute-statistics");
+        waitUntil(() -> vm.detail().statisticsProperty().get() != null);
+        javafx.scene.control.SplitPane split = robot.lookup("#model-view").query();
+        TreeTableView<TreeRow> tree = robot.lookup("#legacy-tree").query();
+        double rowHeight = robot.lookup("#legacy-tree .tree-table-row-cell").queryAs(javafx.scene.layout.Region.class)
+                .getHeight();
+        double atStart = tree.getHeight();
+        robot.interact(() -> split.setDividerPositions(0.98));
+        robot.interact(() -> { });
+        double tallest = tree.getHeight();
+        robot.interact(() -> split.setDividerPositions(0.02));
+        robot.interact(() -> { });
+        double shortest = tree.getHeight();
+        assertThat(atStart / rowHeight).as("rows the trees show at first").isGreaterThanOrEqualTo(16);
+        assertThat(tallest - shortest).as("how far the splitter moves").isGreaterThan(split.getHeight() * 0.75);
+    }
 }

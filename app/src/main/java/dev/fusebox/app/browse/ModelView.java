@@ -9,6 +9,7 @@ import javafx.geometry.Orientation;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
+import javafx.scene.control.ScrollPane;
 import javafx.scene.control.SplitPane;
 import javafx.scene.control.Tooltip;
 import javafx.scene.input.KeyCode;
@@ -46,8 +47,18 @@ public final class ModelView extends SplitPane {
         v5.setPrefWidth(600);
         VBox top = new VBox(createSearchRow(trees.search()), panes);
         VBox.setVgrow(panes, Priority.ALWAYS);
-        getItems().addAll(top, new TensorDetailView(detail));
-        setDividerPositions(0.64);
+        top.setMinHeight(0);
+        // The detail scrolls when the splitter leaves it less than its content needs, so the splitter moves over
+        // most of the screen rather than stopping at the detail's minimum height.
+        ScrollPane details = new ScrollPane(new TensorDetailView(detail));
+        details.setId("detail-scroll");
+        details.getStyleClass().add("detail-scroll");
+        details.setFitToWidth(true);
+        details.setFitToHeight(true);
+        details.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        details.setMinHeight(0);
+        getItems().addAll(top, details);
+        setDividerPositions(0.72);
     }
 
     /** The search box (Enter: next match, Shift+Enter: previous), its previous and next buttons and "3 of 12". */
