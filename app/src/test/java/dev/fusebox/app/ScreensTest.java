@@ -252,4 +252,26 @@ class ScreensTest extends WindowTest {
         assertThat(atStart / rowHeight).as("rows the trees show at first").isGreaterThanOrEqualTo(16);
         assertThat(tallest - shortest).as("how far the splitter moves").isGreaterThan(split.getHeight() * 0.75);
     }
+
+    @Test
+    void aTreeRowsContextMenuCopiesItsKeyModulePathAndShapeAndTheTreeCountsParameters(FxRobot robot) throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        TreeRow w3 = vm.trees().tensorRow(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w3.weight")
+                .orElseThrow();
+        clickRow(robot, "#legacy-tree", w3);
+        javafx.scene.Node row = robot.lookup("#legacy-tree .tree-table-row-cell").match(
+                (javafx.scene.control.TreeTableRow<TreeRow> r) -> r.getItem() == w3).query();
+        for (String[] copy : new String[][] {{"Copy key", w3.path()},
+                {"Copy module path", "model.layers.0.block_sparse_moe.experts.1.w3"}, {"Copy shape", "[96, 64]"}}) {
+            robot.rightClickOn(row);
+            robot.clickOn(copy[0]);
+            String copied = org.testfx.util.WaitForAsyncUtils.asyncFx(
+                    () -> javafx.scene.input.Clipboard.getSystemClipboard().getString()).get(10,
+                    java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(copied).as(copy[0]).isEqualTo(copy[1]);
+        }
+        assertThat(robot.lookup("#legacy-tree .tree-table-row-cell .tree-table-cell").match(
+                (javafx.scene.control.TreeTableCell<?, ?> c) -> c.getTableRow() != null
+                        && c.getTableRow().getItem() == w3 && "6.14 K".equals(c.getText())).tryQuery()).isPresent();
+    }
 }

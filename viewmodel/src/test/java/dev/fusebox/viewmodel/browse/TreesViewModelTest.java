@@ -214,4 +214,34 @@ class TreesViewModelTest {
         assertThat(search.queryProperty().get()).isEmpty();
         assertThat(search.matchesProperty().get()).isEmpty();
     }
+
+    @Test
+    void rowsCountTheirParametersAsTheHubDoesAndCopyTheirKeyModulePathAndShape() {
+        // The tiny Mixtral: hidden 64, intermediate 96, 4 experts; w1 is [96, 64].
+        TreeRow w1 = row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1.weight");
+        assertThat(w1.parameters()).isEqualTo(96 * 64);
+        assertThat(w1.parametersText()).isEqualTo("6.14 K");
+        TreeRow expert = row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1");
+        assertThat(expert.parameters()).isEqualTo(3 * 96 * 64);
+        TreeRow fused = row(Side.V5, "model.layers.0.mlp.experts.gate_up_proj");
+        assertThat(fused.parameters()).isEqualTo(4 * 2 * 96 * 64);
+        long all = legacy.specs().stream().mapToLong(t -> t.shape().elementCount()).sum();
+        assertThat(vm.rootProperty(Side.LEGACY).get().parameters()).isEqualTo(all);
+        assertThat(w1.copyTexts()).containsExactly(
+                java.util.Map.entry("Copy key", "model.layers.0.block_sparse_moe.experts.1.w1.weight"),
+                java.util.Map.entry("Copy module path", "model.layers.0.block_sparse_moe.experts.1.w1"),
+                java.util.Map.entry("Copy shape", "[96, 64]"));
+        assertThat(expert.copyTexts()).containsExactly(
+                java.util.Map.entry("Copy module path", "model.layers.0.block_sparse_moe.experts.1"));
+        assertThat(vm.rootProperty(Side.LEGACY).get().copyTexts()).isEmpty();
+    }
+
+    @Test
+    void largeCountsReadAsTheHubWritesThem() {
+        assertThat(TreeRow.compact(512)).isEqualTo("512");
+        assertThat(TreeRow.compact(1000)).isEqualTo("1.00 K");
+        assertThat(TreeRow.compact(46_702_792_704L)).isEqualTo("46.7 B");
+        assertThat(TreeRow.compact(671_026_419_200L)).isEqualTo("671 B");
+        assertThat(TreeRow.compact(999_999)).isEqualTo("1.00 M");
+    }
 }
