@@ -80,6 +80,7 @@ SAMPLE=("$SAMPLE_BASE" "$SAMPLE_ADAPTER")
 want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" "${SAMPLE[@]}"
 want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" \
   "${SAMPLE[@]}"
+want tree-search && shot tree-search "-Dfusebox.search=experts.1.w1" "${SAMPLE[@]}"
 want mapping && shot mapping "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "${SAMPLE[@]}"
 mkdir -p "$WORK/converted"
 want convert && shot convert "-Dfusebox.output=$WORK/converted -Dfusebox.actions=CONVERT" "${SAMPLE[@]}"
