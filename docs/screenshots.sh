@@ -87,4 +87,8 @@ want convert && shot convert "-Dfusebox.output=$WORK/converted -Dfusebox.actions
 want verify && shot verify "-Dfusebox.actions=VERIFY" "${SAMPLE[@]}"
 want diff && shot diff "-Dfusebox.compare=$ROOT/fixtures/mixtral-tiny/v5-merged-attn_experts.float32.safetensors" \
   "$ROOT/fixtures/mixtral-tiny/v5-base.float32.safetensors"
+# A large expert count (256): only with a checkpoint made by tools/make-many-experts.py (needs torch).
+if [ -n "${FUSEBOX_SHOT_MANY_EXPERTS:-}" ] && want many-experts; then
+  shot many-experts "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "$FUSEBOX_SHOT_MANY_EXPERTS"
+fi
 echo "screenshots: written to $OUT" >&2
