@@ -43,7 +43,7 @@ class CacheViewModelTest {
                 "fusebox-test/mixtral-tiny@1111111 · 808 KiB · legacy · mixtral");
         assertThat(vm.models()).extracting(CacheViewModel.Entry::opens).containsExactly(false, true);
         vm.open(vm.models().getLast());
-        assertThat(main.titleProperty().get()).isEqualTo("Fusebox — fusebox-test/mixtral-tiny@1111111");
+        assertThat(main.titleProperty().get()).isEqualTo("Fusebox — mixtral · fusebox-test/mixtral-tiny@1111111");
     }
 
     @Test
