@@ -145,7 +145,7 @@ class OpenAndBrowseTest extends WindowTest {
         waitUntil(() -> !vm.cache().models().isEmpty());
         robot.clickOn("#cache-menu").clickOn("fusebox-test/mixtral-tiny@1111111 · 808 KiB · legacy · mixtral");
         waitUntil(() -> vm.getWorkspace() != null);
-        assertThat(stage.getTitle()).isEqualTo("Fusebox — fusebox-test/mixtral-tiny@1111111");
+        assertThat(stage.getTitle()).isEqualTo("Fusebox — mixtral · fusebox-test/mixtral-tiny@1111111");
     }
 
     @Test
