@@ -80,10 +80,15 @@ SAMPLE=("$SAMPLE_BASE" "$SAMPLE_ADAPTER")
 want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" "${SAMPLE[@]}"
 want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" \
   "${SAMPLE[@]}"
+want tree-search && shot tree-search "-Dfusebox.search=experts.1.w1" "${SAMPLE[@]}"
 want mapping && shot mapping "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "${SAMPLE[@]}"
 mkdir -p "$WORK/converted"
 want convert && shot convert "-Dfusebox.output=$WORK/converted -Dfusebox.actions=CONVERT" "${SAMPLE[@]}"
 want verify && shot verify "-Dfusebox.actions=VERIFY" "${SAMPLE[@]}"
 want diff && shot diff "-Dfusebox.compare=$ROOT/fixtures/mixtral-tiny/v5-merged-attn_experts.float32.safetensors" \
   "$ROOT/fixtures/mixtral-tiny/v5-base.float32.safetensors"
+# A large expert count (256): only with a checkpoint made by tools/make-many-experts.py (needs torch).
+if [ -n "${FUSEBOX_SHOT_MANY_EXPERTS:-}" ] && want many-experts; then
+  shot many-experts "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "$FUSEBOX_SHOT_MANY_EXPERTS"
+fi
 echo "screenshots: written to $OUT" >&2

@@ -28,7 +28,8 @@ import java.util.Locale;
  * The desktop app's composition root: builds the task runner, the view model and the window, and opens the paths
  * given on the command line, or the bundled sample when there are none. System properties can set up the first
  * view for unattended runs (docs/screenshots.sh uses them): {@code fusebox.theme} (light, dark),
- * {@code fusebox.select} (a tensor key to select once open), {@code fusebox.actions} (actions to run once open,
+ * {@code fusebox.select} (a tensor key to select once open), {@code fusebox.search} (what to search the trees
+ * for, jumping to the first match), {@code fusebox.actions} (actions to run once open,
  * by name, comma-separated: STATISTICS, CONVERT, VERIFY), {@code fusebox.screen} (the screen to show: model,
  * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
  * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen).
@@ -64,8 +65,8 @@ public final class FuseboxApp extends Application {
         }
     }
 
-    private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.actions", "fusebox.screen",
-            "fusebox.compare", "fusebox.output", "fusebox.theme", "fusebox.quit");
+    private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.search", "fusebox.actions",
+            "fusebox.screen", "fusebox.compare", "fusebox.output", "fusebox.theme", "fusebox.quit");
 
     /** Applies the set-up properties once the first checkpoint is open. */
     private static void setUp(MainViewModel vm, MainView view) {
@@ -75,6 +76,10 @@ public final class FuseboxApp extends Application {
         String select = System.getProperty("fusebox.select", "").strip();
         if (!select.isEmpty() && !vm.reveal(select)) {
             System.err.println("fusebox: fusebox.select=" + select + " names no tensor of what is open.");
+        }
+        String search = System.getProperty("fusebox.search", "").strip();
+        if (!search.isEmpty()) {
+            vm.trees().search().queryProperty().set(search);
         }
         for (String name : System.getProperty("fusebox.actions", "").split(",")) {
             if (name.isBlank()) {

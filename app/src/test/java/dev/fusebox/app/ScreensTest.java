@@ -81,10 +81,26 @@ class ScreensTest extends WindowTest {
     }
 
     @Test
-    void theFilterShortcutGoesToTheMappingScreensFilterBox(FxRobot robot) {
+    void findActsOnTheScreenShownSearchingBothTreesOnTheModelScreenAndFilteringTheMappingTable(FxRobot robot) {
         openByDrop(robot, Fixtures.tiny("legacy-base"));
         robot.press(KeyCode.CONTROL, KeyCode.F).release(KeyCode.F, KeyCode.CONTROL);
-        waitUntil(() -> vm.screenProperty().get() == Screen.MAPPING);
+        waitUntil(() -> robot.lookup("#tree-search").query().isFocused());
+        assertThat(vm.screenProperty().get()).isEqualTo(Screen.MODEL);
+        robot.write("layers.1.mlp.experts");
+        waitUntil(() -> "1 of 4".equals(robot.lookup("#tree-search-status").queryAs(Label.class).getText()));
+        TreeTableView<TreeRow> v5 = robot.lookup("#v5-tree").query();
+        assertThat(v5.getSelectionModel().getSelectedItem().getValue().path()).isEqualTo("model.layers.1.mlp.experts");
+        robot.type(KeyCode.ENTER);
+        waitUntil(() -> vm.trees().getSelected().path().equals("model.layers.1.mlp.experts.gate_up_proj"));
+        TreeTableView<TreeRow> legacy = robot.lookup("#legacy-tree").query();
+        assertThat(legacy.getSelectionModel().getSelectedItems()).hasSize(8);
+        robot.clickOn("#tree-search-previous");
+        waitUntil(() -> vm.trees().getSelected().path().equals("model.layers.1.mlp.experts"));
+
+        robot.clickOn("#mapping-tab");
+        robot.press(KeyCode.CONTROL, KeyCode.F).release(KeyCode.F, KeyCode.CONTROL);
+        waitUntil(() -> robot.lookup("#mapping-filter").query().isFocused());
+        assertThat(vm.screenProperty().get()).isEqualTo(Screen.MAPPING);
         robot.write("gate_up");
         waitUntil(() -> vm.mapping().shownRows().size() == 2);
     }
@@ -181,5 +197,81 @@ class ScreensTest extends WindowTest {
         VerificationReport r = vm.verify().reportProperty().get();
         assertThat(r.source().adapter()).isPresent();
         assertThat(r.converted().adapter()).contains(out.resolve("legacy-lora-attn_experts-v5"));
+    }
+
+    /** Where {@code node} lies in the scene. */
+    private static javafx.geometry.Bounds inScene(javafx.scene.Node node) {
+        return node.localToScene(node.getBoundsInLocal());
+    }
+
+    @Test
+    void aNoticeTakesItsOwnRoomBelowTheScreensCoveringNoDropZoneNorChart(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        robot.clickOn("#convert-tab");
+        robot.interact(() -> vm.notify(dev.fusebox.viewmodel.main.Notice.Kind.ERROR, "A notice long enough to "
+                + "wrap: " + "the conversion needs 87.0 GiB free there, and its file system has 64.0 MiB. ".repeat(4)));
+        javafx.scene.Node bar = robot.lookup("#notice-bar").query();
+        waitUntil(() -> bar.isVisible() && bar.getLayoutBounds().getHeight() > 0);
+        robot.interact(() -> { });
+        for (String id : java.util.List.of("#drop-to-v5", "#drop-to-legacy")) {
+            javafx.scene.Node zone = robot.lookup(id).query();
+            assertThat(inScene(zone).getMaxY()).as(id + " above the notice").isLessThanOrEqualTo(inScene(bar).getMinY());
+            assertThat(inScene(zone).getHeight()).as(id).isGreaterThan(40);
+        }
+        robot.clickOn("#verify-tab");
+        robot.clickOn("#verify-action");
+        waitUntil(() -> vm.verify().passedProperty().get() != null);
+        robot.interact(() -> vm.notify(dev.fusebox.viewmodel.main.Notice.Kind.ERROR, "Another notice."));
+        robot.interact(() -> { });
+        javafx.scene.Node chart = robot.lookup("#layer-chart").query();
+        assertThat(inScene(chart).getMaxY()).as("the layer chart above the notice")
+                .isLessThanOrEqualTo(inScene(bar).getMinY());
+        robot.clickOn("#notice-close");
+        waitUntil(() -> vm.noticeProperty().get() == null && !bar.isVisible());
+    }
+
+    @Test
+    void theTreesDetailSplitterMovesOverMostOfTheScreenAndTheTreesStartWithRoomForSixteenRows(FxRobot robot) {
+        robot.interact(() -> stage.setHeight(768));
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        clickRow(robot, "#legacy-tree", vm.trees().tensorRow(Side.LEGACY,
+                "model.layers.0.block_sparse_moe.experts.1.w3.weight").orElseThrow());
+        robot.clickOn("#compute-statistics");
+        waitUntil(() -> vm.detail().statisticsProperty().get() != null);
+        javafx.scene.control.SplitPane split = robot.lookup("#model-view").query();
+        TreeTableView<TreeRow> tree = robot.lookup("#legacy-tree").query();
+        double rowHeight = robot.lookup("#legacy-tree .tree-table-row-cell").queryAs(javafx.scene.layout.Region.class)
+                .getHeight();
+        double atStart = tree.getHeight();
+        robot.interact(() -> split.setDividerPositions(0.98));
+        robot.interact(() -> { });
+        double tallest = tree.getHeight();
+        robot.interact(() -> split.setDividerPositions(0.02));
+        robot.interact(() -> { });
+        double shortest = tree.getHeight();
+        assertThat(atStart / rowHeight).as("rows the trees show at first").isGreaterThanOrEqualTo(16);
+        assertThat(tallest - shortest).as("how far the splitter moves").isGreaterThan(split.getHeight() * 0.75);
+    }
+
+    @Test
+    void aTreeRowsContextMenuCopiesItsKeyModulePathAndShapeAndTheTreeCountsParameters(FxRobot robot) throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        TreeRow w3 = vm.trees().tensorRow(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w3.weight")
+                .orElseThrow();
+        clickRow(robot, "#legacy-tree", w3);
+        javafx.scene.Node row = robot.lookup("#legacy-tree .tree-table-row-cell").match(
+                (javafx.scene.control.TreeTableRow<TreeRow> r) -> r.getItem() == w3).query();
+        for (String[] copy : new String[][] {{"Copy key", w3.path()},
+                {"Copy module path", "model.layers.0.block_sparse_moe.experts.1.w3"}, {"Copy shape", "[96, 64]"}}) {
+            robot.rightClickOn(row);
+            robot.clickOn(copy[0]);
+            String copied = org.testfx.util.WaitForAsyncUtils.asyncFx(
+                    () -> javafx.scene.input.Clipboard.getSystemClipboard().getString()).get(10,
+                    java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(copied).as(copy[0]).isEqualTo(copy[1]);
+        }
+        assertThat(robot.lookup("#legacy-tree .tree-table-row-cell .tree-table-cell").match(
+                (javafx.scene.control.TreeTableCell<?, ?> c) -> c.getTableRow() != null
+                        && c.getTableRow().getItem() == w3 && "6.14 K".equals(c.getText())).tryQuery()).isPresent();
     }
 }

@@ -27,7 +27,7 @@ public enum AppAction {
     VERIFY("Verify", MaterialDesignC.CHECK_DECAGRAM_OUTLINE, "Shortcut+R"),
     COMPARE("Compare With…", MaterialDesignF.FILE_COMPARE, "Shortcut+D"),
     STATISTICS("Compute Statistics", MaterialDesignC.CHART_BELL_CURVE, "Shortcut+T"),
-    FILTER("Filter Mappings", MaterialDesignM.MAGNIFY, "Shortcut+F"),
+    FILTER("Find in Trees or Mappings", MaterialDesignM.MAGNIFY, "Shortcut+F"),
     CANCEL("Cancel Running Work", MaterialDesignC.CANCEL, "Shortcut+Period"),
     SHOW_MODEL("Model", MaterialDesignF.FILE_TREE, "Shortcut+1"),
     SHOW_MAPPING("Mapping", MaterialDesignT.TABLE_ARROW_RIGHT, "Shortcut+2"),

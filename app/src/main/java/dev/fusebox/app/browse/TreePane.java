@@ -11,12 +11,16 @@ import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.css.PseudoClass;
 import javafx.geometry.Bounds;
 import javafx.scene.Node;
+import javafx.scene.control.ContextMenu;
 import javafx.scene.control.Label;
+import javafx.scene.control.MenuItem;
 import javafx.scene.control.SelectionMode;
 import javafx.scene.control.TreeItem;
 import javafx.scene.control.TreeTableCell;
 import javafx.scene.control.TreeTableColumn;
 import javafx.scene.control.TreeTableRow;
+import javafx.scene.input.Clipboard;
+import javafx.scene.input.ClipboardContent;
 import javafx.scene.input.MouseButton;
 import javafx.scene.control.TreeTableView;
 import javafx.scene.layout.HBox;
@@ -31,15 +35,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One side of the model screen: a caption and the module tree with shape, dtype and size per row. Selecting a
- * row tells the view model; rows the view model selects (the other side's counterparts) are selected, revealed
- * and badged with the part of the fused tensor they concern.
+ * One side of the model screen: a caption and the module tree with shape, dtype, size and parameters per row, and
+ * a context menu on each row to copy its key, module path or shape. Selecting a row tells the view model; rows
+ * the view model selects (the other side's counterparts) are selected, revealed and badged with the part of the
+ * fused tensor they concern.
  */
 final class TreePane extends VBox {
 
     private static final PseudoClass ADAPTER = PseudoClass.getPseudoClass("adapter");
     private static final PseudoClass LINKED = PseudoClass.getPseudoClass("linked");
     private static final PseudoClass PLANNED = PseudoClass.getPseudoClass("planned");
+    private static final PseudoClass MATCH = PseudoClass.getPseudoClass("match");
 
     private final Side side;
     private final TreesViewModel vm;
@@ -64,6 +70,7 @@ final class TreePane extends VBox {
             }
         });
         vm.links().addListener((javafx.collections.ListChangeListener<RowLink>) c -> refreshBadges());
+        vm.search().matchesProperty().addListener((o, old, found) -> table.refresh());
         install(vm.rootProperty(side).get());
     }
 
@@ -105,7 +112,12 @@ final class TreePane extends VBox {
         size.setMaxWidth(90);
         size.getStyleClass().add("numeric");
         size.setCellValueFactory(c -> new ReadOnlyStringWrapper(Sizes.bytes(c.getValue().getValue().bytes())));
-        for (TreeTableColumn<TreeRow, String> c : List.of(shape, dtype, size)) {
+        TreeTableColumn<TreeRow, String> params = new TreeTableColumn<>("Params");
+        params.setPrefWidth(64);
+        params.setMaxWidth(84);
+        params.getStyleClass().add("numeric");
+        params.setCellValueFactory(c -> new ReadOnlyStringWrapper(c.getValue().getValue().parametersText()));
+        for (TreeTableColumn<TreeRow, String> c : List.of(shape, dtype, size, params)) {
             c.setCellFactory(t -> FullTextTooltip.install(new TreeTableCell<>() {
                 @Override
                 protected void updateItem(String item, boolean empty) {
@@ -114,7 +126,7 @@ final class TreePane extends VBox {
                 }
             }));
         }
-        table.getColumns().setAll(List.of(name, shape, dtype, size));
+        table.getColumns().setAll(List.of(name, shape, dtype, size, params));
 
         table.setRowFactory(t -> {
             TreeTableRow<TreeRow> r = new TreeTableRow<>() {
@@ -124,10 +136,17 @@ final class TreePane extends VBox {
                     pseudoClassStateChanged(ADAPTER, !empty && row.kind() == TreeRow.Kind.ADAPTER_TENSOR);
                     pseudoClassStateChanged(PLANNED, !empty && row.isTensor() && row.stored().isEmpty());
                     pseudoClassStateChanged(LINKED, !empty && badges.containsKey(row));
+                    pseudoClassStateChanged(MATCH, !empty && vm.search().matches(row));
                 }
             };
             // A counterpart is selected already, so clicking it changes no selection: tell the view model here
             // (only for a selected row: a click on another row's disclosure arrow opens it without selecting).
+            r.setOnContextMenuRequested(e -> {
+                if (r.getItem() != null) {
+                    copyMenu(r.getItem()).show(r, e.getScreenX(), e.getScreenY());
+                    e.consume();
+                }
+            });
             r.setOnMouseClicked(e -> {
                 boolean plain = e.getButton() == MouseButton.PRIMARY && !e.isShortcutDown() && !e.isShiftDown();
                 if (plain && r.isSelected() && r.getItem() != null && vm.getSelected() != r.getItem()) {
@@ -142,6 +161,22 @@ final class TreePane extends VBox {
             }
         });
         return table;
+    }
+
+    /** The row's context menu: copy its key, its module's path, its shape. */
+    private static ContextMenu copyMenu(TreeRow row) {
+        ContextMenu menu = new ContextMenu();
+        menu.setId("tree-row-menu");
+        row.copyTexts().forEach((label, text) -> {
+            MenuItem item = new MenuItem(label);
+            item.setOnAction(e -> {
+                ClipboardContent content = new ClipboardContent();
+                content.putString(text);
+                Clipboard.getSystemClipboard().setContent(content);
+            });
+            menu.getItems().add(item);
+        });
+        return menu;
     }
 
     private static String describe(TreeRow row) {

@@ -27,7 +27,6 @@ import javafx.scene.layout.Region;
 import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import javafx.util.Duration;
-import org.controlsfx.control.NotificationPane;
 import org.controlsfx.control.StatusBar;
 import org.kordamp.ikonli.javafx.FontIcon;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignA;
@@ -42,8 +41,8 @@ import java.util.Map;
 
 /**
  * The main window's content: menu bar and toolbar made from the actions, the screens as tabs (a welcome page
- * while nothing is open), notifications sliding over the screens, and the status bar with the running work and
- * its Cancel. Files dropped anywhere on it are opened.
+ * while nothing is open), a notice bar below the screens (taking its own room, covering nothing), and the status
+ * bar with the running work and its Cancel. Files dropped anywhere on it are opened.
  */
 public final class MainView extends BorderPane {
 
@@ -52,7 +51,7 @@ public final class MainView extends BorderPane {
     private final Map<Screen, Tab> tabs = new EnumMap<>(Screen.class);
     private final TabPane tabPane = new TabPane();
     private final Map<Screen, Node> screens;
-    private NotificationPane notifications;
+    private final NoticeBar notifications = new NoticeBar();
 
     /** @param screens the screens' views, in tab order */
     public MainView(MainViewModel vm, ActionFactory actions, Map<Screen, Node> screens) {
@@ -185,14 +184,12 @@ public final class MainView extends BorderPane {
         tabPane.visibleProperty().bind(vm.hasWorkspaceProperty());
         StackPane stack = new StackPane(tabPane, welcome);
 
-        notifications = new NotificationPane(stack);
-        notifications.setId("notifications");
-        // From the bottom: a notice must not cover the screen tabs, which its reader often wants next (Verify after
+        // Below the screens, not over them nor over the screen tabs (which its reader often wants next: Verify after
         // Convert).
-        notifications.setShowFromTop(false);
-        notifications.setOnHidden(e -> vm.dismissNotice());
+        notifications.setOnClose(vm::dismissNotice);
         vm.noticeProperty().addListener((o, old, notice) -> show(notice));
-        return notifications;
+        VBox.setVgrow(stack, Priority.ALWAYS);
+        return new VBox(stack, notifications);
     }
 
     private void show(Notice notice) {
@@ -200,15 +197,13 @@ public final class MainView extends BorderPane {
             notifications.hide();
             return;
         }
-        notifications.getStyleClass().removeAll("info", "success", "error");
-        notifications.getStyleClass().add(notice.kind().name().toLowerCase(java.util.Locale.ROOT));
         FontIcon icon = new FontIcon(switch (notice.kind()) {
             case INFO -> MaterialDesignI.INFORMATION_OUTLINE;
             case SUCCESS -> MaterialDesignC.CHECK_CIRCLE;
             case ERROR -> MaterialDesignA.ALERT_CIRCLE_OUTLINE;
         });
         icon.getStyleClass().add("notice-icon");
-        notifications.show(notice.text(), icon);
+        notifications.show(notice.text(), icon, notice.kind().name().toLowerCase(java.util.Locale.ROOT));
         if (notice.kind() != Notice.Kind.ERROR) {
             PauseTransition later = new PauseTransition(Duration.seconds(8));
             later.setOnFinished(e -> {
@@ -244,7 +239,7 @@ public final class MainView extends BorderPane {
         return tabPane;
     }
 
-    public NotificationPane notifications() {
+    public NoticeBar notifications() {
         return notifications;
     }
 }

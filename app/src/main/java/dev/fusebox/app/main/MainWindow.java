@@ -41,12 +41,13 @@ public final class MainWindow {
     public static MainView show(Stage stage, MainViewModel vm) {
         MappingView mapping = new MappingView(vm.mapping());
         Map<Screen, Node> screens = new LinkedHashMap<>();
-        screens.put(Screen.MODEL, new ModelView(vm.trees(), vm.detail()));
+        ModelView model = new ModelView(vm.trees(), vm.detail());
+        screens.put(Screen.MODEL, model);
         screens.put(Screen.MAPPING, mapping);
         screens.put(Screen.CONVERT, new ConvertView(vm.convert(), vm::openAndConvert));
         screens.put(Screen.VERIFY, new VerifyView(vm.verify()));
         screens.put(Screen.DIFF, new DiffView(vm.diff()));
-        ActionFactory actions = bindActions(stage, vm, mapping);
+        ActionFactory actions = bindActions(stage, vm, model, mapping);
         MainView view = new MainView(vm, actions, screens);
 
         Rectangle2D visible = javafx.stage.Screen.getPrimary().getVisualBounds();
@@ -80,7 +81,7 @@ public final class MainWindow {
         return icons;
     }
 
-    private static ActionFactory bindActions(Stage stage, MainViewModel vm, MappingView mapping) {
+    private static ActionFactory bindActions(Stage stage, MainViewModel vm, ModelView model, MappingView mapping) {
         ActionFactory f = new ActionFactory();
         BooleanBinding open = vm.hasWorkspaceProperty();
         f.bind(AppAction.OPEN_FILE, vm::openFile);
@@ -102,9 +103,14 @@ public final class MainWindow {
             vm.screenProperty().set(Screen.DIFF);
             vm.diff().compareWith();
         }, open.and(vm.diff().job().busyProperty().not()));
+        // Find acts on the screen shown: the Mapping table's filter there, the trees' search everywhere else.
         f.bind(AppAction.FILTER, () -> {
-            vm.screenProperty().set(Screen.MAPPING);
-            mapping.focusFilter();
+            if (vm.screenProperty().get() == Screen.MAPPING) {
+                mapping.focusFilter();
+            } else {
+                vm.screenProperty().set(Screen.MODEL);
+                model.focusSearch();
+            }
         }, open);
         f.bind(AppAction.CANCEL, vm.activity()::cancel, vm.activity().busyProperty());
         f.bind(AppAction.SHORTCUTS, () -> ShortcutsDialog.show(stage));

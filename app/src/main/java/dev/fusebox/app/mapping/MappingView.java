@@ -259,7 +259,7 @@ public final class MappingView extends BorderPane {
         return box;
     }
 
-    /** Puts the cursor in the filter box (Filter Mappings, Shortcut+F). */
+    /** Puts the cursor in the filter box (Find, Shortcut+F, on this screen). */
     public void focusFilter() {
         filter.requestFocus();
         filter.selectAll();

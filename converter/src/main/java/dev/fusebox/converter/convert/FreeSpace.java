@@ -19,22 +19,36 @@ public final class FreeSpace {
      * refuses with a sentence saying how much {@code what} needs and how much there is.
      */
     public static void require(Path where, long bytes, String what) throws FuseboxException {
+        require(where, bytes, usable(where), what);
+    }
+
+    /**
+     * Refuses when {@code usable} bytes, free where {@code where} is, cannot hold the {@code bytes} that
+     * {@code what} writes there.
+     */
+    public static void require(Path where, long bytes, long usable, String what) throws FuseboxException {
+        if (bytes > 0 && usable < bytes) {
+            throw new FuseboxException(Problem.IO_ERROR, where, what + " needs " + size(bytes) + " free there, and "
+                    + "its file system has " + size(usable) + "; free some space or choose another place");
+        }
+    }
+
+    /**
+     * The bytes free on the file system of {@code where} (or of its nearest existing ancestor); a file system that
+     * cannot say counts as unlimited, leaving the write itself to fail, naming the file.
+     */
+    public static long usable(Path where) {
         Path existing = where.toAbsolutePath();
         while (existing != null && !Files.exists(existing)) {
             existing = existing.getParent();
         }
-        if (existing == null || bytes <= 0) {
-            return;
+        if (existing == null) {
+            return Long.MAX_VALUE;
         }
-        long usable;
         try {
-            usable = Files.getFileStore(existing).getUsableSpace();
+            return Files.getFileStore(existing).getUsableSpace();
         } catch (IOException e) {
-            return; // a file system that cannot say leaves the write itself to fail, naming the file
-        }
-        if (usable < bytes) {
-            throw new FuseboxException(Problem.IO_ERROR, where, what + " needs " + size(bytes) + " free there, and "
-                    + "its file system has " + size(usable) + "; free some space or choose another place");
+            return Long.MAX_VALUE;
         }
     }
 

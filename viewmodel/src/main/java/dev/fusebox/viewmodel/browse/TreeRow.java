@@ -28,6 +28,7 @@ public final class TreeRow {
     private final List<TreeRow> children = new ArrayList<>();
     private TreeRow parent;
     private long bytes;
+    private long parameters;
 
     private TreeRow(Side side, Kind kind, String name, String path, String type, TensorSpec spec,
                     StoredTensor stored) {
@@ -47,6 +48,7 @@ public final class TreeRow {
     static TreeRow tensor(Side side, Kind kind, String name, TensorSpec spec, StoredTensor stored) {
         TreeRow row = new TreeRow(side, kind, name, spec.key(), "", spec, stored);
         row.bytes = spec.shape().byteSize(spec.dtype());
+        row.parameters = spec.shape().elementCount();
         return row;
     }
 
@@ -55,6 +57,7 @@ public final class TreeRow {
         children.add(child);
         for (TreeRow r = this; r != null; r = r.parent) {
             r.bytes = Math.addExact(r.bytes, child.bytes);
+            r.parameters = Math.addExact(r.parameters, child.parameters);
         }
     }
 
@@ -98,6 +101,49 @@ public final class TreeRow {
     /** Bytes of the tensor, or of every tensor below the module. */
     public long bytes() {
         return bytes;
+    }
+
+    /** Elements of the tensor, or of every tensor below the module (as the Hub's viewer counts parameters). */
+    public long parameters() {
+        return parameters;
+    }
+
+    /** {@link #parameters()} as the Hub shows it: "512", "6.14 K", "46.7 M", "671 B". */
+    public String parametersText() {
+        return compact(parameters);
+    }
+
+    static String compact(long n) {
+        if (n < 1000) {
+            return Long.toString(n);
+        }
+        String[] units = {"K", "M", "B", "T", "P", "E"};
+        double v = n;
+        int u = -1;
+        while (v >= 999.5 && u < units.length - 1) {
+            v /= 1000;
+            u++;
+        }
+        String digits = v >= 99.95 ? String.format(java.util.Locale.ROOT, "%.0f", v)
+                : v >= 9.995 ? String.format(java.util.Locale.ROOT, "%.1f", v)
+                : String.format(java.util.Locale.ROOT, "%.2f", v);
+        return digits + " " + units[u];
+    }
+
+    /**
+     * What a row's context menu copies, in menu order: a tensor's key, the path of its module (a module's own
+     * path) and a tensor's shape; the root (no path) copies nothing.
+     */
+    public java.util.Map<String, String> copyTexts() {
+        java.util.Map<String, String> texts = new java.util.LinkedHashMap<>();
+        if (isTensor()) {
+            texts.put("Copy key", path);
+            parent().map(TreeRow::path).filter(p -> !p.isEmpty()).ifPresent(p -> texts.put("Copy module path", p));
+            texts.put("Copy shape", shapeText());
+        } else if (!path.isEmpty()) {
+            texts.put("Copy module path", path);
+        }
+        return texts;
     }
 
     /** "[96, 64]" for a tensor, "" for a module. */

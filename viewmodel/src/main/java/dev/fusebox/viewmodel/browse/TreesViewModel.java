@@ -34,6 +34,7 @@ public final class TreesViewModel {
     private final ObservableList<RowLink> links = FXCollections.observableArrayList();
     private final ObservableList<TreeRow> counterpartsView = FXCollections.unmodifiableObservableList(counterparts);
     private final ObservableList<RowLink> linksView = FXCollections.unmodifiableObservableList(links);
+    private final TreeSearch search = new TreeSearch(this);
     private TensorLinks tensorLinks = TensorLinks.NONE;
 
     public TreesViewModel() {
@@ -44,12 +45,13 @@ public final class TreesViewModel {
         }
     }
 
-    /** Shows new trees (either may be null: nothing on that side) and forgets the selection. */
+    /** Shows new trees (either may be null: nothing on that side) and forgets the selection and the search. */
     public void show(TreeRow legacy, String legacyCaption, TreeRow v5, String v5Caption, TensorLinks links) {
         select(null);
         tensorLinks = links;
         install(Side.LEGACY, legacy, legacyCaption);
         install(Side.V5, v5, v5Caption);
+        search.reset();
     }
 
     /** Empties both sides. */
@@ -148,6 +150,11 @@ public final class TreesViewModel {
     /** The lines to draw between the panes. */
     public ObservableList<RowLink> links() {
         return linksView;
+    }
+
+    /** Search in both trees by key or module path. */
+    public TreeSearch search() {
+        return search;
     }
 
     /** The tensor row with {@code key} on {@code side}, if there is one. */

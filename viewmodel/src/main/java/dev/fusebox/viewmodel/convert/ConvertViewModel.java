@@ -9,6 +9,7 @@ import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;
 import dev.fusebox.converter.convert.Conversions;
+import dev.fusebox.converter.convert.FreeSpace;
 import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.viewmodel.main.Analysis;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
 
 /**
  * The convert screen: what Convert would write, the conversion itself in the background (progress, rate, time
@@ -62,6 +64,7 @@ public final class ConvertViewModel {
     private final BooleanBinding hasOutput = javafx.beans.binding.Bindings.isNotEmpty(outputs);
     private Consumer<List<Path>> verifier = p -> { };
     private Consumer<String> onFailure = s -> { };
+    private ToLongFunction<Path> usableSpace = FreeSpace::usable;
 
     /** @param opener opens paths in the window (Open output) */
     public ConvertViewModel(TaskRunner runner, Dialogs dialogs, Consumer<List<Path>> opener) {
@@ -79,6 +82,11 @@ public final class ConvertViewModel {
     /** Where failures go besides this screen (the window's notifications). */
     public void setOnFailure(Consumer<String> onFailure) {
         this.onFailure = onFailure;
+    }
+
+    /** How the bytes free where a conversion writes are found (a test stands in for a small disk). */
+    void setUsableSpace(ToLongFunction<Path> usableSpace) {
+        this.usableSpace = usableSpace;
     }
 
     /** Takes what is open now; forgets the outcome of a conversion of what was open before. */
@@ -150,6 +158,14 @@ public final class ConvertViewModel {
         outcome.set(null);
         outcomeText.set("");
         outputs.clear();
+        try {
+            FreeSpace.require(folder, bytesToWrite(a, to), usableSpace.applyAsLong(folder),
+                    "Converting " + ws.displayName() + " to " + to.jsonName());
+        } catch (FuseboxException e) {
+            outcomeText.set("Not converted: " + Failures.sentence(e));
+            onFailure.accept(Failures.sentence(e));
+            return;
+        }
         job.start("Converting " + ws.displayName() + " to " + to.jsonName(), (progress, cancel) -> {
             List<ConversionPlan> plans = new ArrayList<>();
             List<Checkpoint> planned = new ArrayList<>();
@@ -176,6 +192,20 @@ public final class ConvertViewModel {
             }
             return new Outcome(written, skipped);
         }, this::finished, onFailure::accept);
+    }
+
+    /**
+     * What converting to {@code to} writes, from the plans made when the workspace opened: the model's and the
+     * adapter's, each counted when it goes to {@code to}. The engine checks each plan again before it writes.
+     */
+    private static long bytesToWrite(Analysis a, Layout to) {
+        long bytes = 0;
+        for (Optional<ConversionPlan> p : List.of(a.modelPlan(), a.adapterPlan().map(AdapterPlan::plan))) {
+            if (p.isPresent() && p.get().to() == to) {
+                bytes = Math.addExact(bytes, p.get().targetBytes());
+            }
+        }
+        return bytes;
     }
 
     private void finished(Outcome o) {

@@ -93,7 +93,12 @@ public final class VerifyViewModel {
         }
     }
 
+    /** Why what is open cannot be checked, found before any work: no config to build the model from, or an adapter the checks cannot apply. */
     private static Optional<String> refusal(Analysis a) {
+        if (a.workspace().model().config().isEmpty()) {
+            return Optional.of("it has no config.json, and the checks build the model from one; open the folder "
+                    + "that holds the checkpoint with its config.json");
+        }
         return Verifier.refusal(a.workspace().model().modelType(), a.workspace().adapter() != null);
     }
 
@@ -116,7 +121,7 @@ public final class VerifyViewModel {
     /** Verify: against what Convert wrote, or the conversion read through its plan, written nowhere. */
     public void verify() {
         Analysis a = analysis.get();
-        if (a == null || a.modelPlan().isEmpty()) {
+        if (a == null || a.modelPlan().isEmpty() || refusal(a).isPresent()) {
             return;
         }
         Checkpoint model = a.workspace().model();

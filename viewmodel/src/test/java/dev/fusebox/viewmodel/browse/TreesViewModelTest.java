@@ -171,4 +171,77 @@ class TreesViewModelTest {
             assertThat(find(root, "model.layers.0.self_attn.q_proj").children()).hasSize(3);
         }
     }
+
+    @Test
+    void searchJumpsToTheFirstRowWhoseKeyOrModulePathHoldsTheQueryAndWalksTheMatchesRound() {
+        TreeSearch search = vm.search();
+        search.queryProperty().set("Layers.1.block_sparse_moe.experts.3");
+        String expert = "model.layers.1.block_sparse_moe.experts.3";
+        assertThat(search.matchesProperty().get()).extracting(TreeRow::path).containsExactly(expert,
+                expert + ".w1", expert + ".w1.weight", expert + ".w2", expert + ".w2.weight", expert + ".w3",
+                expert + ".w3.weight", expert + ".act_fn");
+        assertThat(search.statusProperty().get()).isEqualTo("1 of 8");
+        assertThat(vm.getSelected()).isSameAs(row(Side.LEGACY, expert));
+        assertThat(vm.counterparts()).extracting(TreeRow::path).containsExactly(
+                "model.layers.1.mlp.experts.gate_up_proj", "model.layers.1.mlp.experts.down_proj");
+        search.next();
+        assertThat(vm.getSelected().path()).isEqualTo(expert + ".w1");
+        search.previous();
+        search.previous();
+        assertThat(vm.getSelected().path()).isEqualTo(expert + ".act_fn");
+        assertThat(search.statusProperty().get()).isEqualTo("8 of 8");
+        assertThat(search.matches(row(Side.LEGACY, expert + ".w2"))).isTrue();
+        assertThat(search.matches(row(Side.LEGACY, "model.layers.1.block_sparse_moe.experts.2"))).isFalse();
+    }
+
+    @Test
+    void searchLooksInBothTreesLegacyFirstAndSaysWhenNothingMatches() {
+        TreeSearch search = vm.search();
+        search.queryProperty().set("layers.0.mlp.experts.down_proj");
+        assertThat(search.matchesProperty().get()).extracting(TreeRow::side, TreeRow::path).containsExactly(
+                org.assertj.core.groups.Tuple.tuple(Side.V5, "model.layers.0.mlp.experts.down_proj"));
+        assertThat(vm.counterparts()).hasSize(4);
+        search.queryProperty().set("layers.0.self_attn.q_proj.weight");
+        assertThat(search.matchesProperty().get()).extracting(TreeRow::side).containsExactly(Side.LEGACY, Side.V5);
+        search.queryProperty().set("no such module");
+        assertThat(search.statusProperty().get()).isEqualTo("no match");
+        assertThat(search.matchesProperty().get()).isEmpty();
+        search.next();
+        search.queryProperty().set("");
+        assertThat(search.statusProperty().get()).isEmpty();
+        search.queryProperty().set("q_proj");
+        vm.clear();
+        assertThat(search.queryProperty().get()).isEmpty();
+        assertThat(search.matchesProperty().get()).isEmpty();
+    }
+
+    @Test
+    void rowsCountTheirParametersAsTheHubDoesAndCopyTheirKeyModulePathAndShape() {
+        // The tiny Mixtral: hidden 64, intermediate 96, 4 experts; w1 is [96, 64].
+        TreeRow w1 = row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1.weight");
+        assertThat(w1.parameters()).isEqualTo(96 * 64);
+        assertThat(w1.parametersText()).isEqualTo("6.14 K");
+        TreeRow expert = row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1");
+        assertThat(expert.parameters()).isEqualTo(3 * 96 * 64);
+        TreeRow fused = row(Side.V5, "model.layers.0.mlp.experts.gate_up_proj");
+        assertThat(fused.parameters()).isEqualTo(4 * 2 * 96 * 64);
+        long all = legacy.specs().stream().mapToLong(t -> t.shape().elementCount()).sum();
+        assertThat(vm.rootProperty(Side.LEGACY).get().parameters()).isEqualTo(all);
+        assertThat(w1.copyTexts()).containsExactly(
+                java.util.Map.entry("Copy key", "model.layers.0.block_sparse_moe.experts.1.w1.weight"),
+                java.util.Map.entry("Copy module path", "model.layers.0.block_sparse_moe.experts.1.w1"),
+                java.util.Map.entry("Copy shape", "[96, 64]"));
+        assertThat(expert.copyTexts()).containsExactly(
+                java.util.Map.entry("Copy module path", "model.layers.0.block_sparse_moe.experts.1"));
+        assertThat(vm.rootProperty(Side.LEGACY).get().copyTexts()).isEmpty();
+    }
+
+    @Test
+    void largeCountsReadAsTheHubWritesThem() {
+        assertThat(TreeRow.compact(512)).isEqualTo("512");
+        assertThat(TreeRow.compact(1000)).isEqualTo("1.00 K");
+        assertThat(TreeRow.compact(46_702_792_704L)).isEqualTo("46.7 B");
+        assertThat(TreeRow.compact(671_026_419_200L)).isEqualTo("671 B");
+        assertThat(TreeRow.compact(999_999)).isEqualTo("1.00 M");
+    }
 }

@@ -89,6 +89,29 @@ class ConvertViewModelTest {
     }
 
     @Test
+    void aFolderWithoutRoomForWhatConvertWritesIsRefusedBeforeAnyWorkWithTheFigures() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        vm.setUsableSpace(folder -> 100 << 10); // a disk with 100 KiB free; the conversion writes 803 KiB
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(vm.job().titleProperty().get()).isEmpty();
+        try (Stream<Path> left = Files.list(out())) {
+            assertThat(left).isEmpty();
+        }
+        String refusal = out() + ": Converting legacy-base to v5 needs 0.8 MiB free there, and its file system has 0.1 MiB; "
+                + "free some space or choose another place.";
+        assertThat(main.noticeProperty().get().kind()).isEqualTo(Notice.Kind.ERROR);
+        assertThat(main.noticeProperty().get().text()).isEqualTo(refusal);
+        assertThat(vm.outcomeTextProperty().get()).isEqualTo("Not converted: " + refusal);
+        assertThat(vm.canConvertProperty().get()).isTrue();
+
+        vm.setUsableSpace(folder -> 64L << 20);
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).isEqualTo(Job.State.SUCCEEDED);
+    }
+
+    @Test
     void openingAnotherCheckpointForgetsTheLastConversionAndItsProgress() throws Exception {
         main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
         ConvertViewModel vm = main.convert();

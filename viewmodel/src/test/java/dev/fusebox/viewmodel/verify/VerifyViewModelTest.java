@@ -145,11 +145,16 @@ class VerifyViewModelTest {
     }
 
     @Test
-    void aCheckpointTheForwardPassCannotReadGetsASentenceNotAVerdict() {
+    void aCheckpointWithoutAConfigIsRefusedBeforeAnyWorkSayingWhy() {
         main = Opened.with(temp, dialogs, Fixtures.tiny("v5-base.float32.safetensors"));
-        main.verify().verify();
-        assertThat(main.verify().passedProperty().get()).isNull();
-        assertThat(main.verify().verdictProperty().get()).startsWith("Could not verify: ");
+        VerifyViewModel vm = main.verify();
+        assertThat(vm.canVerifyProperty().get()).isFalse();
+        assertThat(vm.againstProperty().get()).isEqualTo("Verify cannot check v5-base.float32.safetensors: it has "
+                + "no config.json, and the checks build the model from one; open the folder that holds the "
+                + "checkpoint with its config.json.");
+        vm.verify();
+        assertThat(vm.job().getState()).isEqualTo(Job.State.IDLE);
+        assertThat(vm.passedProperty().get()).isNull();
     }
 
     @Test
