@@ -127,6 +127,9 @@ public final class DiffNode {
         }
         int all = counts.values().stream().mapToInt(Integer::intValue).sum();
         int same = counts.getOrDefault(DiffState.SAME, 0);
+        if (all == 0) {
+            return "";
+        }
         return same == all ? "all " + all + " same" : (all - same) + " of " + all + " differ";
     }
 
