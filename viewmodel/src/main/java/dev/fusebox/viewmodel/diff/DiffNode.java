@@ -62,7 +62,9 @@ public final class DiffNode {
 
     /** A part of a fused tensor: {@code name} is the tensor it is in the other layout, {@code slice} where. */
     static DiffNode part(boolean inA, String name, String slice, Difference difference) {
-        return new DiffNode(inA, Kind.PART, name, name, slice, Set.of(name),
+        int experts = name.lastIndexOf(".experts.");
+        String shown = experts < 0 ? name : name.substring(experts + 1);
+        return new DiffNode(inA, Kind.PART, shown, name, slice, Set.of(name),
                 difference.identical() ? DiffState.SAME : DiffState.VALUES, difference, "");
     }
 
@@ -88,7 +90,7 @@ public final class DiffNode {
         return kind;
     }
 
-    /** The name within the parent; for a part, the tensor it is in the other layout. */
+    /** The name within the parent; for a part, the tensor it is in the other layout, from its experts on. */
     public String name() {
         return name;
     }

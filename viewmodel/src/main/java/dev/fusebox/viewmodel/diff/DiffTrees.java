@@ -17,8 +17,9 @@ import java.util.Set;
 
 /**
  * A's and B's module trees with every row marked by what differs, from a diff report made in A's layout. Where B
- * was read in A's layout through a conversion plan, a tensor of B takes the state of the A tensors it becomes,
- * or, when it is a part of one of A's fused tensors, that part's; without a plan, keys match as they are.
+ * was read in A's layout through a conversion plan, a tensor of B takes the state of the A tensors it becomes (and
+ * a fused one shows them as its parts), or, when it is a part of one of A's fused tensors, that part's; without a
+ * plan, keys match as they are.
  *
  * @param a A's tree
  * @param b B's tree
@@ -135,8 +136,16 @@ public record DiffTrees(DiffNode a, DiffNode b) {
             }
             state = state.and(s);
         }
-        return DiffNode.tensor(false, row, matches, state, allCompared ? sum : null,
+        DiffNode node = DiffNode.tensor(false, row, matches, state, allCompared ? sum : null,
                 becomes.size() == 1 && becomes.contains(key) ? "" : "as " + describe(becomes));
+        // A fused tensor of B shows, part by part, the tensors of A it holds.
+        for (TensorLink l : links.of(bSide, key)) {
+            DiffReport.ValueDiff v = f.values.get(l.key());
+            if (!l.region().isEmpty() && v != null) {
+                node.add(DiffNode.part(false, l.key(), l.region(), v.whole()));
+            }
+        }
+        return node;
     }
 
     private static DiffNode compared(boolean inA, TreeRow row, Set<String> matches, DiffReport.ValueDiff v) {

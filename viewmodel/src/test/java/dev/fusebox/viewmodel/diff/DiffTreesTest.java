@@ -74,7 +74,12 @@ class DiffTreesTest {
         assertThat(Figures.relative(t.a().difference().orElseThrow())).isEqualTo("0");
         // The legacy w3 of one expert is a part of the v5 gate_up_proj, and the other way round.
         vm.select(leaf(t.a(), W3));
-        assertThat(vm.selection()).extracting(DiffNode::key).containsExactly(W3, GATE_UP);
+        assertThat(vm.selection()).extracting(DiffNode::inA, DiffNode::key).containsExactly(part(true, W3),
+                part(false, W3));
+        DiffNode w3InB = vm.selection().get(1);
+        assertThat(w3InB.kind()).isEqualTo(DiffNode.Kind.PART);
+        assertThat(w3InB.description()).isEqualTo("[2, 96:192, :]");
+        assertThat(w3InB.parent().orElseThrow().key()).isEqualTo(GATE_UP);
         vm.select(leaf(t.b(), GATE_UP));
         assertThat(vm.selection()).first().extracting(DiffNode::key).isEqualTo(GATE_UP);
         assertThat(vm.selection()).extracting(DiffNode::key).contains(W3, W3.replace("w3", "w1"));
