@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * The diff screen's two trees on fixture pairs: a checkpoint and transformers' conversion of it are the same
  * everywhere; against a copy with one expert's up projection of one layer changed, exactly that expert's rows
- * differ, with ‖δ‖ / ‖w3‖ computed here from the legacy fixture's own w3.
+ * differ, with ‖δ‖ / ‖w3‖ computed here from the legacy fixture's own w3; against the base with a LoRA adapter
+ * merged (by PEFT), exactly the modules the adapter targets.
  */
 class DiffTreesTest {
 
@@ -133,6 +134,26 @@ class DiffTreesTest {
         vm.select(differing.getFirst());
         assertThat(vm.selection()).extracting(DiffNode::inA, DiffNode::key)
                 .containsExactly(part(false, W3), part(true, W3));
+    }
+
+    @Test
+    void aBaseAgainstItsMergedAdapterDiffersInExactlyTheAdaptersModules() {
+        DiffViewModel vm = compared(V5, Fixtures.tiny("v5-merged-attn_experts.float32.safetensors"));
+        DiffTrees t = vm.treesProperty().get();
+        // The attn_experts adapter targets q/k/v/o and the experts: those tensors differ, nothing else does.
+        assertThat(t.a().leaves().stream().filter(n -> n.kind() == DiffNode.Kind.TENSOR && n.differs())
+                .map(DiffNode::key).toList()).hasSize(12).allMatch(k -> k.matches(
+                        "model\\.layers\\.[01]\\.(self_attn\\.[qkvo]_proj\\.weight|mlp\\.experts\\.(gate_up|down)_proj)"));
+        DiffNode layer0 = module(t.a(), "model.layers.0");
+        assertThat(module(t.a(), "model.layers.0.self_attn").state()).isEqualTo(DiffState.VALUES);
+        assertThat(module(t.a(), "model.layers.0.mlp.gate").state()).isEqualTo(DiffState.SAME);
+        assertThat(module(t.a(), "model.embed_tokens").state()).isEqualTo(DiffState.SAME);
+        assertThat(layer0.detail()).isEqualTo("6 of 9 differ");
+        assertThat(layer0.difference().orElseThrow().relative()).isPositive();
+    }
+
+    private static DiffNode module(DiffNode root, String path) {
+        return allModules(root).stream().filter(m -> m.key().equals(path)).findFirst().orElseThrow();
     }
 
     private static org.assertj.core.groups.Tuple part(boolean inA, String key) {
