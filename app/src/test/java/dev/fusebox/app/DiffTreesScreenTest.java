@@ -26,8 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The diff screen's coloured trees and per-layer chart: the v5 fixture against a copy with some of layer 1 expert
- * 2's up projection changed shows the path down to it coloured, the rest plain, one hot cell in the chart, and a
- * click on that cell selects the expert's parts in both trees.
+ * 2's up projection changed shows the path down to it coloured, the rest plain, one hot cell in the chart; a click
+ * on that cell selects the expert's parts in both trees, a click on a row its counterpart.
  */
 class DiffTreesScreenTest extends WindowTest {
 
@@ -60,6 +60,15 @@ class DiffTreesScreenTest extends WindowTest {
             assertThat(state(robot, tree, "model.embed_tokens")).isEqualTo("same");
             assertThat(state(robot, tree, "model.norm")).isEqualTo("same");
         }
+
+        // A row clicked in A's tree selects, and reveals, what it is in B's.
+        robot.clickOn(robot.lookup("#diff-a-tree .tree-table-row-cell").match((TreeTableRow<?> r) ->
+                r.getItem() instanceof DiffNode n && n.key().equals("model.embed_tokens")).queryAs(Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+        TreeTableView<DiffNode> b = robot.lookup("#diff-b-tree").query();
+        assertThat(b.getSelectionModel().getSelectedItems()).extracting(i -> i.getValue().key())
+                .containsExactly("model.embed_tokens.weight");
+        assertThat(state(robot, "#diff-b-tree", "model.embed_tokens.weight")).isEqualTo("same");
 
         java.util.Set<Node> cells = robot.lookup(".layer-cell").queryAll();
         assertThat(cells).hasSizeGreaterThan(10);
