@@ -3,6 +3,7 @@
 # smallest laptop screen the window is made for) and captures each screen into docs/*.png with ImageMagick.
 #   docs/screenshots.sh            all screens
 #   docs/screenshots.sh model      only docs/model.png
+# The diff-experts case also needs python3 (standard library only) for tools/perturb-experts.py.
 # Needs: apt-get install -y xvfb imagemagick. The app's config and cache go to a temporary directory, so the
 # user's recent files stay as they are.
 set -euo pipefail
@@ -90,5 +91,15 @@ want diff && shot diff "-Dfusebox.compare=$ROOT/fixtures/mixtral-tiny/v5-merged-
 # A large expert count (256): only with a checkpoint made by tools/make-many-experts.py (needs torch).
 if [ -n "${FUSEBOX_SHOT_MANY_EXPERTS:-}" ] && want many-experts; then
   shot many-experts "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "$FUSEBOX_SHOT_MANY_EXPERTS"
+fi
+
+# The seed preset (legacy, bfloat16) against its v5 conversion after a "fine-tune" moved layer 1's experts 3 and 5
+# by about 1 %: the trees open down to those experts, the chart shows the two cells.
+if want diff-experts; then
+  "$ROOT/fusebox" sample --preset seed "$WORK/seed" >/dev/null
+  cp -r "$WORK/seed" "$WORK/seed-tuned"
+  python3 "$ROOT/tools/perturb-experts.py" "$WORK/seed-tuned" 1:3,5 2>/dev/null
+  "$ROOT/fusebox" convert --to v5 "$WORK/seed-tuned" "$WORK/seed-tuned-v5" >/dev/null
+  shot diff-experts "-Dfusebox.compare=$WORK/seed-tuned-v5 -Dfusebox.diff.only=true" "$WORK/seed"
 fi
 echo "screenshots: written to $OUT" >&2

@@ -32,7 +32,8 @@ import java.util.Locale;
  * for, jumping to the first match), {@code fusebox.actions} (actions to run once open,
  * by name, comma-separated: STATISTICS, CONVERT, VERIFY), {@code fusebox.screen} (the screen to show: model,
  * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
- * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen).
+ * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen; with
+ * {@code fusebox.diff.only=true} its trees show only what differs).
  * When any of these is given, the app prints {@code fusebox: ready} on standard output once what they started
  * has finished, so a script knows when the window shows the result; with {@code fusebox.quit=true} it then exits
  * (the launcher's training run for its start-up cache does that).
@@ -96,6 +97,7 @@ public final class FuseboxApp extends Application {
         String compare = System.getProperty("fusebox.compare", "").strip();
         if (!compare.isEmpty()) {
             vm.screenProperty().set(Screen.DIFF);
+            vm.diff().onlyDifferencesProperty().set(Boolean.getBoolean("fusebox.diff.only"));
             vm.diff().compare(vm.getWorkspace().primary().location(), Path.of(compare), true);
         }
         String screen = System.getProperty("fusebox.screen", "").strip();

@@ -7,15 +7,22 @@ import dev.fusebox.viewmodel.diff.DiffRow;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
 import javafx.beans.binding.Bindings;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.geometry.Orientation;
 import javafx.geometry.Pos;
 import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
 import javafx.scene.control.Label;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.control.SplitPane;
+import javafx.scene.control.Tab;
+import javafx.scene.control.TabPane;
 import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
+import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import org.kordamp.ikonli.javafx.FontIcon;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignF;
@@ -25,8 +32,9 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * The diff screen: A (what is open) against B (chosen or dropped here), aware of the legacy ↔ v5 mapping; what
- * only one has, what changed shape or dtype, and, on demand, which values differ.
+ * The diff screen: A (what is open) against B (chosen or dropped here), aware of the legacy ↔ v5 mapping, as two
+ * module trees side by side coloured by what differs; on demand, by how much, with the per-layer chart below and
+ * the plain list of differences beside it.
  */
 public final class DiffView extends VBox {
 
@@ -44,7 +52,10 @@ public final class DiffView extends VBox {
         values.setOnAction(e -> vm.compareValues());
         Label hint = new Label("values: reads every byte of both, in the background");
         hint.getStyleClass().add("muted");
-        HBox commands = new HBox(10, compare, values, hint);
+        CheckBox only = new CheckBox("Only differences");
+        only.setId("diff-only-differences");
+        only.selectedProperty().bindBidirectional(vm.onlyDifferencesProperty());
+        HBox commands = new HBox(10, compare, values, only, hint);
         commands.setAlignment(Pos.CENTER_LEFT);
 
         GridPane which = new GridPane();
@@ -68,7 +79,27 @@ public final class DiffView extends VBox {
                 column("A", 190, DiffRow::a),
                 column("B", 190, DiffRow::b),
                 column("By how much", 300, DiffRow::note)));
-        VBox.setVgrow(table, Priority.ALWAYS);
+
+        DiffTreePane aTree = new DiffTreePane(true, vm);
+        DiffTreePane bTree = new DiffTreePane(false, vm);
+        HBox trees = new HBox(8, aTree, bTree);
+        HBox.setHgrow(aTree, Priority.ALWAYS);
+        HBox.setHgrow(bTree, Priority.ALWAYS);
+        aTree.setPrefWidth(600);
+        bTree.setPrefWidth(600);
+        Label noValues = new Label("Compare values to see, per layer, how much each part differs.");
+        noValues.getStyleClass().add("muted");
+        LayerChart chart = new LayerChart(vm);
+        StackPane chartArea = new StackPane(noValues, new ScrollPane(chart));
+        chartArea.getChildren().getLast().visibleProperty().bind(Bindings.isNotEmpty(vm.cells()));
+        noValues.visibleProperty().bind(Bindings.isEmpty(vm.cells()));
+        TabPane below = new TabPane(new Tab("Per layer", chartArea), new Tab("List", table));
+        below.setId("diff-below");
+        below.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
+        SplitPane split = new SplitPane(trees, below);
+        split.setOrientation(Orientation.VERTICAL);
+        split.setDividerPositions(0.68);
+        VBox.setVgrow(split, Priority.ALWAYS);
 
         Label drop = new Label("Drop a checkpoint here to compare what is open with it");
         drop.setId("diff-drop");
@@ -76,7 +107,7 @@ public final class DiffView extends VBox {
         drop.setMaxWidth(Double.MAX_VALUE);
         drop.setAlignment(Pos.CENTER);
         FileDrop.install(drop, vm::compareWithDropped);
-        getChildren().addAll(commands, which, new JobBar(vm.job(), "diff"), summary, table, drop);
+        getChildren().addAll(commands, which, new JobBar(vm.job(), "diff"), summary, split, drop);
     }
 
     private static Label name(String text) {

@@ -57,11 +57,21 @@ public final class DiffSummary {
     }
 
     private static void add(Map<String, Cell> cells, String key, Difference d) {
-        Matcher layer = LAYER.matcher(key);
-        int index = layer.find() ? Integer.parseInt(layer.group(1)) : -1;
+        int index = layer(key);
         String group = group(key);
         cells.merge(index + "/" + group, new Cell(index, group, d),
                 (x, y) -> new Cell(index, group, x.difference().plus(y.difference())));
+    }
+
+    /** Whether the tensor, or part of a fused one, named {@code key} counts in {@code cell}. */
+    public static boolean inCell(String key, Cell cell) {
+        return layer(key) == cell.layer() && group(key).equals(cell.group());
+    }
+
+    /** The decoder layer a key is in, -1 for none. */
+    private static int layer(String key) {
+        Matcher layer = LAYER.matcher(key);
+        return layer.find() ? Integer.parseInt(layer.group(1)) : -1;
     }
 
     /** The part of a layer a key belongs to. */

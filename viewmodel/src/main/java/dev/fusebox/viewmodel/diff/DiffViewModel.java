@@ -1,16 +1,29 @@
 package dev.fusebox.viewmodel.diff;
 
+import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
+import dev.fusebox.converter.convert.DiffSummary;
+import dev.fusebox.converter.lora.AdapterPlanner;
+import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.viewmodel.browse.PlanLinks;
+import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.browse.TensorLinks;
+import dev.fusebox.viewmodel.browse.TreeRow;
+import dev.fusebox.viewmodel.browse.TreeRows;
 import dev.fusebox.viewmodel.main.Dialogs;
 import dev.fusebox.viewmodel.main.RulesSource;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
 import javafx.beans.binding.BooleanBinding;
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
@@ -21,8 +34,12 @@ import javafx.collections.ObservableList;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -46,6 +63,12 @@ public final class DiffViewModel {
     private final ObservableList<DiffRow> rows = FXCollections.observableArrayList();
     private final ObservableList<DiffRow> rowsView = FXCollections.unmodifiableObservableList(rows);
     private final BooleanBinding canCompareValues;
+    private final ReadOnlyObjectWrapper<DiffTrees> trees = new ReadOnlyObjectWrapper<>(this, "trees");
+    private final BooleanProperty onlyDifferences = new SimpleBooleanProperty(this, "onlyDifferences", false);
+    private final ObservableList<DiffNode> selection = FXCollections.observableArrayList();
+    private final ObservableList<DiffNode> selectionView = FXCollections.unmodifiableObservableList(selection);
+    private final ObservableList<DiffSummary.Cell> cells = FXCollections.observableArrayList();
+    private final ObservableList<DiffSummary.Cell> cellsView = FXCollections.unmodifiableObservableList(cells);
 
     /** @param openNow where the checkpoint open in the window is (null when none), A by default */
     public DiffViewModel(TaskRunner runner, Dialogs dialogs, RulesSource rules, Supplier<Path> openNow) {
@@ -106,15 +129,54 @@ public final class DiffViewModel {
         if (!(values && samePair)) {
             report.set(null);
             rows.clear();
+            trees.set(null);
+            selection.clear();
+            cells.clear();
             summary.set("");
         }
         job.start((values ? "Comparing the values of " : "Comparing ") + name(first) + " with " + name(second),
                 (progress, cancel) -> {
                     RuleBook book = rules.load();
                     try (Checkpoint ca = Checkpoint.open(first, book); Checkpoint cb = Checkpoint.open(second, book)) {
-                        return CheckpointDiff.compare(ca, cb, values, cancel);
+                        DiffReport r = CheckpointDiff.compare(ca, cb, values, cancel);
+                        return new Compared(r, trees(r, ca, cb));
                     }
                 }, this::show, summary::set);
+    }
+
+    /** A report and the trees it colours. */
+    private record Compared(DiffReport report, DiffTrees trees) {
+    }
+
+    /**
+     * A's and B's module trees, coloured by {@code r}. Where B was read in A's layout, the plan that read it (made
+     * again as the diff made it) says which of A's tensors each of B's becomes.
+     */
+    private static DiffTrees trees(DiffReport r, Checkpoint a, Checkpoint b) {
+        Side aSide = Side.of(a.layout());
+        Side bSide = Side.of(b.layout());
+        boolean mapped = r.mapping().filter(m -> m.startsWith("B read")).isPresent();
+        TensorLinks links = TensorLinks.NONE;
+        if (mapped && aSide != bSide) {
+            try {
+                ConversionPlan plan = b.kind() == CheckpointKind.ADAPTER
+                        ? AdapterPlanner.plan(b, b.baseModelDirectory().or(a::baseModelDirectory), b.ruleBook(),
+                                Optional.of(a.layout()), Optional.empty()).plan()
+                        : Planner.plan(b, b.ruleBook(), Optional.of(a.layout()));
+                links = new PlanLinks(List.of(new PlanLinks.Entry(plan, bSide)));
+            } catch (FuseboxException e) {
+                // The diff planned it a moment ago; should the files have changed since, B's rows say they were
+                // not read in A's layout rather than claim a match.
+                links = TensorLinks.NONE;
+            }
+        }
+        return DiffTrees.of(r, rows(a, aSide), rows(b, bSide), links, bSide, mapped && aSide != bSide);
+    }
+
+    private static TreeRow rows(Checkpoint c, Side side) {
+        boolean adapter = c.kind() == CheckpointKind.ADAPTER;
+        return TreeRows.build(side, c.modelType(), c.modelConfig(), adapter ? List.of() : c.specs(),
+                adapter ? c.specs() : List.of(), Map.of());
     }
 
     /** Forgets A, B and their comparison: what is open changed, or was closed. */
@@ -124,10 +186,80 @@ public final class DiffViewModel {
         b.set(null);
         report.set(null);
         rows.clear();
+        trees.set(null);
+        selection.clear();
+        cells.clear();
         summary.set(PROMPT);
     }
 
-    private void show(DiffReport r) {
+    /** Selects {@code node} (null clears) and the nodes of the other tree it matches. */
+    public void select(DiffNode node) {
+        if (node == null) {
+            selection.clear();
+            return;
+        }
+        DiffTrees t = trees.get();
+        if (t == null) {
+            return;
+        }
+        List<DiffNode> out = new ArrayList<>();
+        out.add(node);
+        Set<String> names = new LinkedHashSet<>();
+        node.leaves().forEach(l -> names.addAll(l.matches()));
+        List<DiffNode> found = matching(node.inA() ? t.b() : t.a(), names);
+        // A module's counterparts, when many, are the smallest module that holds them all.
+        out.addAll(node.kind() == DiffNode.Kind.MODULE && found.size() > MOST_MATCHES
+                ? List.of(commonAncestor(found)) : found);
+        selection.setAll(out);
+    }
+
+    /** Selects, in both trees, the tensors and parts that make up {@code cell} of the per-layer chart. */
+    public void selectCell(DiffSummary.Cell cell) {
+        DiffTrees t = trees.get();
+        if (t == null) {
+            return;
+        }
+        List<DiffNode> out = new ArrayList<>();
+        for (DiffNode root : List.of(t.a(), t.b())) {
+            for (DiffNode leaf : root.leaves()) {
+                boolean partsCount = leaf.children().isEmpty();
+                if (partsCount && DiffSummary.inCell(leaf.key(), cell)) {
+                    out.add(leaf);
+                }
+            }
+        }
+        selection.setAll(out);
+    }
+
+    /** Above this many, a module's counterparts are shown as the module holding them. */
+    static final int MOST_MATCHES = 4;
+
+    /** The tensors and parts below {@code root} that stand for any of {@code names}; a part before its tensor. */
+    private static List<DiffNode> matching(DiffNode root, Set<String> names) {
+        List<DiffNode> out = new ArrayList<>(root.leaves().stream()
+                .filter(leaf -> leaf.matches().stream().anyMatch(names::contains)).toList());
+        // A tensor whose parts matched is shown by those parts.
+        out.removeIf(n -> n.kind() == DiffNode.Kind.TENSOR && out.stream().anyMatch(o -> o != n && n.contains(o)));
+        return out;
+    }
+
+    private static DiffNode commonAncestor(List<DiffNode> nodes) {
+        DiffNode candidate = nodes.getFirst();
+        while (candidate.parent().isPresent()) {
+            DiffNode c = candidate;
+            if (c.kind() == DiffNode.Kind.MODULE && nodes.stream().allMatch(c::contains)) {
+                return c;
+            }
+            candidate = candidate.parent().get();
+        }
+        return candidate;
+    }
+
+    private void show(Compared compared) {
+        DiffReport r = compared.report();
+        selection.clear();
+        trees.set(compared.trees());
+        cells.setAll(DiffSummary.layers(r));
         report.set(r);
         List<DiffRow> out = new ArrayList<>();
         r.onlyInA().forEach(t -> out.add(new DiffRow(DiffRow.Kind.ONLY_IN_A, t.key(), spec(t), "")));
@@ -201,6 +333,31 @@ public final class DiffViewModel {
     /** The differences; tensors that agree are counted in the summary, not listed. */
     public ObservableList<DiffRow> rows() {
         return rowsView;
+    }
+
+    /** A's and B's trees, coloured by the comparison; null until one is made. */
+    public ReadOnlyObjectProperty<DiffTrees> treesProperty() {
+        return trees.getReadOnlyProperty();
+    }
+
+    /** Whether the trees show only the rows where something differs. */
+    public BooleanProperty onlyDifferencesProperty() {
+        return onlyDifferences;
+    }
+
+    /** The children of {@code node} the trees show: all of them, or only those that differ. */
+    public List<DiffNode> shownChildren(DiffNode node) {
+        return onlyDifferences.get() ? node.children().stream().filter(DiffNode::differs).toList() : node.children();
+    }
+
+    /** The rows selected in either tree: the one chosen and its counterparts, or the rows of a chart cell. */
+    public ObservableList<DiffNode> selection() {
+        return selectionView;
+    }
+
+    /** The per-layer chart's cells, empty until values are compared. */
+    public ObservableList<DiffSummary.Cell> cells() {
+        return cellsView;
     }
 
     public BooleanBinding canCompareValuesProperty() {

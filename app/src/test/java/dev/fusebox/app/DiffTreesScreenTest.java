@@ -1,0 +1,126 @@
+package dev.fusebox.app;
+
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.viewmodel.diff.DiffNode;
+import dev.fusebox.viewmodel.diff.DiffTrees;
+import javafx.css.PseudoClass;
+import javafx.scene.Node;
+import javafx.scene.control.TreeTableRow;
+import javafx.scene.control.TreeTableView;
+import javafx.stage.Stage;
+import org.junit.jupiter.api.Test;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.Start;
+import org.testfx.framework.junit5.Stop;
+import org.testfx.util.WaitForAsyncUtils;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The diff screen's coloured trees and per-layer chart: the v5 fixture against a copy with some of layer 1 expert
+ * 2's up projection changed shows the path down to it coloured, the rest plain, one hot cell in the chart; a click
+ * on that cell selects the expert's parts in both trees, a click on a row its counterpart.
+ */
+class DiffTreesScreenTest extends WindowTest {
+
+    private static final String W3 = "model.layers.1.block_sparse_moe.experts.2.w3.weight";
+
+    @Start
+    void start(Stage stage) {
+        showWindow(stage);
+    }
+
+    @Stop
+    void stop() {
+        closeWindow();
+    }
+
+    @Test
+    void theTreesAreColouredWhereTheCheckpointsDifferAndTheChartSelectsAnExpertInBoth(FxRobot robot)
+            throws Exception {
+        Path changed = changedCopy();
+        openByDrop(robot, Fixtures.tiny("v5-base.float32.safetensors"));
+        answers.add(changed);
+        robot.clickOn("#compare-button");
+        waitUntil(() -> vm.diff().treesProperty().get() != null && !vm.diff().job().isBusy());
+        robot.clickOn("#compare-values");
+        waitUntil(() -> !vm.diff().cells().isEmpty() && !vm.diff().job().isBusy());
+
+        // Opened down to the layers: the path to the change is coloured, its neighbours not.
+        for (String tree : new String[] {"#diff-a-tree", "#diff-b-tree"}) {
+            assertThat(state(robot, tree, "model.layers")).isEqualTo("values-differ");
+            assertThat(state(robot, tree, "model.embed_tokens")).isEqualTo("same");
+            assertThat(state(robot, tree, "model.norm")).isEqualTo("same");
+        }
+
+        // A row clicked in A's tree selects, and reveals, what it is in B's.
+        robot.clickOn(robot.lookup("#diff-a-tree .tree-table-row-cell").match((TreeTableRow<?> r) ->
+                r.getItem() instanceof DiffNode n && n.key().equals("model.embed_tokens")).queryAs(Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+        TreeTableView<DiffNode> b = robot.lookup("#diff-b-tree").query();
+        assertThat(b.getSelectionModel().getSelectedItems()).extracting(i -> i.getValue().key())
+                .containsExactly("model.embed_tokens.weight");
+        assertThat(state(robot, "#diff-b-tree", "model.embed_tokens.weight")).isEqualTo("same");
+
+        java.util.Set<Node> cells = robot.lookup(".layer-cell").queryAll();
+        assertThat(cells).hasSizeGreaterThan(10);
+        assertThat(cells.stream().filter(n -> !n.getPseudoClassStates().contains(PseudoClass.getPseudoClass("heat-0")))
+                .map(Node::getId).toList()).containsExactly("cell-1-expert-2");
+        robot.clickOn("#cell-1-expert-2");
+        WaitForAsyncUtils.waitForFxEvents();
+        for (String tree : new String[] {"#diff-a-tree", "#diff-b-tree"}) {
+            TreeTableView<DiffNode> t = robot.lookup(tree).query();
+            assertThat(t.getSelectionModel().getSelectedItems()).extracting(i -> i.getValue().key())
+                    .containsExactlyInAnyOrder(W3.replace("w3", "w1"), W3.replace("w3", "w2"), W3);
+        }
+
+        robot.clickOn("#diff-only-differences");
+        WaitForAsyncUtils.waitForFxEvents();
+        TreeTableView<DiffNode> a = robot.lookup("#diff-a-tree").query();
+        DiffTrees trees = vm.diff().treesProperty().get();
+        assertThat(a.getRoot().getValue()).isSameAs(trees.a());
+        assertThat(a.getRoot().getChildren()).isNotEmpty()
+                .allSatisfy(i -> assertThat(i.getValue().differs()).isTrue());
+    }
+
+    /** The pseudo-class of state the row of {@code key} has in {@code tree}. */
+    private static String state(FxRobot robot, String tree, String key) {
+        TreeTableRow<?> row = robot.lookup(tree + " .tree-table-row-cell")
+                .match((TreeTableRow<?> r) -> r.getItem() instanceof DiffNode n && n.key().equals(key)).query();
+        return row.getPseudoClassStates().stream().map(PseudoClass::getPseudoClassName)
+                .filter(s -> s.equals("same") || s.equals("values-differ") || s.startsWith("only-in")
+                        || s.equals("changed"))
+                .findFirst().orElse("");
+    }
+
+    /** The v5 fixture with 1e-3 added to the first 40 values of layer 1 expert 2's up projection. */
+    private Path changedCopy() throws Exception {
+        Path out = Files.createDirectories(temp.resolve("changed")).resolve("changed.safetensors");
+        Files.copy(Fixtures.tiny("v5-base.float32.safetensors"), out);
+        long at;
+        try (Checkpoint c = Checkpoint.open(out)) {
+            StoredTensor gateUp = c.tensor("model.layers.1.mlp.experts.gate_up_proj").orElseThrow();
+            long twoI = gateUp.shape().dim(1);
+            long hidden = gateUp.shape().dim(2);
+            // Expert 2's block is [2I, H], its up half after its gate half.
+            at = gateUp.fileOffset() + (2 * twoI + twoI / 2) * hidden * 4;
+        }
+        ByteBuffer b = ByteBuffer.allocate(40 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(out, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.read(b, at);
+            for (int k = 0; k < 40; k++) {
+                b.putFloat(k * 4, b.getFloat(k * 4) + 1e-3f);
+            }
+            ch.write(b.flip(), at);
+        }
+        return out;
+    }
+}
