@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * no kind of the template matches (by path and by what holds tensors under it), and everything below it, is
  * left as {@link KeyTreeNames} names it, and the tree is then not exact, with two exceptions that keep the class
  * names where the keys leave no doubt: a module holding part of what a kind at its path holds (one shard of a
- * checkpoint, opened alone) borrows that kind's class and child order, and so does, whatever it holds, a module
+ * checkpoint, opened alone), or all of it and more (keys transformers drops), borrows that kind's class and child
+ * order, and so does, whatever it holds, a module
  * of the other layout's keys (the v5 template over the per-expert keys of a type transformers 4.x does not have),
  * so that only the per-expert modules are left to the keys. A borrowed class comes without the kind's text and
  * its tensor-less children.

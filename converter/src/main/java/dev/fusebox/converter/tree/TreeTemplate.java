@@ -85,11 +85,13 @@ final class TreeTemplate {
 
     /**
      * The kind whose class a module at {@code path} that matches no kind may borrow: among the kinds there (those
-     * holding at least what it holds, unless {@code anyHolding}), the one class they all have, if they have one.
+     * holding at least what it holds — one shard opened alone — or at most — a checkpoint with keys transformers
+     * drops, such as an MTP layer or a stray tensor — unless {@code anyHolding}), the one class they all have.
      */
     Optional<Kind> lender(String path, List<String> has, boolean anyHolding) {
         List<Kind> candidates = kindsByPath.getOrDefault(path, List.of()).stream()
-                .filter(k -> !k.list() && k.activation() == null && (anyHolding || k.has().containsAll(has)))
+                .filter(k -> !k.list() && k.activation() == null
+                        && (anyHolding || k.has().containsAll(has) || has.containsAll(k.has())))
                 .toList();
         return candidates.isEmpty() || candidates.stream().map(Kind::className).distinct().count() > 1
                 ? Optional.empty() : Optional.of(candidates.getFirst());

@@ -128,6 +128,22 @@ class ModuleTreeTest {
     }
 
     @Test
+    void aKeyTransformersDropsLeavesTheRestOfTheTreeAsTransformersPrintsIt() {
+        // Real checkpoints carry keys their model never loads (an MTP layer, an old rotary inv_freq buffer).
+        List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.v5(Dtype.F32));
+        specs.add(new TensorSpec("model.layers.0.self_attn.rotary_emb.inv_freq", Dtype.F32, Shape.of(8)));
+        specs.add(new TensorSpec("model.mtp.proj.weight", Dtype.F32, Shape.of(64, 128)));
+        ModuleTree tree = ModuleTreeBuilder.build(specs, "mixtral", Optional.empty(), Layout.V5);
+        assertThat(tree.exact()).isFalse();
+        assertThat(tree.description()).endsWith("the rest from the keys");
+        String text = TorchRepr.print(tree.root());
+        assertThat(text).startsWith("MixtralForCausalLM(\n  (model): MixtralModel(\n")
+                .contains("(self_attn): MixtralAttention(", "(rotary_emb): (inv_freq [8])", "(mtp): (\n",
+                        "(proj): (weight [64, 128])", "(experts): MixtralExperts(",
+                        "(lm_head): Linear(in_features=64, out_features=256, bias=False)");
+    }
+
+    @Test
     void aKeySegmentSpelledLikeTheTemplatesIndexIsNoIndex() {
         List<TensorSpec> specs = new java.util.ArrayList<>(MixtralShapes.TINY.v5(Dtype.F32));
         specs.replaceAll(t -> new TensorSpec(t.key().replace("layers.1.", "layers.#."), t.dtype(), t.shape()));
