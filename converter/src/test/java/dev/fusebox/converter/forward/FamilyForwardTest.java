@@ -10,6 +10,7 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.tensor.TensorSource;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -173,5 +174,22 @@ class FamilyForwardTest {
         assertThat(r.passed()).isTrue();
         assertThat(r.forwardPass()).isTrue();
         assertThat(r.converted().adapter()).isPresent();
+    }
+
+    @Test
+    void aConvertedAdapterThatLostTheSharedExpertsLoraFailsVerifyFromLayer0() throws Exception {
+        FamilyReference ref = FamilyReference.of("qwen2_moe");
+        Path lost;
+        try (Checkpoint source = Checkpoint.open(ref.legacy(), RuleBook.bundled());
+             Checkpoint adapter = Checkpoint.open(ref.legacyAdapter(), RuleBook.bundled());
+             TemporaryConversion conversion = TemporaryConversion.adapter(temporary, adapter, source, Layout.V5,
+                     ProgressListener.NONE, Cancellation.NEVER).orElseThrow()) {
+            lost = AdapterWithout.write(conversion.adapter(), ".shared_expert.", temporary.resolve("lost"));
+        }
+        VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),
+                        Optional.of(ref.legacyAdapter())).withConvertedAdapter(Optional.of(lost))
+                .withRules(RuleBook.bundled()), ProgressListener.NONE, Cancellation.NEVER);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.failures()).anyMatch(f -> f.startsWith("hidden states after layer 0 differ"));
     }
 }
