@@ -7,16 +7,34 @@ transformers 5.x writes it), then runs it in float64 with eager attention and ea
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
 (the embeddings, each layer's output but the last, the final norm's output).
 
-Dev-time only; needs torch and transformers 5.18:
-    $FUSEBOX_ORACLE_PYTHON tools/reference-forward.py converter/src/test/resources/dev/fusebox/converter/forward
+Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
+tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
+MLPs and Qwen2-MoE's shared expert, every lora_B non-zero) into legacy-adapter/, merges it into the legacy weights
+in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
+qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
+the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
+
+Dev-time only; needs torch and transformers 5.18, and the legacy world's python in FUSEBOX_LEGACY_PYTHON:
+    FUSEBOX_LEGACY_PYTHON=... $FUSEBOX_ORACLE_PYTHON tools/reference-forward.py \
+        converter/src/test/resources/dev/fusebox/converter/forward
 """
 import json
+import math
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
 import transformers
+from safetensors import safe_open
+from safetensors.torch import save_file
 from transformers import AutoConfig, AutoModelForCausalLM
+
+ADAPTER = {"r": 4, "lora_alpha": 8,
+           "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
 
 SEQUENCES = [[1, 5, 77, 3, 120, 64, 9, 31], [2, 2, 2, 100, 101, 17]]
 
@@ -51,22 +69,90 @@ def build(model_type, seed):
     return model.float().eval()
 
 
+def tensors(folder):
+    out = {}
+    for fn in sorted(os.listdir(folder)):
+        if fn.endswith(".safetensors"):
+            with safe_open(os.path.join(folder, fn), "pt") as f:
+                for k in f.keys():
+                    out[k] = f.get_tensor(k).double()
+    return out
+
+
+def make_adapters(out, work):
+    """The legacy adapters, by PEFT in the legacy world, each on a 4.x-readable copy of its base's config."""
+    jobs = []
+    for seed, model_type in enumerate(MODELS):
+        base = work / model_type
+        base.mkdir()
+        config = json.loads((out / model_type / "legacy-base" / "config.json").read_text())
+        if "num_local_experts" in config:
+            config.setdefault("num_experts", config["num_local_experts"])
+        (base / "config.json").write_text(json.dumps(config))
+        shutil.copy(out / model_type / "legacy-base" / "model.safetensors", base)
+        jobs.append({"base": str(base), "out": str(out / model_type / "legacy-adapter"), "config": ADAPTER,
+                     "dtype": "float32", "bin": False, "seed": 2000 + seed})
+    (work / "jobs.json").write_text(json.dumps(jobs))
+    tool = Path(__file__).with_name("make-legacy-adapter.py")
+    done = subprocess.run([os.environ["FUSEBOX_LEGACY_PYTHON"], str(tool), str(work / "jobs.json")], check=True,
+                          capture_output=True, text=True).stdout
+    for line in done.splitlines():
+        if not json.loads(line)["ok"]:
+            raise SystemExit(line)
+    for model_type in MODELS:
+        folder = out / model_type / "legacy-adapter"
+        (folder / "README.md").unlink()
+        config = json.loads((folder / "adapter_config.json").read_text())
+        config["base_model_name_or_path"] = "../legacy-base"
+        (folder / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def merged(folder, work):
+    """The legacy base with its adapter merged in float64, loaded by transformers as the base is."""
+    config = json.loads((folder / "legacy-adapter" / "adapter_config.json").read_text())
+    scale = config["lora_alpha"] / config["r"]
+    weights = tensors(folder / "legacy-base")
+    for key, a in tensors(folder / "legacy-adapter").items():
+        if key.endswith("lora_A.weight"):
+            module = key[len("base_model.model."):-len(".lora_A.weight")]
+            b = tensors(folder / "legacy-adapter")[key.replace("lora_A", "lora_B")]
+            weights[module + ".weight"] = weights[module + ".weight"] + scale * (b @ a)
+    target = work / (folder.name + "-merged")
+    target.mkdir()
+    shutil.copy(folder / "legacy-base" / "config.json", target)
+    save_file({k: v.contiguous() for k, v in weights.items()}, str(target / "model.safetensors"))
+    return AutoModelForCausalLM.from_pretrained(target, dtype=torch.float64, attn_implementation="eager",
+                                                experts_implementation="eager").eval()
+
+
 def main():
     out = Path(sys.argv[1])
+    references = {}
     for seed, model_type in enumerate(MODELS):
         folder = out / model_type
         model = build(model_type, 1000 + seed)
         model.save_pretrained(folder / "legacy-base")
-        model = model.double()
-        entries = []
-        for ids in SEQUENCES:
-            with torch.no_grad():
-                r = model(torch.tensor([ids]), output_hidden_states=True)
-            entries.append({"logits": r.logits[0].tolist(),
-                            "hidden_states": [h[0].tolist() for h in r.hidden_states]})
-        (folder / "reference.json").write_text(json.dumps(
-            {"transformers": transformers.__version__, "torch": torch.__version__, "input_ids": SEQUENCES,
-             "base": entries}))
+        (folder / "legacy-base" / "generation_config.json").unlink(missing_ok=True)
+        references[model_type] = run(model.double(), output_hidden_states=True)
+    with tempfile.TemporaryDirectory() as work:
+        make_adapters(out, Path(work))
+        for model_type in MODELS:
+            folder = out / model_type
+            (folder / "reference.json").write_text(json.dumps(
+                {"transformers": transformers.__version__, "torch": torch.__version__, "input_ids": SEQUENCES,
+                 "base": references[model_type], "adapter": run(merged(folder, Path(work)))}))
+
+
+def run(model, output_hidden_states=False):
+    entries = []
+    for ids in SEQUENCES:
+        with torch.no_grad():
+            r = model(torch.tensor([ids]), output_hidden_states=output_hidden_states)
+        entry = {"logits": r.logits[0].tolist()}
+        if output_hidden_states:
+            entry["hidden_states"] = [h[0].tolist() for h in r.hidden_states]
+        entries.append(entry)
+    return entries
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import java.util.stream.Collectors;
 @Command(name = "verify", sortOptions = false,
         description = {"Check that a conversion means the same: for every family, seeded states go through every "
                 + "expert and router of both layouts (the expert check); for Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE, "
-                + "a sample forward pass on the checkpoint (and Mixtral's adapter) and on its conversion also "
+                + "a sample forward pass on the checkpoint (and its adapter) and on its conversion also "
                 + "compares the hidden states after every layer, the routers' expert choices and the logits.",
                 "Passes within 1e-4 on logits for float32 weights (float16: " + Tolerance.FLOAT16 + ", bfloat16: "
                         + Tolerance.BFLOAT16 + " of the largest logit) and with the same experts chosen; exit 1 "

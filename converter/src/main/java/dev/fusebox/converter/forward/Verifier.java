@@ -37,11 +37,11 @@ import java.util.Set;
 
 /**
  * Proves a conversion means the same thing. For every family with rules, the expert-level check ({@link
- * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, Qwen2-MoE and
- * Qwen3-MoE ({@link MixtralDims#MODEL_TYPES}), the forward pass also runs the source checkpoint (with its adapter,
- * Mixtral only) and the converted one (with its converted adapter, or merged) on the same tokens and compares the residual stream after every layer, the routers' expert choices and the
- * logits: within the {@link Tolerance} (hidden states relative to their magnitude) and every router choosing the
- * same experts. The conversion is one on disk, or the source read through its plan, written nowhere (an adapter
+ * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, Qwen2-MoE,
+ * Qwen3-MoE and OLMoE ({@link MixtralDims#MODEL_TYPES}), the forward pass also runs the source checkpoint (with its
+ * adapter) and the converted one (with its converted adapter, or merged) on the same tokens and compares the
+ * residual stream after every layer, the routers' expert choices and the logits: within the {@link Tolerance}
+ * (hidden states relative to their magnitude) and every router choosing the same experts. The conversion is one on disk, or the source read through its plan, written nowhere (an adapter
  * converted for the purpose goes to a temporary folder). Every refusal comes before a weight is read. A side given
  * as a bare .safetensors file borrows the other side's config.json.
  */
@@ -104,9 +104,9 @@ public final class Verifier {
 
     /** Why verify refuses a model of this type with an adapter, or empty when it checks it. */
     public static Optional<String> refusal(String modelType, boolean adapter) {
-        return adapter && !"mixtral".equals(modelType)
-                ? Optional.of("an adapter is verified by the forward pass, which applies adapters to Mixtral only; "
-                + "verify the model without its adapter") : Optional.empty();
+        return adapter && !runsForwardPass(modelType)
+                ? Optional.of("an adapter is verified by the forward pass, which implements " + MixtralDims.FAMILIES
+                + " only; verify the model without its adapter") : Optional.empty();
     }
 
     public VerificationReport verify(VerificationRequest request, ProgressListener progress,

@@ -147,6 +147,19 @@ class VerifyCommandTest {
     }
 
     @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    void aFullPassFamilysLegacyAdapterConvertedOnTheFlyPasses(String type) throws Exception {
+        Path folder = Path.of(VerifyCommandTest.class.getResource("/dev/fusebox/converter/forward/" + type).toURI());
+        CliRun run = CliRun.of("verify", folder.resolve("legacy-base").toString(), "--adapter",
+                folder.resolve("legacy-adapter").toString(), "--json");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        JsonNode j = json(run);
+        assertThat(j.get("checks").toString()).contains("forward");
+        assertThat(j.get("max_abs_diff").asDouble()).isLessThanOrEqualTo(1e-4);
+        assertThat(Path.of(j.at("/converted/adapter").asText()).getParent()).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"peft-saved-attn_experts", "peft-saved-experts_gate",
             "peft-saved-attn_experts_rslora-alpha-fixed"})
     void aV5BaseAndAdapterAreConvertedToLegacyOnTheFlyAndPass(String adapter) throws Exception {
@@ -280,6 +293,7 @@ class VerifyCommandTest {
         CliRun run = CliRun.of("verify", flexOlmoModel().toString(), "--adapter",
                 Fixtures.tiny("legacy-lora-attn_experts").toString());
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("'flex_olmo' model", "Mixtral only", "without its adapter");
+        assertThat(run.err()).contains("'flex_olmo' model",
+                "implements Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE only", "without its adapter");
     }
 }

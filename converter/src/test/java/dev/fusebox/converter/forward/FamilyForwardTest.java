@@ -3,16 +3,20 @@ package dev.fusebox.converter.forward;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.convert.PlannedTensors;
+import dev.fusebox.converter.convert.TemporaryConversion;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.tensor.TensorSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -21,33 +25,77 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The Qwen2-MoE, Qwen3-MoE and OLMoE passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
- * through the plan, against what transformers computed in float64 (FamilyReference).
+ * through the plan, bare and with the legacy adapter PEFT made (converted by Fusebox for the v5 side), against what
+ * transformers computed in float64 (FamilyReference).
  */
 class FamilyForwardTest {
 
     private static final double TOLERANCE = 1e-4;
+
+    @TempDir
+    Path temporary;
 
     static ForwardResult run(FamilyReference ref, Layout layout, int sequence) throws Exception {
         try (Checkpoint source = Checkpoint.open(ref.legacy(), RuleBook.bundled())) {
             assertThat(source.layout()).isEqualTo(Layout.LEGACY);
             if (layout == Layout.LEGACY) {
                 try (TensorSource t = new CheckpointTensors(source)) {
-                    return run(t, layout, source, ref, sequence);
+                    return run(t, layout, source, Optional.empty(), ref, sequence);
                 }
             }
-            ConversionPlan plan = Planner.plan(source, RuleBook.bundled(), Optional.empty());
-            assertThat(plan.to()).isEqualTo(Layout.V5);
-            try (TensorSource t = new PlannedTensors(source, plan)) {
-                return run(t, layout, source, ref, sequence);
+            try (TensorSource t = new PlannedTensors(source, plan(source))) {
+                return run(t, layout, source, Optional.empty(), ref, sequence);
             }
         }
     }
 
-    private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source, FamilyReference ref,
-                                     int sequence) throws Exception {
-        MixtralWeights w = MixtralWeights.open(tensors, layout, source.config().orElseThrow(), Optional.empty());
+    private static ConversionPlan plan(Checkpoint source) throws Exception {
+        ConversionPlan plan = Planner.plan(source, RuleBook.bundled(), Optional.empty());
+        assertThat(plan.to()).isEqualTo(Layout.V5);
+        return plan;
+    }
+
+    /**
+     * The pass with the family's legacy adapter: on the legacy file, or on the v5 layout read through the plan with
+     * the adapter Fusebox converts for it (as verify converts it, into a temporary folder).
+     */
+    private ForwardResult runWithAdapter(FamilyReference ref, Layout layout, int sequence) throws Exception {
+        try (Checkpoint source = Checkpoint.open(ref.legacy(), RuleBook.bundled());
+             Checkpoint adapter = Checkpoint.open(ref.legacyAdapter(), RuleBook.bundled())) {
+            if (layout == Layout.LEGACY) {
+                try (TensorSource t = new CheckpointTensors(source)) {
+                    return run(t, layout, source, Optional.of(adapter), ref, sequence);
+                }
+            }
+            ConversionPlan plan = plan(source);
+            try (TensorSource t = new PlannedTensors(source, plan);
+                 TemporaryConversion conversion = TemporaryConversion.adapter(temporary, adapter, source, plan.to(),
+                         ProgressListener.NONE, Cancellation.NEVER).orElseThrow();
+                 Checkpoint converted = Checkpoint.open(conversion.adapter(), RuleBook.bundled())) {
+                assertThat(converted.specs()).as("the v5 adapter's keys").noneMatch(k -> k.key().contains(".experts.0."));
+                return run(t, layout, source, Optional.of(converted), ref, sequence);
+            }
+        }
+    }
+
+    private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source,
+                                     Optional<Checkpoint> adapter, FamilyReference ref, int sequence)
+            throws Exception {
+        MixtralWeights w = MixtralWeights.open(tensors, layout, source.config().orElseThrow(), adapter);
         return new MixtralForward(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
                 Cancellation.NEVER);
+    }
+
+    private static double maxAbsDiff(ForwardResult r, double[][] expected) {
+        double max = 0;
+        for (int p = 0; p < expected.length; p++) {
+            float[] row = r.logits(p);
+            assertThat(row).hasSize(expected[p].length);
+            for (int v = 0; v < row.length; v++) {
+                max = Math.max(max, Math.abs(row[v] - expected[p][v]));
+            }
+        }
+        return max;
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -56,17 +104,19 @@ class FamilyForwardTest {
     void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
-            ForwardResult r = run(ref, layout, s);
-            double[][] expected = ref.logits(s);
-            double max = 0;
-            for (int p = 0; p < expected.length; p++) {
-                float[] row = r.logits(p);
-                assertThat(row).hasSize(expected[p].length);
-                for (int v = 0; v < row.length; v++) {
-                    max = Math.max(max, Math.abs(row[v] - expected[p][v]));
-                }
-            }
-            assertThat(max).as("sequence %d", s).isLessThan(TOLERANCE);
+            assertThat(maxAbsDiff(run(ref, layout, s), ref.logits(s))).as("sequence %d", s).isLessThan(TOLERANCE);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
+            "olmoe, V5"})
+    void anAdapterAppliedUnmergedMatchesTheFloat64MergedReference(String type, Layout layout) throws Exception {
+        FamilyReference ref = FamilyReference.of(type);
+        for (int s = 0; s < ref.sequences(); s++) {
+            ForwardResult r = runWithAdapter(ref, layout, s);
+            assertThat(maxAbsDiff(r, ref.logits("adapter", s))).as("sequence %d", s).isLessThan(TOLERANCE);
+            assertThat(maxAbsDiff(r, ref.logits("base", s))).as("the adapter's effect").isGreaterThan(1.0);
         }
     }
 
@@ -111,5 +161,35 @@ class FamilyForwardTest {
         assertThat(r.forwardPass()).isTrue();
         assertThat(r.experts().experts()).isNotEmpty();
         assertThat(r.checks()).isEqualTo("forward pass and expert check");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    void verifyWithTheAdapterConvertsItAndPasses(String type) throws Exception {
+        FamilyReference ref = FamilyReference.of(type);
+        VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),
+                        Optional.of(ref.legacyAdapter())).withRules(RuleBook.bundled()).withTemporaryFolder(temporary),
+                ProgressListener.NONE, Cancellation.NEVER);
+        assertThat(r.failures()).isEmpty();
+        assertThat(r.passed()).isTrue();
+        assertThat(r.forwardPass()).isTrue();
+        assertThat(r.converted().adapter()).isPresent();
+    }
+
+    @Test
+    void aConvertedAdapterThatLostTheSharedExpertsLoraFailsVerifyFromLayer0() throws Exception {
+        FamilyReference ref = FamilyReference.of("qwen2_moe");
+        Path lost;
+        try (Checkpoint source = Checkpoint.open(ref.legacy(), RuleBook.bundled());
+             Checkpoint adapter = Checkpoint.open(ref.legacyAdapter(), RuleBook.bundled());
+             TemporaryConversion conversion = TemporaryConversion.adapter(temporary, adapter, source, Layout.V5,
+                     ProgressListener.NONE, Cancellation.NEVER).orElseThrow()) {
+            lost = AdapterWithout.write(conversion.adapter(), ".shared_expert.", temporary.resolve("lost"));
+        }
+        VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),
+                        Optional.of(ref.legacyAdapter())).withConvertedAdapter(Optional.of(lost))
+                .withRules(RuleBook.bundled()), ProgressListener.NONE, Cancellation.NEVER);
+        assertThat(r.passed()).isFalse();
+        assertThat(r.failures()).anyMatch(f -> f.startsWith("hidden states after layer 0 differ"));
     }
 }

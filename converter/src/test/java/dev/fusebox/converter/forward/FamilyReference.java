@@ -32,6 +32,11 @@ record FamilyReference(String modelType, Path folder, JsonNode root) {
         return folder.resolve("legacy-base");
     }
 
+    /** The LoRA adapter PEFT made of the legacy model in the legacy world. */
+    Path legacyAdapter() {
+        return folder.resolve("legacy-adapter");
+    }
+
     int sequences() {
         return root.get("input_ids").size();
     }
@@ -46,7 +51,12 @@ record FamilyReference(String modelType, Path folder, JsonNode root) {
     }
 
     double[][] logits(int sequence) {
-        return matrix(root.get("base").get(sequence).get("logits"));
+        return logits("base", sequence);
+    }
+
+    /** The logits of {@code entry}: "base", or "adapter" (the legacy adapter merged in float64). */
+    double[][] logits(String entry, int sequence) {
+        return matrix(root.get(entry).get(sequence).get("logits"));
     }
 
     /** The embeddings, each layer's output but the last, and the final norm's output. */

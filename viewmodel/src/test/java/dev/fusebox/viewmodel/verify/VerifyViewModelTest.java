@@ -97,6 +97,21 @@ class VerifyViewModelTest {
     }
 
     @Test
+    void aQwen2MoeWithItsAdapterVerifiesOnTheFlyWithTheAdapterOnBothSides() {
+        Path reference = Path.of("..", "converter", "src", "test", "resources", "dev", "fusebox", "converter",
+                "forward", "qwen2_moe");
+        main = Opened.with(temp, dialogs, reference.resolve("legacy-base"), reference.resolve("legacy-adapter"));
+        VerifyViewModel vm = main.verify();
+        assertThat(vm.canVerifyProperty().get()).as(vm.againstProperty().get()).isTrue();
+        assertThat(vm.againstProperty().get()).startsWith("Verify runs the forward pass and the expert check on "
+                + "legacy-base + legacy-adapter and their conversion to v5");
+        vm.verify();
+        assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
+        assertThat(vm.reportProperty().get().maxAbsDiff()).isLessThanOrEqualTo(1e-4);
+        assertThat(vm.detailsProperty().get()).endsWith(" · the adapter applied on both sides");
+    }
+
+    @Test
     void aModelWithoutAForwardPassGetsTheExpertCheckAndTheScreenSaysSo() throws Exception {
         main = Opened.with(temp, dialogs, flexOlmoModel());
         VerifyViewModel vm = main.verify();
