@@ -222,7 +222,8 @@ def fusebox(*args):
 
 
 def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
-    """The adapter PEFT would save for these LoraConfig kwargs on the 4.x model, from the base's legacy keys."""
+    """The adapter PEFT would save for these LoraConfig kwargs on the 4.x model, from the base's legacy keys; or the
+    Skip saying PEFT would refuse to make it."""
     from peft import LoraConfig
     g = torch.Generator().manual_seed(seed)
     targets = kwargs["target_modules"]
@@ -256,6 +257,8 @@ def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
             state[p + ".lora_B.bias"] = torch.randn(w.shape[0], generator=g) * 0.3
         if kwargs.get("use_dora"):
             state[p + ".lora_magnitude_vector"] = torch.linalg.norm(w, dim=1) * (1 + 0.2 * torch.rand(w.shape[0]))
+    if not state:  # PEFT raises "Target modules ... not found in the base model" for it in the legacy world too
+        return Skip(f"PEFT in the legacy world refuses the variant: target modules {targets} match no module")
     for name in kwargs.get("modules_to_save") or []:
         state[f"base_model.model.{name}.weight"] = torch.randn_like(base[f"{name}.weight"]) * 0.3
     os.makedirs(out)
@@ -287,8 +290,8 @@ def make_adapters(model_type, jobs):
                     made[r["out"]] = Skip(f"PEFT in the legacy world refuses the variant: {r['error'][:140]}")
     for job in jobs:
         if job["out"] not in made:
-            make_by_hand(job["base"], job["out"], job["config"], job["dtype"], job["bin"], job["seed"])
-            made[job["out"]] = "by hand"
+            refused = make_by_hand(job["base"], job["out"], job["config"], job["dtype"], job["bin"], job["seed"])
+            made[job["out"]] = refused or "by hand"
     return made
 
 
