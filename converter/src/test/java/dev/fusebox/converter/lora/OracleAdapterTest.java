@@ -64,6 +64,16 @@ class OracleAdapterTest {
     }
 
     @Test
+    void minimaxM2ExpertsArePeftsOwnMixtralCaseAndLoadExactly() throws Exception {
+        OracleCase c = OracleCase.open("minimax_m2", "experts", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj");
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(plan.nothingToConvert()).isFalse();
+    }
+
+    @Test
     void patternMapsAreWrittenInTheOrderThatGivesEachTargetItsOwnValue() throws Exception {
         OracleCase c = OracleCase.open("glm4_moe", "rank_alpha_pattern", tmp);
         Path v5 = tmp.resolve("v5");
