@@ -33,7 +33,11 @@ def base_keys(path):
 
 def make(job):
     torch.manual_seed(job["seed"])
-    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(job["base"]), torch_dtype=torch.float32)
+    try:
+        config = AutoConfig.from_pretrained(job["base"])
+    except (KeyError, ValueError) as e:  # a model type this transformers lacks: the adapter is written by hand
+        raise NameError(f"names: no such model type in this transformers: {e}") from e
+    model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)
     have = base_keys(job["base"])
     missing = sorted(k for k in model.state_dict() if k not in have and k != "lm_head.weight")
     if missing:

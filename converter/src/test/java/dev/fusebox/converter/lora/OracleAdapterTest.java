@@ -45,6 +45,35 @@ class OracleAdapterTest {
     }
 
     @Test
+    void ernieAndExaoneDenseLayersAndSharedExpertsAreNamedInFullLikeDeepseeks() throws Exception {
+        // ernie4_5_moe's adapter was made by PEFT in transformers 4.57; exaone_moe, which 4.57 lacks, by hand
+        for (String type : List.of("ernie4_5_moe", "exaone_moe")) {
+            OracleCase c = OracleCase.open(type, "experts", tmp);
+            AdapterPlan plan = c.plan();
+            assertThat(strings(plan.config().get("target_parameters"))).as(type).containsExactly("gate_up_proj",
+                    "down_proj", "model.layers.0.mlp.down_proj.weight", "model.layers.0.mlp.gate_proj.weight",
+                    "model.layers.0.mlp.up_proj.weight", "model.layers.1.mlp.shared_experts.down_proj.weight",
+                    "model.layers.1.mlp.shared_experts.gate_proj.weight",
+                    "model.layers.1.mlp.shared_experts.up_proj.weight");
+            assertThat(strings(plan.config().get("target_modules"))).as(type).isEmpty();
+            assertThat(plan.peftCheck().outcome()).as(type).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+            assertThat(plan.peftCheck().reasons()).as(type).anyMatch(r -> r.contains("strips 'down_proj', 'gate_proj', "
+                    + "'up_proj' from target_modules for " + type) && r.contains("6 modules"));
+            assertThat(c.row().get("fusebox").asText()).as(type).isEqualTo("exact");
+        }
+    }
+
+    @Test
+    void minimaxM2ExpertsArePeftsOwnMixtralCaseAndLoadExactly() throws Exception {
+        OracleCase c = OracleCase.open("minimax_m2", "experts", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj");
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(plan.nothingToConvert()).isFalse();
+    }
+
+    @Test
     void patternMapsAreWrittenInTheOrderThatGivesEachTargetItsOwnValue() throws Exception {
         OracleCase c = OracleCase.open("glm4_moe", "rank_alpha_pattern", tmp);
         Path v5 = tmp.resolve("v5");
