@@ -10,6 +10,7 @@ import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;
 import dev.fusebox.converter.convert.Difference;
 import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import picocli.CommandLine.Command;
@@ -66,8 +67,17 @@ final class DiffCommand implements Callable<Integer> {
         DiffReport report;
         String nameA;
         String nameB;
+        ProgressLine line = values ? ProgressLine.onTerminal(spec.commandLine().getErr()) : null;
+        // Ctrl-C may end a diff at once: it writes nothing until the comparison is done.
         try (Checkpoint ca = Checkpoint.open(a, book); Checkpoint cb = Checkpoint.open(b, book)) {
-            report = CheckpointDiff.compare(ca, cb, values, Cancellation.NEVER);
+            try {
+                report = CheckpointDiff.compare(ca, cb, values, line == null ? ProgressListener.NONE : line,
+                        Cancellation.NEVER);
+            } finally {
+                if (line != null) {
+                    line.end();
+                }
+            }
             nameA = shown(ca);
             nameB = shown(cb);
         }

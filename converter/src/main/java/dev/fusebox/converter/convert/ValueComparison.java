@@ -78,6 +78,11 @@ final class ValueComparison implements ByteSink {
         return worstB;
     }
 
+    /** A's bytes compared so far. */
+    long compared() {
+        return position;
+    }
+
     /** The figures of each part, in the order given. */
     List<Difference> parts() {
         return Arrays.stream(perPart).map(Accumulator::result).toList();

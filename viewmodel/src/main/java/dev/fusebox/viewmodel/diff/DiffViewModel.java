@@ -138,7 +138,7 @@ public final class DiffViewModel {
                 (progress, cancel) -> {
                     RuleBook book = rules.load();
                     try (Checkpoint ca = Checkpoint.open(first, book); Checkpoint cb = Checkpoint.open(second, book)) {
-                        DiffReport r = CheckpointDiff.compare(ca, cb, values, cancel);
+                        DiffReport r = CheckpointDiff.compare(ca, cb, values, progress, cancel);
                         return new Compared(r, trees(r, ca, cb));
                     }
                 }, this::show, summary::set);
