@@ -5,10 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;
 import dev.fusebox.converter.convert.Difference;
+import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
@@ -24,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import static dev.fusebox.converter.TerminalText.escape;
@@ -65,6 +68,7 @@ final class DiffCommand implements Callable<Integer> {
         }
         RuleBook book = RuleBook.installed().withFiles(ruleFiles);
         DiffReport report;
+        Optional<AdapterAgainstBase> adapter;
         String nameA;
         String nameB;
         ProgressLine line = values ? ProgressLine.onTerminal(spec.commandLine().getErr()) : null;
@@ -78,6 +82,7 @@ final class DiffCommand implements Callable<Integer> {
                     line.end();
                 }
             }
+            adapter = AdapterAgainstBase.of(ca, cb, book);
             nameA = shown(ca);
             nameB = shown(cb);
         }
@@ -85,9 +90,12 @@ final class DiffCommand implements Callable<Integer> {
             DiffHtml.write(html, report);
         }
         if (json) {
-            JsonOutput.print(out, json(report));
+            ObjectNode o = json(report);
+            adapter.ifPresent(d -> o.set("adapter", json(d)));
+            JsonOutput.print(out, o);
         } else {
             printText(out, report, nameA, nameB);
+            adapter.ifPresent(d -> printText(out, d));
         }
         return report.identical() ? Cli.OK : Cli.CHECK_FAILED;
     }
@@ -151,6 +159,60 @@ final class DiffCommand implements Callable<Integer> {
             }
         });
         return o;
+    }
+
+    /**
+     * What an adapter on one side does to the model on the other, its base: each weight it changes and by how much,
+     * or why it does not fit that model.
+     */
+    private record AdapterAgainstBase(char base, List<AdapterDeltaNorms.ModuleDelta> modules,
+                                      Optional<String> refused) {
+
+        static Optional<AdapterAgainstBase> of(Checkpoint a, Checkpoint b, RuleBook book) {
+            if (a.kind() == b.kind()) {
+                return Optional.empty();
+            }
+            boolean baseIsA = a.kind() == CheckpointKind.MODEL;
+            try {
+                return Optional.of(new AdapterAgainstBase(baseIsA ? 'A' : 'B',
+                        AdapterDeltaNorms.of(baseIsA ? a : b, baseIsA ? b : a, book), Optional.empty()));
+            } catch (FuseboxException e) {
+                return Optional.of(new AdapterAgainstBase(baseIsA ? 'A' : 'B', List.of(),
+                        Optional.of(e.getMessage())));
+            }
+        }
+    }
+
+    private static ObjectNode json(AdapterAgainstBase d) {
+        ObjectNode o = JsonOutput.object();
+        o.put("base", String.valueOf(d.base()));
+        if (d.refused().isPresent()) {
+            o.put("refused", d.refused().get());
+            return o;
+        }
+        ArrayNode modules = o.putArray("modules");
+        for (AdapterDeltaNorms.ModuleDelta m : d.modules()) {
+            ObjectNode e = modules.addObject();
+            e.put("weight", m.weight());
+            e.put("out", m.out());
+            e.put("in", m.in());
+            e.put("rank", m.rank());
+            e.put("scale", m.scale());
+            number(e, "delta_norm", m.norm());
+        }
+        return o;
+    }
+
+    private static void printText(PrintWriter out, AdapterAgainstBase d) {
+        if (d.refused().isPresent()) {
+            out.println("the adapter's deltas on " + d.base() + " were not computed: " + d.refused().get());
+        } else {
+            out.println("the adapter changes " + d.modules().size() + " weight" + (d.modules().size() == 1 ? "" : "s")
+                    + " of " + d.base() + " (‖scale·B@A‖_F):");
+            d.modules().forEach(m -> out.println(String.format(Locale.ROOT, "  %s  [%d, %d] r %d · scale %.4g · %.6g",
+                    escape(m.weight()), m.out(), m.in(), m.rank(), m.scale(), m.norm())));
+        }
+        out.flush();
     }
 
     private static void figures(ObjectNode o, Difference d) {
