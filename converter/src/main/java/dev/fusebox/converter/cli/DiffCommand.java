@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;
 import dev.fusebox.converter.convert.Difference;
+import dev.fusebox.converter.lora.AdapterAgainstBase;
 import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
@@ -161,31 +161,9 @@ final class DiffCommand implements Callable<Integer> {
         return o;
     }
 
-    /**
-     * What an adapter on one side does to the model on the other, its base: each weight it changes and by how much,
-     * or why it does not fit that model.
-     */
-    private record AdapterAgainstBase(char base, List<AdapterDeltaNorms.ModuleDelta> modules,
-                                      Optional<String> refused) {
-
-        static Optional<AdapterAgainstBase> of(Checkpoint a, Checkpoint b, RuleBook book) {
-            if (a.kind() == b.kind()) {
-                return Optional.empty();
-            }
-            boolean baseIsA = a.kind() == CheckpointKind.MODEL;
-            try {
-                return Optional.of(new AdapterAgainstBase(baseIsA ? 'A' : 'B',
-                        AdapterDeltaNorms.of(baseIsA ? a : b, baseIsA ? b : a, book), Optional.empty()));
-            } catch (FuseboxException e) {
-                return Optional.of(new AdapterAgainstBase(baseIsA ? 'A' : 'B', List.of(),
-                        Optional.of(e.getMessage())));
-            }
-        }
-    }
-
     private static ObjectNode json(AdapterAgainstBase d) {
         ObjectNode o = JsonOutput.object();
-        o.put("base", String.valueOf(d.base()));
+        o.put("base", d.base());
         if (d.refused().isPresent()) {
             o.put("refused", d.refused().get());
             return o;
