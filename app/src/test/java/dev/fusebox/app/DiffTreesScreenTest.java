@@ -91,6 +91,22 @@ class DiffTreesScreenTest extends WindowTest {
                 .allSatisfy(i -> assertThat(i.getValue().differs()).isTrue());
     }
 
+    @Test
+    void anAdapterAgainstItsBaseShowsTheWeightsItChangesInItsOwnTab(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("v5-base.float32.safetensors"));
+        answers.add(Fixtures.tiny("legacy-lora-experts_gate"));
+        robot.clickOn("#compare-button");
+        waitUntil(() -> !vm.diff().adapterDeltas().isEmpty() && !vm.diff().job().isBusy());
+        WaitForAsyncUtils.waitForFxEvents();
+        javafx.scene.control.TabPane below = robot.lookup("#diff-below").query();
+        assertThat(below.getSelectionModel().getSelectedItem().getId()).isEqualTo("diff-adapter-tab");
+        javafx.scene.control.TableView<?> table = robot.lookup("#diff-adapter-table").query();
+        assertThat(table.getItems()).hasSize(26);
+        assertThat(robot.lookup("#diff-adapter-table .table-cell").queryAll().stream()
+                .map(n -> ((javafx.scene.control.TableCell<?, ?>) n).getText()).toList())
+                .contains("model.layers.0.block_sparse_moe.experts.0.w1.weight", "[96, 64]");
+    }
+
     /** The pseudo-class of state the row of {@code key} has in {@code tree}. */
     private static String state(FxRobot robot, String tree, String key) {
         TreeTableRow<?> row = robot.lookup(tree + " .tree-table-row-cell")
