@@ -83,8 +83,10 @@ public final class DiffView extends VBox {
                 column("B", 190, DiffRow::b),
                 column("By how much", 300, DiffRow::note)));
 
-        DiffTreePane aTree = new DiffTreePane(true, vm);
-        DiffTreePane bTree = new DiffTreePane(false, vm);
+        ScrollTogether scrolling = new ScrollTogether();
+        DiffTreePane aTree = new DiffTreePane(true, vm, scrolling);
+        DiffTreePane bTree = new DiffTreePane(false, vm, scrolling);
+        scrolling.link(aTree.table(), bTree.table());
         HBox trees = new HBox(8, aTree, bTree);
         HBox.setHgrow(aTree, Priority.ALWAYS);
         HBox.setHgrow(bTree, Priority.ALWAYS);
