@@ -91,6 +91,60 @@ class DiffTreesScreenTest extends WindowTest {
                 .allSatisfy(i -> assertThat(i.getValue().differs()).isTrue());
     }
 
+    @Test
+    void anAdapterAgainstItsBaseShowsTheWeightsItChangesInItsOwnTab(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("v5-base.float32.safetensors"));
+        answers.add(Fixtures.tiny("legacy-lora-experts_gate"));
+        robot.clickOn("#compare-button");
+        waitUntil(() -> !vm.diff().adapterDeltas().isEmpty() && !vm.diff().job().isBusy());
+        WaitForAsyncUtils.waitForFxEvents();
+        javafx.scene.control.TabPane below = robot.lookup("#diff-below").query();
+        assertThat(below.getSelectionModel().getSelectedItem().getId()).isEqualTo("diff-adapter-tab");
+        javafx.scene.control.TableView<?> table = robot.lookup("#diff-adapter-table").query();
+        assertThat(table.getItems()).hasSize(26);
+        assertThat(robot.lookup("#diff-adapter-table .table-cell").queryAll().stream()
+                .map(n -> ((javafx.scene.control.TableCell<?, ?>) n).getText()).toList())
+                .contains("model.layers.0.block_sparse_moe.experts.0.w1.weight", "[96, 64]");
+    }
+
+    @Test
+    void theTwoTreesScrollTogether(FxRobot robot) {
+        openByDrop(robot, Fixtures.tiny("v5-base.float32.safetensors"));
+        answers.add(Fixtures.tiny("legacy-base"));
+        robot.clickOn("#compare-button");
+        waitUntil(() -> vm.diff().treesProperty().get() != null && !vm.diff().job().isBusy());
+        TreeTableView<DiffNode> a = robot.lookup("#diff-a-tree").query();
+        TreeTableView<DiffNode> b = robot.lookup("#diff-b-tree").query();
+        robot.interact(() -> {
+            expandAll(a.getRoot());
+            expandAll(b.getRoot());
+        });
+        WaitForAsyncUtils.waitForFxEvents();
+        robot.moveTo(a).scroll(80, javafx.geometry.VerticalDirection.DOWN);
+        WaitForAsyncUtils.waitForFxEvents();
+        // B, with more rows (the legacy experts one by one), is shown at its end too, not at its top.
+        assertThat(b.getExpandedItemCount()).isGreaterThan(a.getExpandedItemCount());
+        assertThat(fraction(a)).isGreaterThan(0.9);
+        assertThat(fraction(b)).isGreaterThan(0.9);
+        robot.moveTo(b).scroll(160, javafx.geometry.VerticalDirection.UP);
+        WaitForAsyncUtils.waitForFxEvents();
+        assertThat(fraction(a)).isLessThan(0.1);
+    }
+
+    private static void expandAll(javafx.scene.control.TreeItem<DiffNode> item) {
+        item.setExpanded(true);
+        item.getChildren().forEach(DiffTreesScreenTest::expandAll);
+    }
+
+    /** How far down its vertical scroll bar is, 0 at the top, 1 at the end. */
+    private static double fraction(TreeTableView<DiffNode> t) {
+        javafx.scene.control.ScrollBar bar = t.lookupAll(".scroll-bar").stream()
+                .filter(n -> n instanceof javafx.scene.control.ScrollBar s
+                        && s.getOrientation() == javafx.geometry.Orientation.VERTICAL)
+                .map(javafx.scene.control.ScrollBar.class::cast).findFirst().orElseThrow();
+        return (bar.getValue() - bar.getMin()) / (bar.getMax() - bar.getMin());
+    }
+
     /** The pseudo-class of state the row of {@code key} has in {@code tree}. */
     private static String state(FxRobot robot, String tree, String key) {
         TreeTableRow<?> row = robot.lookup(tree + " .tree-table-row-cell")

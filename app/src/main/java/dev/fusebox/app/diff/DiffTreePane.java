@@ -49,13 +49,15 @@ final class DiffTreePane extends VBox {
 
     private final boolean a;
     private final DiffViewModel vm;
+    private final ScrollTogether scrolling;
     private final TreeTableView<DiffNode> table = new TreeTableView<>();
     private final Map<DiffNode, TreeItem<DiffNode>> items = new HashMap<>();
     private boolean following;
 
-    DiffTreePane(boolean a, DiffViewModel vm) {
+    DiffTreePane(boolean a, DiffViewModel vm, ScrollTogether scrolling) {
         this.a = a;
         this.vm = vm;
+        this.scrolling = scrolling;
         String side = a ? "a" : "b";
         setId("diff-" + side + "-pane");
         getStyleClass().add("tree-pane");
@@ -164,6 +166,7 @@ final class DiffTreePane extends VBox {
                 first = first < 0 ? index : Math.min(first, index);
             }
             if (first >= 0) {
+                scrolling.hold();
                 table.scrollTo(Math.max(0, first - 2));
             }
         } finally {

@@ -3,10 +3,12 @@ package dev.fusebox.app.diff;
 import dev.fusebox.app.main.FileDrop;
 import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.app.main.JobBar;
+import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.viewmodel.diff.DiffRow;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
 import javafx.beans.binding.Bindings;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.collections.ListChangeListener;
 import javafx.geometry.Orientation;
 import javafx.geometry.Pos;
 import javafx.scene.control.Button;
@@ -29,12 +31,13 @@ import org.kordamp.ikonli.materialdesign2.MaterialDesignF;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignM;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 
 /**
  * The diff screen: A (what is open) against B (chosen or dropped here), aware of the legacy ↔ v5 mapping, as two
  * module trees side by side coloured by what differs; on demand, by how much, with the per-layer chart below and
- * the plain list of differences beside it.
+ * the plain list of differences beside it; for an adapter against its base, the weights it changes and by how much.
  */
 public final class DiffView extends VBox {
 
@@ -80,8 +83,10 @@ public final class DiffView extends VBox {
                 column("B", 190, DiffRow::b),
                 column("By how much", 300, DiffRow::note)));
 
-        DiffTreePane aTree = new DiffTreePane(true, vm);
-        DiffTreePane bTree = new DiffTreePane(false, vm);
+        ScrollTogether scrolling = new ScrollTogether();
+        DiffTreePane aTree = new DiffTreePane(true, vm, scrolling);
+        DiffTreePane bTree = new DiffTreePane(false, vm, scrolling);
+        scrolling.link(aTree.table(), bTree.table());
         HBox trees = new HBox(8, aTree, bTree);
         HBox.setHgrow(aTree, Priority.ALWAYS);
         HBox.setHgrow(bTree, Priority.ALWAYS);
@@ -93,8 +98,26 @@ public final class DiffView extends VBox {
         StackPane chartArea = new StackPane(noValues, new ScrollPane(chart));
         chartArea.getChildren().getLast().visibleProperty().bind(Bindings.isNotEmpty(vm.cells()));
         noValues.visibleProperty().bind(Bindings.isEmpty(vm.cells()));
-        TabPane below = new TabPane(new Tab("Per layer", chartArea), new Tab("List", table));
+        TableView<AdapterDeltaNorms.ModuleDelta> adapter = new TableView<>(vm.adapterDeltas());
+        adapter.setId("diff-adapter-table");
+        adapter.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        adapter.getColumns().setAll(List.of(
+                column("Weight the adapter changes", 420, AdapterDeltaNorms.ModuleDelta::weight),
+                column("Shape", 110, d -> "[" + d.out() + ", " + d.in() + "]"),
+                column("Rank", 60, d -> Integer.toString(d.rank())),
+                column("Scale", 90, d -> String.format(Locale.ROOT, "%.4g", d.scale())),
+                column("‖scale·B@A‖", 150, d -> String.format(Locale.ROOT, "%.6g", d.norm()))));
+        Tab adapterTab = new Tab("Adapter", adapter);
+        adapterTab.setId("diff-adapter-tab");
+        adapterTab.disableProperty().bind(Bindings.isEmpty(vm.adapterDeltas()));
+        TabPane below = new TabPane(new Tab("Per layer", chartArea), new Tab("List", table), adapterTab);
         below.setId("diff-below");
+        // An adapter against its base has no values to chart until compared; what it changes is the news.
+        vm.adapterDeltas().addListener((ListChangeListener<AdapterDeltaNorms.ModuleDelta>) c -> {
+            if (!vm.adapterDeltas().isEmpty()) {
+                below.getSelectionModel().select(adapterTab);
+            }
+        });
         below.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         SplitPane split = new SplitPane(trees, below);
         split.setOrientation(Orientation.VERTICAL);
@@ -124,8 +147,8 @@ public final class DiffView extends VBox {
         return l;
     }
 
-    private static TableColumn<DiffRow, String> column(String title, double width, Function<DiffRow, String> value) {
-        TableColumn<DiffRow, String> c = new TableColumn<>(title);
+    private static <R> TableColumn<R, String> column(String title, double width, Function<R, String> value) {
+        TableColumn<R, String> c = new TableColumn<>(title);
         c.setPrefWidth(width);
         c.setCellValueFactory(f -> new ReadOnlyStringWrapper(value.apply(f.getValue())));
         c.setCellFactory(t -> FullTextTooltip.install(new TableCell<>() {

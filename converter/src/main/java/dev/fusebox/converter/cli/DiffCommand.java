@@ -9,7 +9,10 @@ import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;
 import dev.fusebox.converter.convert.Difference;
+import dev.fusebox.converter.lora.AdapterAgainstBase;
+import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.TensorSpec;
 import picocli.CommandLine.Command;
@@ -23,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import static dev.fusebox.converter.TerminalText.escape;
@@ -64,10 +68,21 @@ final class DiffCommand implements Callable<Integer> {
         }
         RuleBook book = RuleBook.installed().withFiles(ruleFiles);
         DiffReport report;
+        Optional<AdapterAgainstBase> adapter;
         String nameA;
         String nameB;
+        ProgressLine line = values ? ProgressLine.onTerminal(spec.commandLine().getErr()) : null;
+        // Ctrl-C may end a diff at once: it writes nothing until the comparison is done.
         try (Checkpoint ca = Checkpoint.open(a, book); Checkpoint cb = Checkpoint.open(b, book)) {
-            report = CheckpointDiff.compare(ca, cb, values, Cancellation.NEVER);
+            try {
+                report = CheckpointDiff.compare(ca, cb, values, line == null ? ProgressListener.NONE : line,
+                        Cancellation.NEVER);
+            } finally {
+                if (line != null) {
+                    line.end();
+                }
+            }
+            adapter = AdapterAgainstBase.of(ca, cb, book);
             nameA = shown(ca);
             nameB = shown(cb);
         }
@@ -75,9 +90,12 @@ final class DiffCommand implements Callable<Integer> {
             DiffHtml.write(html, report);
         }
         if (json) {
-            JsonOutput.print(out, json(report));
+            ObjectNode o = json(report);
+            adapter.ifPresent(d -> o.set("adapter", json(d)));
+            JsonOutput.print(out, o);
         } else {
             printText(out, report, nameA, nameB);
+            adapter.ifPresent(d -> printText(out, d));
         }
         return report.identical() ? Cli.OK : Cli.CHECK_FAILED;
     }
@@ -141,6 +159,38 @@ final class DiffCommand implements Callable<Integer> {
             }
         });
         return o;
+    }
+
+    private static ObjectNode json(AdapterAgainstBase d) {
+        ObjectNode o = JsonOutput.object();
+        o.put("base", d.base());
+        if (d.refused().isPresent()) {
+            o.put("refused", d.refused().get());
+            return o;
+        }
+        ArrayNode modules = o.putArray("modules");
+        for (AdapterDeltaNorms.ModuleDelta m : d.modules()) {
+            ObjectNode e = modules.addObject();
+            e.put("weight", m.weight());
+            e.put("out", m.out());
+            e.put("in", m.in());
+            e.put("rank", m.rank());
+            e.put("scale", m.scale());
+            number(e, "delta_norm", m.norm());
+        }
+        return o;
+    }
+
+    private static void printText(PrintWriter out, AdapterAgainstBase d) {
+        if (d.refused().isPresent()) {
+            out.println("the adapter's deltas on " + d.base() + " were not computed: " + d.refused().get());
+        } else {
+            out.println("the adapter changes " + d.modules().size() + " weight" + (d.modules().size() == 1 ? "" : "s")
+                    + " of " + d.base() + " (‖scale·B@A‖_F):");
+            d.modules().forEach(m -> out.println(String.format(Locale.ROOT, "  %s  [%d, %d] r %d · scale %.4g · %.6g",
+                    escape(m.weight()), m.out(), m.in(), m.rank(), m.scale(), m.norm())));
+        }
+        out.flush();
     }
 
     private static void figures(ObjectNode o, Difference d) {

@@ -15,6 +15,8 @@ import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.io.IOException;
@@ -37,6 +39,15 @@ public final class CheckpointDiff {
 
     public static DiffReport compare(Checkpoint a, Checkpoint b, boolean values, Cancellation cancellation)
             throws FuseboxException {
+        return compare(a, b, values, ProgressListener.NONE, cancellation);
+    }
+
+    /**
+     * As {@link #compare(Checkpoint, Checkpoint, boolean, Cancellation)}, telling {@code progress} of the bytes of
+     * both sides read so far, out of both sides' bytes of the tensors whose values are compared.
+     */
+    public static DiffReport compare(Checkpoint a, Checkpoint b, boolean values, ProgressListener progress,
+            Cancellation cancellation) throws FuseboxException {
         List<PlannedTarget> bInALayout = null;
         Optional<String> mapping = Optional.empty();
         boolean sameKind = a.kind() == b.kind();
@@ -71,12 +82,24 @@ public final class CheckpointDiff {
             byKey.put(t.key(), t);
         }
         Map<String, List<Part>> parts = values ? parts(a, mapping.isPresent() ? bInALayout : null) : Map.of();
+        long bytesTotal = 0;
+        int tensorsTotal = 0;
+        if (values) {
+            for (StoredTensor t : a.tensors().values()) {
+                PlannedTarget other = byKey.get(t.key());
+                if (other != null && other.spec().equals(t.spec())) {
+                    bytesTotal = Math.addExact(bytesTotal, Math.multiplyExact(2, t.byteSize()));
+                    tensorsTotal++;
+                }
+            }
+        }
+        Read read = new Read(progress, bytesTotal, tensorsTotal);
         int same = 0;
         List<TensorSpec> onlyInA = new ArrayList<>();
         List<DiffReport.Change> changed = new ArrayList<>();
         List<DiffReport.ValueDiff> valueDiffs = new ArrayList<>();
         try (SourceFiles aFiles = new SourceFiles(a); SourceFiles bFiles = new SourceFiles(b)) {
-            TargetBytes bBytes = new TargetBytes(bFiles, cancellation, n -> { });
+            TargetBytes bBytes = new TargetBytes(bFiles, cancellation, read::bRead);
             for (StoredTensor t : a.tensors().values()) {
                 PlannedTarget other = byKey.remove(t.key());
                 if (other == null) {
@@ -90,8 +113,10 @@ public final class CheckpointDiff {
                         List<Part> tensorParts = parts.getOrDefault(t.key(), List.of());
                         ValueComparison c = new ValueComparison(aFiles.channel(t), t.fileOffset(), t.dtype(),
                                 tensorParts.stream().map(Part::range).toList());
+                        read.start(t.key(), c);
                         bBytes.write(other, c);
                         c.finish();
+                        read.finish();
                         List<DiffReport.PartDiff> partDiffs = new ArrayList<>();
                         for (int i = 0; i < tensorParts.size(); i++) {
                             partDiffs.add(new DiffReport.PartDiff(tensorParts.get(i).range().name(),
@@ -112,6 +137,50 @@ public final class CheckpointDiff {
                 t.sources().stream().map(TensorSpec::key).toList())).toList();
         return new DiffReport(a.location().toString(), b.location().toString(), mapping, same, onlyInA, onlyInB,
                 changed, values ? Optional.of(valueDiffs) : Optional.empty());
+    }
+
+    /**
+     * Bytes read so far of both sides: of the tensors done, and of the one at work B's bytes produced and A's
+     * compared with them (A's lag B's by less than a comparison chunk).
+     */
+    private static final class Read {
+
+        private final ProgressListener progress;
+        private final long bytesTotal;
+        private final int tensorsTotal;
+        private long done;
+        private long bDone;
+        private int tensorsDone;
+        private String current = "";
+        private ValueComparison comparison;
+
+        Read(ProgressListener progress, long bytesTotal, int tensorsTotal) {
+            this.progress = progress;
+            this.bytesTotal = bytesTotal;
+            this.tensorsTotal = tensorsTotal;
+        }
+
+        void start(String key, ValueComparison c) {
+            current = key;
+            comparison = c;
+            bDone = 0;
+        }
+
+        void bRead(long n) {
+            bDone += n;
+            report(done + bDone + comparison.compared());
+        }
+
+        void finish() {
+            done += bDone + comparison.compared();
+            tensorsDone++;
+            comparison = null;
+            report(done);
+        }
+
+        private void report(long bytes) {
+            progress.onProgress(new Progress(bytes, bytesTotal, tensorsDone, tensorsTotal, current));
+        }
     }
 
     /** The flat (row-major) element {@code flat} as one index per dimension. */

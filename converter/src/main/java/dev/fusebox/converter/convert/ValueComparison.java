@@ -78,6 +78,11 @@ final class ValueComparison implements ByteSink {
         return worstB;
     }
 
+    /** A's bytes compared so far. */
+    long compared() {
+        return position;
+    }
+
     /** The figures of each part, in the order given. */
     List<Difference> parts() {
         return Arrays.stream(perPart).map(Accumulator::result).toList();
@@ -140,6 +145,15 @@ final class ValueComparison implements ByteSink {
                     end = (int) Math.min(count, current.start() - first);
                 }
             }
+            if (same) {
+                // The common case, a chunk whose bytes agree: only A's norm grows, without a check per element.
+                whole.addSame(av, i, end);
+                if (p != null) {
+                    p.addSame(av, i, end);
+                }
+                i = end;
+                continue;
+            }
             for (int k = i; k < end; k++) {
                 boolean differs = !same && mine.asSlice((long) k * elementBytes, elementBytes)
                         .mismatch(theirs.asSlice((long) k * elementBytes, elementBytes)) >= 0;
@@ -185,6 +199,22 @@ final class ValueComparison implements ByteSink {
 
         Accumulator(boolean floats) {
             this.floats = floats;
+        }
+
+        /** Elements [from, to) of {@code a}, equal in B. */
+        void addSame(float[] a, int from, int to) {
+            elements += to - from;
+            if (!floats) {
+                return;
+            }
+            double sum = ssa;
+            for (int k = from; k < to; k++) {
+                double x = a[k];
+                if (Double.isFinite(x)) {
+                    sum += x * x;
+                }
+            }
+            ssa = sum;
         }
 
         void add(float[] a, float[] b, int k, boolean differs) {

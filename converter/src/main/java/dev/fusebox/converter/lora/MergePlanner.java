@@ -48,15 +48,7 @@ public final class MergePlanner {
             throw new FuseboxException(Problem.UNSUPPORTED, base.location(), "is an adapter; --merge-adapter merges "
                     + "an adapter into a base model");
         }
-        BaseModel baseModel = BaseModel.open(base.location(), book);
-        AdapterPlanner.config(adapter);
-        AdapterTensors tensors = AdapterTensors.of(adapter.location(), adapter.specs());
-        LoraRoles roles = new LoraRoles(book.forModelType(baseModel.modelType()).orElseThrow(() ->
-                new FuseboxException(Problem.NO_RULES, base.location(), "has the model type '"
-                        + baseModel.modelType() + "', for which Fusebox has no conversion rules")),
-                baseModel.modelType(), false);
-        boolean legacyAdapter = isLegacy(adapter, tensors, roles);
-        AdapterDeltas deltas = AdapterDeltas.of(adapter, Optional.of(baseModel), roles, legacyAdapter);
+        AdapterDeltas deltas = deltas(base, adapter, book);
 
         Layout from = base.layout();
         Layout target = to.orElse(from == Layout.UNKNOWN ? Layout.UNKNOWN : from.other());
@@ -90,6 +82,18 @@ public final class MergePlanner {
                 + adapter.displayName() + " merged into " + merged + " tensor" + (merged == 1 ? "" : "s"),
                 basePlan.from(), target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.generatedFiles(),
                 basePlan.warnings(), List.of(adapter.location()));
+    }
+
+    /** What {@code adapter} does to the weights of {@code base}, a model, in legacy names. */
+    static AdapterDeltas deltas(Checkpoint base, Checkpoint adapter, RuleBook book) throws FuseboxException {
+        BaseModel baseModel = BaseModel.open(base.location(), book);
+        AdapterPlanner.config(adapter);
+        AdapterTensors tensors = AdapterTensors.of(adapter.location(), adapter.specs());
+        LoraRoles roles = new LoraRoles(book.forModelType(baseModel.modelType()).orElseThrow(() ->
+                new FuseboxException(Problem.NO_RULES, base.location(), "has the model type '"
+                        + baseModel.modelType() + "', for which Fusebox has no conversion rules")),
+                baseModel.modelType(), false);
+        return AdapterDeltas.of(adapter, Optional.of(baseModel), roles, isLegacy(adapter, tensors, roles));
     }
 
     private static boolean isLegacy(Checkpoint adapter, AdapterTensors tensors, LoraRoles roles)

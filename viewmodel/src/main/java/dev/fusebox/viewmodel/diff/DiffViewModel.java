@@ -7,6 +7,8 @@ import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;
+import dev.fusebox.converter.lora.AdapterAgainstBase;
+import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.converter.lora.AdapterPlanner;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.Planner;
@@ -34,6 +36,7 @@ import javafx.collections.ObservableList;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.DoubleSummaryStatistics;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -69,6 +72,9 @@ public final class DiffViewModel {
     private final ObservableList<DiffNode> selectionView = FXCollections.unmodifiableObservableList(selection);
     private final ObservableList<DiffSummary.Cell> cells = FXCollections.observableArrayList();
     private final ObservableList<DiffSummary.Cell> cellsView = FXCollections.unmodifiableObservableList(cells);
+    private final ObservableList<AdapterDeltaNorms.ModuleDelta> adapterDeltas = FXCollections.observableArrayList();
+    private final ObservableList<AdapterDeltaNorms.ModuleDelta> adapterDeltasView =
+            FXCollections.unmodifiableObservableList(adapterDeltas);
 
     /** @param openNow where the checkpoint open in the window is (null when none), A by default */
     public DiffViewModel(TaskRunner runner, Dialogs dialogs, RulesSource rules, Supplier<Path> openNow) {
@@ -132,20 +138,21 @@ public final class DiffViewModel {
             trees.set(null);
             selection.clear();
             cells.clear();
+            adapterDeltas.clear();
             summary.set("");
         }
         job.start((values ? "Comparing the values of " : "Comparing ") + name(first) + " with " + name(second),
                 (progress, cancel) -> {
                     RuleBook book = rules.load();
                     try (Checkpoint ca = Checkpoint.open(first, book); Checkpoint cb = Checkpoint.open(second, book)) {
-                        DiffReport r = CheckpointDiff.compare(ca, cb, values, cancel);
-                        return new Compared(r, trees(r, ca, cb));
+                        DiffReport r = CheckpointDiff.compare(ca, cb, values, progress, cancel);
+                        return new Compared(r, trees(r, ca, cb), AdapterAgainstBase.of(ca, cb, book));
                     }
                 }, this::show, summary::set);
     }
 
-    /** A report and the trees it colours. */
-    private record Compared(DiffReport report, DiffTrees trees) {
+    /** A report, the trees it colours, and for an adapter against its base what the adapter changes. */
+    private record Compared(DiffReport report, DiffTrees trees, Optional<AdapterAgainstBase> adapter) {
     }
 
     /**
@@ -189,6 +196,7 @@ public final class DiffViewModel {
         trees.set(null);
         selection.clear();
         cells.clear();
+        adapterDeltas.clear();
         summary.set(PROMPT);
     }
 
@@ -260,6 +268,7 @@ public final class DiffViewModel {
         selection.clear();
         trees.set(compared.trees());
         cells.setAll(DiffSummary.layers(r));
+        adapterDeltas.setAll(compared.adapter().map(AdapterAgainstBase::modules).orElse(List.of()));
         report.set(r);
         List<DiffRow> out = new ArrayList<>();
         r.onlyInA().forEach(t -> out.add(new DiffRow(DiffRow.Kind.ONLY_IN_A, t.key(), spec(t), "")));
@@ -286,7 +295,20 @@ public final class DiffViewModel {
         r.values().ifPresent(vs -> s.append(", ").append(Sizes.count(vs.stream().filter(v -> !v.identical()).count()))
                 .append(" with other values"));
         r.mapping().ifPresent(m -> s.append(" · ").append(m));
+        compared.adapter().ifPresent(d -> s.append(" · ").append(adapterSummary(d)));
         summary.set(s.toString());
+    }
+
+    /** "the adapter changes 32 weights of A, ‖scale·B@A‖ 1.76 to 8.60", or why it does not fit. */
+    private static String adapterSummary(AdapterAgainstBase d) {
+        if (d.refused().isPresent()) {
+            return "the adapter's deltas on " + d.base() + " were not computed: " + d.refused().get();
+        }
+        DoubleSummaryStatistics norms = d.modules().stream().mapToDouble(AdapterDeltaNorms.ModuleDelta::norm)
+                .summaryStatistics();
+        return "the adapter changes " + Sizes.count(d.modules().size()) + (d.modules().size() == 1 ? " weight" : " weights")
+                + " of " + d.base() + (d.modules().isEmpty() ? "" : ", ‖scale·B@A‖ " + number(norms.getMin()) + " to "
+                + number(norms.getMax()));
     }
 
     /** One side's value where {@code v} differs most: "0.0123457 at [1, 7, 3]"; for a dtype not decoded, where. */
@@ -331,6 +353,11 @@ public final class DiffViewModel {
     }
 
     /** The differences; tensors that agree are counted in the summary, not listed. */
+    /** For an adapter against its base: each weight the adapter changes, with ‖scale·B@A‖_F; else empty. */
+    public ObservableList<AdapterDeltaNorms.ModuleDelta> adapterDeltas() {
+        return adapterDeltasView;
+    }
+
     public ObservableList<DiffRow> rows() {
         return rowsView;
     }

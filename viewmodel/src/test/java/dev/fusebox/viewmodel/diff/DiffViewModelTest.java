@@ -50,6 +50,22 @@ class DiffViewModelTest {
     }
 
     @Test
+    void anAdapterAgainstItsBaseListsTheWeightsItChangesAndByHowMuch() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("v5-base.float32.safetensors"));
+        DiffViewModel vm = main.diff();
+        vm.compareWithDropped(List.of(Fixtures.tiny("legacy-lora-experts_gate")));
+        // w1, w2 and w3 of 4 experts and the router, in each of 2 layers.
+        assertThat(vm.adapterDeltas()).hasSize(2 * (4 * 3 + 1));
+        assertThat(vm.adapterDeltas()).extracting(d -> d.weight())
+                .contains("model.layers.1.block_sparse_moe.gate.weight")
+                .doesNotContain("model.layers.0.self_attn.q_proj.weight");
+        assertThat(vm.adapterDeltas()).allSatisfy(d -> assertThat(d.norm()).isPositive());
+        assertThat(vm.summaryProperty().get()).contains("the adapter changes 26 weights of A");
+        vm.compareWithDropped(List.of(Fixtures.tiny("legacy-base")));
+        assertThat(vm.adapterDeltas()).isEmpty();
+    }
+
+    @Test
     void compareWithTakesASafetensorsFileAndAFolderByItsConfigJson() {
         main = Opened.with(temp, dialogs, Fixtures.tiny("v5-base.float32.safetensors"));
         DiffViewModel vm = main.diff();

@@ -1,0 +1,59 @@
+package dev.fusebox.converter.convert;
+
+import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.Progress;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Comparing values tells of the bytes of both sides read: a legacy checkpoint against its v5 conversion reads
+ * every byte of both once, so progress climbs without a step back to twice A's tensor bytes, tensor by tensor.
+ */
+class DiffProgressTest {
+
+    @Test
+    void progressCountsBothSidesBytesUpToTheirSum() throws Exception {
+        List<Progress> seen = new ArrayList<>();
+        long aBytes = 0;
+        int tensors;
+        try (Checkpoint a = Checkpoint.open(Fixtures.tiny("legacy-base"));
+             Checkpoint b = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            for (StoredTensor t : a.tensors().values()) {
+                aBytes += t.byteSize();
+            }
+            tensors = a.tensors().size();
+            DiffReport r = CheckpointDiff.compare(a, b, true, seen::add, Cancellation.NEVER);
+            assertThat(r.identical()).isTrue();
+        }
+        assertThat(seen).isNotEmpty();
+        long total = 2 * aBytes;
+        assertThat(seen).allSatisfy(p -> {
+            assertThat(p.bytesTotal()).isEqualTo(total);
+            assertThat(p.itemsTotal()).isEqualTo(tensors);
+            assertThat(p.bytesDone()).isBetween(0L, total);
+        });
+        for (int i = 1; i < seen.size(); i++) {
+            assertThat(seen.get(i).bytesDone()).isGreaterThanOrEqualTo(seen.get(i - 1).bytesDone());
+        }
+        Progress last = seen.getLast();
+        assertThat(last.bytesDone()).isEqualTo(total);
+        assertThat(last.itemsDone()).isEqualTo(tensors);
+    }
+
+    @Test
+    void aLayoutDiffTellsOfNoBytes() throws Exception {
+        List<Progress> seen = new ArrayList<>();
+        try (Checkpoint a = Checkpoint.open(Fixtures.tiny("legacy-base"));
+             Checkpoint b = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            CheckpointDiff.compare(a, b, false, seen::add, Cancellation.NEVER);
+        }
+        assertThat(seen).isEmpty();
+    }
+}
