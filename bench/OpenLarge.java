@@ -129,7 +129,7 @@ public class OpenLarge {
         };
         MainViewModel vm = new MainViewModel(new SynchronousTaskRunner(), none, RecentFiles.load(recent), List::of,
                 RuleBook::bundled);
-        System.out.printf("before   %6.0f MiB%n", usedMiB());
+        System.out.printf("before   %6.0f MiB  %s%n", usedMiB(), rss());
         for (int i = 0; i < rounds; i++) {
             long t = System.nanoTime();
             vm.open(List.of(dir));
@@ -137,11 +137,21 @@ public class OpenLarge {
                 throw new IllegalStateException("not opened: " + vm.noticeProperty().get());
             }
             double ms = (System.nanoTime() - t) / 1e6;
-            System.out.printf("open %2d  %6.0f MiB  (%.0f ms to both trees' rows)%n", i + 1, usedMiB(), ms);
+            System.out.printf("open %2d  %6.0f MiB  %s  (%.0f ms to both trees' rows)%n", i + 1, usedMiB(), rss(),
+                    ms);
             vm.close();
-            System.out.printf("close %2d %6.0f MiB%n", i + 1, usedMiB());
+            System.out.printf("close %2d %6.0f MiB  %s%n", i + 1, usedMiB(), rss());
         }
         Files.deleteIfExists(recent);
+    }
+
+    /** The heap committed and the process's resident memory (Linux), after the collection above. */
+    static String rss() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        String resident = !Files.exists(status) ? "?" : Files.readAllLines(status).stream()
+                .filter(l -> l.startsWith("VmRSS:")).map(l -> l.substring(6).trim()).findFirst().orElse("?");
+        return String.format("(heap committed %.0f MiB, resident %s)", Runtime.getRuntime().totalMemory() / 1048576.0,
+                resident);
     }
 
     /** The heap in use after a full collection. */
