@@ -199,6 +199,41 @@ class ScreensTest extends WindowTest {
         assertThat(r.converted().adapter()).contains(out.resolve("legacy-lora-attn_experts-v5"));
     }
 
+    @Test
+    void convertsOptionsMergeTheAdapterAndSplitShardsAndVerifysRunTheTokensAndLayersTyped(FxRobot robot)
+            throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        Path out = Files.createDirectories(temp.resolve("out"));
+        answers.add(out);
+        robot.clickOn("#convert-tab");
+        assertThat(robot.lookup("#convert-dequantize").query().isVisible()).isFalse();
+        robot.clickOn("#convert-merge");
+        assertThat(robot.lookup("#convert-description").queryAs(Label.class).getText())
+                .endsWith("as legacy-base-merged-v5");
+        assertThat(robot.lookup("#convert-dtype").query().getParent().isVisible()).isFalse();
+        robot.doubleClickOn("#convert-shard-size").eraseText(3).write("x");
+        waitUntil(() -> robot.lookup("#convert-options-problem").query().isVisible());
+        assertThat(robot.lookup("#convert-action").query().isDisabled()).isTrue();
+        robot.interact(() -> robot.lookup("#convert-shard-size").queryAs(javafx.scene.control.TextField.class)
+                .setText(""));
+        robot.clickOn("#convert-shard-size").write("300KiB");
+        waitUntil(() -> !robot.lookup("#convert-action").query().isDisabled());
+        robot.clickOn("#convert-action");
+        waitUntil(() -> !vm.convert().outputs().isEmpty());
+        assertThat(vm.convert().outputs()).containsExactly(out.resolve("legacy-base-merged-v5"));
+        assertThat(out.resolve("legacy-base-merged-v5/model.safetensors.index.json")).isRegularFile();
+
+        robot.clickOn("#verify-tab");
+        robot.clickOn("#verify-tokens").write("1, 5, 9");
+        robot.clickOn("#verify-layers").write("1");
+        robot.clickOn("#verify-action");
+        waitUntil(() -> vm.verify().passedProperty().get() != null);
+        VerificationReport r = vm.verify().reportProperty().get();
+        assertThat(r.tokens()).containsExactly(1, 5, 9);
+        assertThat(r.layersRun()).isEqualTo(1);
+        assertThat(robot.lookup("#positions-table").queryAs(TableView.class).getItems()).hasSize(3);
+    }
+
     /** Where {@code node} lies in the scene. */
     private static javafx.geometry.Bounds inScene(javafx.scene.Node node) {
         return node.localToScene(node.getBoundsInLocal());

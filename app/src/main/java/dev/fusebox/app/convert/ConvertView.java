@@ -3,11 +3,19 @@ package dev.fusebox.app.convert;
 import dev.fusebox.app.main.FileDrop;
 import dev.fusebox.app.main.JobBar;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import javafx.geometry.Pos;
 import javafx.scene.Node;
+import javafx.collections.FXCollections;
+import javafx.collections.ObservableList;
 import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
+import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
+import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
+import javafx.util.StringConverter;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
@@ -22,9 +30,10 @@ import java.util.List;
 import java.util.function.BiConsumer;
 
 /**
- * The convert screen: what Convert writes, the Convert button and the progress of a running conversion, what the
- * last one wrote with Verify and Open output, and two drop zones that open a checkpoint and convert it to v5 or
- * to legacy.
+ * The convert screen: what Convert writes, its options (the command line's: merge the adapter, the adapter's dtype,
+ * the largest shard, dequantize FP8), the Convert button and the progress of a running conversion, what the last
+ * one wrote with Verify and Open output, and two drop zones that open a checkpoint and convert it to v5 or to
+ * legacy.
  */
 public final class ConvertView extends VBox {
 
@@ -70,7 +79,75 @@ public final class ConvertView extends VBox {
         HBox zones = new HBox(16, dropZone("Convert to v5", "drop-to-v5", Layout.V5, openAndConvert),
                 dropZone("Convert to legacy", "drop-to-legacy", Layout.LEGACY, openAndConvert));
         VBox.setVgrow(zones, Priority.ALWAYS);
-        getChildren().addAll(description, commands, new JobBar(vm.job(), "convert"), result, zones);
+        getChildren().addAll(description, createOptions(vm), commands, new JobBar(vm.job(), "convert"), result,
+                zones);
+    }
+
+    private static Node createOptions(ConvertViewModel vm) {
+        CheckBox merge = new CheckBox("Merge the adapter into the model");
+        merge.setId("convert-merge");
+        merge.setTooltip(new Tooltip("Write one model with the LoRA adapter's update added to its weights, as "
+                + "PEFT's merge_and_unload does, instead of the adapter converted beside it (--merge-adapter)"));
+        merge.selectedProperty().bindBidirectional(vm.mergeAdapterProperty());
+        showWhen(merge, vm.canMergeAdapterProperty());
+
+        ChoiceBox<Dtype> dtype = new ChoiceBox<>(dtypes());
+        dtype.setId("convert-dtype");
+        dtype.setConverter(new StringConverter<>() {
+            @Override
+            public String toString(Dtype d) {
+                return d == null ? "each in its own dtype" : d.torchName();
+            }
+
+            @Override
+            public Dtype fromString(String s) {
+                throw new UnsupportedOperationException("the adapter's dtype is chosen, not typed");
+            }
+        });
+        dtype.valueProperty().bindBidirectional(vm.adapterDtypeProperty());
+        HBox dtypeBox = new HBox(6, new Label("Adapter written as"), dtype);
+        dtypeBox.setAlignment(Pos.CENTER_LEFT);
+        showWhen(dtypeBox, vm.canChooseDtypeProperty());
+
+        TextField shard = new TextField();
+        shard.setId("convert-shard-size");
+        shard.setPrefColumnCount(7);
+        shard.setTooltip(new Tooltip("The most tensor bytes one shard file holds, e.g. 5GB, 500MB, 2GiB; a larger "
+                + "tensor gets a shard of its own (--max-shard-size)"));
+        shard.textProperty().bindBidirectional(vm.maxShardSizeProperty());
+        HBox shardBox = new HBox(6, new Label("Largest shard"), shard);
+        shardBox.setAlignment(Pos.CENTER_LEFT);
+
+        CheckBox dequantize = new CheckBox("Dequantize the FP8 weights");
+        dequantize.setId("convert-dequantize");
+        dequantize.setTooltip(new Tooltip("Write the FP8 weights dense in the model's dtype, exactly as transformers "
+                + "dequantizes them on CPU, and config.json without quantization_config (--dequantize)"));
+        dequantize.selectedProperty().bindBidirectional(vm.dequantizeProperty());
+        showWhen(dequantize, vm.canDequantizeProperty());
+
+        Label problem = new Label();
+        problem.setId("convert-options-problem");
+        problem.getStyleClass().add("error-text");
+        problem.textProperty().bind(vm.shardSizeProblemProperty());
+        showWhen(problem, vm.shardSizeProblemProperty().isNotEmpty());
+
+        HBox options = new HBox(18, merge, dtypeBox, shardBox, dequantize, problem);
+        options.setId("convert-options");
+        options.setAlignment(Pos.CENTER_LEFT);
+        return options;
+    }
+
+    /** Each dtype an adapter may be written in, after "each in its own" (null). */
+    private static ObservableList<Dtype> dtypes() {
+        ObservableList<Dtype> d = FXCollections.observableArrayList();
+        d.add(null);
+        d.addAll(ConvertViewModel.ADAPTER_DTYPES);
+        return d;
+    }
+
+    private static void showWhen(Node node, javafx.beans.value.ObservableBooleanValue shown) {
+        node.visibleProperty().bind(javafx.beans.binding.Bindings.createBooleanBinding(shown::get, shown));
+        node.managedProperty().bind(node.visibleProperty());
     }
 
     private static Node dropZone(String title, String id, Layout to,

@@ -15,6 +15,8 @@ import javafx.scene.control.Label;
 import javafx.scene.control.SplitPane;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
+import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
@@ -52,7 +54,7 @@ public final class VerifyView extends VBox {
         using.getStyleClass().add("muted");
         using.setId("verify-using");
         using.textProperty().bind(vm.usingProperty());
-        HBox commands = new HBox(10, verify, using);
+        HBox commands = new HBox(10, verify, createOptions(vm), using);
         commands.setAlignment(Pos.CENTER_LEFT);
 
         Label verdict = new Label();
@@ -87,6 +89,32 @@ public final class VerifyView extends VBox {
         results.visibleProperty().bind(vm.reportProperty().isNotNull());
         VBox.setVgrow(results, Priority.ALWAYS);
         getChildren().addAll(against, commands, new JobBar(vm.job(), "verify"), verdict, checks, details, results);
+    }
+
+    /** The command line's --tokens and --layers: which token ids to run and through how many layers. */
+    private static Node createOptions(VerifyViewModel vm) {
+        TextField tokens = new TextField();
+        tokens.setId("verify-tokens");
+        tokens.setPromptText("16 spread over the vocabulary");
+        tokens.setPrefColumnCount(14);
+        tokens.setTooltip(new Tooltip("Token ids to run, separated by commas, e.g. 1, 2, 3 (--tokens)"));
+        tokens.textProperty().bindBidirectional(vm.tokensProperty());
+        TextField layers = new TextField();
+        layers.setId("verify-layers");
+        layers.setPromptText("all");
+        layers.setPrefColumnCount(4);
+        layers.setTooltip(new Tooltip("Run only the first N layers (--layers)"));
+        layers.textProperty().bindBidirectional(vm.layerCountProperty());
+        Label problem = new Label();
+        problem.setId("verify-options-problem");
+        problem.getStyleClass().add("error-text");
+        problem.textProperty().bind(vm.optionsProblemProperty());
+        problem.visibleProperty().bind(vm.optionsProblemProperty().isNotEmpty());
+        problem.managedProperty().bind(problem.visibleProperty());
+        HBox box = new HBox(6, new Label("Tokens"), tokens, new Label("Layers"), layers, problem);
+        box.setId("verify-options");
+        box.setAlignment(Pos.CENTER_LEFT);
+        return box;
     }
 
     private static Node createChart(VerifyViewModel vm) {

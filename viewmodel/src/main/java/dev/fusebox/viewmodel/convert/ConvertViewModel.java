@@ -5,25 +5,38 @@ import dev.fusebox.converter.checkpoint.CachedModel;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.checkpoint.ModelConfig;
+import dev.fusebox.converter.checkpoint.QuantizationConfig;
 import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;
 import dev.fusebox.converter.convert.Conversions;
 import dev.fusebox.converter.convert.FreeSpace;
 import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
+import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.viewmodel.main.Analysis;
 import dev.fusebox.viewmodel.main.Dialogs;
 import dev.fusebox.viewmodel.main.Workspace;
 import dev.fusebox.viewmodel.task.Failures;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
+import javafx.beans.binding.Bindings;
 import javafx.beans.binding.BooleanBinding;
+import javafx.beans.binding.StringBinding;
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyBooleanProperty;
 import javafx.beans.property.ReadOnlyBooleanWrapper;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 
@@ -41,13 +54,25 @@ import java.util.function.ToLongFunction;
  * left, Cancel) and, once done, what was written with Open and Verify offered. Outputs go into a folder the user
  * chooses, each checkpoint as {@code <name>-<layout>} (a new name if that exists): the model, and its adapter
  * beside it; the engine builds each under a temporary name and renames it into place, so a cancelled or failed
- * conversion leaves nothing behind.
+ * conversion leaves nothing behind. The options are the command line's: the dtype an adapter is written in
+ * ({@code --dtype}), merging the open adapter into the model ({@code --merge-adapter}), the largest shard
+ * ({@code --max-shard-size}) and dequantizing a fine-grained FP8 model ({@code --dequantize}).
  */
 public final class ConvertViewModel {
 
-    /** What one conversion wrote, or why a checkpoint of the workspace was not converted. */
-    public record Outcome(List<ConversionResult> written, List<String> notConverted) {
+    /**
+     * What one conversion wrote, or why a checkpoint of the workspace was not converted.
+     *
+     * @param adapterMerged whether the open adapter was merged into the model written (so it has no adapter beside)
+     */
+    public record Outcome(List<ConversionResult> written, List<String> notConverted, boolean adapterMerged) {
     }
+
+    /** The dtypes an adapter can be written in, as {@code --dtype} takes them. */
+    public static final List<Dtype> ADAPTER_DTYPES = List.of(Dtype.F64, Dtype.F32, Dtype.BF16, Dtype.F16);
+
+    /** The largest shard when none is chosen: transformers' {@code save_pretrained} default. */
+    public static final String DEFAULT_MAX_SHARD_SIZE = "5GB";
 
     private final Dialogs dialogs;
     private final Job job;
@@ -60,6 +85,18 @@ public final class ConvertViewModel {
     private final ReadOnlyStringWrapper outcomeText = new ReadOnlyStringWrapper(this, "outcomeText", "");
     private final ObservableList<Path> outputs = FXCollections.observableArrayList();
     private final ObservableList<Path> outputsView = FXCollections.unmodifiableObservableList(outputs);
+    private final ObjectProperty<Dtype> adapterDtype = new SimpleObjectProperty<>(this, "adapterDtype");
+    private final BooleanProperty mergeAdapter = new SimpleBooleanProperty(this, "mergeAdapter");
+    private final StringProperty maxShardSize = new SimpleStringProperty(this, "maxShardSize",
+            DEFAULT_MAX_SHARD_SIZE);
+    private final BooleanProperty dequantize = new SimpleBooleanProperty(this, "dequantize");
+    private final ReadOnlyBooleanWrapper adapterOpen = new ReadOnlyBooleanWrapper(this, "adapterOpen");
+    private final ReadOnlyBooleanWrapper canMergeAdapter = new ReadOnlyBooleanWrapper(this, "canMergeAdapter");
+    private final ReadOnlyBooleanWrapper fp8Model = new ReadOnlyBooleanWrapper(this, "fp8Model");
+    private final BooleanBinding canChooseDtype = adapterOpen.and(mergeAdapter.not());
+    private final BooleanBinding canDequantize = fp8Model.and(mergeAdapter.not());
+    private final StringBinding shardSizeProblem = Bindings.createStringBinding(this::shardSizeProblem,
+            maxShardSize);
     private final BooleanBinding canConvert;
     private final BooleanBinding hasOutput = javafx.beans.binding.Bindings.isNotEmpty(outputs);
     private Consumer<List<Path>> verifier = p -> { };
@@ -71,7 +108,8 @@ public final class ConvertViewModel {
         this.dialogs = dialogs;
         this.opener = opener;
         this.job = new Job(runner);
-        this.canConvert = convertible.and(job.busyProperty().not());
+        this.canConvert = convertible.and(job.busyProperty().not()).and(shardSizeProblem.isEmpty());
+        mergeAdapter.addListener((o, was, merge) -> describe());
     }
 
     /** What Verify after a conversion runs: the verify screen on the converted checkpoint. */
@@ -89,13 +127,33 @@ public final class ConvertViewModel {
         this.usableSpace = usableSpace;
     }
 
-    /** Takes what is open now; forgets the outcome of a conversion of what was open before. */
+    /**
+     * Takes what is open now; forgets the outcome of a conversion of what was open before, and the options that
+     * do not apply to it (a merge without an adapter beside a model, dequantizing what is not FP8).
+     */
     public void show(Analysis a) {
         job.reset();
         analysis.set(a);
         outcome.set(null);
         outcomeText.set("");
         outputs.clear();
+        adapterOpen.set(a != null && a.workspace().adapter() != null);
+        canMergeAdapter.set(a != null && a.workspace().model() != null && a.workspace().adapter() != null
+                && a.modelPlan().isPresent());
+        fp8Model.set(a != null && a.workspace().modelCheckpoint().flatMap(Checkpoint::modelConfig)
+                .map(ModelConfig::raw).flatMap(QuantizationConfig::of).filter(QuantizationConfig::fineGrainedFp8)
+                .isPresent());
+        mergeAdapter.set(mergeAdapter.get() && canMergeAdapter.get());
+        dequantize.set(dequantize.get() && fp8Model.get());
+        if (!adapterOpen.get()) {
+            adapterDtype.set(null);
+        }
+        describe();
+    }
+
+    /** What Convert would write, in words: each checkpoint's conversion, or the model with the adapter merged. */
+    private void describe() {
+        Analysis a = analysis.get();
         Optional<ConversionPlan> adapterPlan = a == null ? Optional.empty() : a.adapterPlan().map(AdapterPlan::plan);
         if (a == null || a.modelPlan().isEmpty() && adapterPlan.isEmpty()) {
             convertible.set(false);
@@ -105,6 +163,14 @@ public final class ConvertViewModel {
         ConversionPlan p = a.modelPlan().or(() -> adapterPlan).orElseThrow();
         target.set(p.to());
         convertible.set(true);
+        if (mergeAdapter.get() && canMergeAdapter.get()) {
+            ConversionPlan m = a.modelPlan().orElseThrow();
+            description.set("Convert " + a.workspace().model().displayName() + " with "
+                    + a.workspace().adapter().displayName() + " merged in, from " + m.from().jsonName() + " to "
+                    + m.to().jsonName() + ": " + Sizes.count(m.targets().size()) + " tensors, "
+                    + Sizes.bytes(m.targetBytes()) + ", as " + outputName(a.workspace().model(), m.to(), true));
+            return;
+        }
         StringBuilder s = new StringBuilder();
         a.modelPlan().ifPresent(m -> s.append(line(a.workspace().model(), m, "")));
         adapterPlan.ifPresent(m -> s.append(s.isEmpty() ? "" : "\n").append(line(a.workspace().adapter(), m,
@@ -151,56 +217,95 @@ public final class ConvertViewModel {
      */
     public void convertInto(Path folder, Layout to) {
         Analysis a = analysis.get();
-        if (a == null) {
+        if (a == null || !shardSizeProblem.get().isEmpty()) {
             return;
         }
         Workspace ws = a.workspace();
         outcome.set(null);
         outcomeText.set("");
         outputs.clear();
+        boolean merge = mergeAdapter.get() && canMergeAdapter.get();
+        String what = "Converting " + ws.displayName() + (merge ? " (the adapter merged in)" : "") + " to "
+                + to.jsonName();
         try {
-            FreeSpace.require(folder, bytesToWrite(a, to), usableSpace.applyAsLong(folder),
-                    "Converting " + ws.displayName() + " to " + to.jsonName());
+            FreeSpace.require(folder, bytesToWrite(a, to, merge), usableSpace.applyAsLong(folder), what);
         } catch (FuseboxException e) {
-            outcomeText.set("Not converted: " + Failures.sentence(e));
-            onFailure.accept(Failures.sentence(e));
+            refused(e);
             return;
         }
-        job.start("Converting " + ws.displayName() + " to " + to.jsonName(), (progress, cancel) -> {
+        ConvertOptions options = new ConvertOptions(Sizes.parse(maxShardSize.get()), false);
+        List<Checkpoint> inputs = merge ? List.of(ws.model()) : ws.checkpoints();
+        job.start(what, (progress, cancel) -> {
             List<ConversionPlan> plans = new ArrayList<>();
             List<Checkpoint> planned = new ArrayList<>();
             List<String> skipped = new ArrayList<>();
-            for (Checkpoint c : ws.checkpoints()) {
+            for (Checkpoint c : inputs) {
                 try {
-                    plans.add(Conversions.plan(c, ws.request(c, Optional.of(to))).plan());
+                    plans.add(Conversions.plan(c, request(ws, c, to, merge)).plan());
                     planned.add(c);
                 } catch (FuseboxException e) {
-                    if (c.kind() == CheckpointKind.MODEL || ws.checkpoints().size() == 1) {
+                    if (c.kind() == CheckpointKind.MODEL || inputs.size() == 1) {
                         throw e;
                     }
                     skipped.add(c.displayName() + ": " + Failures.sentence(e));
                 }
             }
-            long total = plans.stream().mapToLong(ConversionPlan::targetBytes).sum();
+            long total = 0;
+            for (ConversionPlan p : plans) {
+                total = Math.addExact(total, p.targetBytes());
+            }
+            // The plans of the options chosen (a dequantized model is larger) are checked again before writing.
+            FreeSpace.require(folder, total, usableSpace.applyAsLong(folder), what);
             List<ConversionResult> written = new ArrayList<>();
             long before = 0;
             for (int i = 0; i < plans.size(); i++) {
-                Path out = folder.resolve(freeName(folder, outputName(planned.get(i), to)));
-                written.add(Conversions.execute(planned.get(i), plans.get(i), out, ConvertOptions.DEFAULTS,
+                Path out = folder.resolve(freeName(folder, outputName(planned.get(i), to, merge)));
+                written.add(Conversions.execute(planned.get(i), plans.get(i), out, options,
                         progress.offset(before, total), cancel));
                 before += plans.get(i).targetBytes();
             }
-            return new Outcome(written, skipped);
+            return new Outcome(written, skipped, merge);
         }, this::finished, onFailure::accept);
+    }
+
+    private void refused(FuseboxException e) {
+        outcomeText.set("Not converted: " + Failures.sentence(e));
+        onFailure.accept(Failures.sentence(e));
+    }
+
+    /** How {@code c} converts to {@code to} with the options chosen: each applies to the input it is for. */
+    private ConversionRequest request(Workspace ws, Checkpoint c, Layout to, boolean merge) {
+        ConversionRequest r = ws.request(c, Optional.of(to));
+        if (c == ws.adapter()) {
+            return r.withDtype(Optional.ofNullable(adapterDtype.get()));
+        }
+        return r.withMergeAdapter(merge ? Optional.of(ws.adapter().location()) : Optional.empty())
+                .withDequantize(dequantize.get() && fp8Model.get() && !merge);
+    }
+
+    /** Why the shard size typed cannot be used, or empty. */
+    private String shardSizeProblem() {
+        String text = maxShardSize.get();
+        if (text == null || text.isBlank()) {
+            return "Give the largest shard, e.g. 5GB, 500MB or 2GiB.";
+        }
+        try {
+            Sizes.parse(text);
+            return "";
+        } catch (IllegalArgumentException e) {
+            return "The largest shard must be " + (e.getMessage().contains("positive") ? "a positive size"
+                    : "a size such as 5GB, 500MB or 2GiB") + ", not '" + text.trim() + "'.";
+        }
     }
 
     /**
      * What converting to {@code to} writes, from the plans made when the workspace opened: the model's and the
      * adapter's, each counted when it goes to {@code to}. The engine checks each plan again before it writes.
      */
-    private static long bytesToWrite(Analysis a, Layout to) {
+    private static long bytesToWrite(Analysis a, Layout to, boolean merge) {
         long bytes = 0;
-        for (Optional<ConversionPlan> p : List.of(a.modelPlan(), a.adapterPlan().map(AdapterPlan::plan))) {
+        for (Optional<ConversionPlan> p : List.of(a.modelPlan(), merge ? Optional.<ConversionPlan>empty()
+                : a.adapterPlan().map(AdapterPlan::plan))) {
             if (p.isPresent() && p.get().to() == to) {
                 bytes = Math.addExact(bytes, p.get().targetBytes());
             }
@@ -231,14 +336,19 @@ public final class ConvertViewModel {
      * is named by its model, not its revision: {@code mistralai/Mixtral-8x7B-v0.1} → {@code Mixtral-8x7B-v0.1-v5}.
      */
     static String outputName(Checkpoint c, Layout to) {
+        return outputName(c, to, false);
+    }
+
+    /** The same, with {@code -merged} before the layout when an adapter was merged into the model. */
+    static String outputName(Checkpoint c, Layout to, boolean merged) {
         Path location = c.location();
         String name = location.getFileName().toString();
+        String suffix = (merged ? "-merged-" : "-") + to.jsonName();
         if (Files.isDirectory(location) || name.endsWith(".index.json")) {
-            return c.cachedModel().map(CachedModel::name).orElse(c.directory().getFileName().toString())
-                    + "-" + to.jsonName();
+            return c.cachedModel().map(CachedModel::name).orElse(c.directory().getFileName().toString()) + suffix;
         }
         String stem = name.endsWith(".safetensors") ? name.substring(0, name.length() - ".safetensors".length()) : name;
-        return stem + "-" + to.jsonName() + ".safetensors";
+        return stem + suffix + ".safetensors";
     }
 
     /** {@code name}, or {@code name-2}, {@code name-3}, ... (before the extension), whichever is free. */
@@ -269,8 +379,54 @@ public final class ConvertViewModel {
         }
     }
 
+    /** Whether what Open output and Verify use has the open adapter merged into the model. */
+    public boolean outputHasAdapterMerged() {
+        Outcome o = outcome.get();
+        return o != null && o.adapterMerged();
+    }
+
     public Job job() {
         return job;
+    }
+
+    /** For an adapter: the dtype its tensors are written in; null keeps each in its own. */
+    public ObjectProperty<Dtype> adapterDtypeProperty() {
+        return adapterDtype;
+    }
+
+    /** Merge the open adapter into the model written, instead of converting it beside the model. */
+    public BooleanProperty mergeAdapterProperty() {
+        return mergeAdapter;
+    }
+
+    /** The largest shard file, as the command line takes it ("5GB", "500MB", "2GiB"). */
+    public StringProperty maxShardSizeProperty() {
+        return maxShardSize;
+    }
+
+    /** For a fine-grained FP8 model: write its FP8 weights dense, as transformers dequantizes them on CPU. */
+    public BooleanProperty dequantizeProperty() {
+        return dequantize;
+    }
+
+    /** Whether an adapter is open and converted on its own, so its dtype can be chosen. */
+    public BooleanBinding canChooseDtypeProperty() {
+        return canChooseDtype;
+    }
+
+    /** Whether a model and an adapter on it are open, so the adapter can be merged. */
+    public ReadOnlyBooleanProperty canMergeAdapterProperty() {
+        return canMergeAdapter.getReadOnlyProperty();
+    }
+
+    /** Whether the model is a fine-grained FP8 one (and not merged), so it can be dequantized. */
+    public BooleanBinding canDequantizeProperty() {
+        return canDequantize;
+    }
+
+    /** Why the shard size typed cannot be used, in one sentence; empty when it can. */
+    public StringBinding shardSizeProblemProperty() {
+        return shardSizeProblem;
     }
 
     public ReadOnlyStringProperty descriptionProperty() {

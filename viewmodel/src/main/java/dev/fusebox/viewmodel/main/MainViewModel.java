@@ -84,7 +84,7 @@ public final class MainViewModel {
         this.cache = new CacheViewModel(runner, rules, this::open);
         detail.rowProperty().bind(trees.selectedProperty());
         convert.setVerifier(outputs -> {
-            verify.useConverted(outputs);
+            verify.useConverted(outputs, convert.outputHasAdapterMerged());
             screen.set(Screen.VERIFY);
             verify.verify();
         });

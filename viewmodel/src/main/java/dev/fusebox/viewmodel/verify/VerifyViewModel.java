@@ -17,13 +17,17 @@ import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.stream.Collectors;
 
 /**
@@ -32,7 +36,9 @@ import java.util.stream.Collectors;
  * difference after every layer and, per position, both sides' five best tokens. The conversion is the one Convert
  * wrote, or, before anything was written, the model read through its plan, written nowhere (an adapter is converted
  * into a temporary folder, with the model as its base, and removed afterwards). With what Convert wrote, an adapter
- * joins both sides when Convert wrote its conversion too. What it cannot check is refused before any work.
+ * joins both sides when Convert wrote its conversion too, or the source side alone when Convert merged it into the
+ * model. What it cannot check is refused before any work. Its options are the command line's: the token ids to run
+ * ({@code --tokens}) and how many layers ({@code --layers}).
  */
 public final class VerifyViewModel {
 
@@ -64,13 +70,18 @@ public final class VerifyViewModel {
     private final ObservableList<PositionRow> positionsView = FXCollections.unmodifiableObservableList(positions);
     private final BooleanBinding canVerify;
     private final ReadOnlyObjectWrapper<List<Path>> converted = new ReadOnlyObjectWrapper<>(this, "converted");
+    private boolean convertedHasAdapterMerged;
+    private final StringProperty tokens = new SimpleStringProperty(this, "tokens", "");
+    private final StringProperty layerCount = new SimpleStringProperty(this, "layerCount", "");
+    private final StringBinding optionsProblem = Bindings.createStringBinding(this::optionsProblem, tokens,
+            layerCount);
     private final StringBinding using = Bindings.createStringBinding(this::describeUsing, analysis, converted);
 
     public VerifyViewModel(TaskRunner runner) {
         this.job = new Job(runner);
         this.canVerify = Bindings.createBooleanBinding(
                 () -> analysis.get() != null && analysis.get().modelPlan().isPresent() && refusal(analysis.get())
-                        .isEmpty(), analysis).and(job.busyProperty().not());
+                        .isEmpty(), analysis).and(job.busyProperty().not()).and(optionsProblem.isEmpty());
     }
 
     /** Takes what is open now; forgets the last report and conversion. */
@@ -78,6 +89,7 @@ public final class VerifyViewModel {
         job.reset();
         analysis.set(a);
         converted.set(null);
+        convertedHasAdapterMerged = false;
         clear();
         if (a == null || a.modelPlan().isEmpty()) {
             against.set("");
@@ -115,7 +127,67 @@ public final class VerifyViewModel {
 
     /** What Convert wrote (model first, then adapter), to verify against instead of a conversion of our own. */
     public void useConverted(List<Path> outputs) {
+        useConverted(outputs, false);
+    }
+
+    /**
+     * The same; with {@code adapterMerged} the model written has the open adapter merged in, and is compared with
+     * the source model with the adapter applied.
+     */
+    public void useConverted(List<Path> outputs, boolean adapterMerged) {
+        convertedHasAdapterMerged = adapterMerged && !outputs.isEmpty();
         converted.set(outputs.isEmpty() ? null : List.copyOf(outputs));
+    }
+
+    /** The token ids typed ("1, 2, 3"), or empty for the default ones. */
+    private Optional<List<Integer>> tokenIds() {
+        String t = tokens.get() == null ? "" : tokens.get().trim();
+        if (t.isEmpty()) {
+            return Optional.of(List.of());
+        }
+        List<Integer> ids = new ArrayList<>();
+        for (String part : t.split("[,\\s]+")) {
+            try {
+                int id = Integer.parseInt(part);
+                if (id < 0) {
+                    return Optional.empty();
+                }
+                ids.add(id);
+            } catch (NumberFormatException e) {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(ids);
+    }
+
+    /** The number of layers typed, empty for every layer, or 0 when it is not a positive number. */
+    private OptionalInt layersToRun() {
+        String t = layerCount.get() == null ? "" : layerCount.get().trim();
+        if (t.isEmpty()) {
+            return OptionalInt.empty();
+        }
+        try {
+            int n = Integer.parseInt(t);
+            return OptionalInt.of(Math.max(n, 0));
+        } catch (NumberFormatException e) {
+            return OptionalInt.of(0);
+        }
+    }
+
+    /** Why the tokens or layers typed cannot be used, in one sentence; empty when they can. */
+    private String optionsProblem() {
+        Optional<List<Integer>> ids = tokenIds();
+        if (ids.isEmpty()) {
+            return "Tokens are ids separated by commas, e.g. 1, 2, 3, not '" + tokens.get().trim() + "'.";
+        }
+        if (ids.get().size() > Verifier.MOST_TOKENS) {
+            return "A check runs at most " + Verifier.MOST_TOKENS + " tokens, not " + ids.get().size() + ".";
+        }
+        if (layersToRun().isPresent() && layersToRun().getAsInt() == 0) {
+            return "Layers is how many of the first layers to run, a positive number, not '"
+                    + layerCount.get().trim() + "'.";
+        }
+        return "";
     }
 
     /** Verify: against what Convert wrote, or the conversion read through its plan, written nowhere. */
@@ -131,13 +203,15 @@ public final class VerifyViewModel {
         VerificationRequest request;
         if (written != null) {
             Optional<Path> writtenAdapter = written.size() > 1 ? Optional.of(written.get(1)) : Optional.empty();
-            // A converted model alone is compared with the source model alone.
-            request = VerificationRequest.of(model.location(), writtenAdapter.isPresent()
+            // A converted model alone is compared with the source model alone, unless the adapter is merged in.
+            request = VerificationRequest.of(model.location(), writtenAdapter.isPresent() || convertedHasAdapterMerged
                     ? adapter.map(Checkpoint::location) : Optional.empty(), written.getFirst(), writtenAdapter);
         } else {
             request = VerificationRequest.throughPlan(model.location(), adapter.map(Checkpoint::location));
         }
-        VerificationRequest asked = request.withRules(model.ruleBook());
+        request = request.withRules(model.ruleBook()).withTokens(tokenIds().orElseThrow());
+        OptionalInt layers = layersToRun();
+        VerificationRequest asked = layers.isPresent() ? request.withLayers(layers.getAsInt()) : request;
         job.start("Verifying " + a.workspace().displayName(), (progress, cancel) -> new Verifier().verify(asked,
                 p -> progress.onProgress(new Progress(0, 0, p.itemsDone(), p.itemsTotal(), p.current())), cancel),
                 this::show, failure -> verdict.set("Could not verify: " + failure));
@@ -189,6 +263,21 @@ public final class VerifyViewModel {
 
     public Job job() {
         return job;
+    }
+
+    /** The token ids to run, separated by commas ("1, 2, 3"); empty runs the default ones. */
+    public StringProperty tokensProperty() {
+        return tokens;
+    }
+
+    /** How many of the first layers to run; empty runs every layer. */
+    public StringProperty layerCountProperty() {
+        return layerCount;
+    }
+
+    /** Why the tokens or layers typed cannot be used, in one sentence; empty when they can. */
+    public StringBinding optionsProblemProperty() {
+        return optionsProblem;
     }
 
     public BooleanBinding canVerifyProperty() {

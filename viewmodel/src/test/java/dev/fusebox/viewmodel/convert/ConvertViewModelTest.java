@@ -6,6 +6,7 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.viewmodel.Fixtures;
 import dev.fusebox.viewmodel.main.CacheSnapshot;
 import dev.fusebox.viewmodel.main.FakeDialogs;
@@ -185,6 +186,98 @@ class ConvertViewModelTest {
             assertThat(written.adapterConfig().orElseThrow().targetParameters())
                     .containsExactlyInAnyOrder("gate_up_proj", "down_proj");
         }
+    }
+
+    @Test
+    void mergingTheAdapterWritesTheModelPeftMergesAndNoAdapterBesideIt() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        ConvertViewModel vm = main.convert();
+        assertThat(vm.canMergeAdapterProperty().get()).isTrue();
+        assertThat(vm.canChooseDtypeProperty().get()).isTrue();
+        vm.mergeAdapterProperty().set(true);
+        assertThat(vm.canChooseDtypeProperty().get()).isFalse();
+        assertThat(vm.descriptionProperty().get()).isEqualTo("Convert legacy-base with legacy-lora-attn_experts "
+                + "merged in, from legacy to v5: 21 tensors, 803 KiB, as legacy-base-merged-v5");
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).as(vm.outcomeTextProperty().get()).isEqualTo(Job.State.SUCCEEDED);
+        Path merged = out().resolve("legacy-base-merged-v5");
+        assertThat(vm.outputs()).containsExactly(merged);
+        try (Checkpoint written = Checkpoint.open(merged);
+             Checkpoint peft = Checkpoint.open(Fixtures.tiny("v5-merged-attn_experts.float32.safetensors"))) {
+            DiffReport d = CheckpointDiff.compare(peft, written, true, Cancellation.NEVER);
+            assertThat(d.onlyInA()).isEmpty();
+            assertThat(d.onlyInB()).isEmpty();
+            assertThat(d.changed()).isEmpty();
+            // PEFT merges in the legacy layout, this in the fused one: the same sums, rounded apart by at most an ulp.
+            assertThat(d.values().orElseThrow()).allSatisfy(v -> assertThat(v.maxAbsDiff()).isLessThan(1e-5));
+        }
+        vm.verifyOutput();
+        assertThat(main.verify().passedProperty().get()).as(main.verify().verdictProperty().get()).isTrue();
+        assertThat(main.verify().reportProperty().get().converted().adapter()).isEmpty();
+        assertThat(main.verify().reportProperty().get().source().adapter()).isPresent();
+    }
+
+    @Test
+    void theAdapterIsWrittenInTheDtypeChosen() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"), Fixtures.tiny("legacy-lora-attn_experts"));
+        ConvertViewModel vm = main.convert();
+        vm.adapterDtypeProperty().set(Dtype.BF16);
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).as(vm.outcomeTextProperty().get()).isEqualTo(Job.State.SUCCEEDED);
+        try (Checkpoint model = Checkpoint.open(out().resolve("legacy-base-v5"));
+             Checkpoint adapter = Checkpoint.open(out().resolve("legacy-lora-attn_experts-v5"))) {
+            assertThat(adapter.specs()).isNotEmpty().allSatisfy(t -> assertThat(t.dtype()).isEqualTo(Dtype.BF16));
+            assertThat(model.specs()).allSatisfy(t -> assertThat(t.dtype()).isEqualTo(Dtype.F32));
+        }
+    }
+
+    @Test
+    void aSmallShardSizeSplitsTheModelIntoShardsOfAtMostThatSize() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        ConvertViewModel vm = main.convert();
+        vm.maxShardSizeProperty().set("lots");
+        assertThat(vm.shardSizeProblemProperty().get())
+                .isEqualTo("The largest shard must be a size such as 5GB, 500MB or 2GiB, not 'lots'.");
+        assertThat(vm.canConvertProperty().get()).isFalse();
+        vm.maxShardSizeProperty().set("200KiB");
+        assertThat(vm.shardSizeProblemProperty().get()).isEmpty();
+        assertThat(vm.canConvertProperty().get()).isTrue();
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).as(vm.outcomeTextProperty().get()).isEqualTo(Job.State.SUCCEEDED);
+        List<Path> shards;
+        try (Stream<Path> files = Files.list(out().resolve("legacy-base-v5"))) {
+            shards = files.filter(f -> f.toString().endsWith(".safetensors")).toList();
+        }
+        assertThat(shards).hasSizeGreaterThan(1);
+        for (Path shard : shards) {
+            try (Checkpoint c = Checkpoint.open(shard)) {
+                long bytes = c.specs().stream().mapToLong(t -> t.byteSize()).sum();
+                assertThat(bytes <= 200 << 10 || c.specs().size() == 1).as(shard + ": " + bytes).isTrue();
+            }
+        }
+        try (Checkpoint converted = Checkpoint.open(out().resolve("legacy-base-v5"));
+             Checkpoint reference = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThat(CheckpointDiff.compare(reference, converted, true, Cancellation.NEVER).identical()).isTrue();
+        }
+    }
+
+    @Test
+    void dequantizingAnFp8ModelWritesTheDenseWeightsTransformersHoldsOnCpu() throws Exception {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        assertThat(main.convert().canDequantizeProperty().get()).isFalse();
+        main.open(List.of(Fixtures.fp8("legacy")));
+        ConvertViewModel vm = main.convert();
+        assertThat(vm.canDequantizeProperty().get()).isTrue();
+        assertThat(vm.canMergeAdapterProperty().get()).isFalse();
+        vm.dequantizeProperty().set(true);
+        vm.convertInto(out(), Layout.V5);
+        assertThat(vm.job().getState()).as(vm.outcomeTextProperty().get()).isEqualTo(Job.State.SUCCEEDED);
+        try (Checkpoint converted = Checkpoint.open(vm.outputs().getFirst());
+             Checkpoint expected = Checkpoint.open(Fixtures.fp8("dequantized.safetensors"))) {
+            assertThat(CheckpointDiff.compare(expected, converted, true, Cancellation.NEVER).identical()).isTrue();
+        }
+        main.open(List.of(Fixtures.tiny("legacy-base")));
+        assertThat(vm.dequantizeProperty().get()).isFalse();
     }
 
     @Test

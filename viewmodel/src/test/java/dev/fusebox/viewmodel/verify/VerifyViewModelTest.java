@@ -67,6 +67,38 @@ class VerifyViewModelTest {
     }
 
     @Test
+    void theTokensAndLayersTypedAreTheOnesVerified() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        VerifyViewModel vm = main.verify();
+        vm.tokensProperty().set("1, 7,42");
+        vm.layerCountProperty().set("1");
+        assertThat(vm.optionsProblemProperty().get()).isEmpty();
+        vm.verify();
+        assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
+        assertThat(vm.reportProperty().get().tokens()).containsExactly(1, 7, 42);
+        assertThat(vm.reportProperty().get().layersRun()).isEqualTo(1);
+        assertThat(vm.positions()).hasSize(3);
+        assertThat(vm.layers()).hasSize(1);
+    }
+
+    @Test
+    void tokensOrLayersThatAreNotNumbersDisableVerifyWithASentence() {
+        main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
+        VerifyViewModel vm = main.verify();
+        vm.tokensProperty().set("1, two");
+        assertThat(vm.optionsProblemProperty().get())
+                .isEqualTo("Tokens are ids separated by commas, e.g. 1, 2, 3, not '1, two'.");
+        assertThat(vm.canVerifyProperty().get()).isFalse();
+        vm.tokensProperty().set("");
+        vm.layerCountProperty().set("0");
+        assertThat(vm.optionsProblemProperty().get())
+                .isEqualTo("Layers is how many of the first layers to run, a positive number, not '0'.");
+        assertThat(vm.canVerifyProperty().get()).isFalse();
+        vm.layerCountProperty().set("");
+        assertThat(vm.canVerifyProperty().get()).isTrue();
+    }
+
+    @Test
     void aV5CheckpointIsVerifiedAgainstItsLegacyConversion() throws Exception {
         main = Opened.with(temp, dialogs, Fixtures.tiny("legacy-base"));
         Path out = Files.createDirectories(temp.resolve("out"));
