@@ -5,11 +5,11 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.FileBytes;
 import dev.fusebox.converter.tensor.TensorSource;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,9 +25,6 @@ import java.util.concurrent.atomic.LongAdder;
  * it was opened. Closing closes the channels and leaves the checkpoint open: its opener closes it.
  */
 public final class CheckpointTensors implements TensorSource {
-
-    /** One read call's most: a {@link ByteBuffer} view of a segment is limited to 2 GiB. */
-    private static final long MAX_READ = 1L << 30;
 
     private final Checkpoint checkpoint;
     private final LongAdder read = new LongAdder();
@@ -63,20 +60,8 @@ public final class CheckpointTensors implements TensorSource {
         }
         Path file = t.file().path();
         try {
-            FileChannel ch = channel(file);
-            if (ch.size() != t.file().fileSize()) {
-                throw changed(file, t.file().fileSize(), ch.size());
-            }
-            long position = Math.addExact(t.fileOffset(), byteOffset);
-            for (long done = 0; done < length; ) {
-                ByteBuffer into = dst.asSlice(done, Math.min(MAX_READ, length - done)).asByteBuffer();
-                while (into.hasRemaining()) {
-                    if (ch.read(into, position + done + into.position()) < 0) {
-                        throw changed(file, t.file().fileSize(), ch.size());
-                    }
-                }
-                done += into.capacity();
-            }
+            FileBytes.readInto(channel(file), file, t.file().fileSize(), Math.addExact(t.fileOffset(), byteOffset),
+                    dst);
         } catch (IOException e) {
             throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + e.getMessage() + ")", e);
         }
@@ -90,11 +75,6 @@ public final class CheckpointTensors implements TensorSource {
             channels.put(file, ch);
         }
         return ch;
-    }
-
-    private static FuseboxException changed(Path file, long was, long now) {
-        return new FuseboxException(Problem.IO_ERROR, file, "changed while being read (it had " + was
-                + " bytes when it was opened and has " + now + " now); make sure nothing writes to it and try again");
     }
 
     @Override

@@ -60,32 +60,42 @@ public final class FileBytes {
         }
         MemorySegment out = Arena.ofAuto().allocate(Math.max(length, 1), 64).asSlice(0, length);
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            checkSize(ch.size());
-            long done = 0;
-            while (done < length) {
-                ByteBuffer into = out.asSlice(done, Math.min(MAX_READ, length - done)).asByteBuffer();
-                while (into.hasRemaining()) {
-                    int n = ch.read(into, offset + done + into.position());
-                    if (n < 0) {
-                        throw changed(ch.size());
-                    }
-                }
-                done += into.capacity();
-            }
-            checkSize(ch.size());
+            readInto(ch, path, size, offset, out);
         } catch (IOException e) {
             throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + e.getMessage() + ")", e);
         }
         return out.asReadOnly();
     }
 
-    private void checkSize(long now) throws FuseboxException {
+    /**
+     * Fills {@code dst} with the bytes of {@code ch} (the file at {@code path}) from {@code offset}, failing with the
+     * file named when it no longer has the {@code size} it had when it was opened, before or after the read, or ends
+     * before the range does.
+     */
+    public static void readInto(FileChannel ch, Path path, long size, long offset, MemorySegment dst)
+            throws IOException, FuseboxException {
+        checkSize(path, size, ch.size());
+        long length = dst.byteSize();
+        long done = 0;
+        while (done < length) {
+            ByteBuffer into = dst.asSlice(done, Math.min(MAX_READ, length - done)).asByteBuffer();
+            while (into.hasRemaining()) {
+                if (ch.read(into, offset + done + into.position()) < 0) {
+                    throw changed(path, size, ch.size());
+                }
+            }
+            done += into.capacity();
+        }
+        checkSize(path, size, ch.size());
+    }
+
+    private static void checkSize(Path path, long size, long now) throws FuseboxException {
         if (now != size) {
-            throw changed(now);
+            throw changed(path, size, now);
         }
     }
 
-    private FuseboxException changed(long now) {
+    private static FuseboxException changed(Path path, long size, long now) {
         return new FuseboxException(Problem.IO_ERROR, path, "changed while being read (it had " + size
                 + " bytes when it was opened and has " + now + " now); make sure nothing writes to it and try again");
     }
