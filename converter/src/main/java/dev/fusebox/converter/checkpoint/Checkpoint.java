@@ -290,7 +290,7 @@ public final class Checkpoint implements AutoCloseable {
                 out.add(p);
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, folder.path(), "could not be listed (" + e.getMessage() + ")",
+            throw new FuseboxException(Problem.IO_ERROR, folder.path(), "could not be listed (" + IoReason.of(e) + ")",
                     e);
         }
         out.sort(null);

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -45,7 +46,7 @@ public final class CheckpointFolder {
         try {
             real = dir.toRealPath();
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, dir, "could not be resolved (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, dir, "could not be resolved (" + IoReason.of(e) + ")", e);
         }
         Optional<CachedModel> cached = CachedModel.ofSnapshot(real);
         // blobs/ itself must be the repo's own folder: a blobs link would let a snapshot reach anywhere.
@@ -76,7 +77,7 @@ public final class CheckpointFolder {
         try {
             a = Files.readAttributes(target, BasicFileAttributes.class);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + IoReason.of(e) + ")", e);
         }
         if (a.isRegularFile()) {
             return file;
@@ -103,9 +104,9 @@ public final class CheckpointFolder {
                         + String.join(" → ", loop.get().stream().map(p -> p.getFileName().toString()).toList())
                         + "), not a regular file; Fusebox reads only regular files");
             }
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be resolved (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be resolved (" + IoReason.of(e) + ")", e);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be resolved (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be resolved (" + IoReason.of(e) + ")", e);
         }
         if (!inside(realFile)) {
             throw new FuseboxException(Problem.LINK_OUTSIDE_CHECKPOINT, file, "is a link to " + realFile

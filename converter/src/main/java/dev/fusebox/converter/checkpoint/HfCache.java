@@ -1,6 +1,7 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -115,7 +116,7 @@ public record HfCache(Path root) {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(root, CachedModel.REPO_PREFIX + "*")) {
             s.forEach(repos::add);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, root, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, root, "could not be listed (" + IoReason.of(e) + ")", e);
         }
         repos.sort(null);
         for (Path repo : repos) {
@@ -186,7 +187,7 @@ public record HfCache(Path root) {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, snapshots, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, snapshots, "could not be listed (" + IoReason.of(e) + ")", e);
         }
         out.sort(null);
         return out;

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;
@@ -69,7 +70,7 @@ final class DiffHtml {
         try {
             Files.writeString(file, h);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be written (" + IoReason.of(e) + ")", e);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
@@ -52,7 +53,7 @@ public final class OutputGuard {
                 }
             }
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, output, "could not be resolved (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, output, "could not be resolved (" + IoReason.of(e) + ")", e);
         }
         if (!exists) {
             return;
@@ -125,7 +126,7 @@ public final class OutputGuard {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(directory)) {
             return !s.iterator().hasNext();
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, directory, "could not be listed (" + IoReason.of(e) + ")", e);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
@@ -84,7 +85,7 @@ public final class PlannedTensors implements TensorSource {
             }
         } catch (IOException e) {
             throw new FuseboxException(Problem.IO_ERROR, plan.source(), key,
-                    "could not be read through the plan (" + e.getMessage() + ")", e);
+                    "could not be read through the plan (" + IoReason.of(e) + ")", e);
         }
     }
 

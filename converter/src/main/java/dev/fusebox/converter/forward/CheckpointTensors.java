@@ -1,6 +1,7 @@
 package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
@@ -63,7 +64,7 @@ public final class CheckpointTensors implements TensorSource {
             FileBytes.readInto(channel(file), file, t.file().fileSize(), Math.addExact(t.fileOffset(), byteOffset),
                     dst);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, file, "could not be read (" + IoReason.of(e) + ")", e);
         }
         read.add(length);
     }

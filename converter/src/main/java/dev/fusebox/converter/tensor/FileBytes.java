@@ -1,6 +1,7 @@
 package dev.fusebox.converter.tensor;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 
 import java.io.IOException;
@@ -62,7 +63,7 @@ public final class FileBytes {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             readInto(ch, path, size, offset, out);
         } catch (IOException e) {
-            throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + e.getMessage() + ")", e);
+            throw new FuseboxException(Problem.IO_ERROR, path, "could not be read (" + IoReason.of(e) + ")", e);
         }
         return out.asReadOnly();
     }
