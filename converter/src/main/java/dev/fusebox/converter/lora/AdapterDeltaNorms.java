@@ -32,8 +32,12 @@ public final class AdapterDeltaNorms {
         MergePlanner.plan(base, adapter, book, Optional.of(base.layout()));
         AdapterDeltas deltas = MergePlanner.deltas(base, adapter, book);
         List<ModuleDelta> out = new ArrayList<>();
-        for (var e : deltas.deltas().entrySet()) {
-            AdapterDeltas.Delta d = e.getValue();
+        for (var e : deltas.changes().entrySet()) {
+            if (!(e.getValue() instanceof AdapterDeltas.Delta d) || d.magnitude().isPresent()) {
+                throw new FuseboxException(Problem.UNSUPPORTED, adapter.location(), e.getKey(), "the adapter's "
+                        + (e.getValue() instanceof AdapterDeltas.Delta ? "DoRA" : "lora_bias") + " changes it, and "
+                        + "Fusebox reports ‖scale · B @ A‖ per weight for plain LoRA only");
+            }
             MemorySegment a = data(adapter, d.a());
             MemorySegment b = data(adapter, d.b());
             double sumSq = traceOfProduct(gram(d.b(), b, false), gram(d.a(), a, true), d.rank());
