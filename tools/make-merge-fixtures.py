@@ -7,7 +7,8 @@ OUT_DIR a tiny legacy qwen2_moe base (base/, and base-float64/ with the same val
 expert; q/k/v with biases) in float32, and for each adapter below: the adapter as PEFT's save_pretrained writes it
 (every lora_B, lora_embedding_B, DoRA magnitude and lora_B bias filled with non-zero values), the truth — PEFT's own
 merge_and_unload() of that adapter on the base in float64, only the tensors the merge changed — and the float64
-logits of the base with the adapter applied by PEFT (unmerged), for tools/oracle-merge.py.
+logits of the base with the adapter applied by PEFT (unmerged), for tools/oracle-merge.py. A tiny legacy jamba
+(base-jamba/) takes a LoRA on its Mamba mixer's projections.
 """
 import json
 import os
@@ -17,7 +18,7 @@ import warnings
 warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
-from transformers import AutoModelForCausalLM, Qwen2MoeConfig  # noqa: E402
+from transformers import AutoModelForCausalLM, JambaConfig, Qwen2MoeConfig  # noqa: E402
 from peft import LoraConfig, PeftModel, get_peft_model  # noqa: E402
 
 ALL = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -33,6 +34,8 @@ ADAPTERS = {
     "dora_embedding": dict(r=4, lora_alpha=8, use_dora=True, target_modules=["embed_tokens", "o_proj"]),
     # lora_bias on the modules that have a bias
     "lora_bias": dict(r=4, lora_alpha=8, lora_bias=True, target_modules=["q_proj", "k_proj", "v_proj"]),
+    # jamba's Mamba mixer: transformers 4.x calls dt_proj (so PEFT applies its LoRA), transformers 5 reads its weight
+    "jamba_mamba": dict(r=4, lora_alpha=8, target_modules=["dt_proj", "x_proj", "in_proj", "out_proj"]),
 }
 INPUT = [[3, 17, 5, 29, 11, 2, 23, 8, 30, 14, 1, 19]]
 
@@ -45,8 +48,19 @@ def tiny():
                           pad_token_id=None, bos_token_id=None, eos_token_id=None)
 
 
+def tiny_jamba():
+    return JambaConfig(vocab_size=32, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=1, num_experts=4, num_experts_per_tok=2,
+                       expert_layer_period=2, expert_layer_offset=1, attn_layer_period=2, attn_layer_offset=0,
+                       mamba_d_state=8, mamba_dt_rank=8, mamba_expand=2, use_mamba_kernels=False,
+                       tie_word_embeddings=False, pad_token_id=None, bos_token_id=None, eos_token_id=None)
+
+
 def main(out):
     torch.manual_seed(1234)
+    jamba_dir = os.path.join(out, "base-jamba")
+    AutoModelForCausalLM.from_config(tiny_jamba(), dtype=torch.float32).save_pretrained(jamba_dir)
+    os.remove(os.path.join(jamba_dir, "generation_config.json"))
     base_dir = os.path.join(out, "base")
     model = AutoModelForCausalLM.from_config(tiny(), dtype=torch.float32)
     with torch.no_grad():
@@ -62,6 +76,7 @@ def main(out):
     summary = {}
     for i, (name, kwargs) in enumerate(ADAPTERS.items()):
         torch.manual_seed(100 + i)
+        base_dir = jamba_dir if name.startswith("jamba") else os.path.join(out, "base")
         model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
         peft_model = get_peft_model(model, LoraConfig(**kwargs))
         with torch.no_grad():
@@ -76,7 +91,7 @@ def main(out):
         path = os.path.join(adapter_dir, "adapter_config.json")
         with open(path) as f:
             config = json.load(f)
-        config["base_model_name_or_path"] = "../base"
+        config["base_model_name_or_path"] = "../" + os.path.basename(base_dir)
         with open(path, "w") as f:
             json.dump(config, f, indent=2, sort_keys=True)
 

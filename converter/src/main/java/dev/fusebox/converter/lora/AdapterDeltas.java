@@ -158,10 +158,16 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
         Map<String, Change> changes = new LinkedHashMap<>();
         Optional<String> readDirectly = Optional.ofNullable(READ_DIRECTLY_ON_V5.get(roles.modelType()));
         for (Delta d : byAdapterModule.values()) {
-            if (!legacy && readDirectly.isPresent() && d.module().endsWith(readDirectly.get())) {
-                notes.add(d.module() + "'s LoRA is left unmerged: " + roles.modelType() + " on transformers 5 reads "
-                        + d.module() + ".weight directly, so PEFT never applies it to this v5 adapter's outputs");
-                continue;
+            if (readDirectly.isPresent() && d.module().endsWith(readDirectly.get())) {
+                if (!legacy) {
+                    notes.add(d.module() + "'s LoRA is left unmerged, as PEFT leaves it out: " + roles.modelType()
+                            + " on transformers 5 reads " + d.module() + ".weight directly");
+                    continue;
+                }
+                notes.add(d.module() + "'s LoRA is merged, as transformers 4 applied it to this legacy adapter; "
+                        + "PEFT 0.21 on transformers 5 would leave it out (" + roles.modelType() + " reads "
+                        + d.module() + ".weight directly there), so the merged model computes what the adapter did "
+                        + "when it was made");
             }
             changes.put(d.module() + ".weight", d);
         }

@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -50,31 +51,86 @@ class PeftMergeFixtureTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"dora", "dora_rslora_patterns", "embedding", "dora_embedding", "lora_bias"})
+    @ValueSource(strings = {"dora", "dora_rslora_patterns", "embedding", "dora_embedding", "lora_bias", "jamba_mamba"})
     void mergedInFloat32EveryElementIsWithinOneUlpOfPeftsFloat64Merge(String name) throws Exception {
         Path out = tmp.resolve("merged");
-        MergeFixtureTest.merge(resource("base"), resource("adapter-" + name), out, Optional.of(Layout.LEGACY));
-        assertAgainstTruth(out, resource("base"), name, Dtype.F32);
+        Path base = resource(name.startsWith("jamba") ? "base-jamba" : "base");
+        MergeFixtureTest.merge(base, resource("adapter-" + name), out, Optional.of(Layout.LEGACY));
+        assertAgainstTruth(out, base, name, Dtype.F32);
+    }
+
+    /** transformers 4 called jamba's dt_proj, so PEFT applied the legacy adapter's LoRA there: it is merged, said so. */
+    @Test
+    void aLegacyJambaAdaptersDtProjLoraIsMergedWithAWord() throws Exception {
+        try (Checkpoint b = Checkpoint.open(resource("base-jamba"));
+             Checkpoint a = Checkpoint.open(resource("adapter-jamba_mamba"))) {
+            ConversionPlan plan = MergePlanner.plan(b, a, RuleBook.bundled(), Optional.of(Layout.V5));
+            assertThat(plan.warnings()).contains("model.layers.1.mamba.dt_proj's LoRA is merged, as transformers 4 "
+                    + "applied it to this legacy adapter; PEFT 0.21 on transformers 5 would leave it out (jamba reads "
+                    + "model.layers.1.mamba.dt_proj.weight directly there), so the merged model computes what the "
+                    + "adapter did when it was made");
+        }
+    }
+
+    /** A v5 adapter (it has target_parameters): PEFT on transformers 5 never applies dt_proj's LoRA, nor does the merge. */
+    @Test
+    void aV5JambaAdaptersDtProjLoraIsLeftUnmergedAsPeftLeavesItOut() throws Exception {
+        Path adapter = SyntheticAdapter.from(resource("adapter-jamba_mamba"))
+                .config(c -> c.putArray("target_parameters").add("feed_forward.experts.down_proj"))
+                .write(tmp.resolve("v5-jamba"));
+        Path out = tmp.resolve("merged");
+        try (Checkpoint b = Checkpoint.open(resource("base-jamba")); Checkpoint a = Checkpoint.open(adapter)) {
+            ConversionPlan plan = MergePlanner.plan(b, a, RuleBook.bundled(), Optional.of(Layout.LEGACY));
+            assertThat(plan.warnings()).contains("model.layers.1.mamba.dt_proj's LoRA is left unmerged, as PEFT "
+                    + "leaves it out: jamba on transformers 5 reads model.layers.1.mamba.dt_proj.weight directly");
+            PlanExecutor.execute(b, List.of(a), plan, out, ConvertOptions.DEFAULTS, ProgressListener.NONE,
+                    Cancellation.NEVER);
+        }
+        try (Checkpoint m = Checkpoint.open(out); Checkpoint b = Checkpoint.open(resource("base-jamba"));
+             Checkpoint t = Checkpoint.open(resource("truth-jamba_mamba.float64.safetensors"))) {
+            String dt = "model.layers.1.mamba.dt_proj.weight";
+            assertThat(m.tensor(dt).orElseThrow().data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
+                    .isEqualTo(b.tensor(dt).orElseThrow().data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            String x = "model.layers.1.mamba.x_proj.weight";
+            assertThat(FloatCodec.get(m.tensor(x).orElseThrow().data(), Dtype.F32, 0))
+                    .isCloseTo(FloatCodec.get(t.tensor(x).orElseThrow().data(), Dtype.F64, 0),
+                            org.assertj.core.data.Offset.offset(1e-6));
+        }
     }
 
     /**
      * DoRA on each expert's Linear modules merges into a v5 base exactly: each legacy weight is normalised whole
-     * before the rules fuse it. The v5 result converted back to legacy is the legacy merge byte for byte.
+     * before the rules fuse it. The v5 result converted back to legacy is the legacy merge byte for byte, and merging
+     * into the base converted to v5 first gives the same v5 tensors.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"dora", "embedding", "dora_embedding", "lora_bias"})
+    @ValueSource(strings = {"dora", "embedding", "dora_embedding", "lora_bias", "jamba_mamba"})
     void mergedIntoV5AndConvertedBackItIsTheLegacyMergeByteForByte(String name) throws Exception {
+        Path base = resource(name.startsWith("jamba") ? "base-jamba" : "base");
         Path legacy = tmp.resolve("legacy");
-        MergeFixtureTest.merge(resource("base"), resource("adapter-" + name), legacy, Optional.of(Layout.LEGACY));
+        MergeFixtureTest.merge(base, resource("adapter-" + name), legacy, Optional.of(Layout.LEGACY));
         Path v5 = tmp.resolve("v5");
-        MergeFixtureTest.merge(resource("base"), resource("adapter-" + name), v5, Optional.of(Layout.V5));
+        MergeFixtureTest.merge(base, resource("adapter-" + name), v5, Optional.of(Layout.V5));
         Path back = tmp.resolve("back");
         try (Checkpoint c = Checkpoint.open(v5)) {
             assertThat(c.layout()).isEqualTo(Layout.V5);
             PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.of(Layout.LEGACY)), back,
                     ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
         }
-        try (Checkpoint a = Checkpoint.open(back); Checkpoint b = Checkpoint.open(legacy)) {
+        assertSameTensors(back, legacy);
+        // Into the base converted to v5 first, kept v5: each legacy weight's range of a fused tensor is merged.
+        Path v5Base = tmp.resolve("v5-base");
+        try (Checkpoint c = Checkpoint.open(base)) {
+            PlanExecutor.execute(c, Planner.plan(c, RuleBook.bundled(), Optional.of(Layout.V5)), v5Base,
+                    ConvertOptions.DEFAULTS, ProgressListener.NONE, Cancellation.NEVER);
+        }
+        Path intoV5 = tmp.resolve("into-v5");
+        MergeFixtureTest.merge(v5Base, resource("adapter-" + name), intoV5, Optional.of(Layout.V5));
+        assertSameTensors(intoV5, v5);
+    }
+
+    private static void assertSameTensors(Path actual, Path expected) throws Exception {
+        try (Checkpoint a = Checkpoint.open(actual); Checkpoint b = Checkpoint.open(expected)) {
             assertThat(a.tensors().keySet()).containsExactlyInAnyOrderElementsOf(b.tensors().keySet());
             for (StoredTensor t : b.tensors().values()) {
                 StoredTensor got = a.tensor(t.key()).orElseThrow();
