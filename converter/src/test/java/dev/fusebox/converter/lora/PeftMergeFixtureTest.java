@@ -151,6 +151,21 @@ class PeftMergeFixtureTest {
         }
     }
 
+    /** PEFT turns fan_in_fan_out off for Linear modules (and embeddings never read it): merged untransposed. */
+    @Test
+    void fanInFanOutIsMergedAsPeftAppliesItWithAWord() throws Exception {
+        Path adapter = copyWithConfig("adapter-dora_embedding", "\"fan_in_fan_out\": false",
+                "\"fan_in_fan_out\": true");
+        try (Checkpoint b = Checkpoint.open(resource("base")); Checkpoint a = Checkpoint.open(adapter)) {
+            assertThat(MergePlanner.plan(b, a, RuleBook.bundled(), Optional.of(Layout.LEGACY)).warnings())
+                    .contains("adapter_config.json sets fan_in_fan_out, which PEFT turns off for Linear modules (and "
+                            + "embeddings ignore), so the adapter is merged as PEFT applies it: without transposing");
+        }
+        Path out = tmp.resolve("merged");
+        MergeFixtureTest.merge(resource("base"), adapter, out, Optional.of(Layout.LEGACY));
+        assertAgainstTruth(out, resource("base"), "dora_embedding", Dtype.F32);
+    }
+
     @Test
     void doraAndLoraBiasTogetherAreRefusedWithPeftsReason() throws Exception {
         Path adapter = copyWithConfig("adapter-lora_bias", "\"use_dora\": false", "\"use_dora\": true");
