@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,7 @@ import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.offset;
 
 /**
  * {@code --merge-adapter} against PEFT 0.21's own merge_and_unload() in float64 (resources lora/merge, made by
@@ -89,12 +91,12 @@ class PeftMergeFixtureTest {
         try (Checkpoint m = Checkpoint.open(out); Checkpoint b = Checkpoint.open(resource("base-jamba"));
              Checkpoint t = Checkpoint.open(resource("truth-jamba_mamba.float64.safetensors"))) {
             String dt = "model.layers.1.mamba.dt_proj.weight";
-            assertThat(m.tensor(dt).orElseThrow().data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE))
-                    .isEqualTo(b.tensor(dt).orElseThrow().data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            assertThat(m.tensor(dt).orElseThrow().data().toArray(ValueLayout.JAVA_BYTE))
+                    .isEqualTo(b.tensor(dt).orElseThrow().data().toArray(ValueLayout.JAVA_BYTE));
             String x = "model.layers.1.mamba.x_proj.weight";
             assertThat(FloatCodec.get(m.tensor(x).orElseThrow().data(), Dtype.F32, 0))
                     .isCloseTo(FloatCodec.get(t.tensor(x).orElseThrow().data(), Dtype.F64, 0),
-                            org.assertj.core.data.Offset.offset(1e-6));
+                            offset(1e-6));
         }
     }
 
@@ -135,8 +137,8 @@ class PeftMergeFixtureTest {
             for (StoredTensor t : b.tensors().values()) {
                 StoredTensor got = a.tensor(t.key()).orElseThrow();
                 assertThat(got.spec().shape()).as(t.key()).isEqualTo(t.spec().shape());
-                assertThat(got.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).as(t.key())
-                        .isEqualTo(t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+                assertThat(got.data().toArray(ValueLayout.JAVA_BYTE)).as(t.key())
+                        .isEqualTo(t.data().toArray(ValueLayout.JAVA_BYTE));
             }
         }
     }
