@@ -154,6 +154,11 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
                     + "missing; an embedding's LoRA needs both factors");
         }
         withMagnitudes(config, byAdapterModule, paramWrappers, magnitudes, file);
+        if (loraBias && !paramWrappers.isEmpty()) {
+            throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "sets lora_bias, and PEFT's ParamWrapper "
+                    + "(which holds " + paramWrappers.keySet().iterator().next() + "'s LoRA) raises \"lora.ParamWrapper "
+                    + "does not work with lora_bias=True.\"");
+        }
 
         Map<String, Change> changes = new LinkedHashMap<>();
         Optional<String> readDirectly = Optional.ofNullable(READ_DIRECTLY_ON_V5.get(roles.modelType()));
@@ -200,8 +205,9 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
         }
         if (config.raw().path("fan_in_fan_out").asBoolean(false)) {
             if (!paramWrappers.isEmpty()) {
-                throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "sets fan_in_fan_out, which PEFT's "
-                        + "ParamWrapper refuses for " + paramWrappers.keySet().iterator().next());
+                throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "sets fan_in_fan_out, and PEFT's "
+                        + "ParamWrapper (which holds " + paramWrappers.keySet().iterator().next() + "'s LoRA) raises "
+                        + "\"lora.ParamWrapper does not work with fan_in_fan_out.\"");
             }
             notes.add("adapter_config.json sets fan_in_fan_out, which PEFT turns off for Linear modules (and "
                     + "embeddings ignore), so the adapter is merged as PEFT applies it: without transposing");
