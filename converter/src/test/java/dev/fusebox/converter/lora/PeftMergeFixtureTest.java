@@ -2,6 +2,7 @@ package dev.fusebox.converter.lora;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
@@ -166,6 +167,20 @@ class PeftMergeFixtureTest {
         Path out = tmp.resolve("merged");
         MergeFixtureTest.merge(resource("base"), adapter, out, Optional.of(Layout.LEGACY));
         assertAgainstTruth(out, resource("base"), "dora_embedding", Dtype.F32);
+    }
+
+    /** A v5 adapter's experts sit in PEFT's ParamWrapper, which refuses DoRA and lora_bias: so does the merge. */
+    @ParameterizedTest
+    @ValueSource(strings = {"use_dora", "lora_bias"})
+    void doraOrLoraBiasWithAParameterWrapperIsRefusedWithPeftsReason(String flag) throws Exception {
+        Path v5 = tmp.resolve("v5-adapter");
+        AdapterFixtures.convert(Fixtures.tiny("legacy-lora-experts_gate"), v5, Optional.empty(), Optional.empty(),
+                Optional.empty());
+        Path adapter = SyntheticAdapter.from(v5).config(c -> c.put(flag, true)).write(tmp.resolve("flagged"));
+        assertThatThrownBy(() -> MergeFixtureTest.merge(Fixtures.tiny("legacy-base"), adapter, tmp.resolve("o"),
+                Optional.of(Layout.V5))).isInstanceOf(FuseboxException.class)
+                .hasMessageContaining("raises \"lora.ParamWrapper does not work with " + flag + "=True.\"");
+        assertThat(tmp.resolve("o")).doesNotExist();
     }
 
     @Test
