@@ -59,11 +59,24 @@ class ModelDimsTest {
     }
 
     @Test
+    void dots1WithoutLayerTypesAndANullWindowIsFullAttention() throws Exception {
+        ModelDims d = dims("""
+                {"model_type": "dots1", "n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1,
+                 "num_hidden_layers": 4, "max_window_layers": 2, "sliding_window": null}""");
+        assertThat(d.slidingWindow()).isZero();
+        assertThat(d.biased()).isEmpty();
+    }
+
+    @Test
     void whatThePassDoesNotImplementIsRefused() {
         refused("""
                 {"model_type": "dots1", "n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1,
                  "num_hidden_layers": 2, "layer_types": ["full_attention", "sliding_attention"]}""",
                 Problem.UNSUPPORTED, "sliding_attention", "full attention only");
+        refused("""
+                {"model_type": "dots1", "n_routed_experts": 8, "num_experts_per_tok": 2, "n_shared_experts": 1,
+                 "num_hidden_layers": 4, "max_window_layers": 2}""", Problem.UNSUPPORTED,
+                "layers from 2 on sliding-window attention", "4096 by default");
         refused("""
                 {"model_type": "ernie4_5_moe", "use_bias": true}""", Problem.UNSUPPORTED, "use_bias");
         refused("""
