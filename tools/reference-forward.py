@@ -84,6 +84,11 @@ MODELS = {
     # GLM-4-MoE's router and shared expert without its q/k norms, partial RoPE or dense layers; q/k/v biases
     "solar_open": dict(BASE, head_dim=8, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, n_group=4,
                        topk_group=2, routed_scaling_factor=1.8, norm_topk_prob=True, attention_bias=True),
+    # per-head q/k norms after RoPE, the router under mlp.gate.wg, a shared MLP, biases on q/k/v/o
+    "hunyuan_v1_moe": dict({k: v for k, v in COMMON.items() if k not in ("num_experts_per_tok",
+                                                                         "moe_intermediate_size")},
+                           head_dim=8, intermediate_size=16, moe_topk=2, attention_bias=True, eos_token_id=None,
+                           bos_token_id=None, pad_token_id=None, eod_token_id=None, sep_token_id=None),
 }
 
 # minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
