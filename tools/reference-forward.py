@@ -2,11 +2,11 @@
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
 For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open,
-hunyuan_v1_moe; those named
-after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
-seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
-transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
-sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
+hunyuan_v1_moe; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
+seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with
+save_pretrained in float32 (the legacy per-expert layout, as transformers 5.x writes it), then runs it in float64
+with eager attention and eager experts on a few token sequences and writes reference.json: input_ids, logits [T][V]
+and the hidden states transformers reports
 (the embeddings, each layer's output but the last, the final norm's output).
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
