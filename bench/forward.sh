@@ -11,11 +11,10 @@ if [ -z "${JAVA_HOME:-}" ]; then
   JAVA_HOME=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n1)
 fi
 export JAVA_HOME
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 cd "$ROOT"
-mvn -B -q -pl converter -am test-compile
+./mvnw -B -q -pl converter -am test-compile
 CP_FILE=$(mktemp)
-mvn -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
+./mvnw -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
 DEPS=$(cat "$CP_FILE")
 rm -f "$CP_FILE"
 mkdir -p "$DIR"
