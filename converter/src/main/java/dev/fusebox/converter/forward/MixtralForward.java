@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The Mixtral causal LM forward pass in float32, as transformers' modeling_mixtral computes it (DESIGN.md §1):
+ * The Mixtral causal LM forward pass in float32, as transformers' modeling_mixtral computes it (docs/design.md §1):
  * pre-norm decoder layers of GQA attention with rotate-half RoPE and a causal (optionally windowed) softmax, then a
  * sparse MoE block whose router takes a softmax over all experts in float32, keeps the top-k and renormalises
  * them; final RMSNorm; lm_head. One sequence, no cache. Qwen2-MoE, Qwen3-MoE and OLMoE are the same with what
