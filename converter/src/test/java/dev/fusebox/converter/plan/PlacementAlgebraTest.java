@@ -34,7 +34,7 @@ import java.util.stream.Stream;
  * put it (checked against {@link IntTensor}, an element-wise oracle, on tensors whose every element is distinct),
  * and converting the output back gives the input's files byte for byte (each operation's inverse undoes it).
  */
-class PlacementAlgebraProperties {
+class PlacementAlgebraTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String LAYER = "model.layers.0.mlp.";
