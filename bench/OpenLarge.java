@@ -33,7 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Opening a checkpoint of 100 160 tensors (DESIGN.md §5: "opens and shows its trees in under a second"), phase by
+ * Opening a checkpoint of 100 160 tensors (docs/design.md §4: "opens and shows its trees in under a second"), phase by
  * phase, as the desktop app and {@code inspect} do it.
  *
  * <pre>

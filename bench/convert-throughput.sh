@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Conversion throughput against cp, and peak memory (DESIGN.md §5: at least 0.9x cp, under 256 MiB).
+# Conversion throughput against cp, and peak memory (docs/design.md §4: at least 0.9x cp, under 256 MiB).
 #
 #   bench/convert-throughput.sh [SIZE_GIB] [DIR...]
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Value-diff throughput against cat, peak memory, and how often each byte is read (DESIGN.md §5; issue 19).
+# Value-diff throughput against cat, peak memory, and how often each byte is read (docs/design.md §4; issue 19).
 #
 #   bench/diff-throughput.sh [SIZE_GIB] [DIR]
 #

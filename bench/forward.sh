@@ -3,19 +3,18 @@
 # 32000, 2 layers, bf16), Vector API kernel against scalar loops, and the weight bytes read against the time to
 # read them once from memory; then how far merging the sample adapter and re-rounding to f32/f16/bf16 moves the
 # logits (what verify's per-dtype tolerance must admit). Writes the samples once under $1 (default
-# /tmp/fusebox-bench, about 3.5 GB); $2 = timing or precision runs one part. Figures go into docs/benchmarks.md.
+# bench/work/forward, about 3.5 GB); $2 = timing or precision runs one part. Figures go into docs/benchmarks.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-DIR="${1:-/tmp/fusebox-bench}"
+DIR="${1:-$ROOT/bench/work/forward}"
 if [ -z "${JAVA_HOME:-}" ]; then
   JAVA_HOME=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n1)
 fi
 export JAVA_HOME
-export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
 cd "$ROOT"
-mvn -B -q -pl converter -am test-compile
+./mvnw -B -q -pl converter -am test-compile
 CP_FILE=$(mktemp)
-mvn -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
+./mvnw -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
 DEPS=$(cat "$CP_FILE")
 rm -f "$CP_FILE"
 mkdir -p "$DIR"

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Plain loops against the Vector API for the forward pass's dot product (bench/DotKernels.java), at 4 tokens (an
-# expert's share of a 16-token pass) and 16 (lm_head). Figures go into docs/benchmarks.md.
+# JMH benchmarks of the forward pass's real kernels (converter/src/test/java/.../forward/KernelBenchmark.java):
+# one expert projection through MatMul (3584 × 1024 bf16, 4 and 16 tokens, one thread) and a bare 1024-wide dot,
+# with ScalarKernel and VectorKernel, in a JVM forked with jdk.incubator.vector. Extra arguments go to JMH (e.g.
+# -f 1 -wi 1 -i 3 for a quick run, or a regex naming one benchmark). Figures go into docs/benchmarks.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-JAVA="${JAVA_HOME:-$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n1)}/bin/java"
-for tokens in 4 16; do
-  "$JAVA" --add-modules jdk.incubator.vector "$ROOT/bench/DotKernels.java" "$tokens" 2>&1 \
-    | grep -v -x -F 'WARNING: Using incubator modules: jdk.incubator.vector'
-done
-echo "load average during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -z "${JAVA_HOME:-}" ]; then
+  JAVA_HOME=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n1)
+fi
+export JAVA_HOME
+cd "$ROOT"
+./mvnw -B -q -pl converter -am test-compile
+CP_FILE=$(mktemp)
+trap 'rm -f "$CP_FILE"' EXIT
+./mvnw -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
+"$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -cp "converter/target/classes:converter/target/test-classes:$(cat "$CP_FILE")" \
+  org.openjdk.jmh.Main KernelBenchmark "$@" 2>&1 | grep -v -x -F 'WARNING: Using incubator modules: jdk.incubator.vector'
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,11 +2,11 @@
 # verify on a Mixtral-8x7B-shaped checkpoint (87 GiB of sparse files, bench/SparseMixtral.java) with --layers 1:
 # the conversion is read through its plan, so nothing is written; prints the wall and CPU time, the peak memory,
 # the bytes each side read, the load average, and every file the run opened for writing (strace, when installed).
-# $1 = where the sparse checkpoint goes (default /tmp/fusebox-8x7b; a few hundred KB of disk). Figures go into
+# $1 = where the sparse checkpoint goes (default bench/work/8x7b; a few hundred KB of disk). Figures go into
 # docs/benchmarks.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-DIR="${1:-/tmp/fusebox-8x7b}"
+DIR="${1:-$ROOT/bench/work/8x7b}"
 if [ -z "${JAVA_HOME:-}" ]; then
   JAVA_HOME=$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n1)
 fi

@@ -44,7 +44,6 @@ for tool in java jar jlink jpackage; do
     die "needs JAVA_HOME set to a JDK 25 or newer with jlink and jpackage; run it as './fusebox package', which finds one."
   fi
 done
-command -v mvn >/dev/null 2>&1 || die "needs Apache Maven (mvn) on PATH to build the jars."
 
 rm -rf "$WORK"
 mkdir -p "$WORK/modules" "$WORK/resources"
@@ -52,7 +51,7 @@ mkdir -p "$WORK/modules" "$WORK/resources"
 # Jars left in lib/ by an earlier dependency version would be duplicate modules to jlink: copy them afresh.
 say "building the jars ..."
 rm -rf "$LIB_DIR"
-if ! (cd "$ROOT" && mvn -B -Dstyle.color=never -Dmaven.test.skip=true package >"$WORK/build.log" 2>&1); then
+if ! (cd "$ROOT" && "$ROOT/mvnw" -B -Dstyle.color=never -Dmaven.test.skip=true package >"$WORK/build.log" 2>&1); then
   grep -E '^\[(ERROR|FATAL)\]' "$WORK/build.log" | head -n 20 >&2 || true
   die "the build failed; its log is target/package/build.log."
 fi

@@ -1,6 +1,6 @@
 """Checks every bundled conversion family against the real transformers, end to end.
 
-    /tmp/fusebox-oracle-venv/bin/python tools/oracle-families.py [MODEL_TYPE ...] [--keep DIR]
+    $(tools/setup-python-oracle.sh) tools/oracle-families.py [MODEL_TYPE ...] [--keep DIR]
 
 For each model type the bundled rules name (all of them when none is given), with the installed transformers:
   1. build a tiny random model (hidden 64, 2 layers with at least one MoE layer, 4 experts, vocab 256) and

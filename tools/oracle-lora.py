@@ -2,7 +2,7 @@
 
     ORACLE_PYTHON tools/oracle-lora.py [MODEL_TYPE ...] [--variants NAME,...] [--keep DIR] [--json FILE]
         (environment: FUSEBOX_LEGACY_PYTHON, a python with transformers 4.57 + PEFT 0.21, from
-         shared/tools/setup-legacy-world.sh; without it every adapter is written by hand)
+         tools/setup-legacy-world.sh; without it every adapter is written by hand)
 
 For each model type (default: a few covering each pattern of family) and each variant of adapter:
   1. a tiny base (tools/oracle-families.py's tiny_config), saved by transformers 5 in the legacy layout;

@@ -1,7 +1,7 @@
 """Learns each bundled model type's module tree from transformers itself, as data, and prints goldens to test it.
 
-    /tmp/fusebox-oracle-venv/bin/python tools/tree-templates.py [MODEL_TYPE ...]   # v5 layout, transformers 5.x
-    /tmp/fusebox-legacy-venv/bin/python tools/tree-templates.py [MODEL_TYPE ...]   # legacy layout, transformers 4.x
+    $(tools/setup-python-oracle.sh) tools/tree-templates.py [MODEL_TYPE ...]   # v5 layout, transformers 5.x
+    $(tools/setup-legacy-world.sh) tools/tree-templates.py [MODEL_TYPE ...]   # legacy layout, transformers 4.x
 
 The installed transformers decides the layout (5.x: v5, 4.x: legacy). For each model type the bundled rules name
 (all of them when none is given) that this transformers has a CausalLM class for, or one of the multimodal types

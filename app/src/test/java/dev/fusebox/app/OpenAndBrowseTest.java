@@ -70,12 +70,20 @@ class OpenAndBrowseTest extends WindowTest {
         }
         assertThat(drawn).as("pixels of the link's curve").isGreaterThan(20);
         // Once nothing moves, no more painting: the gutter used to repaint after every layout pass, and each repaint
-        // asked for the next pass, about 60 a second for as long as the window was open.
+        // asked for the next pass, about 60 a second for as long as the window was open. Layout passes forced with
+        // nothing changed must paint nothing and leave no pass pending.
         ChartCanvas chart = (ChartCanvas) gutter;
-        long before = WaitForAsyncUtils.asyncFx(chart::paints).get(10, TimeUnit.SECONDS);
-        Thread.sleep(1000);
-        assertThat(WaitForAsyncUtils.asyncFx(chart::paints).get(10, TimeUnit.SECONDS) - before)
-                .as("paints in a second with nothing moving").isLessThanOrEqualTo(1);
+        long extra = WaitForAsyncUtils.asyncFx(() -> {
+            long before = chart.paints();
+            for (int pass = 0; pass < 3; pass++) {
+                chart.requestLayout();
+                chart.layout();
+            }
+            return chart.paints() - before;
+        }).get(10, TimeUnit.SECONDS);
+        assertThat(extra).as("paints in three layout passes with nothing moving").isZero();
+        assertThat(WaitForAsyncUtils.asyncFx(chart::isNeedsLayout).get(10, TimeUnit.SECONDS))
+                .as("a layout pass asked for after the last one").isFalse();
     }
 
     @Test

@@ -3,7 +3,7 @@ package dev.fusebox.converter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The reference fixtures made by the real Python stack (a copy of ../shared/fixtures, checked by SHA256SUMS). */
+/** The reference fixtures made by the real Python stack (fixtures/, rebuilt by tools/make-fixtures.sh, checked by SHA256SUMS). */
 public final class Fixtures {
 
     private Fixtures() {

@@ -7,7 +7,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The keys and shapes a Mixtral config implies, written out from DESIGN.md §1 for tests to compare against. */
+/** The keys and shapes a Mixtral config implies, written out from docs/design.md §1 for tests to compare against. */
 public record MixtralShapes(int hidden, int intermediate, int experts, int layers, int heads, int kvHeads, int vocab) {
 
     public static final MixtralShapes TINY = new MixtralShapes(64, 96, 4, 2, 4, 2, 256);

@@ -3,7 +3,7 @@ and the safetensors library of the Python oracle, and from the fixtures transfor
 rule files. The fuzz tests run over these inputs in the normal test suite
 (regression mode); inputs the fuzzer finds that break a test are added beside them as crash-<sha1> files.
 
-Run from the repository root:  /tmp/fusebox-oracle-venv/bin/python \
+Run from the repository root:  $(tools/setup-python-oracle.sh) \
     converter/src/test/resources/dev/fusebox/converter/make_fuzz_seeds.py
 """
 import collections

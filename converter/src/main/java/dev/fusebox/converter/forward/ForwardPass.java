@@ -12,7 +12,7 @@ import java.util.Optional;
 
 /**
  * The causal LM forward pass of the MoE families in {@link ModelDims#MODEL_TYPES}, in float32, as transformers'
- * modeling files compute it (DESIGN.md §1): pre-norm decoder layers of GQA attention with RoPE and a causal
+ * modeling files compute it (docs/design.md §1): pre-norm decoder layers of GQA attention with RoPE and a causal
  * (optionally windowed) softmax, then a sparse MoE block whose {@link Router} chooses the experts; final RMSNorm;
  * lm_head. One sequence, no cache. Mixtral is the plain case; the other families add what their modeling files
  * add ({@link ModelDims}): attention biases, q/k RMSNorm before RoPE (per head, or over the whole projection, then

@@ -11,7 +11,7 @@ import java.util.Comparator;
  * is a conversion that re-rounds weights to their storage type, as merging an adapter does; what it must reject is
  * a change of meaning (swapped experts, a LoRA scale off by √2), which moves logits by 0.1 to several units.
  * <ul>
- * <li>float32 and float64 weights: 1e-4 absolute on logits (DESIGN.md §5).</li>
+ * <li>float32 and float64 weights: 1e-4 absolute on logits (docs/design.md §4).</li>
  * <li>float16 (10-bit mantissa) and bfloat16 (7-bit): re-rounding errs relative to the values, so 1e-3 and 8e-3 of
  * the largest |logit|. Merging the seed sample's adapter and re-rounding moved its logits (largest 5.1) by
  * 1.6e-3 in float16 and 1.2e-2 in bfloat16: a third of these (docs/benchmarks.md).</li>

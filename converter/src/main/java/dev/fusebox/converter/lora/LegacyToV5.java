@@ -27,7 +27,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Plans a legacy adapter in the v5 PEFT format (DESIGN.md §1): per layer, the experts' LoRA of each stacked
+ * Plans a legacy adapter in the v5 PEFT format (docs/design.md §1): per layer, the experts' LoRA of each stacked
  * parameter becomes one wrapper whose A is [E·R, in] (expert-major rows: expert e's branch b at rows
  * {@code e·R + offset_b + k}) and whose B is [branches·out, R·E] (rank-major columns {@code k·E + e}, each branch in
  * its own rows and rank window: block-diagonal, zeros elsewhere). The fused rank R is the sum of the branches'

@@ -208,7 +208,7 @@ class FamilyConversionTest {
         }
     }
 
-    /** What DESIGN.md §1 says a fused tensor holds: per expert, in numeric order, its sources one after another. */
+    /** What docs/design.md §1 says a fused tensor holds: per expert, in numeric order, its sources one after another. */
     private static byte[] concatenated(FamilyCase family, FamilyCase.Fused f) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (List<String> expert : f.perExpert()) {

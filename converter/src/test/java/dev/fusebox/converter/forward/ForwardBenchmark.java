@@ -36,7 +36,7 @@ public final class ForwardBenchmark {
 
     /** Arguments: the directory for the samples, then {@code timing}, {@code precision} or nothing for both. */
     public static void main(String[] args) throws Exception {
-        Path dir = Path.of(args.length > 0 ? args[0] : "/tmp/fusebox-bench");
+        Path dir = Path.of(args.length > 0 ? args[0] : "bench/work/forward");
         String part = args.length > 1 ? args[1] : "all";
         if (!part.equals("precision")) {
             timing(dir);
@@ -102,7 +102,7 @@ public final class ForwardBenchmark {
 
     /**
      * How far merging the sample adapter and storing the result in the weights' dtype moves the logits: what a
-     * verification tolerance for that dtype must admit (DESIGN.md asks 1e-4 for float32).
+     * verification tolerance for that dtype must admit (docs/design.md §4 asks 1e-4 for float32).
      */
     private static void storagePrecision(Path dir) throws Exception {
         System.out.println("adapter merged and re-rounded to the storage dtype, against base + adapter unmerged:");

@@ -1,6 +1,6 @@
 """Makes the torch.save files the .bin reader is tested on, with the real torch (the Python oracle).
 
-Run from the repository root:  /tmp/fusebox-oracle-venv/bin/python \
+Run from the repository root:  $(tools/setup-python-oracle.sh) \
     converter/src/test/resources/dev/fusebox/converter/torchzip/make_bin_files.py
 
 Good files (each with the tensors it must yield, as safetensors written by the safetensors library):
