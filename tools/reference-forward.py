@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe, olmoe) this builds a tiny model from a seeded config, gives every weight a
-seeded normal value (norms around 1), saves it with save_pretrained in float32 (the legacy per-expert layout, as
+For each model type (qwen3_moe, qwen2_moe, olmoe, deepseek_v3) this builds a tiny model from a seeded config, gives every weight a
+seeded normal value (norms around 1, and so DeepSeek's routing correction bias), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
 (the embeddings, each layer's output but the last, the final norm's output).
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
-MLPs and Qwen2-MoE's shared expert, every lora_B non-zero) into legacy-adapter/, merges it into the legacy weights
+MLPs and the shared experts, every lora_B non-zero; DeepSeek's attention by its own projections' names) into legacy-adapter/, merges it into the legacy weights
 in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
@@ -53,7 +53,23 @@ MODELS = {
     # q/k norms over the whole projection, q/k/v clipped, top-k not renormalised, no dense layers
     "olmoe": dict({k: v for k, v in COMMON.items() if k != "moe_intermediate_size"}, intermediate_size=16,
                   norm_topk_prob=False, clip_qkv=1.0, eos_token_id=None, pad_token_id=None),
+    # multi-head latent attention (q through its low-rank pair, k/v from one latent, interleaved RoPE on 4 of each
+    # head's 12 query/key dims, value heads of 6) with YaRN (its mscale changes both cos/sin and the softmax scale);
+    # sigmoid routing over 12 experts in 4 groups, 2 groups kept, a seeded correction bias, top-3 renormalised and
+    # scaled by 2.5; a shared expert; layer 0 dense
+    "deepseek_v3": dict({k: v for k, v in COMMON.items() if k not in ("num_experts", "num_key_value_heads")},
+                        num_key_value_heads=4, n_routed_experts=12, n_group=4, topk_group=2, num_experts_per_tok=3,
+                        n_shared_experts=1, intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12,
+                        kv_lora_rank=8, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6,
+                        routed_scaling_factor=2.5, norm_topk_prob=True,
+                        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                         "original_max_position_embeddings": 16, "mscale": 1.0,
+                                         "mscale_all_dim": 0.8, "beta_fast": 32, "beta_slow": 1}),
 }
+
+# every linear layer but the routers: DeepSeek's attention has its own projections
+TARGETS = {"deepseek_v3": ["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj", "gate_proj",
+                           "up_proj", "down_proj"]}
 
 
 def build(model_type, seed):
@@ -66,6 +82,9 @@ def build(model_type, seed):
                 p.copy_(1.0 + 0.1 * torch.randn_like(p))
             else:
                 p.copy_(0.15 * torch.randn_like(p))
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                b.copy_(0.1 * torch.randn_like(b))
     return model.float().eval()
 
 
@@ -90,7 +109,8 @@ def make_adapters(out, work):
             config.setdefault("num_experts", config["num_local_experts"])
         (base / "config.json").write_text(json.dumps(config))
         shutil.copy(out / model_type / "legacy-base" / "model.safetensors", base)
-        jobs.append({"base": str(base), "out": str(out / model_type / "legacy-adapter"), "config": ADAPTER,
+        adapter = dict(ADAPTER, target_modules=TARGETS.get(model_type, ADAPTER["target_modules"]))
+        jobs.append({"base": str(base), "out": str(out / model_type / "legacy-adapter"), "config": adapter,
                      "dtype": "float32", "bin": False, "seed": 2000 + seed})
     (work / "jobs.json").write_text(json.dumps(jobs))
     tool = Path(__file__).with_name("make-legacy-adapter.py")
