@@ -9,9 +9,9 @@ import dev.fusebox.converter.checkpoint.Layout;
  * (gate), w3 (up) and w2 (down); Qwen's router is {@code mlp.gate} and each expert has its own gate_proj, up_proj
  * and down_proj. An adapter adapts each of them as a plain lora.Linear.
  */
-final class LegacyWeights extends MixtralWeights {
+final class LegacyWeights extends ModelWeights {
 
-    LegacyWeights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+    LegacyWeights(TensorSource tensors, ModelDims dims, AdapterWeights adapter) {
         super(tensors, dims, adapter);
     }
 
@@ -46,7 +46,7 @@ final class LegacyWeights extends MixtralWeights {
 
     @Override
     void checkExperts() throws FuseboxException {
-        MixtralDims d = dims();
+        ModelDims d = dims();
         for (int l = 0; l < d.layers(); l++) {
             if (d.dense(l)) {
                 continue;

@@ -16,12 +16,12 @@ import java.util.Optional;
  * {@code experts.base_layer} and down's under {@code experts}; the router's weight gets a 2-D one under
  * {@code mlp.gate}. Rank and alpha come from the patterns matched against {@code <module>.<parameter>}.
  */
-final class V5Weights extends MixtralWeights {
+final class V5Weights extends ModelWeights {
 
     /** MixtralExperts' parameters in declaration order, the order PEFT wraps them in. */
     private static final List<String> EXPERT_PARAMETERS = List.of("gate_up_proj", "down_proj");
 
-    V5Weights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+    V5Weights(TensorSource tensors, ModelDims dims, AdapterWeights adapter) {
         super(tensors, dims, adapter);
     }
 
@@ -36,7 +36,7 @@ final class V5Weights extends MixtralWeights {
 
     @Override
     void checkExperts() throws FuseboxException {
-        MixtralDims d = dims();
+        ModelDims d = dims();
         int h = d.hidden();
         int i = d.intermediate();
         int e = d.experts();
@@ -82,7 +82,7 @@ final class V5Weights extends MixtralWeights {
 
     @Override
     public Expert expert(int layer, int expert) throws FuseboxException {
-        MixtralDims d = dims();
+        ModelDims d = dims();
         int h = d.hidden();
         int i = d.intermediate();
         String experts = mlp(layer) + "experts";

@@ -81,8 +81,8 @@ class FamilyForwardTest {
     private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source,
                                      Optional<Checkpoint> adapter, FamilyReference ref, int sequence)
             throws Exception {
-        MixtralWeights w = MixtralWeights.open(tensors, layout, source.config().orElseThrow(), adapter);
-        return new MixtralForward(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
+        ModelWeights w = ModelWeights.open(tensors, layout, source.config().orElseThrow(), adapter);
+        return new ForwardPass(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
                 Cancellation.NEVER);
     }
 

@@ -22,14 +22,14 @@ import java.util.Optional;
  * every tensor the model needs and every adapter pair against the shapes the config implies; data is decoded only
  * when a pass asks for it, so only the experts the router picks are read.
  */
-public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
+public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
 
     private final TensorSource tensors;
-    private final MixtralDims dims;
+    private final ModelDims dims;
     private final AdapterWeights adapter;
     private final Map<String, LoraFactors> lora = new HashMap<>();
 
-    MixtralWeights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+    ModelWeights(TensorSource tensors, ModelDims dims, AdapterWeights adapter) {
         this.tensors = tensors;
         this.dims = dims;
         this.adapter = adapter;
@@ -39,17 +39,17 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
      * Opens the weights of {@code model} in the layout its keys show, with {@code config} (the model's own, or the
      * source's for a bare converted file) and an optional adapter in the same layout.
      */
-    public static MixtralWeights open(Checkpoint model, ModelConfig config, Optional<Checkpoint> adapter)
+    public static ModelWeights open(Checkpoint model, ModelConfig config, Optional<Checkpoint> adapter)
             throws FuseboxException {
         return open(new CheckpointTensors(model), model.layout(), config, adapter);
     }
 
     /** Opens the weights {@code tensors} holds in {@code layout}; see {@link #open(Checkpoint, ModelConfig, Optional)}. */
-    public static MixtralWeights open(TensorSource model, Layout layout, ModelConfig config,
+    public static ModelWeights open(TensorSource model, Layout layout, ModelConfig config,
                                       Optional<Checkpoint> adapter) throws FuseboxException {
-        MixtralDims dims = MixtralDims.of(config);
+        ModelDims dims = ModelDims.of(config);
         AdapterWeights a = adapter.isPresent() ? AdapterWeights.of(adapter.get()) : null;
-        MixtralWeights w = switch (layout) {
+        ModelWeights w = switch (layout) {
             case LEGACY -> new LegacyWeights(model, dims, a);
             case V5 -> new V5Weights(model, dims, a);
             case UNKNOWN -> throw new FuseboxException(Problem.UNSUPPORTED, model.location(),
@@ -63,7 +63,7 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
         return w;
     }
 
-    public MixtralDims dims() {
+    public ModelDims dims() {
         return dims;
     }
 

@@ -16,24 +16,24 @@ import java.util.Optional;
  * pre-norm decoder layers of GQA attention with rotate-half RoPE and a causal (optionally windowed) softmax, then a
  * sparse MoE block whose router takes a softmax over all experts in float32, keeps the top-k and renormalises
  * them; final RMSNorm; lm_head. One sequence, no cache. Qwen2-MoE, Qwen3-MoE and OLMoE are the same with what
- * their modeling files add ({@link MixtralDims}): attention biases, q/k RMSNorm before RoPE (Qwen3's per head,
+ * their modeling files add ({@link ModelDims}): attention biases, q/k RMSNorm before RoPE (Qwen3's per head,
  * OLMoE's over the whole projection, then its clamp of q, k and v), top-k weights left as they are unless
- * norm_topk_prob, dense MLP layers, and Qwen2's shared expert scaled by the sigmoid of its gate. Weights come from a {@link MixtralWeights} view, so the same code runs the legacy and the
+ * norm_topk_prob, dense MLP layers, and Qwen2's shared expert scaled by the sigmoid of its gate. Weights come from a {@link ModelWeights} view, so the same code runs the legacy and the
  * v5 layout.
  */
-public final class MixtralForward {
+public final class ForwardPass {
 
-    private final MixtralWeights weights;
-    private final MixtralDims dims;
+    private final ModelWeights weights;
+    private final ModelDims dims;
     private final Kernel kernel;
 
-    public MixtralForward(MixtralWeights weights, Kernel kernel) {
+    public ForwardPass(ModelWeights weights, Kernel kernel) {
         this.weights = weights;
         this.dims = weights.dims();
         this.kernel = kernel;
     }
 
-    public MixtralForward(MixtralWeights weights) {
+    public ForwardPass(ModelWeights weights) {
         this(weights, Kernel.best());
     }
 

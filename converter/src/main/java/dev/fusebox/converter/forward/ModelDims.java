@@ -21,7 +21,7 @@ import java.util.Set;
  * to ±clipQkv; {@code normTopK} renormalises the top-k routing weights.
  * {@code slidingWindow} is 0 when attention is not windowed.
  */
-public record MixtralDims(String modelType, int hidden, int intermediate, int experts, int topK, int layers,
+public record ModelDims(String modelType, int hidden, int intermediate, int experts, int topK, int layers,
                           int heads, int kvHeads, int headDim, int vocab, double rmsNormEps, double ropeTheta,
                           int slidingWindow, boolean tieWordEmbeddings, QkNorm qkNorm, double clipQkv, boolean normTopK,
                           List<String> biased, int sharedIntermediate, int denseIntermediate,
@@ -34,7 +34,7 @@ public record MixtralDims(String modelType, int hidden, int intermediate, int ex
     public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE";
 
     /** Reads and checks a config; a model the pass does not implement is {@link Problem#UNSUPPORTED}. */
-    public static MixtralDims of(ModelConfig config) throws FuseboxException {
+    public static ModelDims of(ModelConfig config) throws FuseboxException {
         String type = config.modelType().orElse(null);
         if (!MODEL_TYPES.contains(type)) {
             throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "is a "
@@ -68,7 +68,7 @@ public record MixtralDims(String modelType, int hidden, int intermediate, int ex
                 ? List.of("q_proj", "k_proj", "v_proj") : List.of())
                 : !mixtral && bool(raw, "attention_bias", false)
                 ? List.of("q_proj", "k_proj", "v_proj", "o_proj") : List.of();
-        MixtralDims d = new MixtralDims(type, hidden,
+        ModelDims d = new ModelDims(type, hidden,
                 or(config.expertIntermediateSize(), mixtral ? 14336 : olmoe ? 2048
                         : type.equals("qwen2_moe") ? 1408 : 768),
                 or(config.numExperts(), mixtral ? 8 : olmoe ? 64 : type.equals("qwen2_moe") ? 60 : 128),
