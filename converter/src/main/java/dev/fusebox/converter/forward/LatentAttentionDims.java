@@ -1,0 +1,106 @@
+package dev.fusebox.converter.forward;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.ModelConfig;
+
+import java.util.Set;
+
+/**
+ * The sizes of DeepSeek's multi-head latent attention (modeling_deepseek_v3's DeepseekV3Attention, which
+ * glm4_moe_lite's is a copy of): queries through the low-rank pair q_a_proj, q_a_layernorm, q_b_proj
+ * ({@code qLoraRank} above 0) or one q_proj; keys and values from one latent of {@code kvLoraRank} (kv_a_proj_with_mqa,
+ * kv_a_layernorm, kv_b_proj) plus a key part of {@code qkRopeHeadDim} shared by the heads; each query/key head is
+ * {@code qkNopeHeadDim} dimensions without position and {@code qkRopeHeadDim} with RoPE, each value head
+ * {@code vHeadDim}. {@code interleave}: RoPE rotates the pairs (0, 1), (2, 3)... rather than the two halves.
+ * {@code attentionBias}: q_a_proj, kv_a_proj_with_mqa and o_proj have biases. {@code scale} is the softmax scale.
+ */
+public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLoraRank, int qkNopeHeadDim,
+                                  int qkRopeHeadDim, int vHeadDim, boolean interleave, boolean attentionBias,
+                                  Rope rope, double scale) {
+
+    /** The model types whose attention this is. */
+    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v3", "glm4_moe_lite");
+
+    /** transformers builds the latent norms with RMSNorm's default epsilon, not the config's rms_norm_eps. */
+    public static final double LATENT_NORM_EPS = 1e-6;
+
+    /** Reads and checks the attention of a {@link #MODEL_TYPES} config, with transformers' defaults. */
+    public static LatentAttentionDims of(ModelConfig config) throws FuseboxException {
+        String type = config.modelType().orElse("");
+        boolean glm = type.equals("glm4_moe_lite");
+        JsonNode raw = config.raw();
+        int hidden = config.hiddenSize().orElse(glm ? 2048 : 7168);
+        int heads = config.numAttentionHeads().orElse(glm ? 20 : 128);
+        int kvHeads = config.numKeyValueHeads().orElse(heads);
+        if (kvHeads != heads) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + kvHeads
+                    + " key/value heads for " + heads + " attention heads; latent attention expands its keys and "
+                    + "values to every head, so transformers runs it only when the two are equal");
+        }
+        JsonNode q = raw.get("q_lora_rank");
+        int qLoraRank = q == null ? (glm ? 768 : 1536) : q.isNull() ? 0 : positive(config, q, "q_lora_rank");
+        int nope = intField(config, "qk_nope_head_dim", glm ? 192 : 128);
+        int ropeDim = intField(config, "qk_rope_head_dim", 64);
+        if (ropeDim % 2 != 0) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives an odd qk_rope_head_dim ("
+                    + ropeDim + "), and RoPE rotates pairs of dimensions");
+        }
+        // DeepSeek sets head_dim, the size of transformers' RoPE table, to qk_rope_head_dim; GLM reads it
+        int table = glm ? config.headDim().orElse(hidden / heads) : ropeDim;
+        if (table != ropeDim) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives head_dim " + table
+                    + " (the size of transformers' RoPE table) but qk_rope_head_dim " + ropeDim
+                    + ", which transformers cannot apply to each other");
+        }
+        Rope rope = Rope.of(config, ropeDim);
+        double scale = Math.pow(nope + ropeDim, -0.5) * rope.softmaxScale();
+        return new LatentAttentionDims(hidden, heads, qLoraRank, intField(config, "kv_lora_rank", 512), nope,
+                ropeDim, intField(config, "v_head_dim", glm ? 256 : 128), bool(raw, "rope_interleave", true),
+                bool(raw, "attention_bias", false), rope, scale);
+    }
+
+    /** Dimensions of one query or key head. */
+    public int qkHeadDim() {
+        return qkNopeHeadDim + qkRopeHeadDim;
+    }
+
+    /** Width of the queries, all heads: q_b_proj's (or q_proj's) output. */
+    public int qWidth() {
+        return heads * qkHeadDim();
+    }
+
+    /** Width of kv_a_proj_with_mqa's output: the latent, then the shared RoPE key. */
+    public int compressedWidth() {
+        return kvLoraRank + qkRopeHeadDim;
+    }
+
+    /** Width of kv_b_proj's output: per head, its position-free key, then its value. */
+    public int kvWidth() {
+        return heads * (qkNopeHeadDim + vHeadDim);
+    }
+
+    /** Width of the attention's output, o_proj's input. */
+    public int outWidth() {
+        return heads * vHeadDim;
+    }
+
+    private static int intField(ModelConfig config, String field, int fallback) throws FuseboxException {
+        JsonNode v = config.raw().get(field);
+        return v == null || v.isNull() ? fallback : positive(config, v, field);
+    }
+
+    private static int positive(ModelConfig config, JsonNode v, String field) throws FuseboxException {
+        if (!v.isIntegralNumber() || v.intValue() < 1) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(),
+                    "gives " + field + " as " + v + ", and it must be a positive whole number");
+        }
+        return v.intValue();
+    }
+
+    private static boolean bool(JsonNode node, String field, boolean fallback) {
+        JsonNode v = node.get(field);
+        return v != null && v.isBoolean() ? v.booleanValue() : fallback;
+    }
+}
