@@ -43,17 +43,20 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         int qLoraRank = q == null ? (glm ? 768 : 1536) : q.isNull() ? 0 : positive(config, q, "q_lora_rank");
         int nope = intField(config, "qk_nope_head_dim", glm ? 192 : 128);
         int ropeDim = intField(config, "qk_rope_head_dim", 64);
+        if (glm && raw.has("head_dim")) {
+            // GLM's config maps head_dim onto qk_rope_head_dim: one of them, or both the same
+            int headDim = intField(config, "head_dim", ropeDim);
+            if (raw.has("qk_rope_head_dim") && headDim != ropeDim) {
+                throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives head_dim " + headDim
+                        + " and qk_rope_head_dim " + ropeDim + ", which glm4_moe_lite reads as the same setting");
+            }
+            ropeDim = headDim;
+        }
         if (ropeDim % 2 != 0) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives an odd qk_rope_head_dim ("
                     + ropeDim + "), and RoPE rotates pairs of dimensions");
         }
-        // DeepSeek sets head_dim, the size of transformers' RoPE table, to qk_rope_head_dim; GLM reads it
-        int table = glm ? config.headDim().orElse(hidden / heads) : ropeDim;
-        if (table != ropeDim) {
-            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives head_dim " + table
-                    + " (the size of transformers' RoPE table) but qk_rope_head_dim " + ropeDim
-                    + ", which transformers cannot apply to each other");
-        }
+        // both make head_dim, the size of transformers' RoPE table, qk_rope_head_dim
         Rope rope = Rope.of(config, ropeDim);
         double scale = Math.pow(nope + ropeDim, -0.5) * rope.softmaxScale();
         return new LatentAttentionDims(hidden, heads, qLoraRank, intField(config, "kv_lora_rank", 512), nope,
