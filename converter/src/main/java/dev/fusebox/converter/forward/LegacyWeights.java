@@ -5,8 +5,8 @@ import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.checkpoint.Layout;
 
 /**
- * The transformers 4.x view: Mixtral's router is {@code block_sparse_moe.gate} and each expert has its own w1
- * (gate), w3 (up) and w2 (down); Qwen's router is {@code mlp.gate} and each expert has its own gate_proj, up_proj
+ * The transformers 4.x view: Mixtral's (and MiniMax-M2's) router is {@code block_sparse_moe.gate} and each
+ * expert has its own w1 (gate), w3 (up) and w2 (down); the other families' router is {@code mlp.gate} and each expert has its own gate_proj, up_proj
  * and down_proj. An adapter adapts each of them as a plain lora.Linear.
  */
 final class LegacyWeights extends ModelWeights {
@@ -21,7 +21,7 @@ final class LegacyWeights extends ModelWeights {
     }
 
     private boolean mixtral() {
-        return dims().modelType().equals("mixtral");
+        return dims().mixtralLegacyNames();
     }
 
     private String moe(int layer) {
@@ -62,6 +62,16 @@ final class LegacyWeights extends ModelWeights {
                 claimLinear(expertModule(l, e, downName()), d.intermediate(), d.hidden());
             }
         }
+    }
+
+    @Override
+    String correctionBiasKey(int layer) {
+        return switch (dims().correctionBias()) {
+            case ROUTER -> moe(layer) + "gate.e_score_correction_bias";
+            case MOE_BLOCK -> moe(layer) + "e_score_correction_bias";
+            case MOE_STATICS -> moe(layer) + "moe_statics.e_score_correction_bias";
+            case NONE -> throw new IllegalStateException("no correction bias");
+        };
     }
 
     @Override

@@ -131,10 +131,26 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
         return mlp(layerPrefix(layer) + "mlp.");
     }
 
-    /** Qwen2-MoE's shared expert, the same in both layouts. */
+    /** The layer's shared expert, the same in both layouts. */
     public Expert sharedExpert(int layer) throws FuseboxException {
-        return mlp(layerPrefix(layer) + "mlp.shared_expert.");
+        return mlp(sharedPrefix(layer));
     }
+
+    private String sharedPrefix(int layer) {
+        return layerPrefix(layer) + "mlp." + dims.sharedExpert().orElseThrow().module() + ".";
+    }
+
+    /** The router's correction bias as one row of [experts], when the family has one. */
+    public Optional<WeightMatrix> correctionBias(int layer) throws FuseboxException {
+        if (dims.correctionBias() == CorrectionBias.NONE) {
+            return Optional.empty();
+        }
+        String key = correctionBiasKey(layer);
+        return Optional.of(block(key, 0, 1, dims.experts()));
+    }
+
+    /** Where the layout keeps the correction bias of {@code layer}'s router. */
+    abstract String correctionBiasKey(int layer);
 
     /** The shared expert's gate [1, hidden], whose sigmoid scales its output. */
     public Linear sharedExpertGate(int layer) throws FuseboxException {
@@ -219,10 +235,20 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
             }
             if (dims.dense(l)) {
                 requireMlp(p + "mlp.", dims.denseIntermediate());
-            } else if (dims.sharedIntermediate() > 0) {
-                requireMlp(p + "mlp.shared_expert.", dims.sharedIntermediate());
-                require(p + "mlp.shared_expert_gate.weight", 1, h);
-                claimLinear(p + "mlp.shared_expert_gate", h, 1);
+            } else {
+                if (dims.sharedExpert().isPresent()) {
+                    SharedExpert shared = dims.sharedExpert().get();
+                    requireMlp(sharedPrefix(l), shared.intermediate());
+                    if (shared.gated()) {
+                        require(p + "mlp.shared_expert_gate.weight", 1, h);
+                        claimLinear(p + "mlp.shared_expert_gate", h, 1);
+                    }
+                }
+                switch (dims.correctionBias()) {
+                    case NONE -> { }
+                    case MOE_STATICS -> require(correctionBiasKey(l), 1, dims.experts());
+                    case ROUTER, MOE_BLOCK -> require(correctionBiasKey(l), dims.experts());
+                }
             }
         }
     }

@@ -76,6 +76,16 @@ final class V5Weights extends ModelWeights {
     }
 
     @Override
+    String correctionBiasKey(int layer) {
+        return switch (dims().correctionBias()) {
+            case ROUTER -> mlp(layer) + "gate.e_score_correction_bias";
+            case MOE_BLOCK -> mlp(layer) + "e_score_correction_bias";
+            case MOE_STATICS -> mlp(layer) + "gate.moe_statics.e_score_correction_bias";
+            case NONE -> throw new IllegalStateException("no correction bias");
+        };
+    }
+
+    @Override
     public Linear router(int layer) throws FuseboxException {
         return linear(mlp(layer) + "gate.weight", mlp(layer) + "gate");
     }
