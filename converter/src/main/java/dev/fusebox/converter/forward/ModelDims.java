@@ -21,21 +21,24 @@ import java.util.Set;
  * MiniMax-M2's rotary_dim), {@code ropeInterleaved} whether it pairs neighbouring channels (ERNIE) instead of the
  * two halves. {@code biased} names the attention projections with a bias; {@code qkNorm} says how queries and keys
  * are RMS-normalised; {@code clipQkv}, when above 0, is OLMoE's clamp of queries, keys and values to ±clipQkv.
- * {@code slidingWindow} is 0 when attention is not windowed.
+ * {@code slidingWindow} is 0 when attention is not windowed. {@code latentAttention} is DeepSeek's multi-head
+ * latent attention, which takes the place of q/k/v_proj (its heads have {@code headDim} query/key dimensions,
+ * {@code rotaryDim} of them with RoPE).
  */
 public record ModelDims(String modelType, int hidden, int intermediate, int layers, int heads, int kvHeads,
                         int headDim, int rotaryDim, boolean ropeInterleaved, int vocab, double rmsNormEps,
                         double ropeTheta, int slidingWindow, boolean tieWordEmbeddings, QkNorm qkNorm, double clipQkv,
                         List<String> biased, Router router, CorrectionBias correctionBias,
-                        Optional<SharedExpert> sharedExpert, int denseIntermediate, List<Integer> denseLayers) {
+                        Optional<SharedExpert> sharedExpert, int denseIntermediate, List<Integer> denseLayers,
+                        Optional<LatentAttentionDims> latentAttention) {
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "minimax_m2", "ernie4_5_moe");
+            "dots1", "minimax_m2", "ernie4_5_moe", "deepseek_v3");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
-    public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2 and "
-            + "ERNIE-4.5-MoE";
+    public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, "
+            + "ERNIE-4.5-MoE and DeepSeek-V3";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -54,7 +57,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             throw unsupported(config, "uses the activation '" + act + "', and the forward pass implements silu only");
         }
         String rope = ropeType(raw);
-        if (rope != null && !rope.equals("default")) {
+        if (rope != null && !rope.equals("default") && !LatentAttentionDims.MODEL_TYPES.contains(type)) {
             throw unsupported(config, "uses '" + rope + "' RoPE scaling, and the forward pass implements plain RoPE only");
         }
         ModelDims d = switch (type) {
@@ -62,9 +65,11 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             case "glm4_moe", "dots1" -> groupRouted(config, raw, type);
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
+            case "deepseek_v3" -> deepseek(config, raw);
             default -> throw new IllegalStateException(type);
         };
-        if (d.heads % d.kvHeads != 0 || d.topK() > d.experts() || d.headDim % 2 != 0 || d.rotaryDim % 2 != 0
+        if (d.heads % d.kvHeads != 0 || d.topK() > d.experts()
+                || (d.latentAttention.isEmpty() && (d.headDim % 2 != 0 || d.rotaryDim % 2 != 0))
                 || d.rotaryDim < 2 || d.rotaryDim > d.headDim
                 || (d.qkNorm == QkNorm.WHOLE && type.equals("olmoe") && d.qWidth() != d.hidden)) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + d.heads
@@ -109,7 +114,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 qwen2 ? Optional.of(new SharedExpert("shared_expert",
                         positive(raw, "shared_expert_intermediate_size", 5632), true)) : Optional.empty(),
                 or(config.intermediateSize(), mixtral ? 14336 : qwen2 ? 5632 : 6144),
-                mixtral || olmoe ? List.of() : qwenDenseLayers(raw, layers));
+                mixtral || olmoe ? List.of() : qwenDenseLayers(raw, layers), Optional.empty());
     }
 
     /**
@@ -155,7 +160,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 CorrectionBias.ROUTER,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), 10944), List.copyOf(dense));
+                or(config.intermediateSize(), 10944), List.copyOf(dense), Optional.empty());
     }
 
     /** MiniMax-M2: q/k norms over the whole projection, partial RoPE, a sigmoid router renormalised over the top-k. */
@@ -170,7 +175,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 or(config.vocabSize(), 200064), or(config.rmsNormEps(), 1e-6), or(config.ropeTheta(), 5e6), 0,
                 config.tieWordEmbeddings().orElse(false), QkNorm.WHOLE, 0, List.of(),
                 sigmoidRouter(config, experts, or(config.numExpertsPerTok(), 8), 1, 1, true, 1.0),
-                CorrectionBias.MOE_BLOCK, Optional.empty(), intermediate, List.of());
+                CorrectionBias.MOE_BLOCK, Optional.empty(), intermediate, List.of(), Optional.empty());
     }
 
     /**
@@ -208,7 +213,34 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 CorrectionBias.MOE_STATICS,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), 12288), List.copyOf(dense));
+                or(config.intermediateSize(), 12288), List.copyOf(dense), Optional.empty());
+    }
+
+    /**
+     * DeepSeek-V3: multi-head latent attention, the group-limited sigmoid router with its correction bias, shared
+     * experts, the first first_k_dense_replace layers dense.
+     */
+    private static ModelDims deepseek(ModelConfig config, ObjectNode raw) throws FuseboxException {
+        LatentAttentionDims a = LatentAttentionDims.of(config);
+        int layers = or(config.numHiddenLayers(), 61);
+        int intermediate = count(config, raw, "moe_intermediate_size", 2048, 1);
+        int shared = count(config, raw, "n_shared_experts", 1, 0);
+        int firstDense = Math.min(layers, count(config, raw, "first_k_dense_replace", 3, 0));
+        List<Integer> dense = new ArrayList<>();
+        for (int l = 0; l < firstDense; l++) {
+            dense.add(l);
+        }
+        return new ModelDims("deepseek_v3", a.hidden(), intermediate, layers, a.heads(), a.heads(), a.qkHeadDim(),
+                a.qkRopeHeadDim(), a.interleave(), or(config.vocabSize(), 129280), or(config.rmsNormEps(), 1e-6),
+                or(config.ropeTheta(), 10000), 0, config.tieWordEmbeddings().orElse(false), QkNorm.NONE, 0,
+                a.attentionBias() ? List.of("q_a_proj", "kv_a_proj_with_mqa", "o_proj") : List.of(),
+                sigmoidRouter(config, or(config.numExperts(), 256), or(config.numExpertsPerTok(), 8),
+                        count(config, raw, "n_group", 8, 1), count(config, raw, "topk_group", 4, 1),
+                        bool(raw, "norm_topk_prob", true), number(config, raw, "routed_scaling_factor", 2.5)),
+                CorrectionBias.ROUTER,
+                shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
+                        false)) : Optional.empty(),
+                or(config.intermediateSize(), 18432), List.copyOf(dense), Optional.of(a));
     }
 
     private static Router sigmoidRouter(ModelConfig config, int experts, int topK, int groups, int topKGroups,

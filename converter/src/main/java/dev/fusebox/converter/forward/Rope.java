@@ -5,6 +5,8 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 
+import java.util.Arrays;
+
 /**
  * Rotary position frequencies as transformers 5.18's modeling_rope_utils computes them, for plain RoPE
  * ({@code default}) and YaRN ({@code yarn}): {@code invFreq} per rotated pair, {@code attentionFactor} the factor
@@ -12,6 +14,34 @@ import dev.fusebox.converter.checkpoint.ModelConfig;
  * mscale_all_dim, squared; 1 for plain RoPE). Everything is float32 as there, even in a float64 model.
  */
 public record Rope(float[] invFreq, float attentionFactor, double softmaxScale) {
+
+    public Rope {
+        invFreq = invFreq.clone();
+    }
+
+    @Override
+    public float[] invFreq() {
+        return invFreq.clone();
+    }
+
+    /** Equal frequencies and factors: two configs that rotate alike (the verifier compares two sides' dims). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Rope r && Arrays.equals(invFreq, r.invFreq)
+                && Float.compare(attentionFactor, r.attentionFactor) == 0
+                && Double.compare(softmaxScale, r.softmaxScale) == 0;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(invFreq) + Float.hashCode(attentionFactor) + Double.hashCode(softmaxScale);
+    }
+
+    @Override
+    public String toString() {
+        return "Rope[invFreq=" + Arrays.toString(invFreq) + ", attentionFactor=" + attentionFactor
+                + ", softmaxScale=" + softmaxScale + "]";
+    }
 
     /**
      * The frequencies of {@code dim} rotated dimensions from the config's rope_parameters (or rope_scaling);

@@ -24,7 +24,7 @@ import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2 and ERNIE-4.5-MoE passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
+ * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE and DeepSeek-V3 passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
  * through the plan, bare and with the legacy adapter PEFT made (converted by Fusebox for the v5 side), against what
  * transformers computed in float64 (FamilyReference).
  */
@@ -101,7 +101,7 @@ class FamilyForwardTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
-            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5"})
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5"})
     void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -112,7 +112,7 @@ class FamilyForwardTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
-            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5"})
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5"})
     void anAdapterAppliedUnmergedMatchesTheFloat64MergedReference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -125,7 +125,7 @@ class FamilyForwardTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
-            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5"})
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5"})
     void theHiddenStatesMatchWhatTransformersReports(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -147,14 +147,16 @@ class FamilyForwardTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
+            "deepseek_v3"})
     void theLegacyAndV5ViewsComputeBitIdenticalLogits(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         assertThat(run(ref, Layout.V5, 0).logits()).containsExactly(run(ref, Layout.LEGACY, 0).logits());
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
+            "deepseek_v3"})
     void verifyRunsTheForwardPassAndTheExpertCheckAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(), Optional.empty())
@@ -167,7 +169,8 @@ class FamilyForwardTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
+            "deepseek_v3"})
     void verifyWithTheAdapterConvertsItAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),
