@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe, olmoe) this builds a tiny model from a seeded config, gives every weight a
-seeded normal value (norms around 1), saves it with save_pretrained in float32 (the legacy per-expert layout, as
+For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe; those named after OUT, or
+all) this builds a tiny model from a seeded config, gives every weight a
+seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
 (the embeddings, each layer's output but the last, the final norm's output).
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
-MLPs and Qwen2-MoE's shared expert, every lora_B non-zero) into legacy-adapter/, merges it into the legacy weights
+MLPs and the shared experts, every lora_B non-zero; minimax_m2, which 4.x lacks, by tools/oracle-lora.py's hand path,
+on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
 in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
 
 Dev-time only; needs torch and transformers 5.18, and the legacy world's python in FUSEBOX_LEGACY_PYTHON:
     FUSEBOX_LEGACY_PYTHON=... $FUSEBOX_ORACLE_PYTHON tools/reference-forward.py \
-        converter/src/test/resources/dev/fusebox/converter/forward
+        converter/src/test/resources/dev/fusebox/converter/forward [MODEL_TYPE...]
 """
 import importlib.util
 import json

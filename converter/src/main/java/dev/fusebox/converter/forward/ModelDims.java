@@ -123,18 +123,12 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
      */
     private static ModelDims groupRouted(ModelConfig config, ObjectNode raw, String type) throws FuseboxException {
         boolean glm = type.equals("glm4_moe");
-        JsonNode layerTypes = raw.get("layer_types");
-        if (layerTypes != null && layerTypes.isArray()) {
-            for (JsonNode t : layerTypes) {
-                if (!t.isTextual() || !t.textValue().equals("full_attention")) {
-                    throw unsupported(config, "has a layer of type " + t + ", and the forward pass implements "
-                            + "full attention only for " + type);
-                }
-            }
-        }
         int hidden = or(config.hiddenSize(), glm ? 4096 : 4608);
         int heads = or(config.numAttentionHeads(), glm ? 96 : 32);
         int layers = or(config.numHiddenLayers(), glm ? 46 : 62);
+        if (!glm) {
+            checkFullAttention(config, raw, layers);
+        }
         int headDim = or(config.headDim(), hidden / heads);
         int experts = glm ? or(config.numExperts(), 128) : required(config, config.numExperts(), "n_routed_experts");
         int topK = glm ? or(config.numExpertsPerTok(), 8)
@@ -241,6 +235,30 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
                 or(config.intermediateSize(), 18432), List.copyOf(dense), Optional.of(a));
+    }
+
+    /**
+     * dots1's layer_types, or, when the file leaves them out, what its config class derives: sliding-window
+     * attention from layer max_window_layers on unless sliding_window is null. The pass implements full attention.
+     */
+    private static void checkFullAttention(ModelConfig config, ObjectNode raw, int layers) throws FuseboxException {
+        JsonNode layerTypes = raw.get("layer_types");
+        if (layerTypes != null && layerTypes.isArray()) {
+            for (JsonNode t : layerTypes) {
+                if (!t.isTextual() || !t.textValue().equals("full_attention")) {
+                    throw unsupported(config, "has a layer of type " + t + ", and the forward pass implements "
+                            + "full attention only for dots1");
+                }
+            }
+            return;
+        }
+        JsonNode window = raw.get("sliding_window");
+        int windowed = count(config, raw, "max_window_layers", 62, 0);
+        if ((window == null || !window.isNull()) && windowed < layers) {
+            throw unsupported(config, "gives layers from " + windowed + " on sliding-window attention (sliding_window "
+                    + (window == null ? "4096 by default" : window) + ", max_window_layers " + windowed
+                    + "), and the forward pass implements full attention only for dots1");
+        }
     }
 
     private static Router sigmoidRouter(ModelConfig config, int experts, int topK, int groups, int topKGroups,

@@ -37,8 +37,9 @@ import java.util.Set;
 
 /**
  * Proves a conversion means the same thing. For every family with rules, the expert-level check ({@link
- * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, Qwen2-MoE,
- * Qwen3-MoE and OLMoE ({@link ModelDims#MODEL_TYPES}), the forward pass also runs the source checkpoint (with its
+ * ExpertCheck}) runs seeded states through every expert and router of both layouts; for the families of
+ * {@link ModelDims#MODEL_TYPES} (Mixtral, Qwen-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE), the
+ * forward pass also runs the source checkpoint (with its
  * adapter) and the converted one (with its converted adapter, or merged) on the same tokens and compares the
  * residual stream after every layer, the routers' expert choices and the logits: within the {@link Tolerance}
  * (hidden states relative to their magnitude) and every router choosing the same experts. The conversion is one on disk, or the source read through its plan, written nowhere (an adapter

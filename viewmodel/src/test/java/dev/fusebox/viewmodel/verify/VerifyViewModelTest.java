@@ -152,7 +152,7 @@ class VerifyViewModelTest {
         vm.verify();
         assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
         assertThat(vm.checksProperty().get()).isEqualTo("Checks run: expert check (the forward pass implements "
-                + "Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE only)");
+                + "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2 and ERNIE-4.5-MoE only)");
         assertThat(vm.experts()).hasSize(8);
         assertThat(vm.positions()).isEmpty();
         assertThat(vm.reportProperty().get().converted().throughPlan()).isTrue();
