@@ -93,16 +93,29 @@ MODELS = {
                         rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
                                          "original_max_position_embeddings": 16, "mscale": 1.0,
                                          "mscale_all_dim": 0.8, "beta_fast": 32, "beta_slow": 1}),
+    # DeepSeek's latent attention the other way: one q_proj, plain RoPE on the two halves, biases on kv_a_proj_with_mqa
+    # and o_proj, value heads wider than the keys; an rms_norm_eps (1e-5) the latent norms do not use; sigmoid
+    # routing in 2 groups of 4 (the best one), top-k not renormalised, scaled by 1.8; two shared experts; layer 0
+    # dense by mlp_layer_types
+    "glm4_moe_lite": dict({k: v for k, v in BASE.items() if k != "num_key_value_heads"}, num_key_value_heads=4,
+                          n_routed_experts=8, n_group=2, topk_group=1, num_experts_per_tok=2, n_shared_experts=2,
+                          intermediate_size=40, mlp_layer_types=["dense", "sparse", "sparse"], q_lora_rank=None,
+                          kv_lora_rank=8, qk_nope_head_dim=6, qk_rope_head_dim=4, v_head_dim=10,
+                          routed_scaling_factor=1.8, norm_topk_prob=False, attention_bias=True,
+                          rope_interleave=False, rms_norm_eps=1e-5),
 }
 
 # minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
 ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"]),
             # DeepSeek's attention has its own projections
             "deepseek_v3": dict(ADAPTER, target_modules=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj",
-                                                         "o_proj", "gate_proj", "up_proj", "down_proj"])}
+                                                         "o_proj", "gate_proj", "up_proj", "down_proj"]),
+            "glm4_moe_lite": dict(ADAPTER, target_modules=["q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj",
+                                                           "gate_proj", "up_proj", "down_proj"])}
 
-# transformers 4.57 has no minimax_m2: its adapter is written by hand as PEFT would save it (tools/oracle-lora.py)
-BY_HAND = {"minimax_m2"}
+# transformers 4.57 has no minimax_m2 and no glm4_moe_lite: their adapters are written by hand as PEFT would save
+# them (tools/oracle-lora.py)
+BY_HAND = {"minimax_m2", "glm4_moe_lite"}
 
 
 def build(model_type, seed):

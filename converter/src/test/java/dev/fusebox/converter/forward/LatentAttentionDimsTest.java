@@ -42,11 +42,13 @@ class LatentAttentionDimsTest {
         assertThat(d.compressedWidth()).isEqualTo(576);
         assertThat(d.kvWidth()).isEqualTo(128 * 256);
         assertThat(d.interleave()).isTrue();
-        // correction range: floor(64 ln(4096 / (32 · 2π)) / (2 ln 10000)) = 10, ceil(64 ln(4096 / 2π) / (2 ln 10000)) = 23
+        // correction range: floor(64 ln(4096 / (32 · 2π)) / (2 ln 10000)) = 10,
+        // ceil(64 ln(4096 / 2π) / (2 ln 10000)) = 23
         float[] inv = d.rope().invFreq();
         assertThat(inv).hasSize(32);
         for (int i = 0; i <= 10; i++) {
-            assertThat((double) inv[i]).isCloseTo(Math.pow(10000, -i / 32.0), within(1e-6 * Math.pow(10000, -i / 32.0)));
+            double kept = Math.pow(10000, -i / 32.0);
+            assertThat((double) inv[i]).isCloseTo(kept, within(1e-6 * kept));
         }
         for (int i = 23; i < 32; i++) {
             double interpolated = Math.pow(10000, -i / 32.0) / 40;
@@ -75,7 +77,8 @@ class LatentAttentionDimsTest {
 
     @Test
     void ropeScalingItDoesNotImplementIsRefused() {
-        assertThatThrownBy(() -> LatentAttentionDims.of(deepseek("rope_scaling", "{\"type\": \"linear\", \"factor\": 2}")))
+        assertThatThrownBy(() -> LatentAttentionDims.of(deepseek("rope_scaling",
+                "{\"type\": \"linear\", \"factor\": 2}")))
                 .isInstanceOfSatisfying(FuseboxException.class, e -> {
                     assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
                     assertThat(e.getMessage()).contains("'linear' RoPE scaling");
@@ -101,6 +104,27 @@ class LatentAttentionDimsTest {
     void yarnWithoutItsFactorIsRefused() {
         assertThatThrownBy(() -> LatentAttentionDims.of(deepseek("rope_scaling",
                 "{\"type\": \"yarn\", \"original_max_position_embeddings\": 4096}")))
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
+    }
+
+    @Test
+    void glmsMlpLayerTypesNameTheDenseLayersAndAShortListIsRefused() throws Exception {
+        String glm = "{\"model_type\": \"glm4_moe_lite\", \"num_hidden_layers\": 3, ";
+        assertThat(ModelDims.of(config(glm + "\"mlp_layer_types\": [\"sparse\", \"dense\", \"sparse\"]}"))
+                .denseLayers()).containsExactly(1);
+        assertThat(ModelDims.of(config(glm + "\"q_lora_rank\": null}")).denseLayers()).containsExactly(0);
+        assertThatThrownBy(() -> ModelDims.of(config(glm + "\"mlp_layer_types\": [\"dense\", \"sparse\"]}")))
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
+    }
+
+    @Test
+    void glmReadsHeadDimAsTheRopeDimensionsAndRefusesTwoDifferentOnes() throws Exception {
+        String glm = "{\"model_type\": \"glm4_moe_lite\", ";
+        assertThat(LatentAttentionDims.of(config(glm + "\"head_dim\": 32}")).qkRopeHeadDim()).isEqualTo(32);
+        assertThatThrownBy(() -> LatentAttentionDims.of(
+                config(glm + "\"head_dim\": 32, \"qk_rope_head_dim\": 64}")))
                 .isInstanceOfSatisfying(FuseboxException.class,
                         e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
     }
