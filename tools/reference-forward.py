@@ -103,6 +103,14 @@ MODELS = {
                           kv_lora_rank=8, qk_nope_head_dim=6, qk_rope_head_dim=4, v_head_dim=10,
                           routed_scaling_factor=1.8, norm_topk_prob=False, attention_bias=True,
                           rope_interleave=False, rms_norm_eps=1e-5),
+    # DeepSeek's latent attention with GLM's indexer (index_topk 16: up to 16 tokens it keeps every key), plain
+    # RoPE, interleaved; sigmoid routing over 8 experts in 4 groups (the best 2), top-2 renormalised, scaled by 2.5;
+    # a shared expert; layer 0 dense by first_k_dense_replace
+    "glm_moe_dsa": dict({k: v for k, v in BASE.items() if k != "num_key_value_heads"}, num_key_value_heads=4,
+                        n_routed_experts=8, n_group=4, topk_group=2, num_experts_per_tok=2, n_shared_experts=1,
+                        intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8,
+                        qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=2.5,
+                        norm_topk_prob=True, index_topk=16, index_head_dim=8, index_n_heads=2, rms_norm_eps=1e-5),
 }
 
 # minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
@@ -112,10 +120,11 @@ ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_p
                                                          "o_proj", "gate_proj", "up_proj", "down_proj"]),
             "glm4_moe_lite": dict(ADAPTER, target_modules=["q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj",
                                                            "gate_proj", "up_proj", "down_proj"])}
+ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v3"]
 
-# transformers 4.57 has no minimax_m2 and no glm4_moe_lite: their adapters are written by hand as PEFT would save
-# them (tools/oracle-lora.py)
-BY_HAND = {"minimax_m2", "glm4_moe_lite"}
+# transformers 4.57 has no minimax_m2, glm4_moe_lite or glm_moe_dsa: their adapters are written by hand as PEFT
+# would save them (tools/oracle-lora.py)
+BY_HAND = {"minimax_m2", "glm4_moe_lite", "glm_moe_dsa"}
 
 
 def build(model_type, seed):

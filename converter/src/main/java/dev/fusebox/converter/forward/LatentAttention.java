@@ -1,6 +1,7 @@
 package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 
 import java.util.Optional;
 
@@ -11,6 +12,7 @@ import java.util.Optional;
  * kv_b_proj into each head's position-free key and its value, and whose last qkRopeHeadDim values are one RoPE key
  * shared by every head; RoPE on the queries' and that key's last qkRopeHeadDim dimensions (pairwise when
  * interleaved, written back de-interleaved as transformers does); a causal softmax at the config's scale; o_proj.
+ * GLM-MoE-DSA's indexer changes nothing while the tokens are at most its index_topk, and more are refused.
  */
 final class LatentAttention {
 
@@ -31,6 +33,11 @@ final class LatentAttention {
 
     /** The attention output [tokens, hidden] of layer {@code layer} on its normed input {@code x}. */
     float[] apply(int layer, float[] x, int tokens, float[] rope, MatMul mm) throws FuseboxException {
+        if (dims.indexTopK() > 0 && tokens > dims.indexTopK()) {
+            throw new FuseboxException(Problem.UNSUPPORTED, weights.location(), "keeps the " + dims.indexTopK()
+                    + " keys its indexer ranks best per query (index_topk), and the forward pass implements the "
+                    + "indexer only where that is every key; give at most " + dims.indexTopK() + " tokens");
+        }
         int heads = dims.heads();
         int qk = dims.qkHeadDim();
         int nope = dims.qkNopeHeadDim();

@@ -15,13 +15,15 @@ import java.util.Set;
  * {@code qkNopeHeadDim} dimensions without position and {@code qkRopeHeadDim} with RoPE, each value head
  * {@code vHeadDim}. {@code interleave}: RoPE rotates the pairs (0, 1), (2, 3)... rather than the two halves.
  * {@code attentionBias}: q_a_proj, kv_a_proj_with_mqa and o_proj have biases. {@code scale} is the softmax scale.
+ * {@code indexTopK}, above 0, is GLM-MoE-DSA's index_topk: its indexer keeps that many keys per query, so up to
+ * that many tokens it keeps them all and the attention is the plain latent one (0: no indexer).
  */
 public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLoraRank, int qkNopeHeadDim,
                                   int qkRopeHeadDim, int vHeadDim, boolean interleave, boolean attentionBias,
-                                  Rope rope, double scale) {
+                                  Rope rope, double scale, int indexTopK) {
 
     /** The model types whose attention this is. */
-    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v3", "glm4_moe_lite");
+    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
 
     /** transformers builds the latent norms with RMSNorm's default epsilon, not the config's rms_norm_eps. */
     public static final double LATENT_NORM_EPS = 1e-6;
@@ -30,9 +32,10 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
     public static LatentAttentionDims of(ModelConfig config) throws FuseboxException {
         String type = config.modelType().orElse("");
         boolean glm = type.equals("glm4_moe_lite");
+        boolean dsa = type.equals("glm_moe_dsa");
         JsonNode raw = config.raw();
-        int hidden = config.hiddenSize().orElse(glm ? 2048 : 7168);
-        int heads = config.numAttentionHeads().orElse(glm ? 20 : 128);
+        int hidden = config.hiddenSize().orElse(glm ? 2048 : dsa ? 6144 : 7168);
+        int heads = config.numAttentionHeads().orElse(glm ? 20 : dsa ? 64 : 128);
         int kvHeads = config.numKeyValueHeads().orElse(heads);
         if (kvHeads != heads) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + kvHeads
@@ -40,8 +43,13 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
                     + "values to every head, so transformers runs it only when the two are equal");
         }
         JsonNode q = raw.get("q_lora_rank");
-        int qLoraRank = q == null ? (glm ? 768 : 1536) : q.isNull() ? 0 : positive(config, q, "q_lora_rank");
-        int nope = intField(config, "qk_nope_head_dim", glm ? 192 : 128);
+        int qLoraRank = q == null ? (glm ? 768 : dsa ? 2048 : 1536)
+                : q.isNull() ? 0 : positive(config, q, "q_lora_rank");
+        if (dsa && qLoraRank == 0) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives no q_lora_rank, and "
+                    + "glm_moe_dsa's queries always go through q_a_proj and q_b_proj");
+        }
+        int nope = intField(config, "qk_nope_head_dim", glm || dsa ? 192 : 128);
         int ropeDim = intField(config, "qk_rope_head_dim", 64);
         if (glm && raw.has("head_dim")) {
             // GLM's config maps head_dim onto qk_rope_head_dim: one of them, or both the same
@@ -60,8 +68,27 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         Rope rope = Rope.of(config, ropeDim);
         double scale = Math.pow(nope + ropeDim, -0.5) * rope.softmaxScale();
         return new LatentAttentionDims(hidden, heads, qLoraRank, intField(config, "kv_lora_rank", 512), nope,
-                ropeDim, intField(config, "v_head_dim", glm ? 256 : 128), bool(raw, "rope_interleave", true),
-                bool(raw, "attention_bias", false), rope, scale);
+                ropeDim, intField(config, "v_head_dim", glm || dsa ? 256 : 128),
+                dsa || bool(raw, "rope_interleave", true), bool(raw, "attention_bias", false), rope, scale,
+                dsa ? indexTopK(config, raw) : 0);
+    }
+
+    /**
+     * GLM-MoE-DSA's index_topk; its first layer must run the indexer (transformers fails on a "shared" one, which
+     * reuses a previous layer's choice).
+     */
+    private static int indexTopK(ModelConfig config, JsonNode raw) throws FuseboxException {
+        JsonNode types = raw.get("indexer_types");
+        JsonNode pattern = raw.get("index_topk_pattern");
+        boolean firstShared = types != null && types.isArray() && !types.isEmpty()
+                ? !types.get(0).asText().equals("full")
+                : pattern != null && (pattern.isTextual() ? !pattern.textValue().startsWith("F")
+                : pattern.isArray() && !pattern.isEmpty() && !pattern.get(0).asText().equals("full"));
+        if (firstShared) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "has a first layer that reuses the "
+                    + "indexer of a layer before it, which transformers cannot run");
+        }
+        return intField(config, "index_topk", 2048);
     }
 
     /** Dimensions of one query or key head. */

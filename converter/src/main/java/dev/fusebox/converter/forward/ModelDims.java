@@ -34,11 +34,11 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite");
+            "dots1", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
     public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, "
-            + "ERNIE-4.5-MoE, DeepSeek-V3 and GLM-4-MoE-Lite";
+            + "ERNIE-4.5-MoE, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -65,7 +65,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             case "glm4_moe", "dots1" -> groupRouted(config, raw, type);
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
-            case "deepseek_v3", "glm4_moe_lite" -> latent(config, raw, type);
+            case "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa" -> latent(config, raw, type);
             default -> throw new IllegalStateException(type);
         };
         if (d.heads % d.kvHeads != 0 || d.topK() > d.experts()
@@ -211,43 +211,49 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
     }
 
     /**
-     * DeepSeek-V3 and GLM-4-MoE-Lite: multi-head latent attention, the group-limited sigmoid router with its
-     * correction bias, shared experts; DeepSeek's first first_k_dense_replace layers dense, GLM's those
-     * mlp_layer_types does not call sparse.
+     * DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA: multi-head latent attention, the group-limited sigmoid router
+     * with its correction bias, shared experts; DeepSeek's first first_k_dense_replace layers dense, GLM's those
+     * mlp_layer_types does not call sparse (by default the first, or GLM-MoE-DSA's first first_k_dense_replace).
      */
     private static ModelDims latent(ModelConfig config, ObjectNode raw, String type) throws FuseboxException {
-        boolean glm = type.equals("glm4_moe_lite");
+        boolean lite = type.equals("glm4_moe_lite");
+        boolean dsa = type.equals("glm_moe_dsa");
+        boolean glm = lite || dsa;
         LatentAttentionDims a = LatentAttentionDims.of(config);
-        int layers = or(config.numHiddenLayers(), glm ? 47 : 61);
-        int intermediate = count(config, raw, "moe_intermediate_size", glm ? 1536 : 2048, 1);
+        int layers = or(config.numHiddenLayers(), lite ? 47 : dsa ? 78 : 61);
+        int intermediate = count(config, raw, "moe_intermediate_size", lite ? 1536 : 2048, 1);
         int shared = count(config, raw, "n_shared_experts", 1, 0);
-        List<Integer> dense = glm ? glmDenseLayers(config, raw, layers) : new ArrayList<>();
-        for (int l = 0; !glm && l < Math.min(layers, count(config, raw, "first_k_dense_replace", 3, 0)); l++) {
+        int firstDense = Math.min(layers, lite ? 1 : count(config, raw, "first_k_dense_replace", 3, 0));
+        List<Integer> dense = new ArrayList<>();
+        for (int l = 0; l < firstDense; l++) {
             dense.add(l);
+        }
+        if (glm) {
+            dense = glmDenseLayers(config, raw, layers, dense);
         }
         return new ModelDims(type, a.hidden(), intermediate, layers, a.heads(), a.heads(), a.qkHeadDim(),
                 a.qkRopeHeadDim(), a.interleave(), or(config.vocabSize(), glm ? 154880 : 129280),
                 or(config.rmsNormEps(), glm ? 1e-5 : 1e-6), or(config.ropeTheta(), 10000), 0,
                 config.tieWordEmbeddings().orElse(false), QkNorm.NONE, 0,
                 a.attentionBias() ? List.of("q_a_proj", "kv_a_proj_with_mqa", "o_proj") : List.of(),
-                sigmoidRouter(config, or(config.numExperts(), glm ? 64 : 256),
-                        or(config.numExpertsPerTok(), glm ? 4 : 8), count(config, raw, "n_group", glm ? 1 : 8, 1),
+                sigmoidRouter(config, or(config.numExperts(), lite ? 64 : 256),
+                        or(config.numExpertsPerTok(), lite ? 4 : 8), count(config, raw, "n_group", glm ? 1 : 8, 1),
                         count(config, raw, "topk_group", glm ? 1 : 4, 1), bool(raw, "norm_topk_prob", true),
-                        number(config, raw, "routed_scaling_factor", glm ? 1.8 : 2.5)),
+                        number(config, raw, "routed_scaling_factor", lite ? 1.8 : 2.5)),
                 CorrectionBias.ROUTER,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), glm ? 10240 : 18432), List.copyOf(dense), Optional.of(a));
+                or(config.intermediateSize(), lite ? 10240 : dsa ? 12288 : 18432), List.copyOf(dense),
+                Optional.of(a));
     }
 
-    /** GLM-4-MoE-Lite's dense layers: each whose mlp_layer_types entry is not "sparse"; by default layer 0. */
-    private static List<Integer> glmDenseLayers(ModelConfig config, ObjectNode raw, int layers)
-            throws FuseboxException {
+    /** GLM's dense layers: each whose mlp_layer_types entry is not "sparse"; {@code fallback} without the list. */
+    private static List<Integer> glmDenseLayers(ModelConfig config, ObjectNode raw, int layers,
+                                                List<Integer> fallback) throws FuseboxException {
         JsonNode types = raw.get("mlp_layer_types");
         List<Integer> dense = new ArrayList<>();
         if (types == null || types.isNull()) {
-            dense.add(0);
-            return dense;
+            return fallback;
         }
         if (!types.isArray() || types.size() < layers) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives mlp_layer_types " + types

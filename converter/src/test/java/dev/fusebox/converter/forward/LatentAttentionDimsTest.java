@@ -4,10 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ModelConfig;
+import dev.fusebox.converter.progress.Cancellation;
+import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.rules.RuleBook;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
+import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -125,6 +130,30 @@ class LatentAttentionDimsTest {
         assertThat(LatentAttentionDims.of(config(glm + "\"head_dim\": 32}")).qkRopeHeadDim()).isEqualTo(32);
         assertThatThrownBy(() -> LatentAttentionDims.of(
                 config(glm + "\"head_dim\": 32, \"qk_rope_head_dim\": 64}")))
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
+    }
+
+    @Test
+    void moreTokensThanGlmMoeDsasIndexKeepsAreRefusedAndUpToThatManyRun() throws Exception {
+        FamilyReference ref = FamilyReference.of("glm_moe_dsa");
+        try (Checkpoint source = Checkpoint.open(ref.legacy(), RuleBook.bundled())) {
+            ModelWeights w = ModelWeights.open(source, source.config().orElseThrow(), Optional.empty());
+            assertThat(w.dims().latentAttention().orElseThrow().indexTopK()).isEqualTo(16);
+            assertThat(new ForwardPass(w).run(new int[16], 1, ProgressListener.NONE, Cancellation.NEVER).positions())
+                    .isEqualTo(16);
+            assertThatThrownBy(() -> new ForwardPass(w).run(new int[17], 1, ProgressListener.NONE, Cancellation.NEVER))
+                    .isInstanceOfSatisfying(FuseboxException.class, e -> {
+                        assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+                        assertThat(e.getMessage()).contains("index_topk", "at most 16 tokens");
+                    });
+        }
+    }
+
+    @Test
+    void aGlmMoeDsaWhoseFirstLayerReusesAnIndexerIsRefused() {
+        assertThatThrownBy(() -> LatentAttentionDims.of(config(
+                "{\"model_type\": \"glm_moe_dsa\", \"index_topk_pattern\": \"SFFF\"}")))
                 .isInstanceOfSatisfying(FuseboxException.class,
                         e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
     }
