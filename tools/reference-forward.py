@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe; those named after OUT, or
-all) this builds a tiny model from a seeded config, gives every weight a
+For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open; those named
+after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
 seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
@@ -10,8 +10,8 @@ sequences and writes reference.json: input_ids, logits [T][V] and the hidden sta
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
-MLPs and the shared experts, every lora_B non-zero; minimax_m2, which 4.x lacks, by tools/oracle-lora.py's hand path,
-on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
+MLPs and the shared experts, every lora_B non-zero; minimax_m2 and solar_open, which 4.x lacks, by tools/oracle-lora.py's
+hand path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
 in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
@@ -81,6 +81,9 @@ MODELS = {
     "ernie4_5_moe": dict({k: v for k, v in BASE.items() if k != "tie_word_embeddings"}, intermediate_size=48,
                          moe_num_experts=4, moe_k=2, moe_num_shared_experts=1, moe_layer_start_index=1,
                          moe_layer_end_index=-1, moe_layer_interval=1, tie_word_embeddings=True, use_bias=False),
+    # GLM-4-MoE's router and shared expert without its q/k norms, partial RoPE or dense layers; q/k/v biases
+    "solar_open": dict(BASE, head_dim=8, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, n_group=4,
+                       topk_group=2, routed_scaling_factor=1.8, norm_topk_prob=True, attention_bias=True),
     # multi-head latent attention (q through its low-rank pair, k/v from one latent, interleaved RoPE on 4 of each
     # head's 12 query/key dims, value heads of 6) with YaRN (its mscale changes both cos/sin and the softmax scale);
     # sigmoid routing over 12 experts in 4 groups, 2 groups kept, the correction bias, top-3 renormalised and
@@ -122,9 +125,9 @@ ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_p
                                                            "gate_proj", "up_proj", "down_proj"])}
 ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v3"]
 
-# transformers 4.57 has no minimax_m2, glm4_moe_lite or glm_moe_dsa: their adapters are written by hand as PEFT
-# would save them (tools/oracle-lora.py)
-BY_HAND = {"minimax_m2", "glm4_moe_lite", "glm_moe_dsa"}
+# transformers 4.57 has no minimax_m2, solar_open, glm4_moe_lite or glm_moe_dsa: their adapters are written by hand
+# as PEFT would save them (tools/oracle-lora.py)
+BY_HAND = {"minimax_m2", "solar_open", "glm4_moe_lite", "glm_moe_dsa"}
 
 
 def build(model_type, seed):

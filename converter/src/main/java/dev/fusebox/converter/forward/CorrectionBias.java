@@ -4,7 +4,10 @@ package dev.fusebox.converter.forward;
 public enum CorrectionBias {
     /** Mixtral, Qwen-MoE, OLMoE: no bias. */
     NONE,
-    /** GLM-4-MoE, dots1, DeepSeek-V3: {@code mlp.gate.e_score_correction_bias} [experts] in both layouts. */
+    /**
+     * GLM-4-MoE, dots1, Solar-Open, DeepSeek-V3: {@code mlp.gate.e_score_correction_bias} [experts] in both
+     * layouts.
+     */
     ROUTER,
     /**
      * MiniMax-M2: on the MoE block, {@code block_sparse_moe.e_score_correction_bias} (legacy) or

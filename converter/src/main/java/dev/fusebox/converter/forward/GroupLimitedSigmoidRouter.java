@@ -3,7 +3,7 @@ package dev.fusebox.converter.forward;
 import java.util.Optional;
 
 /**
- * The sigmoid router of GLM-4-MoE, dots1, MiniMax-M2 and DeepSeek-V3: scores are the sigmoid of the logits
+ * The sigmoid router of GLM-4-MoE, dots1, Solar-Open, MiniMax-M2 and DeepSeek-V3: scores are the sigmoid of the logits
  * (float32); the choice adds the correction bias to them, splits the experts into {@code groups} equal groups,
  * ranks each group by the sum of its two best biased scores, keeps the best {@code topKGroups} groups and takes the
  * top-k experts of those; the weights are the chosen experts' unbiased scores, divided by their sum (plus 1e-20)

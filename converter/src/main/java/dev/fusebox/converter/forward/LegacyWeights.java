@@ -5,9 +5,9 @@ import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.checkpoint.Layout;
 
 /**
- * The transformers 4.x view: Mixtral's (and MiniMax-M2's) router is {@code block_sparse_moe.gate} and each
- * expert has its own w1 (gate), w3 (up) and w2 (down); the other families' router is {@code mlp.gate} and each expert has its own gate_proj, up_proj
- * and down_proj. An adapter adapts each of them as a plain lora.Linear.
+ * The transformers 4.x view: Mixtral's (and MiniMax-M2's) router is {@code block_sparse_moe.gate} and each expert
+ * has its own w1 (gate), w3 (up) and w2 (down); the other families' router is {@code mlp.gate} and each expert has
+ * its own gate_proj, up_proj and down_proj. An adapter adapts each of them as a plain lora.Linear.
  */
 final class LegacyWeights extends ModelWeights {
 

@@ -34,11 +34,11 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
+            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
-    public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, "
-            + "ERNIE-4.5-MoE, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA";
+    public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, "
+            + "MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -58,11 +58,12 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
         }
         String rope = ropeType(raw);
         if (rope != null && !rope.equals("default") && !LatentAttentionDims.MODEL_TYPES.contains(type)) {
-            throw unsupported(config, "uses '" + rope + "' RoPE scaling, and the forward pass implements plain RoPE only");
+            throw unsupported(config,
+                    "uses '" + rope + "' RoPE scaling, and the forward pass implements plain RoPE only");
         }
         ModelDims d = switch (type) {
             case "mixtral", "qwen2_moe", "qwen3_moe", "olmoe" -> softmaxRouted(config, raw, type);
-            case "glm4_moe", "dots1" -> groupRouted(config, raw, type);
+            case "glm4_moe", "dots1", "solar_open" -> groupRouted(config, raw, type);
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
             case "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa" -> latent(config, raw, type);
@@ -86,8 +87,8 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
         boolean olmoe = type.equals("olmoe");
         boolean qwen2 = type.equals("qwen2_moe");
         if (!mixtral && bool(raw, "use_sliding_window", false)) {
-            throw unsupported(config,
-                    "uses sliding-window attention on some layers, and the forward pass implements it for Mixtral only");
+            throw unsupported(config, "uses sliding-window attention on some layers, and the forward pass implements it "
+                    + "for Mixtral only");
         }
         int hidden = or(config.hiddenSize(), mixtral ? 4096 : 2048);
         int heads = or(config.numAttentionHeads(), mixtral ? 32 : type.equals("qwen3_moe") ? 32 : 16);
@@ -118,43 +119,53 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
     }
 
     /**
-     * GLM-4-MoE and dots1: the group-limited sigmoid router with its correction bias, shared experts, the first
-     * first_k_dense_replace layers dense; GLM's partial RoPE and optional q/k norms, dots1's q/k norms.
+     * GLM-4-MoE, dots1 and Solar-Open: the group-limited sigmoid router with its correction bias, shared experts,
+     * the first first_k_dense_replace layers dense (Solar-Open has none); GLM's partial RoPE and optional q/k norms,
+     * dots1's q/k norms.
      */
     private static ModelDims groupRouted(ModelConfig config, ObjectNode raw, String type) throws FuseboxException {
         boolean glm = type.equals("glm4_moe");
-        int hidden = or(config.hiddenSize(), glm ? 4096 : 4608);
-        int heads = or(config.numAttentionHeads(), glm ? 96 : 32);
-        int layers = or(config.numHiddenLayers(), glm ? 46 : 62);
-        if (!glm) {
+        boolean dots = type.equals("dots1");
+        boolean solar = type.equals("solar_open");
+        int hidden = or(config.hiddenSize(), glm || solar ? 4096 : 4608);
+        int heads = or(config.numAttentionHeads(), glm ? 96 : solar ? 64 : 32);
+        int layers = or(config.numHiddenLayers(), glm ? 46 : solar ? 48 : 62);
+        if (dots) {
             checkFullAttention(config, raw, layers);
         }
-        int headDim = or(config.headDim(), hidden / heads);
-        int experts = glm ? or(config.numExperts(), 128) : required(config, config.numExperts(), "n_routed_experts");
-        int topK = glm ? or(config.numExpertsPerTok(), 8)
-                : required(config, config.numExpertsPerTok(), "num_experts_per_tok");
-        int intermediate = count(config, raw, "moe_intermediate_size", 1408, 1);
-        int shared = glm ? count(config, raw, "n_shared_experts", 1, 0)
-                : required(config, count(config, raw, "n_shared_experts", -1, 0), "n_shared_experts");
-        int firstDense = Math.min(layers, count(config, raw, "first_k_dense_replace", glm ? 1 : 0, 0));
+        int headDim = or(config.headDim(), solar ? 128 : hidden / heads);
+        int experts = dots ? required(config, config.numExperts(), "n_routed_experts") : or(config.numExperts(), 128);
+        int topK = dots ? required(config, config.numExpertsPerTok(), "num_experts_per_tok")
+                : or(config.numExpertsPerTok(), 8);
+        int intermediate = count(config, raw, "moe_intermediate_size", solar ? 1280 : 1408, 1);
+        int shared = dots ? required(config, count(config, raw, "n_shared_experts", -1, 0), "n_shared_experts")
+                : count(config, raw, "n_shared_experts", 1, 0);
+        int firstDense = solar ? 0 : Math.min(layers, count(config, raw, "first_k_dense_replace", glm ? 1 : 0, 0));
         List<Integer> dense = new ArrayList<>();
         for (int l = 0; l < firstDense; l++) {
             dense.add(l);
         }
+        int rotaryDim = glm ? rotaryDim(config, raw, headDim, 0.5) : solar ? rotaryDim(config, raw, headDim, 1.0)
+                : headDim;
+        if (solar && rotaryDim != headDim) {
+            throw unsupported(config, "turns " + rotaryDim + " of each head's " + headDim + " channels with RoPE, "
+                    + "which Solar-Open's attention in transformers 5.18 does not implement (it turns them all)");
+        }
         boolean bias = bool(raw, "attention_bias", false);
-        return new ModelDims(type, hidden, intermediate, layers, heads, or(config.numKeyValueHeads(), glm ? 8 : heads),
-                headDim, glm ? rotaryDim(config, raw, headDim, 0.5) : headDim, false,
-                or(config.vocabSize(), glm ? 151552 : 152064), or(config.rmsNormEps(), glm ? 1e-5 : 1e-6),
-                or(config.ropeTheta(), 10000), 0, config.tieWordEmbeddings().orElse(false),
-                !glm || bool(raw, "use_qk_norm", false) ? QkNorm.PER_HEAD : QkNorm.NONE, 0,
-                bias ? (glm ? QKV : QKVO) : List.of(),
+        return new ModelDims(type, hidden, intermediate, layers, heads,
+                or(config.numKeyValueHeads(), dots ? heads : 8), headDim, rotaryDim, false,
+                or(config.vocabSize(), glm ? 151552 : solar ? 196608 : 152064),
+                or(config.rmsNormEps(), dots ? 1e-6 : 1e-5), or(config.ropeTheta(), solar ? 1e6 : 10000), 0,
+                config.tieWordEmbeddings().orElse(false),
+                dots || (glm && bool(raw, "use_qk_norm", false)) ? QkNorm.PER_HEAD : QkNorm.NONE, 0,
+                bias ? (dots ? QKVO : QKV) : List.of(),
                 sigmoidRouter(config, experts, topK, count(config, raw, "n_group", 1, 1),
-                        count(config, raw, "topk_group", 1, 1), bool(raw, "norm_topk_prob", glm),
+                        count(config, raw, "topk_group", 1, 1), bool(raw, "norm_topk_prob", !dots),
                         number(config, raw, "routed_scaling_factor", 1.0)),
                 CorrectionBias.ROUTER,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), 10944), List.copyOf(dense), Optional.empty());
+                or(config.intermediateSize(), solar ? intermediate : 10944), List.copyOf(dense), Optional.empty());
     }
 
     /** MiniMax-M2: q/k norms over the whole projection, partial RoPE, a sigmoid router renormalised over the top-k. */

@@ -24,10 +24,11 @@ import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V3, GLM-4-MoE-Lite and
- * GLM-MoE-DSA passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
- * through the plan, bare and with the legacy adapter PEFT made (converted by Fusebox for the v5 side), against what
- * transformers computed in float64 (FamilyReference).
+ * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE, Solar-Open, DeepSeek-V3,
+ * GLM-4-MoE-Lite and GLM-MoE-DSA passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
+ * through the plan, bare and with the legacy adapter PEFT made (by hand as PEFT saves it for the types transformers
+ * 4.57 lacks; converted by Fusebox for the v5 side), against what transformers computed in float64
+ * (FamilyReference).
  */
 class FamilyForwardTest {
 
@@ -102,8 +103,9 @@ class FamilyForwardTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
-            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5",
-            "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5", "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5"})
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
+            "deepseek_v3, LEGACY", "deepseek_v3, V5", "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5",
+            "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5"})
     void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -114,8 +116,9 @@ class FamilyForwardTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
-            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5",
-            "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5", "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5"})
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
+            "deepseek_v3, LEGACY", "deepseek_v3, V5", "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5",
+            "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5"})
     void anAdapterAppliedUnmergedMatchesTheFloat64MergedReference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -128,8 +131,9 @@ class FamilyForwardTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
-            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5",
-            "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5", "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5"})
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
+            "deepseek_v3, LEGACY", "deepseek_v3, V5", "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5",
+            "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5"})
     void theHiddenStatesMatchWhatTransformersReports(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -152,7 +156,7 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
-            "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa"})
+            "solar_open", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa"})
     void theLegacyAndV5ViewsComputeBitIdenticalLogits(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         assertThat(run(ref, Layout.V5, 0).logits()).containsExactly(run(ref, Layout.LEGACY, 0).logits());
@@ -160,7 +164,7 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
-            "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa"})
+            "solar_open", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa"})
     void verifyRunsTheForwardPassAndTheExpertCheckAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(), Optional.empty())
@@ -174,7 +178,7 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
-            "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa"})
+            "solar_open", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa"})
     void verifyWithTheAdapterConvertsItAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),
