@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open; those named
-after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
+For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open, deepseek_v3,
+glm4_moe_lite, glm_moe_dsa; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
 seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
@@ -10,8 +10,9 @@ sequences and writes reference.json: input_ids, logits [T][V] and the hidden sta
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
-MLPs and the shared experts, every lora_B non-zero; minimax_m2 and solar_open, which 4.x lacks, by tools/oracle-lora.py's
-hand path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
+MLPs and the shared experts, every lora_B non-zero; the latent-attention families' on their own projections;
+minimax_m2, solar_open, glm4_moe_lite and glm_moe_dsa, which 4.x lacks, by tools/oracle-lora.py's hand path,
+minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
 in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
