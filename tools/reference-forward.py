@@ -2,7 +2,7 @@
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
 For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open, deepseek_v3,
-glm4_moe_lite, glm_moe_dsa; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
+glm4_moe_lite, glm_moe_dsa, deepseek_v2; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
 seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
@@ -115,6 +115,17 @@ MODELS = {
                         intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8,
                         qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=2.5,
                         norm_topk_prob=True, index_topk=16, index_head_dim=8, index_n_heads=2, rms_norm_eps=1e-5),
+    # DeepSeek-V2: the latent attention (RoPE as complex products of the interleaved pairs) with YaRN, the softmax
+    # router limited to the best 2 of 4 groups by their best probability (group_limited_greedy), top 3, not
+    # renormalised, scaled by 1.5; two shared experts; layer 0 dense
+    "deepseek_v2": dict({k: v for k, v in BASE.items() if k not in ("num_key_value_heads", "rope_parameters")},
+                        num_key_value_heads=4, n_routed_experts=8, n_group=4, topk_group=2, num_experts_per_tok=3,
+                        topk_method="group_limited_greedy", n_shared_experts=2, intermediate_size=40,
+                        first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8, qk_nope_head_dim=8,
+                        qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=1.5,
+                        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                         "original_max_position_embeddings": 16, "mscale": 0.707,
+                                         "mscale_all_dim": 0.707, "beta_fast": 32, "beta_slow": 1}),
 }
 
 # minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
@@ -124,7 +135,7 @@ ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_p
                                                          "o_proj", "gate_proj", "up_proj", "down_proj"]),
             "glm4_moe_lite": dict(ADAPTER, target_modules=["q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj",
                                                            "gate_proj", "up_proj", "down_proj"])}
-ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v3"]
+ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v2"] = ADAPTERS["deepseek_v3"]
 
 # transformers 4.57 has no minimax_m2, solar_open, glm4_moe_lite or glm_moe_dsa: their adapters are written by hand
 # as PEFT would save them (tools/oracle-lora.py)

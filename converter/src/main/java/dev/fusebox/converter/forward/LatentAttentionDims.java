@@ -9,9 +9,9 @@ import java.util.Set;
 
 /**
  * The sizes of DeepSeek's multi-head latent attention (modeling_deepseek_v3's DeepseekV3Attention, which
- * glm4_moe_lite's is a copy of): queries through the low-rank pair q_a_proj, q_a_layernorm, q_b_proj
- * ({@code qLoraRank} above 0) or one q_proj; keys and values from one latent of {@code kvLoraRank} (kv_a_proj_with_mqa,
- * kv_a_layernorm, kv_b_proj) plus a key part of {@code qkRopeHeadDim} shared by the heads; each query/key head is
+ * glm4_moe_lite's is a copy of; DeepSeek-V2's and GLM-MoE-DSA's always rotate interleaved RoPE pairs): queries
+ * through the low-rank pair q_a_proj, q_a_layernorm, q_b_proj ({@code qLoraRank} above 0) or one q_proj; keys and
+ * values from one latent of {@code kvLoraRank} (kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj) plus a key part of {@code qkRopeHeadDim} shared by the heads; each query/key head is
  * {@code qkNopeHeadDim} dimensions without position and {@code qkRopeHeadDim} with RoPE, each value head
  * {@code vHeadDim}. {@code interleave}: RoPE rotates the pairs (0, 1), (2, 3)... rather than the two halves.
  * {@code attentionBias}: q_a_proj, kv_a_proj_with_mqa and o_proj have biases. {@code scale} is the softmax scale.
@@ -23,7 +23,7 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
                                   Rope rope, double scale, int indexTopK) {
 
     /** The model types whose attention this is. */
-    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
+    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v2", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
 
     /** transformers builds the latent norms with RMSNorm's default epsilon, not the config's rms_norm_eps. */
     public static final double LATENT_NORM_EPS = 1e-6;
@@ -33,9 +33,10 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         String type = config.modelType().orElse("");
         boolean glm = type.equals("glm4_moe_lite");
         boolean dsa = type.equals("glm_moe_dsa");
+        boolean v2 = type.equals("deepseek_v2");
         JsonNode raw = config.raw();
-        int hidden = config.hiddenSize().orElse(glm ? 2048 : dsa ? 6144 : 7168);
-        int heads = config.numAttentionHeads().orElse(glm ? 20 : dsa ? 64 : 128);
+        int hidden = config.hiddenSize().orElse(glm ? 2048 : dsa ? 6144 : v2 ? 4096 : 7168);
+        int heads = config.numAttentionHeads().orElse(glm ? 20 : dsa ? 64 : v2 ? 32 : 128);
         int kvHeads = config.numKeyValueHeads().orElse(heads);
         if (kvHeads != heads) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + kvHeads
@@ -69,7 +70,7 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         double scale = Math.pow(nope + ropeDim, -0.5) * rope.softmaxScale();
         return new LatentAttentionDims(hidden, heads, qLoraRank, intField(config, "kv_lora_rank", 512), nope,
                 ropeDim, intField(config, "v_head_dim", glm || dsa ? 256 : 128),
-                dsa || bool(raw, "rope_interleave", true), bool(raw, "attention_bias", false), rope, scale,
+                dsa || v2 || bool(raw, "rope_interleave", true), bool(raw, "attention_bias", false), rope, scale,
                 dsa ? indexTopK(config, raw) : 0);
     }
 

@@ -34,11 +34,12 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
+            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "glm4_moe_lite",
+            "glm_moe_dsa");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
     public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, "
-            + "MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA";
+            + "MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -66,7 +67,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             case "glm4_moe", "dots1", "solar_open" -> groupRouted(config, raw, type);
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
-            case "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa" -> latent(config, raw, type);
+            case "deepseek_v2", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa" -> latent(config, raw, type);
             default -> throw new IllegalStateException(type);
         };
         if (d.heads % d.kvHeads != 0 || d.topK() > d.experts()
@@ -222,19 +223,21 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
     }
 
     /**
-     * DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA: multi-head latent attention, the group-limited sigmoid router
-     * with its correction bias, shared experts; DeepSeek's first first_k_dense_replace layers dense, GLM's those
-     * mlp_layer_types does not call sparse (by default the first, or GLM-MoE-DSA's first first_k_dense_replace).
+     * DeepSeek-V2, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA: multi-head latent attention, shared experts, the
+     * group-limited sigmoid router with its correction bias (DeepSeek-V2: {@link GroupLimitedSoftmaxRouter});
+     * DeepSeek's first first_k_dense_replace layers dense, GLM's those mlp_layer_types does not call sparse (by
+     * default the first, or GLM-MoE-DSA's first first_k_dense_replace).
      */
     private static ModelDims latent(ModelConfig config, ObjectNode raw, String type) throws FuseboxException {
         boolean lite = type.equals("glm4_moe_lite");
         boolean dsa = type.equals("glm_moe_dsa");
         boolean glm = lite || dsa;
+        boolean v2 = type.equals("deepseek_v2");
         LatentAttentionDims a = LatentAttentionDims.of(config);
-        int layers = or(config.numHiddenLayers(), lite ? 47 : dsa ? 78 : 61);
-        int intermediate = count(config, raw, "moe_intermediate_size", lite ? 1536 : 2048, 1);
-        int shared = count(config, raw, "n_shared_experts", 1, 0);
-        int firstDense = Math.min(layers, lite ? 1 : count(config, raw, "first_k_dense_replace", 3, 0));
+        int layers = or(config.numHiddenLayers(), lite ? 47 : dsa ? 78 : v2 ? 32 : 61);
+        int intermediate = count(config, raw, "moe_intermediate_size", lite ? 1536 : v2 ? 1407 : 2048, 1);
+        int shared = count(config, raw, "n_shared_experts", v2 ? 2 : 1, 0);
+        int firstDense = Math.min(layers, lite ? 1 : count(config, raw, "first_k_dense_replace", v2 ? 0 : 3, 0));
         List<Integer> dense = new ArrayList<>();
         for (int l = 0; l < firstDense; l++) {
             dense.add(l);
@@ -242,20 +245,49 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
         if (glm) {
             dense = glmDenseLayers(config, raw, layers, dense);
         }
-        return new ModelDims(type, a.hidden(), intermediate, layers, a.heads(), a.heads(), a.qkHeadDim(),
-                a.qkRopeHeadDim(), a.interleave(), or(config.vocabSize(), glm ? 154880 : 129280),
-                or(config.rmsNormEps(), glm ? 1e-5 : 1e-6), or(config.ropeTheta(), 10000), 0,
-                config.tieWordEmbeddings().orElse(false), QkNorm.NONE, 0,
-                a.attentionBias() ? List.of("q_a_proj", "kv_a_proj_with_mqa", "o_proj") : List.of(),
-                sigmoidRouter(config, or(config.numExperts(), lite ? 64 : 256),
+        Router router = v2 ? deepseekV2Router(config, raw)
+                : sigmoidRouter(config, or(config.numExperts(), lite ? 64 : 256),
                         or(config.numExpertsPerTok(), lite ? 4 : 8), count(config, raw, "n_group", glm ? 1 : 8, 1),
                         count(config, raw, "topk_group", glm ? 1 : 4, 1), bool(raw, "norm_topk_prob", true),
-                        number(config, raw, "routed_scaling_factor", lite ? 1.8 : 2.5)),
-                CorrectionBias.ROUTER,
+                        number(config, raw, "routed_scaling_factor", lite ? 1.8 : 2.5));
+        return new ModelDims(type, a.hidden(), intermediate, layers, a.heads(), a.heads(), a.qkHeadDim(),
+                a.qkRopeHeadDim(), a.interleave(), or(config.vocabSize(), glm ? 154880 : v2 ? 102400 : 129280),
+                or(config.rmsNormEps(), glm ? 1e-5 : 1e-6), or(config.ropeTheta(), 10000), 0,
+                config.tieWordEmbeddings().orElse(false), QkNorm.NONE, 0,
+                a.attentionBias() ? List.of("q_a_proj", "kv_a_proj_with_mqa", "o_proj") : List.of(), router,
+                v2 ? CorrectionBias.NONE : CorrectionBias.ROUTER,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), lite ? 10240 : dsa ? 12288 : 18432), List.copyOf(dense),
+                or(config.intermediateSize(), lite ? 10240 : dsa ? 12288 : v2 ? 11008 : 18432), List.copyOf(dense),
                 Optional.of(a));
+    }
+
+    /**
+     * DeepSeek-V2's softmax router: topk_method greedy (the plain top-k) or group_limited_greedy (n_group,
+     * topk_group); transformers computes no weights for any other method, and has no default top-k.
+     */
+    private static Router deepseekV2Router(ModelConfig config, ObjectNode raw) throws FuseboxException {
+        if (bool(raw, "mlp_bias", false)) {
+            throw unsupported(config, "has mlp_bias, and the forward pass implements DeepSeek-V2's MLPs without biases "
+                    + "only");
+        }
+        String method = text(raw, "topk_method");
+        boolean grouped = "group_limited_greedy".equals(method);
+        if (method != null && !grouped && !method.equals("greedy")) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "names the topk_method '" + method
+                    + "', for which transformers' DeepSeek-V2 router computes no weights (greedy and "
+                    + "group_limited_greedy only)");
+        }
+        int experts = or(config.numExperts(), 64);
+        int topK = required(config, config.numExpertsPerTok(), "num_experts_per_tok");
+        int groups = grouped ? required(config, count(config, raw, "n_group", -1, 1), "n_group") : 1;
+        int kept = grouped ? required(config, count(config, raw, "topk_group", -1, 1), "topk_group") : 1;
+        try {
+            return new GroupLimitedSoftmaxRouter(experts, topK, groups, kept,
+                    number(config, raw, "routed_scaling_factor", 1.0));
+        } catch (IllegalArgumentException e) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + e.getMessage());
+        }
     }
 
     /** GLM's dense layers: each whose mlp_layer_types entry is not "sparse"; {@code fallback} without the list. */

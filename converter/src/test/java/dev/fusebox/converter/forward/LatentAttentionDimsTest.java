@@ -157,4 +157,18 @@ class LatentAttentionDimsTest {
                 .isInstanceOfSatisfying(FuseboxException.class,
                         e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
     }
+
+    @Test
+    void deepSeekV2sTopKMethodsWithoutWeightsAndItsMlpBiasAreRefused() {
+        String v2 = "{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, ";
+        assertThatThrownBy(() -> ModelDims.of(config(v2 + "\"topk_method\": \"noaux_tc\"}")))
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG));
+        assertThatThrownBy(() -> ModelDims.of(config(v2 + "\"topk_method\": \"group_limited_greedy\"}")))
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.getMessage()).contains("n_group"));
+        assertThatThrownBy(() -> ModelDims.of(config(v2 + "\"mlp_bias\": true}")))
+                .isInstanceOfSatisfying(FuseboxException.class,
+                        e -> assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED));
+    }
 }
