@@ -2,7 +2,7 @@
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
 For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open, deepseek_v3,
-glm4_moe_lite, glm_moe_dsa, deepseek_v2; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
+glm4_moe_lite, glm_moe_dsa, deepseek_v2, deepseek_v32; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
 seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
 transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
 sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
@@ -11,7 +11,8 @@ sequences and writes reference.json: input_ids, logits [T][V] and the hidden sta
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
 MLPs and the shared experts, every lora_B non-zero; the latent-attention families' on their own projections;
-minimax_m2, solar_open, glm4_moe_lite and glm_moe_dsa, which 4.x lacks, by tools/oracle-lora.py's hand path,
+minimax_m2, solar_open, glm4_moe_lite, glm_moe_dsa and deepseek_v32, which 4.x lacks, by tools/oracle-lora.py's hand
+path,
 minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
 in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
@@ -126,6 +127,14 @@ MODELS = {
                         rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
                                          "original_max_position_embeddings": 16, "mscale": 0.707,
                                          "mscale_all_dim": 0.707, "beta_fast": 32, "beta_slow": 1}),
+    # DeepSeek-V3.2: DeepSeek-V3 with an indexer in every layer (index_topk 16: up to 16 tokens it keeps every key);
+    # plain RoPE, q/k biases on the latent projections; layer 0 dense
+    "deepseek_v32": dict({k: v for k, v in BASE.items() if k != "num_key_value_heads"}, num_key_value_heads=4,
+                         n_routed_experts=8, n_group=4, topk_group=2, num_experts_per_tok=2, n_shared_experts=1,
+                         intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8,
+                         qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=2.5,
+                         norm_topk_prob=True, attention_bias=True, index_topk=16, index_head_dim=8,
+                         index_n_heads=2),
 }
 
 # minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
@@ -135,11 +144,11 @@ ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_p
                                                          "o_proj", "gate_proj", "up_proj", "down_proj"]),
             "glm4_moe_lite": dict(ADAPTER, target_modules=["q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj",
                                                            "gate_proj", "up_proj", "down_proj"])}
-ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v2"] = ADAPTERS["deepseek_v3"]
+ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v2"] = ADAPTERS["deepseek_v32"] = ADAPTERS["deepseek_v3"]
 
-# transformers 4.57 has no minimax_m2, solar_open, glm4_moe_lite or glm_moe_dsa: their adapters are written by hand
-# as PEFT would save them (tools/oracle-lora.py)
-BY_HAND = {"minimax_m2", "solar_open", "glm4_moe_lite", "glm_moe_dsa"}
+# transformers 4.57 has no minimax_m2, solar_open, glm4_moe_lite, glm_moe_dsa or deepseek_v32: their adapters are
+# written by hand as PEFT would save them (tools/oracle-lora.py)
+BY_HAND = {"minimax_m2", "solar_open", "glm4_moe_lite", "glm_moe_dsa", "deepseek_v32"}
 
 
 def build(model_type, seed):

@@ -9,21 +9,23 @@ import java.util.Set;
 
 /**
  * The sizes of DeepSeek's multi-head latent attention (modeling_deepseek_v3's DeepseekV3Attention, which
- * glm4_moe_lite's is a copy of; DeepSeek-V2's and GLM-MoE-DSA's always rotate interleaved RoPE pairs): queries
- * through the low-rank pair q_a_proj, q_a_layernorm, q_b_proj ({@code qLoraRank} above 0) or one q_proj; keys and
- * values from one latent of {@code kvLoraRank} (kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj) plus a key part of {@code qkRopeHeadDim} shared by the heads; each query/key head is
- * {@code qkNopeHeadDim} dimensions without position and {@code qkRopeHeadDim} with RoPE, each value head
- * {@code vHeadDim}. {@code interleave}: RoPE rotates the pairs (0, 1), (2, 3)... rather than the two halves.
- * {@code attentionBias}: q_a_proj, kv_a_proj_with_mqa and o_proj have biases. {@code scale} is the softmax scale.
- * {@code indexTopK}, above 0, is GLM-MoE-DSA's index_topk: its indexer keeps that many keys per query, so up to
- * that many tokens it keeps them all and the attention is the plain latent one (0: no indexer).
+ * glm4_moe_lite's is a copy of; DeepSeek-V2's, DeepSeek-V3.2's and GLM-MoE-DSA's always rotate interleaved RoPE pairs):
+ * queries through the low-rank pair q_a_proj, q_a_layernorm, q_b_proj ({@code qLoraRank} above 0) or one q_proj; keys
+ * and values from one latent of {@code kvLoraRank} (kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj) plus a key part of
+ * {@code qkRopeHeadDim} shared by the heads; each query/key head is {@code qkNopeHeadDim} dimensions without position
+ * and {@code qkRopeHeadDim} with RoPE, each value head {@code vHeadDim}. {@code interleave}: RoPE rotates the pairs
+ * (0, 1), (2, 3)... rather than the two halves. {@code attentionBias}: q_a_proj, kv_a_proj_with_mqa and o_proj have biases.
+ * {@code scale} is the softmax scale. {@code indexTopK}, above 0, is DeepSeek-V3.2's and GLM-MoE-DSA's index_topk: its
+ * indexer keeps that many keys per query, so up to that many tokens it keeps them all and the attention is the plain
+ * latent one (0: no indexer).
  */
 public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLoraRank, int qkNopeHeadDim,
                                   int qkRopeHeadDim, int vHeadDim, boolean interleave, boolean attentionBias,
                                   Rope rope, double scale, int indexTopK) {
 
     /** The model types whose attention this is. */
-    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v2", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa");
+    public static final Set<String> MODEL_TYPES = Set.of("deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite",
+            "glm_moe_dsa");
 
     /** transformers builds the latent norms with RMSNorm's default epsilon, not the config's rms_norm_eps. */
     public static final double LATENT_NORM_EPS = 1e-6;
@@ -34,6 +36,7 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         boolean glm = type.equals("glm4_moe_lite");
         boolean dsa = type.equals("glm_moe_dsa");
         boolean v2 = type.equals("deepseek_v2");
+        boolean v32 = type.equals("deepseek_v32");
         JsonNode raw = config.raw();
         int hidden = config.hiddenSize().orElse(glm ? 2048 : dsa ? 6144 : v2 ? 4096 : 7168);
         int heads = config.numAttentionHeads().orElse(glm ? 20 : dsa ? 64 : v2 ? 32 : 128);
@@ -46,9 +49,9 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         JsonNode q = raw.get("q_lora_rank");
         int qLoraRank = q == null ? (glm ? 768 : dsa ? 2048 : 1536)
                 : q.isNull() ? 0 : positive(config, q, "q_lora_rank");
-        if (dsa && qLoraRank == 0) {
+        if ((dsa || v32) && qLoraRank == 0) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives no q_lora_rank, and "
-                    + "glm_moe_dsa's queries always go through q_a_proj and q_b_proj");
+                    + type + "'s queries always go through q_a_proj and q_b_proj");
         }
         int nope = intField(config, "qk_nope_head_dim", glm || dsa ? 192 : 128);
         int ropeDim = intField(config, "qk_rope_head_dim", 64);
@@ -70,13 +73,13 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
         double scale = Math.pow(nope + ropeDim, -0.5) * rope.softmaxScale();
         return new LatentAttentionDims(hidden, heads, qLoraRank, intField(config, "kv_lora_rank", 512), nope,
                 ropeDim, intField(config, "v_head_dim", glm || dsa ? 256 : 128),
-                dsa || v2 || bool(raw, "rope_interleave", true), bool(raw, "attention_bias", false), rope, scale,
-                dsa ? indexTopK(config, raw) : 0);
+                dsa || v2 || v32 || bool(raw, "rope_interleave", true), bool(raw, "attention_bias", false), rope,
+                scale, dsa || v32 ? indexTopK(config, raw) : 0);
     }
 
     /**
-     * GLM-MoE-DSA's index_topk; its first layer must run the indexer (transformers fails on a "shared" one, which
-     * reuses a previous layer's choice).
+     * DeepSeek-V3.2's and GLM-MoE-DSA's index_topk; GLM's first layer must run the indexer (transformers fails on
+     * a "shared" one, which reuses a previous layer's choice).
      */
     private static int indexTopK(ModelConfig config, JsonNode raw) throws FuseboxException {
         JsonNode types = raw.get("indexer_types");

@@ -34,12 +34,12 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "glm4_moe_lite",
-            "glm_moe_dsa");
+            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32",
+            "glm4_moe_lite", "glm_moe_dsa");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
     public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, "
-            + "MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA";
+            + "MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and GLM-MoE-DSA";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -67,7 +67,8 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             case "glm4_moe", "dots1", "solar_open" -> groupRouted(config, raw, type);
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
-            case "deepseek_v2", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa" -> latent(config, raw, type);
+            case "deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite", "glm_moe_dsa" ->
+                    latent(config, raw, type);
             default -> throw new IllegalStateException(type);
         };
         if (d.heads % d.kvHeads != 0 || d.topK() > d.experts()
@@ -223,10 +224,11 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
     }
 
     /**
-     * DeepSeek-V2, DeepSeek-V3, GLM-4-MoE-Lite and GLM-MoE-DSA: multi-head latent attention, shared experts, the
-     * group-limited sigmoid router with its correction bias (DeepSeek-V2: {@link GroupLimitedSoftmaxRouter});
-     * DeepSeek's first first_k_dense_replace layers dense, GLM's those mlp_layer_types does not call sparse (by
-     * default the first, or GLM-MoE-DSA's first first_k_dense_replace).
+     * DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and GLM-MoE-DSA: multi-head latent attention,
+     * shared experts, the group-limited sigmoid router with its correction bias (DeepSeek-V2:
+     * {@link GroupLimitedSoftmaxRouter}); DeepSeek's first first_k_dense_replace layers dense, those that
+     * mlp_layer_types does not call sparse for the DSA families and GLM-4-MoE-Lite (by default their first
+     * first_k_dense_replace, GLM-4-MoE-Lite's first).
      */
     private static ModelDims latent(ModelConfig config, ObjectNode raw, String type) throws FuseboxException {
         boolean lite = type.equals("glm4_moe_lite");
@@ -242,8 +244,8 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
         for (int l = 0; l < firstDense; l++) {
             dense.add(l);
         }
-        if (glm) {
-            dense = glmDenseLayers(config, raw, layers, dense);
+        if (glm || type.equals("deepseek_v32")) {
+            dense = mlpLayerTypesDense(config, raw, layers, dense);
         }
         Router router = v2 ? deepseekV2Router(config, raw)
                 : sigmoidRouter(config, or(config.numExperts(), lite ? 64 : 256),
@@ -290,9 +292,9 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
         }
     }
 
-    /** GLM's dense layers: each whose mlp_layer_types entry is not "sparse"; {@code fallback} without the list. */
-    private static List<Integer> glmDenseLayers(ModelConfig config, ObjectNode raw, int layers,
-                                                List<Integer> fallback) throws FuseboxException {
+    /** The dense layers mlp_layer_types names: each whose entry is not "sparse"; {@code fallback} without it. */
+    private static List<Integer> mlpLayerTypesDense(ModelConfig config, ObjectNode raw, int layers,
+                                                    List<Integer> fallback) throws FuseboxException {
         JsonNode types = raw.get("mlp_layer_types");
         List<Integer> dense = new ArrayList<>();
         if (types == null || types.isNull()) {

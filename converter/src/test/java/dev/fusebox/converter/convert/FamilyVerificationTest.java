@@ -61,7 +61,7 @@ class FamilyVerificationTest {
     /** The full-pass families whose fixture is the reference forward pass's tiny model. */
     private static final Set<String> FULL_PASS_REFERENCES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
             "glm4_moe", "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite",
-            "glm_moe_dsa", "deepseek_v2");
+            "glm_moe_dsa", "deepseek_v2", "deepseek_v32");
 
     static Stream<Family> families() {
         return Stream.concat(FamilyConversionTest.families()
@@ -81,6 +81,7 @@ class FamilyVerificationTest {
                         new Family("glm4_moe_lite", List.of(), Map.of(), Optional.of(reference("glm4_moe_lite"))),
                         new Family("glm_moe_dsa", List.of(), Map.of(), Optional.of(reference("glm_moe_dsa"))),
                         new Family("deepseek_v2", List.of(), Map.of(), Optional.of(reference("deepseek_v2"))),
+                        new Family("deepseek_v32", List.of(), Map.of(), Optional.of(reference("deepseek_v32"))),
                         new Family("qwen3_vl_moe", Qwen3VlMoeConversionTest.checkpoint(8, 6, false),
                                 Qwen3VlMoeConversionTest.config(8, 6, false), Optional.empty()),
                         new Family("ernie4_5_vl_moe", ErnieVlMoeConversionTest.legacy(6), Map.of(),
@@ -164,7 +165,8 @@ class FamilyVerificationTest {
         assertThat(x.layers()).isEqualTo(switch (family.modelType()) {
             case "ernie4_5_vl_moe" -> List.of(1);
             case "qwen3_moe" -> List.of(0, 2);
-            case "glm4_moe", "dots1", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa" ->
+            case "glm4_moe", "dots1", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite",
+                 "glm_moe_dsa" ->
                     List.of(1, 2);
             case "olmoe", "minimax_m2", "solar_open" -> List.of(0, 1, 2);
             default -> List.of(0, 1);
