@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open, deepseek_v3,
-glm4_moe_lite, glm_moe_dsa, deepseek_v2, deepseek_v32; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
-seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with save_pretrained in float32 (the legacy per-expert layout, as
-transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
-sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
+For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open,
+hunyuan_v1_moe, deepseek_v3, glm4_moe_lite, glm_moe_dsa, deepseek_v2, deepseek_v32; those named after OUT, or all)
+this builds a tiny model from a seeded config, gives every weight a
+seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with
+save_pretrained in float32 (the legacy per-expert layout, as transformers 5.x writes it), then runs it in float64
+with eager attention and eager experts on a few token sequences and writes reference.json: input_ids, logits [T][V]
+and the hidden states transformers reports
 (the embeddings, each layer's output but the last, the final norm's output).
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
 MLPs and the shared experts, every lora_B non-zero; the latent-attention families' on their own projections;
 minimax_m2, solar_open, glm4_moe_lite, glm_moe_dsa and deepseek_v32, which 4.x lacks, by tools/oracle-lora.py's hand
-path,
-minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
-in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
+path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights in float64
+(W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
 
@@ -86,6 +87,11 @@ MODELS = {
     # GLM-4-MoE's router and shared expert without its q/k norms, partial RoPE or dense layers; q/k/v biases
     "solar_open": dict(BASE, head_dim=8, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, n_group=4,
                        topk_group=2, routed_scaling_factor=1.8, norm_topk_prob=True, attention_bias=True),
+    # per-head q/k norms after RoPE, the router under mlp.gate.wg, a shared MLP, biases on q/k/v/o
+    "hunyuan_v1_moe": dict({k: v for k, v in COMMON.items() if k not in ("num_experts_per_tok",
+                                                                         "moe_intermediate_size")},
+                           head_dim=8, intermediate_size=16, moe_topk=2, attention_bias=True, eos_token_id=None,
+                           bos_token_id=None, pad_token_id=None, eod_token_id=None, sep_token_id=None),
     # multi-head latent attention (q through its low-rank pair, k/v from one latent, interleaved RoPE on 4 of each
     # head's 12 query/key dims, value heads of 6) with YaRN (its mscale changes both cos/sin and the softmax scale);
     # sigmoid routing over 12 experts in 4 groups, 2 groups kept, the correction bias, top-3 renormalised and

@@ -184,16 +184,17 @@ public final class ForwardPass {
         float[] q = projection(layer, "q_proj", x, tokens, mm);
         float[] k = projection(layer, "k_proj", x, tokens, mm);
         float[] v = projection(layer, "v_proj", x, tokens, mm);
-        switch (dims.qkNorm()) {
+        QkNorm norm = dims.qkNorm();
+        switch (norm) {
             case PER_HEAD -> {
-                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens * dims.heads(), dims.headDim(), mm);
-                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens * dims.kvHeads(), dims.headDim(), mm);
+                q = rmsNorm(q, weights.headNorm(layer, norm.queryNorm()), tokens * dims.heads(), dims.headDim(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, norm.keyNorm()), tokens * dims.kvHeads(), dims.headDim(), mm);
             }
             case WHOLE -> {
-                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens, dims.qWidth(), mm);
-                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens, dims.kvWidth(), mm);
+                q = rmsNorm(q, weights.headNorm(layer, norm.queryNorm()), tokens, dims.qWidth(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, norm.keyNorm()), tokens, dims.kvWidth(), mm);
             }
-            case NONE -> {
+            case NONE, PER_HEAD_AFTER_ROPE -> {
             }
         }
         if (dims.clipQkv() > 0) {
@@ -203,6 +204,10 @@ public final class ForwardPass {
         }
         applyRope(q, tokens, dims.heads(), rope);
         applyRope(k, tokens, dims.kvHeads(), rope);
+        if (norm == QkNorm.PER_HEAD_AFTER_ROPE) {
+            q = rmsNorm(q, weights.headNorm(layer, norm.queryNorm()), tokens * dims.heads(), dims.headDim(), mm);
+            k = rmsNorm(k, weights.headNorm(layer, norm.keyNorm()), tokens * dims.kvHeads(), dims.headDim(), mm);
+        }
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
         int qWidth = dims.qWidth();

@@ -51,8 +51,8 @@ final class LegacyWeights extends ModelWeights {
             if (d.dense(l)) {
                 continue;
             }
-            require(moe(l) + "gate.weight", d.experts(), d.hidden());
-            claimLinear(moe(l) + "gate", d.hidden(), d.experts());
+            require(routerModule(l) + ".weight", d.experts(), d.hidden());
+            claimLinear(routerModule(l), d.hidden(), d.experts());
             for (int e = 0; e < d.experts(); e++) {
                 require(expertModule(l, e, gateName()) + ".weight", d.intermediate(), d.hidden());
                 require(expertModule(l, e, upName()) + ".weight", d.intermediate(), d.hidden());
@@ -76,7 +76,11 @@ final class LegacyWeights extends ModelWeights {
 
     @Override
     public Linear router(int layer) throws FuseboxException {
-        return linear(moe(layer) + "gate.weight", moe(layer) + "gate");
+        return linear(routerModule(layer) + ".weight", routerModule(layer));
+    }
+
+    private String routerModule(int layer) {
+        return moe(layer) + dims().routerModule();
     }
 
     @Override

@@ -34,12 +34,13 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32",
-            "glm4_moe_lite", "glm_moe_dsa");
+            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe", "deepseek_v2", "deepseek_v3",
+            "deepseek_v32", "glm4_moe_lite", "glm_moe_dsa");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
     public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, "
-            + "MiniMax-M2, ERNIE-4.5-MoE, DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and GLM-MoE-DSA";
+            + "MiniMax-M2, ERNIE-4.5-MoE, HunYuan-MoE, DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and "
+            + "GLM-MoE-DSA";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -67,6 +68,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             case "glm4_moe", "dots1", "solar_open" -> groupRouted(config, raw, type);
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
+            case "hunyuan_v1_moe" -> hunyuan(config, raw);
             case "deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite", "glm_moe_dsa" ->
                     latent(config, raw, type);
             default -> throw new IllegalStateException(type);
@@ -336,6 +338,32 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
         }
     }
 
+    /**
+     * HunYuan-MoE: per-head q/k norms after RoPE, a softmax router renormalised over the top-k ({@code mlp.gate.wg}),
+     * a shared MLP of the experts' width on every layer.
+     */
+    private static ModelDims hunyuan(ModelConfig config, ObjectNode raw) throws FuseboxException {
+        for (String field : new String[] {"num_experts", "moe_topk"}) {
+            JsonNode v = raw.get(field);
+            if (v != null && v.isArray()) {
+                throw unsupported(config, "gives " + field + " per layer, and the forward pass implements one value "
+                        + "for every layer only");
+            }
+        }
+        int hidden = or(config.hiddenSize(), 4096);
+        int heads = or(config.numAttentionHeads(), 32);
+        int intermediate = or(config.intermediateSize(), 11008);
+        int headDim = or(config.headDim(), hidden / heads);
+        return new ModelDims("hunyuan_v1_moe", hidden, intermediate, or(config.numHiddenLayers(), 32), heads,
+                or(config.numKeyValueHeads(), heads), headDim, headDim, false, or(config.vocabSize(), 290943),
+                or(config.rmsNormEps(), 1e-5), or(config.ropeTheta(), 10000), 0,
+                config.tieWordEmbeddings().orElse(false), QkNorm.PER_HEAD_AFTER_ROPE, 0,
+                bool(raw, "attention_bias", false) ? QKVO : List.of(),
+                new SoftmaxRouter(or(config.numExperts(), 1), count(config, raw, "moe_topk", 1, 1), true, 0),
+                CorrectionBias.NONE, Optional.of(new SharedExpert("shared_mlp", intermediate, false)), intermediate,
+                List.of(), Optional.empty());
+    }
+
     private static Router sigmoidRouter(ModelConfig config, int experts, int topK, int groups, int topKGroups,
                                         boolean normTopK, double scaling) throws FuseboxException {
         try {
@@ -374,6 +402,11 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     public int topK() {
         return router.topK();
+    }
+
+    /** The router's module under the MoE block: {@code gate}, or HunYuan-MoE's {@code gate.wg}. */
+    public String routerModule() {
+        return modelType.equals("hunyuan_v1_moe") ? "gate.wg" : "gate";
     }
 
     /** Whether the legacy layout names the MoE block and its experts as Mixtral does (block_sparse_moe, w1/w3/w2). */

@@ -119,8 +119,8 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
     }
 
     /**
-     * The RMSNorm weight of the queries ({@code q_norm}) or keys ({@code k_norm}): [headDim] for Qwen3, the
-     * projection's width for OLMoE.
+     * The RMSNorm weight of the queries or keys ({@link QkNorm#queryNorm()}, {@link QkNorm#keyNorm()}): [headDim]
+     * per head, the projection's width over the whole projection.
      */
     public WeightMatrix headNorm(int layer, String norm) throws FuseboxException {
         return vector(layerPrefix(layer) + "self_attn." + norm + ".weight");
@@ -237,10 +237,10 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
                 }
                 require(p + "self_attn.kv_a_layernorm.weight", latent.get().kvLoraRank());
             }
-            if (dims.qkNorm() != QkNorm.NONE) {
-                boolean perHead = dims.qkNorm() == QkNorm.PER_HEAD;
-                require(p + "self_attn.q_norm.weight", perHead ? dims.headDim() : dims.qWidth());
-                require(p + "self_attn.k_norm.weight", perHead ? dims.headDim() : dims.kvWidth());
+            QkNorm norm = dims.qkNorm();
+            if (norm != QkNorm.NONE) {
+                require(p + "self_attn." + norm.queryNorm() + ".weight", norm.perHead() ? dims.headDim() : dims.qWidth());
+                require(p + "self_attn." + norm.keyNorm() + ".weight", norm.perHead() ? dims.headDim() : dims.kvWidth());
             }
             if (dims.dense(l)) {
                 requireMlp(p + "mlp.", dims.denseIntermediate());

@@ -45,10 +45,10 @@ final class V5Weights extends ModelWeights {
                 continue;
             }
             String experts = mlp(l) + "experts";
-            require(mlp(l) + "gate.weight", e, h);
+            require(routerModule(l) + ".weight", e, h);
             require(experts + ".gate_up_proj", e, 2L * i, h);
             require(experts + ".down_proj", e, h, i);
-            claimLinear(mlp(l) + "gate", mlp(l) + "gate.weight", h, e);
+            claimLinear(routerModule(l), routerModule(l) + ".weight", h, e);
             for (String parameter : EXPERT_PARAMETERS) {
                 String module = wrapperModule(experts, parameter);
                 if (module != null) {
@@ -87,7 +87,11 @@ final class V5Weights extends ModelWeights {
 
     @Override
     public Linear router(int layer) throws FuseboxException {
-        return linear(mlp(layer) + "gate.weight", mlp(layer) + "gate");
+        return linear(routerModule(layer) + ".weight", routerModule(layer));
+    }
+
+    private String routerModule(int layer) {
+        return mlp(layer) + dims().routerModule();
     }
 
     @Override

@@ -60,8 +60,8 @@ class FamilyVerificationTest {
 
     /** The full-pass families whose fixture is the reference forward pass's tiny model. */
     private static final Set<String> FULL_PASS_REFERENCES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
-            "glm4_moe", "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "deepseek_v3", "glm4_moe_lite",
-            "glm_moe_dsa", "deepseek_v2", "deepseek_v32");
+            "glm4_moe", "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe", "deepseek_v3",
+            "glm4_moe_lite", "glm_moe_dsa", "deepseek_v2", "deepseek_v32");
 
     static Stream<Family> families() {
         return Stream.concat(FamilyConversionTest.families()
@@ -76,6 +76,7 @@ class FamilyVerificationTest {
                         new Family("dots1", List.of(), Map.of(), Optional.of(reference("dots1"))),
                         new Family("solar_open", List.of(), Map.of(), Optional.of(reference("solar_open"))),
                         new Family("minimax_m2", List.of(), Map.of(), Optional.of(reference("minimax_m2"))),
+                        new Family("hunyuan_v1_moe", List.of(), Map.of(), Optional.of(reference("hunyuan_v1_moe"))),
                         new Family("ernie4_5_moe", List.of(), Map.of(), Optional.of(reference("ernie4_5_moe"))),
                         new Family("deepseek_v3", List.of(), Map.of(), Optional.of(reference("deepseek_v3"))),
                         new Family("glm4_moe_lite", List.of(), Map.of(), Optional.of(reference("glm4_moe_lite"))),
@@ -161,14 +162,13 @@ class FamilyVerificationTest {
         assertThat(x.experts()).isNotEmpty().allSatisfy(e -> assertThat(e.passed()).isTrue());
         // ernie4_5_vl_moe's fixture has a dense first layer, qwen3_moe's a dense second of three, qwen2_moe's a dense
         // third, glm4_moe's, dots1's, ernie4_5_moe's and the latent-attention families' a dense first of three,
-        // olmoe's, minimax_m2's and solar_open's none
+        // olmoe's, minimax_m2's, solar_open's and hunyuan_v1_moe's none
         assertThat(x.layers()).isEqualTo(switch (family.modelType()) {
             case "ernie4_5_vl_moe" -> List.of(1);
             case "qwen3_moe" -> List.of(0, 2);
             case "glm4_moe", "dots1", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite",
-                 "glm_moe_dsa" ->
-                    List.of(1, 2);
-            case "olmoe", "minimax_m2", "solar_open" -> List.of(0, 1, 2);
+                 "glm_moe_dsa" -> List.of(1, 2);
+            case "olmoe", "minimax_m2", "solar_open", "hunyuan_v1_moe" -> List.of(0, 1, 2);
             default -> List.of(0, 1);
         });
         assertThat(onTheFly.forwardPass()).isEqualTo(Verifier.runsForwardPass(family.modelType()));

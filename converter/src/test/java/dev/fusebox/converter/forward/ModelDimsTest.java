@@ -78,6 +78,9 @@ class ModelDimsTest {
                  "num_hidden_layers": 4, "max_window_layers": 2}""", Problem.UNSUPPORTED,
                 "layers from 2 on sliding-window attention", "4096 by default");
         refused("""
+                {"model_type": "hunyuan_v1_moe", "num_experts": 4, "moe_topk": [2, 1]}""", Problem.UNSUPPORTED,
+                "moe_topk per layer");
+        refused("""
                 {"model_type": "ernie4_5_moe", "use_bias": true}""", Problem.UNSUPPORTED, "use_bias");
         refused("""
                 {"model_type": "glm4_moe", "n_routed_experts": 8, "n_group": 3}""", Problem.INVALID_CONFIG,

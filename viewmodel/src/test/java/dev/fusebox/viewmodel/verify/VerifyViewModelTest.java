@@ -155,7 +155,7 @@ class VerifyViewModelTest {
         assertThat(vm.checksProperty().get()).isEqualTo("Checks run: expert check (the forward pass implements "
                 + ModelDims.FAMILIES + " only)");
         assertThat(ModelDims.FAMILIES).startsWith("Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE")
-                .contains("DeepSeek-V3");
+                .contains("HunYuan-MoE", "DeepSeek-V3");
         assertThat(vm.experts()).hasSize(8);
         assertThat(vm.positions()).isEmpty();
         assertThat(vm.reportProperty().get().converted().throughPlan()).isTrue();
