@@ -157,6 +157,14 @@ ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v2"] = ADAPTERS["deepseek_v32"] = A
 BY_HAND = {"minimax_m2", "solar_open", "glm4_moe_lite", "glm_moe_dsa", "deepseek_v32"}
 
 
+# the latent-attention families' own seeds, so that models added before them in MODELS leave their files unchanged
+SEEDS = {"deepseek_v3": 100, "glm4_moe_lite": 101, "glm_moe_dsa": 102, "deepseek_v2": 103, "deepseek_v32": 104}
+
+
+def seed_of(model_type):
+    return SEEDS.get(model_type, list(MODELS).index(model_type))
+
+
 def build(model_type, seed):
     config = AutoConfig.for_model(model_type, **MODELS[model_type])
     torch.manual_seed(seed)
@@ -187,7 +195,7 @@ def make_adapters(out, work, types):
     """The legacy adapters, by PEFT in the legacy world, each on a 4.x-readable copy of its base's config."""
     jobs = []
     for model_type in types:
-        seed = list(MODELS).index(model_type)
+        seed = seed_of(model_type)
         base = work / model_type
         base.mkdir()
         config = json.loads((out / model_type / "legacy-base" / "config.json").read_text())
@@ -248,7 +256,7 @@ def main():
     types = sys.argv[2:] or list(MODELS)
     references = {}
     for model_type in types:
-        seed = list(MODELS).index(model_type)
+        seed = seed_of(model_type)
         folder = out / model_type
         model = build(model_type, 1000 + seed)
         model.save_pretrained(folder / "legacy-base")
