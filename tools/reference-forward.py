@@ -2,7 +2,8 @@
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
 For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open,
-hunyuan_v1_moe; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
+hunyuan_v1_moe, deepseek_v3, glm4_moe_lite, glm_moe_dsa, deepseek_v2, deepseek_v32; those named after OUT, or all)
+this builds a tiny model from a seeded config, gives every weight a
 seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with
 save_pretrained in float32 (the legacy per-expert layout, as transformers 5.x writes it), then runs it in float64
 with eager attention and eager experts on a few token sequences and writes reference.json: input_ids, logits [T][V]
@@ -11,9 +12,10 @@ and the hidden states transformers reports
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
-MLPs and the shared experts, every lora_B non-zero; minimax_m2 and solar_open, which 4.x lacks, by tools/oracle-lora.py's
-hand path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
-in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
+MLPs and the shared experts, every lora_B non-zero; the latent-attention families' on their own projections;
+minimax_m2, solar_open, glm4_moe_lite, glm_moe_dsa and deepseek_v32, which 4.x lacks, by tools/oracle-lora.py's hand
+path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights in float64
+(W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
 
@@ -90,14 +92,77 @@ MODELS = {
                                                                          "moe_intermediate_size")},
                            head_dim=8, intermediate_size=16, moe_topk=2, attention_bias=True, eos_token_id=None,
                            bos_token_id=None, pad_token_id=None, eod_token_id=None, sep_token_id=None),
+    # multi-head latent attention (q through its low-rank pair, k/v from one latent, interleaved RoPE on 4 of each
+    # head's 12 query/key dims, value heads of 6) with YaRN (its mscale changes both cos/sin and the softmax scale);
+    # sigmoid routing over 12 experts in 4 groups, 2 groups kept, the correction bias, top-3 renormalised and
+    # scaled by 2.5; a shared expert; layer 0 dense
+    "deepseek_v3": dict({k: v for k, v in BASE.items() if k not in ("num_key_value_heads", "rope_parameters")},
+                        num_key_value_heads=4, n_routed_experts=12, n_group=4, topk_group=2, num_experts_per_tok=3,
+                        n_shared_experts=1, intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12,
+                        kv_lora_rank=8, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6,
+                        routed_scaling_factor=2.5, norm_topk_prob=True,
+                        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                         "original_max_position_embeddings": 16, "mscale": 1.0,
+                                         "mscale_all_dim": 0.8, "beta_fast": 32, "beta_slow": 1}),
+    # DeepSeek's latent attention the other way: one q_proj, plain RoPE on the two halves, biases on kv_a_proj_with_mqa
+    # and o_proj, value heads wider than the keys; an rms_norm_eps (1e-5) the latent norms do not use; sigmoid
+    # routing in 2 groups of 4 (the best one), top-k not renormalised, scaled by 1.8; two shared experts; layer 0
+    # dense by mlp_layer_types
+    "glm4_moe_lite": dict({k: v for k, v in BASE.items() if k != "num_key_value_heads"}, num_key_value_heads=4,
+                          n_routed_experts=8, n_group=2, topk_group=1, num_experts_per_tok=2, n_shared_experts=2,
+                          intermediate_size=40, mlp_layer_types=["dense", "sparse", "sparse"], q_lora_rank=None,
+                          kv_lora_rank=8, qk_nope_head_dim=6, qk_rope_head_dim=4, v_head_dim=10,
+                          routed_scaling_factor=1.8, norm_topk_prob=False, attention_bias=True,
+                          rope_interleave=False, rms_norm_eps=1e-5),
+    # DeepSeek's latent attention with GLM's indexer (index_topk 16: up to 16 tokens it keeps every key), plain
+    # RoPE, interleaved; sigmoid routing over 8 experts in 4 groups (the best 2), top-2 renormalised, scaled by 2.5;
+    # a shared expert; layer 0 dense by first_k_dense_replace
+    "glm_moe_dsa": dict({k: v for k, v in BASE.items() if k != "num_key_value_heads"}, num_key_value_heads=4,
+                        n_routed_experts=8, n_group=4, topk_group=2, num_experts_per_tok=2, n_shared_experts=1,
+                        intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8,
+                        qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=2.5,
+                        norm_topk_prob=True, index_topk=16, index_head_dim=8, index_n_heads=2, rms_norm_eps=1e-5),
+    # DeepSeek-V2: the latent attention (RoPE as complex products of the interleaved pairs) with YaRN, the softmax
+    # router limited to the best 2 of 4 groups by their best probability (group_limited_greedy), top 3, not
+    # renormalised, scaled by 1.5; two shared experts; layer 0 dense
+    "deepseek_v2": dict({k: v for k, v in BASE.items() if k not in ("num_key_value_heads", "rope_parameters")},
+                        num_key_value_heads=4, n_routed_experts=8, n_group=4, topk_group=2, num_experts_per_tok=3,
+                        topk_method="group_limited_greedy", n_shared_experts=2, intermediate_size=40,
+                        first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8, qk_nope_head_dim=8,
+                        qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=1.5,
+                        rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                         "original_max_position_embeddings": 16, "mscale": 0.707,
+                                         "mscale_all_dim": 0.707, "beta_fast": 32, "beta_slow": 1}),
+    # DeepSeek-V3.2: DeepSeek-V3 with an indexer in every layer (index_topk 16: up to 16 tokens it keeps every key);
+    # plain RoPE, q/k biases on the latent projections; layer 0 dense
+    "deepseek_v32": dict({k: v for k, v in BASE.items() if k != "num_key_value_heads"}, num_key_value_heads=4,
+                         n_routed_experts=8, n_group=4, topk_group=2, num_experts_per_tok=2, n_shared_experts=1,
+                         intermediate_size=40, first_k_dense_replace=1, q_lora_rank=12, kv_lora_rank=8,
+                         qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6, routed_scaling_factor=2.5,
+                         norm_topk_prob=True, attention_bias=True, index_topk=16, index_head_dim=8,
+                         index_n_heads=2),
 }
 
 # minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
-ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"])}
+ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"]),
+            # DeepSeek's attention has its own projections
+            "deepseek_v3": dict(ADAPTER, target_modules=["q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj",
+                                                         "o_proj", "gate_proj", "up_proj", "down_proj"]),
+            "glm4_moe_lite": dict(ADAPTER, target_modules=["q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj",
+                                                           "gate_proj", "up_proj", "down_proj"])}
+ADAPTERS["glm_moe_dsa"] = ADAPTERS["deepseek_v2"] = ADAPTERS["deepseek_v32"] = ADAPTERS["deepseek_v3"]
 
-# transformers 4.57 has no minimax_m2 nor solar_open: their adapters are written by hand as PEFT would save them
-# (tools/oracle-lora.py)
-BY_HAND = {"minimax_m2", "solar_open"}
+# transformers 4.57 has no minimax_m2, solar_open, glm4_moe_lite, glm_moe_dsa or deepseek_v32: their adapters are
+# written by hand as PEFT would save them (tools/oracle-lora.py)
+BY_HAND = {"minimax_m2", "solar_open", "glm4_moe_lite", "glm_moe_dsa", "deepseek_v32"}
+
+
+# the latent-attention families' own seeds, so that models added before them in MODELS leave their files unchanged
+SEEDS = {"deepseek_v3": 100, "glm4_moe_lite": 101, "glm_moe_dsa": 102, "deepseek_v2": 103, "deepseek_v32": 104}
+
+
+def seed_of(model_type):
+    return SEEDS.get(model_type, list(MODELS).index(model_type))
 
 
 def build(model_type, seed):
@@ -130,7 +195,7 @@ def make_adapters(out, work, types):
     """The legacy adapters, by PEFT in the legacy world, each on a 4.x-readable copy of its base's config."""
     jobs = []
     for model_type in types:
-        seed = list(MODELS).index(model_type)
+        seed = seed_of(model_type)
         base = work / model_type
         base.mkdir()
         config = json.loads((out / model_type / "legacy-base" / "config.json").read_text())
@@ -191,7 +256,7 @@ def main():
     types = sys.argv[2:] or list(MODELS)
     references = {}
     for model_type in types:
-        seed = list(MODELS).index(model_type)
+        seed = seed_of(model_type)
         folder = out / model_type
         model = build(model_type, 1000 + seed)
         model.save_pretrained(folder / "legacy-base")

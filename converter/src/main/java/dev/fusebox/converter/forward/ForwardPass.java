@@ -17,8 +17,9 @@ import java.util.Optional;
  * lm_head. One sequence, no cache. Mixtral is the plain case; the other families add what their modeling files
  * add ({@link ModelDims}): attention biases, q/k RMSNorm before RoPE (per head, or over the whole projection, then
  * OLMoE's clamp of q, k and v), partial or interleaved RoPE, softmax or group-limited sigmoid routing with a
- * correction bias, dense MLP layers, and shared experts (Qwen2's scaled by the sigmoid of its gate). Weights come
- * from a {@link ModelWeights} view, so the same code runs the legacy and the v5 layout.
+ * correction bias, dense MLP layers, and shared experts (Qwen2's scaled by the sigmoid of its gate); DeepSeek-V3's
+ * attention is {@link LatentAttention}. Weights come from a {@link ModelWeights} view, so the same code runs the
+ * legacy and the v5 layout.
  */
 public final class ForwardPass {
 
@@ -54,12 +55,13 @@ public final class ForwardPass {
         hidden.add(state.clone());
         List<RouterOutput> routers = new ArrayList<>();
         List<float[]> expertInputs = new ArrayList<>();
-        float[] rope = ropeTable(t);
+        Optional<LatentAttention> latent = dims.latentAttention().map(a -> new LatentAttention(a, weights, kernel));
+        float[] rope = latent.isPresent() ? latent.get().ropeTable(t) : ropeTable(t);
         for (int l = 0; l < layers; l++) {
             cancellation.check();
             progress.onProgress(new Progress(0, 0, l, layers + 1, side + ": layer " + l));
             float[] x = rmsNorm(state, weights.inputNorm(l), t, mm);
-            add(state, attention(l, x, t, rope, mm));
+            add(state, latent.isPresent() ? latent.get().apply(l, x, t, rope, mm) : attention(l, x, t, rope, mm));
             x = rmsNorm(state, weights.postAttentionNorm(l), t, mm);
             expertInputs.add(x);
             if (dims.dense(l)) {

@@ -21,21 +21,26 @@ import java.util.Set;
  * MiniMax-M2's rotary_dim), {@code ropeInterleaved} whether it pairs neighbouring channels (ERNIE) instead of the
  * two halves. {@code biased} names the attention projections with a bias; {@code qkNorm} says how queries and keys
  * are RMS-normalised; {@code clipQkv}, when above 0, is OLMoE's clamp of queries, keys and values to ±clipQkv.
- * {@code slidingWindow} is 0 when attention is not windowed.
+ * {@code slidingWindow} is 0 when attention is not windowed. {@code latentAttention} is DeepSeek's multi-head
+ * latent attention, which takes the place of q/k/v_proj (its heads have {@code headDim} query/key dimensions,
+ * {@code rotaryDim} of them with RoPE).
  */
 public record ModelDims(String modelType, int hidden, int intermediate, int layers, int heads, int kvHeads,
                         int headDim, int rotaryDim, boolean ropeInterleaved, int vocab, double rmsNormEps,
                         double ropeTheta, int slidingWindow, boolean tieWordEmbeddings, QkNorm qkNorm, double clipQkv,
                         List<String> biased, Router router, CorrectionBias correctionBias,
-                        Optional<SharedExpert> sharedExpert, int denseIntermediate, List<Integer> denseLayers) {
+                        Optional<SharedExpert> sharedExpert, int denseIntermediate, List<Integer> denseLayers,
+                        Optional<LatentAttentionDims> latentAttention) {
 
     /** The model types whose forward pass this is. */
     public static final Set<String> MODEL_TYPES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "glm4_moe",
-            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe");
+            "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe", "deepseek_v2", "deepseek_v3",
+            "deepseek_v32", "glm4_moe_lite", "glm_moe_dsa");
 
     /** The families of {@link #MODEL_TYPES}, in words. */
     public static final String FAMILIES = "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, "
-            + "MiniMax-M2, ERNIE-4.5-MoE and HunYuan-MoE";
+            + "MiniMax-M2, ERNIE-4.5-MoE, HunYuan-MoE, DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and "
+            + "GLM-MoE-DSA";
 
     private static final List<String> QKV = List.of("q_proj", "k_proj", "v_proj");
     private static final List<String> QKVO = List.of("q_proj", "k_proj", "v_proj", "o_proj");
@@ -54,7 +59,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             throw unsupported(config, "uses the activation '" + act + "', and the forward pass implements silu only");
         }
         String rope = ropeType(raw);
-        if (rope != null && !rope.equals("default")) {
+        if (rope != null && !rope.equals("default") && !LatentAttentionDims.MODEL_TYPES.contains(type)) {
             throw unsupported(config,
                     "uses '" + rope + "' RoPE scaling, and the forward pass implements plain RoPE only");
         }
@@ -64,9 +69,12 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
             case "minimax_m2" -> minimax(config, raw);
             case "ernie4_5_moe" -> ernie(config, raw);
             case "hunyuan_v1_moe" -> hunyuan(config, raw);
+            case "deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite", "glm_moe_dsa" ->
+                    latent(config, raw, type);
             default -> throw new IllegalStateException(type);
         };
-        if (d.heads % d.kvHeads != 0 || d.topK() > d.experts() || d.headDim % 2 != 0 || d.rotaryDim % 2 != 0
+        if (d.heads % d.kvHeads != 0 || d.topK() > d.experts()
+                || (d.latentAttention.isEmpty() && (d.headDim % 2 != 0 || d.rotaryDim % 2 != 0))
                 || d.rotaryDim < 2 || d.rotaryDim > d.headDim
                 || (d.qkNorm == QkNorm.WHOLE && type.equals("olmoe") && d.qWidth() != d.hidden)) {
             throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + d.heads
@@ -111,7 +119,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 qwen2 ? Optional.of(new SharedExpert("shared_expert",
                         positive(raw, "shared_expert_intermediate_size", 5632), true)) : Optional.empty(),
                 or(config.intermediateSize(), mixtral ? 14336 : qwen2 ? 5632 : 6144),
-                mixtral || olmoe ? List.of() : qwenDenseLayers(raw, layers));
+                mixtral || olmoe ? List.of() : qwenDenseLayers(raw, layers), Optional.empty());
     }
 
     /**
@@ -161,7 +169,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 CorrectionBias.ROUTER,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), solar ? intermediate : 10944), List.copyOf(dense));
+                or(config.intermediateSize(), solar ? intermediate : 10944), List.copyOf(dense), Optional.empty());
     }
 
     /** MiniMax-M2: q/k norms over the whole projection, partial RoPE, a sigmoid router renormalised over the top-k. */
@@ -176,7 +184,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 or(config.vocabSize(), 200064), or(config.rmsNormEps(), 1e-6), or(config.ropeTheta(), 5e6), 0,
                 config.tieWordEmbeddings().orElse(false), QkNorm.WHOLE, 0, List.of(),
                 sigmoidRouter(config, experts, or(config.numExpertsPerTok(), 8), 1, 1, true, 1.0),
-                CorrectionBias.MOE_BLOCK, Optional.empty(), intermediate, List.of());
+                CorrectionBias.MOE_BLOCK, Optional.empty(), intermediate, List.of(), Optional.empty());
     }
 
     /**
@@ -214,7 +222,96 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 CorrectionBias.MOE_STATICS,
                 shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
                         false)) : Optional.empty(),
-                or(config.intermediateSize(), 12288), List.copyOf(dense));
+                or(config.intermediateSize(), 12288), List.copyOf(dense), Optional.empty());
+    }
+
+    /**
+     * DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and GLM-MoE-DSA: multi-head latent attention,
+     * shared experts, the group-limited sigmoid router with its correction bias (DeepSeek-V2:
+     * {@link GroupLimitedSoftmaxRouter}); DeepSeek's first first_k_dense_replace layers dense, those that
+     * mlp_layer_types does not call sparse for the DSA families and GLM-4-MoE-Lite (by default their first
+     * first_k_dense_replace, GLM-4-MoE-Lite's first).
+     */
+    private static ModelDims latent(ModelConfig config, ObjectNode raw, String type) throws FuseboxException {
+        boolean lite = type.equals("glm4_moe_lite");
+        boolean dsa = type.equals("glm_moe_dsa");
+        boolean glm = lite || dsa;
+        boolean v2 = type.equals("deepseek_v2");
+        LatentAttentionDims a = LatentAttentionDims.of(config);
+        int layers = or(config.numHiddenLayers(), lite ? 47 : dsa ? 78 : v2 ? 32 : 61);
+        int intermediate = count(config, raw, "moe_intermediate_size", lite ? 1536 : v2 ? 1407 : 2048, 1);
+        int shared = count(config, raw, "n_shared_experts", v2 ? 2 : 1, 0);
+        int firstDense = Math.min(layers, lite ? 1 : count(config, raw, "first_k_dense_replace", v2 ? 0 : 3, 0));
+        List<Integer> dense = new ArrayList<>();
+        for (int l = 0; l < firstDense; l++) {
+            dense.add(l);
+        }
+        if (glm || type.equals("deepseek_v32")) {
+            dense = mlpLayerTypesDense(config, raw, layers, dense);
+        }
+        Router router = v2 ? deepseekV2Router(config, raw)
+                : sigmoidRouter(config, or(config.numExperts(), lite ? 64 : 256),
+                        or(config.numExpertsPerTok(), lite ? 4 : 8), count(config, raw, "n_group", glm ? 1 : 8, 1),
+                        count(config, raw, "topk_group", glm ? 1 : 4, 1), bool(raw, "norm_topk_prob", true),
+                        number(config, raw, "routed_scaling_factor", lite ? 1.8 : 2.5));
+        return new ModelDims(type, a.hidden(), intermediate, layers, a.heads(), a.heads(), a.qkHeadDim(),
+                a.qkRopeHeadDim(), a.interleave(), or(config.vocabSize(), glm ? 154880 : v2 ? 102400 : 129280),
+                or(config.rmsNormEps(), glm ? 1e-5 : 1e-6), or(config.ropeTheta(), 10000), 0,
+                config.tieWordEmbeddings().orElse(false), QkNorm.NONE, 0,
+                a.attentionBias() ? List.of("q_a_proj", "kv_a_proj_with_mqa", "o_proj") : List.of(), router,
+                v2 ? CorrectionBias.NONE : CorrectionBias.ROUTER,
+                shared > 0 ? Optional.of(new SharedExpert("shared_experts", Math.multiplyExact(intermediate, shared),
+                        false)) : Optional.empty(),
+                or(config.intermediateSize(), lite ? 10240 : dsa ? 12288 : v2 ? 11008 : 18432), List.copyOf(dense),
+                Optional.of(a));
+    }
+
+    /**
+     * DeepSeek-V2's softmax router: topk_method greedy (the plain top-k) or group_limited_greedy (n_group,
+     * topk_group); transformers computes no weights for any other method, and has no default top-k.
+     */
+    private static Router deepseekV2Router(ModelConfig config, ObjectNode raw) throws FuseboxException {
+        if (bool(raw, "mlp_bias", false)) {
+            throw unsupported(config, "has mlp_bias, and the forward pass implements DeepSeek-V2's MLPs without biases "
+                    + "only");
+        }
+        String method = text(raw, "topk_method");
+        boolean grouped = "group_limited_greedy".equals(method);
+        if (method != null && !grouped && !method.equals("greedy")) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "names the topk_method '" + method
+                    + "', for which transformers' DeepSeek-V2 router computes no weights (greedy and "
+                    + "group_limited_greedy only)");
+        }
+        int experts = or(config.numExperts(), 64);
+        int topK = required(config, config.numExpertsPerTok(), "num_experts_per_tok");
+        int groups = grouped ? required(config, count(config, raw, "n_group", -1, 1), "n_group") : 1;
+        int kept = grouped ? required(config, count(config, raw, "topk_group", -1, 1), "topk_group") : 1;
+        try {
+            return new GroupLimitedSoftmaxRouter(experts, topK, groups, kept,
+                    number(config, raw, "routed_scaling_factor", 1.0));
+        } catch (IllegalArgumentException e) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + e.getMessage());
+        }
+    }
+
+    /** The dense layers mlp_layer_types names: each whose entry is not "sparse"; {@code fallback} without it. */
+    private static List<Integer> mlpLayerTypesDense(ModelConfig config, ObjectNode raw, int layers,
+                                                    List<Integer> fallback) throws FuseboxException {
+        JsonNode types = raw.get("mlp_layer_types");
+        List<Integer> dense = new ArrayList<>();
+        if (types == null || types.isNull()) {
+            return fallback;
+        }
+        if (!types.isArray() || types.size() < layers) {
+            throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives mlp_layer_types " + types
+                    + ", which does not name the MLP of each of its " + layers + " layers");
+        }
+        for (int l = 0; l < layers; l++) {
+            if (!types.get(l).isTextual() || !types.get(l).textValue().equals("sparse")) {
+                dense.add(l);
+            }
+        }
+        return dense;
     }
 
     /**
@@ -264,7 +361,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
                 bool(raw, "attention_bias", false) ? QKVO : List.of(),
                 new SoftmaxRouter(or(config.numExperts(), 1), count(config, raw, "moe_topk", 1, 1), true, 0),
                 CorrectionBias.NONE, Optional.of(new SharedExpert("shared_mlp", intermediate, false)), intermediate,
-                List.of());
+                List.of(), Optional.empty());
     }
 
     private static Router sigmoidRouter(ModelConfig config, int experts, int topK, int groups, int topKGroups,

@@ -218,8 +218,11 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
             String p = layerPrefix(l);
             require(p + "input_layernorm.weight", h);
             require(p + "post_attention_layernorm.weight", h);
-            int[][] shapes = {{dims.qWidth(), h}, {dims.kvWidth(), h}, {dims.kvWidth(), h}, {h, dims.qWidth()}};
-            String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
+            Optional<LatentAttentionDims> latent = dims.latentAttention();
+            int[][] shapes = latent.isPresent() ? latentShapes(latent.get())
+                    : new int[][] {{dims.qWidth(), h}, {dims.kvWidth(), h}, {dims.kvWidth(), h}, {h, dims.qWidth()}};
+            String[] names = latent.isPresent() ? latentProjections(latent.get())
+                    : new String[] {"q_proj", "k_proj", "v_proj", "o_proj"};
             for (int i = 0; i < names.length; i++) {
                 String module = p + "self_attn." + names[i];
                 require(module + ".weight", shapes[i][0], shapes[i][1]);
@@ -227,6 +230,12 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
                 if (dims.biased().contains(names[i])) {
                     require(module + ".bias", shapes[i][0]);
                 }
+            }
+            if (latent.isPresent()) {
+                if (latent.get().qLoraRank() > 0) {
+                    require(p + "self_attn.q_a_layernorm.weight", latent.get().qLoraRank());
+                }
+                require(p + "self_attn.kv_a_layernorm.weight", latent.get().kvLoraRank());
             }
             QkNorm norm = dims.qkNorm();
             if (norm != QkNorm.NONE) {
@@ -251,6 +260,22 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
                 }
             }
         }
+    }
+
+    /** The projections of latent attention, in the order of {@link #latentShapes}. */
+    private static String[] latentProjections(LatentAttentionDims a) {
+        return a.qLoraRank() > 0
+                ? new String[] {"q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"}
+                : new String[] {"q_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj"};
+    }
+
+    /** [out, in] of each of {@link #latentProjections}. */
+    private int[][] latentShapes(LatentAttentionDims a) {
+        int h = dims.hidden();
+        int[][] kv = {{a.compressedWidth(), h}, {a.kvWidth(), a.kvLoraRank()}, {h, a.outWidth()}};
+        return a.qLoraRank() > 0
+                ? new int[][] {{a.qLoraRank(), h}, {a.qWidth(), a.qLoraRank()}, kv[0], kv[1], kv[2]}
+                : new int[][] {{a.qWidth(), h}, kv[0], kv[1], kv[2]};
     }
 
     private void requireMlp(String prefix, int width) throws FuseboxException {

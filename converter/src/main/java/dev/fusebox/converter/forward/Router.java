@@ -7,7 +7,7 @@ import java.util.Optional;
  * file computes it. The correction bias, where the family has one ({@code e_score_correction_bias}), is added to
  * the scores only to choose the experts; the weights come from the scores without it.
  */
-public sealed interface Router permits SoftmaxRouter, GroupLimitedSigmoidRouter {
+public sealed interface Router permits SoftmaxRouter, GroupLimitedSigmoidRouter, GroupLimitedSoftmaxRouter {
 
     int experts();
 

@@ -60,7 +60,8 @@ class FamilyVerificationTest {
 
     /** The full-pass families whose fixture is the reference forward pass's tiny model. */
     private static final Set<String> FULL_PASS_REFERENCES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
-            "glm4_moe", "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe");
+            "glm4_moe", "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe", "deepseek_v3",
+            "glm4_moe_lite", "glm_moe_dsa", "deepseek_v2", "deepseek_v32");
 
     static Stream<Family> families() {
         return Stream.concat(FamilyConversionTest.families()
@@ -77,6 +78,11 @@ class FamilyVerificationTest {
                         new Family("minimax_m2", List.of(), Map.of(), Optional.of(reference("minimax_m2"))),
                         new Family("hunyuan_v1_moe", List.of(), Map.of(), Optional.of(reference("hunyuan_v1_moe"))),
                         new Family("ernie4_5_moe", List.of(), Map.of(), Optional.of(reference("ernie4_5_moe"))),
+                        new Family("deepseek_v3", List.of(), Map.of(), Optional.of(reference("deepseek_v3"))),
+                        new Family("glm4_moe_lite", List.of(), Map.of(), Optional.of(reference("glm4_moe_lite"))),
+                        new Family("glm_moe_dsa", List.of(), Map.of(), Optional.of(reference("glm_moe_dsa"))),
+                        new Family("deepseek_v2", List.of(), Map.of(), Optional.of(reference("deepseek_v2"))),
+                        new Family("deepseek_v32", List.of(), Map.of(), Optional.of(reference("deepseek_v32"))),
                         new Family("qwen3_vl_moe", Qwen3VlMoeConversionTest.checkpoint(8, 6, false),
                                 Qwen3VlMoeConversionTest.config(8, 6, false), Optional.empty()),
                         new Family("ernie4_5_vl_moe", ErnieVlMoeConversionTest.legacy(6), Map.of(),
@@ -155,12 +161,13 @@ class FamilyVerificationTest {
         ExpertCheckResult x = onTheFly.experts();
         assertThat(x.experts()).isNotEmpty().allSatisfy(e -> assertThat(e.passed()).isTrue());
         // ernie4_5_vl_moe's fixture has a dense first layer, qwen3_moe's a dense second of three, qwen2_moe's a dense
-        // third, glm4_moe's, dots1's and ernie4_5_moe's a dense first of three, olmoe's, minimax_m2's,
-        // solar_open's and hunyuan_v1_moe's none
+        // third, glm4_moe's, dots1's, ernie4_5_moe's and the latent-attention families' a dense first of three,
+        // olmoe's, minimax_m2's, solar_open's and hunyuan_v1_moe's none
         assertThat(x.layers()).isEqualTo(switch (family.modelType()) {
             case "ernie4_5_vl_moe" -> List.of(1);
             case "qwen3_moe" -> List.of(0, 2);
-            case "glm4_moe", "dots1", "ernie4_5_moe" -> List.of(1, 2);
+            case "glm4_moe", "dots1", "ernie4_5_moe", "deepseek_v2", "deepseek_v3", "deepseek_v32", "glm4_moe_lite",
+                 "glm_moe_dsa" -> List.of(1, 2);
             case "olmoe", "minimax_m2", "solar_open", "hunyuan_v1_moe" -> List.of(0, 1, 2);
             default -> List.of(0, 1);
         });

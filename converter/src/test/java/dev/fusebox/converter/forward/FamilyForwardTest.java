@@ -24,10 +24,11 @@ import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE, Solar-Open and HunYuan-MoE passes, on
- * the legacy file transformers 5.18 saved and on its v5 conversion read through the plan, bare and with the legacy
- * adapter PEFT made (by hand as PEFT saves it for the types transformers 4.57 lacks; converted by Fusebox for the v5
- * side), against what transformers computed in float64 (FamilyReference).
+ * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE, Solar-Open, HunYuan-MoE,
+ * DeepSeek-V2, DeepSeek-V3, DeepSeek-V3.2, GLM-4-MoE-Lite and GLM-MoE-DSA passes, on the legacy file transformers
+ * 5.18 saved and on its v5 conversion read through the plan, bare and with the legacy adapter PEFT made (by hand as
+ * PEFT saves it for the types transformers 4.57 lacks; converted by Fusebox for the v5 side), against what
+ * transformers computed in float64 (FamilyReference).
  */
 class FamilyForwardTest {
 
@@ -103,7 +104,9 @@ class FamilyForwardTest {
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
             "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
-            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5"})
+            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5",
+            "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5", "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5",
+            "deepseek_v2, LEGACY", "deepseek_v2, V5", "deepseek_v32, LEGACY", "deepseek_v32, V5"})
     void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -115,7 +118,9 @@ class FamilyForwardTest {
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
             "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
-            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5"})
+            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5",
+            "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5", "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5",
+            "deepseek_v2, LEGACY", "deepseek_v2, V5", "deepseek_v32, LEGACY", "deepseek_v32, V5"})
     void anAdapterAppliedUnmergedMatchesTheFloat64MergedReference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -129,7 +134,9 @@ class FamilyForwardTest {
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
             "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
             "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
-            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5"})
+            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5", "deepseek_v3, LEGACY", "deepseek_v3, V5",
+            "glm4_moe_lite, LEGACY", "glm4_moe_lite, V5", "glm_moe_dsa, LEGACY", "glm_moe_dsa, V5",
+            "deepseek_v2, LEGACY", "deepseek_v2, V5", "deepseek_v32, LEGACY", "deepseek_v32, V5"})
     void theHiddenStatesMatchWhatTransformersReports(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -152,7 +159,8 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
-            "solar_open", "hunyuan_v1_moe"})
+            "solar_open", "hunyuan_v1_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa", "deepseek_v2",
+            "deepseek_v32"})
     void theLegacyAndV5ViewsComputeBitIdenticalLogits(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         assertThat(run(ref, Layout.V5, 0).logits()).containsExactly(run(ref, Layout.LEGACY, 0).logits());
@@ -160,7 +168,8 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
-            "solar_open", "hunyuan_v1_moe"})
+            "solar_open", "hunyuan_v1_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa", "deepseek_v2",
+            "deepseek_v32"})
     void verifyRunsTheForwardPassAndTheExpertCheckAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(), Optional.empty())
@@ -174,7 +183,8 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
-            "solar_open", "hunyuan_v1_moe"})
+            "solar_open", "hunyuan_v1_moe", "deepseek_v3", "glm4_moe_lite", "glm_moe_dsa", "deepseek_v2",
+            "deepseek_v32"})
     void verifyWithTheAdapterConvertsItAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),

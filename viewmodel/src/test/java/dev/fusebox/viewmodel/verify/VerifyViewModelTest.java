@@ -5,6 +5,7 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.viewmodel.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;
@@ -152,8 +153,9 @@ class VerifyViewModelTest {
         vm.verify();
         assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
         assertThat(vm.checksProperty().get()).isEqualTo("Checks run: expert check (the forward pass implements "
-                + "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, MiniMax-M2, ERNIE-4.5-MoE and "
-                + "HunYuan-MoE only)");
+                + ModelDims.FAMILIES + " only)");
+        assertThat(ModelDims.FAMILIES).startsWith("Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE")
+                .contains("HunYuan-MoE", "DeepSeek-V3");
         assertThat(vm.experts()).hasSize(8);
         assertThat(vm.positions()).isEmpty();
         assertThat(vm.reportProperty().get().converted().throughPlan()).isTrue();
