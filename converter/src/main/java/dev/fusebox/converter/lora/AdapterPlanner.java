@@ -13,7 +13,10 @@ import dev.fusebox.converter.safetensors.Dtype;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -41,6 +44,7 @@ public final class AdapterPlanner {
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
         LoraRoles roles = roles(adapter, base, book, tensors);
+        refuseRenamedStackedParameters(file, config, tensors, roles);
         Layout from = layout(adapter, config, tensors, roles);
         if (from == Layout.UNKNOWN) {
             return new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter);
@@ -111,6 +115,42 @@ public final class AdapterPlanner {
                 + "adapter whose module names no conversion rule knows, and it names no local base model; pass "
                 + "--base DIR"));
         return new LoraRoles(found, shown.orElse(found.modelTypes().getFirst()), true);
+    }
+
+    /**
+     * Refuses a legacy adapter with LoRA on a parameter that the family's rules rename to a stacked v5 parameter
+     * (granitemoe's {@code input_linear.weight}, made by PEFT's target_parameters on a 4.x model whose experts were
+     * stacked already): Fusebox writes no such LoRA. The refusal says what PEFT alone would do with it.
+     */
+    private static void refuseRenamedStackedParameters(Path file, AdapterConfig config, AdapterTensors tensors,
+                                                       LoraRoles roles) throws FuseboxException {
+        Map<String, String> renamed = new LinkedHashMap<>();
+        Map<String, String> others = new LinkedHashMap<>();
+        for (String module : tensors.pairs().keySet()) {
+            String weight = module + ".weight";
+            String v5 = roles.renamed(weight, true);
+            if (roles.converted(file, weight)) {
+                continue;
+            }
+            if (v5.endsWith(".weight")) {
+                others.put(module, v5.substring(0, v5.length() - ".weight".length()));
+            } else {
+                renamed.put(module, v5);
+            }
+        }
+        if (renamed.isEmpty()) {
+            return;
+        }
+        Map.Entry<String, String> first = renamed.entrySet().iterator().next();
+        List<String> parameters = new ArrayList<>(new LinkedHashSet<>(config.targetParameters()));
+        PeftVerdict verdict = PeftCheck.renamedParameters(config, parameters.isEmpty()
+                ? List.of(LoraRoles.leaf(first.getKey()) + ".weight") : parameters, others);
+        throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + first.getKey()
+                + ".weight has LoRA on the parameter itself (target_parameters), and the " + roles.rules().family()
+                + " rules rename it to the stacked v5 parameter " + first.getValue() + " (" + renamed.size()
+                + " such parameter" + (renamed.size() == 1 ? "" : "s") + "); Fusebox does not convert LoRA on a "
+                + "renamed stacked parameter. PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
+                + " " + String.join(" ", verdict.reasons()));
     }
 
     /**
