@@ -84,11 +84,6 @@ STACKED = {
     "granitemoehybrid": (["input_linear.weight", "output_linear.weight"], "layer"),
     "aria_text": (["experts.fc1.weight", "experts.fc2.weight"], "router"),
 }
-# Types with experts stored stacked under their v5 names in every version (no legacy form of an expert LoRA) and
-# modules that v5 renames: per type the attention and the MLP's (dense layers, shared experts) legacy leaf names
-RENAMED_ONLY = {
-    "hy_v4": (["q_a_proj", "q_b_proj", "o_proj", "linear_gate"], ["linear_gate", "up_proj", "down_proj"]),
-}
 # model types transformers 4.57 lacks: their legacy adapters are written by hand
 BY_HAND = {"laguna", "exaone_moe", "minimax_m2", "glm4_moe_lite"}
 DEFAULT_TYPES = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3", "glm4_moe", "jamba", "phimoe", "laguna"]
@@ -157,21 +152,6 @@ def stacked_variants(params, router):
     }
 
 
-def renamed_only_variants(attn, mlp):
-    """A type whose experts have no legacy form: its attention and MLP modules, some of which v5 renames."""
-    base = {"r": 4, "lora_alpha": 8}
-    return {
-        "attention": ({**base, "target_modules": attn}, "float32", False),
-        "mlp": ({**base, "target_modules": mlp}, "float32", False),
-        "mlp+attention": ({**base, "target_modules": attn + mlp}, "float32", False),
-        "rslora": ({**base, "target_modules": attn + mlp, "use_rslora": True}, "float32", False),
-        "rank/alpha_pattern": ({**base, "target_modules": attn + mlp, "rank_pattern": {"linear_gate": 2},
-                                "alpha_pattern": {"up_proj": 16}}, "float32", False),
-        "modules_to_save": ({**base, "target_modules": mlp, "modules_to_save": ["lm_head"]}, "float32", False),
-        "bfloat16": ({**base, "target_modules": attn + mlp}, "bfloat16", False),
-    }
-
-
 def tensors(path):
     out = {}
     for fn in sorted(os.listdir(path)):
@@ -218,9 +198,9 @@ def delta(w, A, B):
 
 
 # Modules whose weight the model reads directly instead of calling the module (jamba's Mamba mixer computes
-# `dt_proj.weight @ time_step`), so that a LoRA on them does nothing in PEFT, in the legacy world as on v5: the truth
-# leaves them unmerged, as the legacy adapter computes.
-WEIGHT_READ_DIRECTLY = (".mamba.dt_proj",)
+# `dt_proj.weight @ time_step`, longcat_flash's router `F.linear(x, classifier.weight)`), so that a LoRA on them does
+# nothing in PEFT, in the legacy world as on v5: the truth leaves them unmerged, as the legacy adapter computes.
+WEIGHT_READ_DIRECTLY = (".mamba.dt_proj", ".mlp.router.classifier")
 
 
 def truth(base_dir, adapter_dir):
@@ -496,7 +476,7 @@ def main():
     rows = []
     failed = 0
     for t in a.model_types or DEFAULT_TYPES:
-        work = os.path.join(a.keep, t) if a.keep else tempfile.mkdtemp(prefix=f"oracle-lora-{t}-")
+        work = os.path.join(a.keep or tempfile.mkdtemp(prefix="oracle-lora-"), t)  # the folder's name is the type
         base_dir = os.path.join(work, "base")
         if not os.path.exists(os.path.join(base_dir, "config.json")):
             torch.manual_seed(0)
@@ -507,8 +487,6 @@ def main():
         try:
             if t in STACKED:
                 table = stacked_variants(*STACKED[t])
-            elif t in RENAMED_ONLY:
-                table = renamed_only_variants(*RENAMED_ONLY[t])
             else:
                 table = variants(*(FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)))
             ref = logits(load(base_dir))
@@ -547,7 +525,7 @@ def main():
                       f"({row['fusebox_detail'][:160]}); back {row.get('back', '-')}"
                       + ("" if row["plan"] == row["peft"] else f"; plan says: {row['plan_detail'][:200]}"), flush=True)
         if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(os.path.dirname(work), ignore_errors=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

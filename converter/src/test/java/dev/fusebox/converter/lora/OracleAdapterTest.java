@@ -177,6 +177,43 @@ class OracleAdapterTest {
         });
     }
 
+    @Test
+    void aModuleTheFamilyRenamesIsTargetedUnderItsV5NameTooWhichPeftAloneLeavesOut() throws Exception {
+        // axk2 renames self_attn.q_b_proj to self_attn.q_gate_proj: PEFT 0.21 renames the keys but keeps
+        // target_modules, so q_gate_proj would get no LoRA (the converted adapter was off by 0.65 without it)
+        OracleCase c = OracleCase.open("axk2", "all_linear", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(strings(plan.config().get("target_modules"))).contains("q_b_proj", "q_gate_proj")
+                .doesNotContain("gate");
+        assertThat(plan.plan().target("base_model.model.model.layers.0.self_attn.q_gate_proj.lora_A.weight"))
+                .isPresent();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.startsWith("v5 renames 2 modules the adapter targets "
+                + "(model.layers.0.self_attn.q_gate_proj, model.layers.1.self_attn.q_gate_proj)"));
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+    }
+
+    @Test
+    void loraOnAStackedParameterTheFamilyRenamesIsRefusedWithWhatPeftAloneDoes() throws Exception {
+        // granitemoe's 4.x experts are stacked parameters; PEFT reaches them through target_parameters, whose names
+        // (input_linear.weight) v5 renames to experts.gate_up_proj: PEFT alone drops that LoRA, or finds nothing
+        OracleCase wrong = OracleCase.open("granitemoe", "experts_attention", tmp);
+        assertThat(wrong.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThatThrownBy(wrong::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
+            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+            assertThat(e.getMessage()).contains("cannot convert: model.layers.0.block_sparse_moe.input_linear.weight "
+                    + "has LoRA on the parameter itself (target_parameters), and the granitemoe rules rename it to the "
+                    + "stacked v5 parameter model.layers.0.block_sparse_moe.experts.gate_up_proj (4 such parameters)")
+                    .contains("PEFT check (loads_wrong)");
+        });
+        OracleCase refused = OracleCase.open("granitemoe", "router", tmp);
+        assertThat(refused.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(refused.row().get("peft_detail").asText()).contains("Target modules {'layer'} not found");
+        assertThatThrownBy(refused::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(
+                e.getMessage()).contains("PEFT check (refuses)").contains("nor model.layers.0.block_sparse_moe.router"
+                + ".layer, model.layers.1.block_sparse_moe.router.layer, which v5 renames too"));
+    }
+
     private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
