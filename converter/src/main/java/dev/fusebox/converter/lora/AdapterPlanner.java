@@ -155,8 +155,9 @@ public final class AdapterPlanner {
 
     /**
      * Legacy when a module's LoRA belongs to an expert or the router of the legacy model; v5 when the config
-     * targets parameters; {@link Layout#UNKNOWN} when it is neither (an adapter that only touches attention, say,
-     * which means the same on both, unless PEFT rewrites a name of it on v5: planned as a legacy one, which says so).
+     * targets parameters or its module names are ones only v5 has; {@link Layout#UNKNOWN} when it is neither (an
+     * adapter that only touches attention, say, which means the same on both, unless PEFT rewrites a name of it on
+     * v5: planned as a legacy one, which says so).
      */
     private static Layout layout(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles)
             throws FuseboxException {
@@ -175,6 +176,26 @@ public final class AdapterPlanner {
             throw new FuseboxException(Problem.MIXED_LAYOUT, file, AdapterTensors.key(legacyModule, 'A'), "it is a "
                     + "per-expert LoRA, but the config targets v5 parameters (" + config.targetParameters() + ")");
         }
-        return legacy ? Layout.LEGACY : v5 ? Layout.V5 : Layout.UNKNOWN;
+        if (legacy || v5) {
+            return legacy ? Layout.LEGACY : Layout.V5;
+        }
+        return namesOnlyV5Has(tensors, roles) ? Layout.V5 : Layout.UNKNOWN;
+    }
+
+    /**
+     * Whether the modules carry names only the v5 model has: the family's rules would rename some of them toward
+     * legacy (nemotron_h's {@code model.layers}, {@code backbone.layers} in legacy) and none toward v5. Such an
+     * adapter, with no expert or router LoRA, is a v5 one whose names convert back.
+     */
+    private static boolean namesOnlyV5Has(AdapterTensors tensors, LoraRoles roles) {
+        boolean toLegacy = false;
+        for (String m : tensors.pairs().keySet()) {
+            String weight = m + ".weight";
+            if (!roles.renamed(weight, true).equals(weight)) {
+                return false;
+            }
+            toLegacy |= !roles.renamed(weight, false).equals(weight);
+        }
+        return toLegacy;
     }
 }
