@@ -18,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Plans the conversion of a PEFT LoRA adapter across the v5 boundary, either way. The base model (given, or the
@@ -44,7 +45,7 @@ public final class AdapterPlanner {
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
         LoraRoles roles = roles(adapter, base, book, tensors);
-        refuseRenamedStackedParameters(file, config, tensors, roles);
+        refuseRenamedStackedParameters(file, config, tensors, roles, base);
         Layout from = layout(adapter, config, tensors, roles);
         if (from == Layout.UNKNOWN) {
             return new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter);
@@ -123,7 +124,8 @@ public final class AdapterPlanner {
      * stacked already): Fusebox writes no such LoRA. The refusal says what PEFT alone would do with it.
      */
     private static void refuseRenamedStackedParameters(Path file, AdapterConfig config, AdapterTensors tensors,
-                                                       LoraRoles roles) throws FuseboxException {
+                                                       LoraRoles roles, Optional<BaseModel> base)
+            throws FuseboxException {
         Map<String, String> renamed = new LinkedHashMap<>();
         Map<String, String> others = new LinkedHashMap<>();
         for (String module : tensors.pairs().keySet()) {
@@ -143,8 +145,12 @@ public final class AdapterPlanner {
         }
         Map.Entry<String, String> first = renamed.entrySet().iterator().next();
         List<String> parameters = new ArrayList<>(new LinkedHashSet<>(config.targetParameters()));
+        List<String> routers = others.values().stream().filter(m -> base.isPresent()
+                && Set.of("gate", "router").contains(LoraRoles.leaf(m))
+                && base.get().v5Tensor(m.substring(0, m.lastIndexOf('.')) + ".experts.gate_up_proj").isPresent())
+                .toList();
         PeftVerdict verdict = PeftCheck.renamedParameters(config, parameters.isEmpty()
-                ? List.of(LoraRoles.leaf(first.getKey()) + ".weight") : parameters, others);
+                ? List.of(LoraRoles.leaf(first.getKey()) + ".weight") : parameters, others, routers);
         throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + first.getKey()
                 + ".weight has LoRA on the parameter itself (target_parameters), and the " + roles.rules().family()
                 + " rules rename it to the stacked v5 parameter " + first.getValue() + " (" + renamed.size()

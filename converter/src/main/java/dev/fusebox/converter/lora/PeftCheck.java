@@ -222,9 +222,12 @@ final class PeftCheck {
      * 4.x model whose experts were stacked already: granitemoe's {@code input_linear.weight}) names parameters the
      * v5 model has under other names: it keeps target_parameters as they are, finds none of them and so drops that
      * LoRA; it refuses when nothing else matches ("No `target_modules` passed but also no `target_parameters`
-     * found", or "Target modules … not found"). {@code others} maps the adapter's other modules to their v5 names.
+     * found", or "Target modules … not found"), or when one of them is a v5 TopKRouter module ({@code routers}, v5
+     * names: aria_text's {@code mlp.router}, an {@code nn.Linear} in 4.x). {@code others} maps the adapter's other
+     * modules to their v5 names.
      */
-    static PeftVerdict renamedParameters(AdapterConfig config, List<String> parameters, Map<String, String> others) {
+    static PeftVerdict renamedParameters(AdapterConfig config, List<String> parameters, Map<String, String> others,
+                                         List<String> routers) {
         List<String> lost = new ArrayList<>();
         others.forEach((legacy, v5) -> {
             if (lostByRenaming(config, legacy, v5)) {
@@ -234,6 +237,13 @@ final class PeftCheck {
         String why = "its target_parameters name " + String.join(", ", parameters) + ", which v5 renames, and "
                 + PEFT + " keeps target_parameters as they are, so it wraps none of them"
                 + (lost.isEmpty() ? "" : " (nor " + String.join(", ", lost) + ", which v5 renames too)");
+        List<String> found = routers.stream().filter(r -> others.entrySet().stream()
+                .anyMatch(e -> e.getValue().equals(r) && !lost.contains(e.getKey()))).toList();
+        if (!found.isEmpty()) {
+            return verdict(List.of("Its LoRA on " + found.getFirst() + " targets a TopKRouter module on the v5 model, "
+                    + "and PEFT raises \"Target module …TopKRouter() is not supported\"."), List.of("The experts' LoRA "
+                    + "would not be applied: " + why + "."), List.of());
+        }
         return others.size() > lost.size()
                 ? verdict(List.of(), List.of("The experts' LoRA would not be applied: " + why + "."), List.of())
                 : verdict(List.of("It finds no target at all: " + why + "."), List.of(), List.of());
