@@ -458,6 +458,8 @@ def markdown(rows):
         if r["fusebox"] == "refuses":
             m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
             fusebox = "refuses: " + (m.group(1).strip() if m else r["fusebox_detail"][:60])
+            if "renamed stacked parameter" in r["fusebox_detail"]:
+                fusebox = "refuses: LoRA on a renamed stacked parameter, not converted"
         out.append(f"| {r['type']} | {r['variant']} | {r['made']} | {peft} | {plan} | {fusebox} | "
                    f"{r.get('back', '-')} |")
     return "\n".join(out) + "\n"
