@@ -214,6 +214,33 @@ class OracleAdapterTest {
                 + ".layer, model.layers.1.block_sparse_moe.router.layer, which v5 renames too"));
     }
 
+    @Test
+    void anAriaRouterLoraBesideRenamedStackedParametersIsOnePeftRefusesOnTheV5TopKRouter() throws Exception {
+        OracleCase c = OracleCase.open("aria_text", "router", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(c.row().get("peft_detail").asText()).contains("AriaTextTopKRouter() is not supported");
+        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage())
+                .contains("the aria_text rules rename it to the stacked v5 parameter "
+                        + "model.layers.0.mlp.experts.gate_up_proj").contains("PEFT check (refuses)")
+                .contains("Its LoRA on model.layers.0.mlp.router targets a TopKRouter module on the v5 model"));
+    }
+
+    @Test
+    void anAdapterWhoseNamesOnlyV5HasConvertsBackToTheLegacyFileByteForByte() throws Exception {
+        // nemotron_h's legacy modules are backbone.layers.N, v5's model.layers.N; attention only, no expert LoRA
+        OracleCase c = OracleCase.open("nemotron_h", "attention", tmp);
+        Path v5 = tmp.resolve("v5");
+        Path back = tmp.resolve("back");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        try (Checkpoint written = Checkpoint.open(v5)) {
+            assertThat(written.tensors().keySet()).allMatch(k -> k.startsWith("base_model.model.model.layers."));
+        }
+        AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
+        assertThat(c.plan().peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
+    }
+
     private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
