@@ -241,6 +241,21 @@ class OracleAdapterTest {
         assertThat(c.plan().peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
     }
 
+    @Test
+    void aGptOssAdapterMadeOnTransformers4IsRefusedSinceItsExpertFactorsAreTransposedOnV5() throws Exception {
+        // made by PEFT 0.21 on transformers 4.57: gate_up's A is [E·r, 2I] there, [E·r, H] on 5.18, which refused it
+        OracleCase c = OracleCase.open("gpt_oss", "experts_4x", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(c.row().get("peft_detail").asText()).contains("shape torch.Size([16, 192]) from checkpoint")
+                .contains("torch.Size([16, 64])");
+        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
+            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+            assertThat(e.getMessage()).contains("is a gpt_oss model, which is born fused").contains("Fusebox "
+                    + "converts no adapter of a born-fused family").contains("PEFT 0.21 on transformers 5 refuses it "
+                    + "(size mismatch)");
+        });
+    }
+
     private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
