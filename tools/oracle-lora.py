@@ -52,6 +52,7 @@ _spec.loader.exec_module(families)
 
 MIXTRAL = ["w1", "w3", "w2"]
 QWEN = ["gate_proj", "up_proj", "down_proj"]
+UNGATED = ["up_proj", "down_proj"]  # nemotron_h's experts: no gate branch, nothing fused
 # per model type: the experts' leaf names (gate branch, up branch, down) and the router's, when it is a Linear in 4.x
 FAMILIES = {
     "mixtral": (MIXTRAL, "gate"),
@@ -74,6 +75,15 @@ FAMILIES = {
     "exaone_moe": (QWEN, None),
     "glm4_moe_lite": (QWEN, None),
 }
+# Types whose 4.x experts are already stacked parameters (no per-expert Linear): a legacy adapter reaches them only
+# through target_parameters (PEFT's ParamWrapper, in the 4.x world as on v5); per type the gate/up and down
+# parameters' legacy names and the router's Linear module
+STACKED = {
+    "granitemoe": (["input_linear.weight", "output_linear.weight"], "layer"),
+    "granitemoeshared": (["input_linear.weight", "output_linear.weight"], "layer"),
+    "granitemoehybrid": (["input_linear.weight", "output_linear.weight"], "layer"),
+    "aria_text": (["experts.fc1.weight", "experts.fc2.weight"], "router"),
+}
 # model types transformers 4.57 lacks: their legacy adapters are written by hand
 BY_HAND = {"laguna", "exaone_moe", "minimax_m2", "glm4_moe_lite"}
 DEFAULT_TYPES = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3", "glm4_moe", "jamba", "phimoe", "laguna"]
@@ -82,15 +92,15 @@ DEFAULT_TYPES = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3", "glm4_moe",
 def expert_names(base_dir):
     """A type outside FAMILIES: its experts' leaf names (gate branch, up branch, down) from the legacy base's keys."""
     leaves = {m.group(1) for k in tensors(base_dir) if (m := re.search(r"\.experts\.0\.(\w+)\.weight$", k))}
-    for names in (QWEN, MIXTRAL):
+    for names in (QWEN, MIXTRAL, UNGATED):
         if leaves == set(names):
             return names
-    raise RuntimeError(f"experts' leaf names {sorted(leaves)} are neither {QWEN} nor {MIXTRAL}")
+    raise RuntimeError(f"experts' leaf names {sorted(leaves)} are none of {QWEN}, {MIXTRAL}, {UNGATED}")
 
 
 def variants(names, router):
     """name -> (LoraConfig kwargs, dtype, .bin)."""
-    g, u, d = names
+    g, u = names[0], names[1]  # gate and up (for ungated experts: up and down)
     attn = ["q_proj", "v_proj"]
     base = {"r": 4, "lora_alpha": 8}
     out = {
@@ -112,12 +122,34 @@ def variants(names, router):
         "float16": ({**base, "target_modules": attn + names}, "float16", False),
         "bfloat16": ({**base, "target_modules": attn + names, "use_rslora": True}, "bfloat16", False),
         ".bin": ({**base, "target_modules": names}, "float32", True),
-        # gate and up branches at scales 3 and 2: one fused wrapper, B multiplied by 1.5, which bfloat16 rounds
-        "branch scales bfloat16": ({**base, "target_modules": names, "alpha_pattern": {g: 12}}, "bfloat16", False),
     }
+    if len(names) == 3:
+        # gate and up branches at scales 3 and 2: one fused wrapper, B multiplied by 1.5, which bfloat16 rounds
+        out["branch scales bfloat16"] = ({**base, "target_modules": names, "alpha_pattern": {g: 12}}, "bfloat16", False)
     if router:
         out["router"] = ({**base, "target_modules": names + [router]}, "float32", False)
     return out
+
+
+def stacked_variants(params, router):
+    """A type whose 4.x experts are stacked parameters: its experts' LoRA is a target_parameters one."""
+    attn = ["q_proj", "v_proj"]
+    base = {"r": 4, "lora_alpha": 8}
+    return {
+        "attention": ({**base, "target_modules": attn + ["o_proj"]}, "float32", False),
+        "experts": ({**base, "target_parameters": params}, "float32", False),
+        "experts+attention": ({**base, "target_modules": attn, "target_parameters": params}, "float32", False),
+        "rslora": ({**base, "target_modules": attn, "target_parameters": params, "use_rslora": True}, "float32",
+                   False),
+        "all-linear": ({**base, "target_modules": "all-linear", "target_parameters": params}, "float32", False),
+        "modules_to_save": ({**base, "target_parameters": params, "modules_to_save": ["lm_head"]}, "float32", False),
+        "router": ({**base, "target_modules": [router], "target_parameters": params}, "float32", False),
+        "float16": ({**base, "target_modules": attn, "target_parameters": params}, "float16", False),
+        "bfloat16": ({**base, "target_modules": attn, "target_parameters": params, "use_rslora": True}, "bfloat16",
+                     False),
+        ".bin": ({**base, "target_parameters": params}, "float32", True),
+        "dora experts": ({**base, "target_parameters": params, "use_dora": True}, "float32", False),
+    }
 
 
 def tensors(path):
@@ -154,10 +186,21 @@ def pattern_value(patterns, module, default):
     return default
 
 
+def delta(w, A, B):
+    """B@A, or for LoRA on a stacked [E, d1, d2] parameter (PEFT's ParamWrapper in the 4.x world, which has no
+    is_transposed and so swaps in and out): expert e's B[:, k·E + e] @ A[e·r + k, :], of the parameter's shape."""
+    if w.dim() == 2:
+        return B @ A
+    experts = w.shape[0]
+    a = A.reshape(experts, -1, A.shape[-1])
+    b = B.reshape(B.shape[0], -1, experts)
+    return torch.einsum("ore,eri->eoi", b, a)
+
+
 # Modules whose weight the model reads directly instead of calling the module (jamba's Mamba mixer computes
-# `dt_proj.weight @ time_step`), so that a LoRA on them does nothing in PEFT, in the legacy world as on v5: the truth
-# leaves them unmerged, as the legacy adapter computes.
-WEIGHT_READ_DIRECTLY = (".mamba.dt_proj",)
+# `dt_proj.weight @ time_step`, longcat_flash's router `F.linear(x, classifier.weight)`), so that a LoRA on them does
+# nothing in PEFT, in the legacy world as on v5: the truth leaves them unmerged, as the legacy adapter computes.
+WEIGHT_READ_DIRECTLY = (".mamba.dt_proj", ".mlp.router.classifier")
 
 
 def truth(base_dir, adapter_dir):
@@ -175,10 +218,10 @@ def truth(base_dir, adapter_dir):
         B = lora[k.replace("lora_A", "lora_B")]
         r = pattern_value(cfg.get("rank_pattern"), module, cfg["r"])
         alpha = pattern_value(cfg.get("alpha_pattern"), module, cfg["lora_alpha"])
-        if r != A.shape[0]:
+        if r * (base[module + ".weight"].shape[0] if base[module + ".weight"].dim() == 3 else 1) != A.shape[0]:
             raise RuntimeError(f"{module}: rank {r} from the config, {A.shape[0]} in the tensors")
         s = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
-        w = base[module + ".weight"] + s * (B @ A)
+        w = base[module + ".weight"] + s * delta(base[module + ".weight"], A, B)
         m = lora.get(prefix + module + ".lora_magnitude_vector")
         if m is None:
             m = lora.get(prefix + module + ".lora_magnitude_vector.weight")
@@ -274,7 +317,7 @@ def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
 def make_adapters(model_type, jobs):
     """Makes every job's adapter: with the real PEFT in the legacy world (one process) for types transformers 4.57
     has, else by hand. Returns {out: 'peft' | 'by hand' | Skip}."""
-    made = {}
+    made, run = {}, None
     if LEGACY_PYTHON and model_type not in BY_HAND and jobs:
         listing = os.path.join(os.path.dirname(jobs[0]["out"]), "..", "jobs.json")
         with open(listing, "w") as f:
@@ -289,6 +332,9 @@ def make_adapters(model_type, jobs):
                 elif not r["error"].startswith("NameError: names"):
                     made[r["out"]] = Skip(f"PEFT in the legacy world refuses the variant: {r['error'][:140]}")
     for job in jobs:
+        if job["out"] not in made and "target_parameters" in job["config"]:
+            raise RuntimeError("the legacy world made no adapter for a target_parameters variant (written by hand "
+                               f"only for target_modules): {run.stderr.strip()[-300:] if run else 'no legacy world run'}")
         if job["out"] not in made:
             refused = make_by_hand(job["base"], job["out"], job["config"], job["dtype"], job["bin"], job["seed"])
             made[job["out"]] = refused or "by hand"
@@ -412,6 +458,8 @@ def markdown(rows):
         if r["fusebox"] == "refuses":
             m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
             fusebox = "refuses: " + (m.group(1).strip() if m else r["fusebox_detail"][:60])
+            if "renamed stacked parameter" in r["fusebox_detail"]:
+                fusebox = "refuses: LoRA on a renamed stacked parameter, not converted"
         out.append(f"| {r['type']} | {r['variant']} | {r['made']} | {peft} | {plan} | {fusebox} | "
                    f"{r.get('back', '-')} |")
     return "\n".join(out) + "\n"
@@ -430,7 +478,7 @@ def main():
     rows = []
     failed = 0
     for t in a.model_types or DEFAULT_TYPES:
-        work = os.path.join(a.keep, t) if a.keep else tempfile.mkdtemp(prefix=f"oracle-lora-{t}-")
+        work = os.path.join(a.keep or tempfile.mkdtemp(prefix="oracle-lora-"), t)  # the folder's name is the type
         base_dir = os.path.join(work, "base")
         if not os.path.exists(os.path.join(base_dir, "config.json")):
             torch.manual_seed(0)
@@ -439,7 +487,10 @@ def main():
             model = quiet(AutoModelForCausalLM.from_config, config, dtype=torch.float32)
             quiet(model.save_pretrained, base_dir)
         try:
-            names, router = FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)
+            if t in STACKED:
+                table = stacked_variants(*STACKED[t])
+            else:
+                table = variants(*(FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)))
             ref = logits(load(base_dir))
         except Exception as e:  # a type the oracle cannot make adapters for is a failed row, not the end of the run
             rows.append({"type": t, "variant": "(all)", "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False})
@@ -447,7 +498,7 @@ def main():
             print(f"{t:14} FAIL: {rows[-1]['skipped']}", flush=True)
             continue
         wanted = a.variants.split(",") if a.variants else None
-        chosen = [(seed, name, spec) for seed, (name, spec) in enumerate(variants(names, router).items())
+        chosen = [(seed, name, spec) for seed, (name, spec) in enumerate(table.items())
                   if not wanted or name in wanted]
         jobs = []
         for seed, name, (kwargs, dtype, as_bin) in chosen:
@@ -476,7 +527,7 @@ def main():
                       f"({row['fusebox_detail'][:160]}); back {row.get('back', '-')}"
                       + ("" if row["plan"] == row["peft"] else f"; plan says: {row['plan_detail'][:200]}"), flush=True)
         if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(os.path.dirname(work), ignore_errors=True)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -13,8 +13,12 @@ import dev.fusebox.converter.safetensors.Dtype;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Plans the conversion of a PEFT LoRA adapter across the v5 boundary, either way. The base model (given, or the
@@ -41,6 +45,7 @@ public final class AdapterPlanner {
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
         LoraRoles roles = roles(adapter, base, book, tensors);
+        refuseRenamedStackedParameters(file, config, tensors, roles, base);
         Layout from = layout(adapter, config, tensors, roles);
         if (from == Layout.UNKNOWN) {
             return new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter);
@@ -76,11 +81,33 @@ public final class AdapterPlanner {
 
     /** The base model named, else the adapter's {@code base_model_name_or_path} when it is a local directory. */
     static Optional<BaseModel> base(Checkpoint adapter, Optional<Path> given, RuleBook book) throws FuseboxException {
-        if (given.isPresent()) {
-            return Optional.of(BaseModel.open(given.get(), book));
+        Optional<Path> path = given.isPresent() ? given : adapter.baseModelDirectory();
+        if (path.isEmpty()) {
+            return Optional.empty();
         }
-        Optional<Path> named = adapter.baseModelDirectory();
-        return named.isPresent() ? Optional.of(BaseModel.open(named.get(), book)) : Optional.empty();
+        refuseBornFused(adapter, path.get(), book);
+        return Optional.of(BaseModel.open(path.get(), book));
+    }
+
+    /**
+     * Refuses an adapter of a born-fused family (gpt_oss) with what that means for adapters: the names are the same
+     * in every transformers version, but a LoRA on its experts made on 4.x holds A and B as 4.x's ParamWrapper
+     * swapped them (4.x's GptOssExperts has no is_transposed, 5.x's has), which Fusebox does not convert.
+     */
+    private static void refuseBornFused(Checkpoint adapter, Path base, RuleBook book) throws FuseboxException {
+        String type;
+        try (Checkpoint c = Checkpoint.open(base, book)) {
+            type = c.modelType();
+        }
+        Optional<RuleSet> rules = book.forModelType(type);
+        if (rules.isPresent() && rules.get().bornFused()) {
+            throw new FuseboxException(Problem.UNSUPPORTED, adapter.location(), "cannot convert: its base " + base
+                    + " is a " + type + " model, which is born fused (same names in every transformers version), and "
+                    + "Fusebox converts no adapter of a born-fused family. An adapter made on transformers 5 needs no "
+                    + "conversion; one made on 4.x with LoRA on the experts (target_parameters) holds their A and B "
+                    + "transposed against what transformers 5 reads (4.x's experts have no is_transposed), and PEFT "
+                    + "0.21 on transformers 5 refuses it (size mismatch).");
+        }
     }
 
     /**
@@ -114,9 +141,51 @@ public final class AdapterPlanner {
     }
 
     /**
+     * Refuses a legacy adapter with LoRA on a parameter that the family's rules rename to a stacked v5 parameter
+     * (granitemoe's {@code input_linear.weight}, made by PEFT's target_parameters on a 4.x model whose experts were
+     * stacked already): Fusebox writes no such LoRA. The refusal says what PEFT alone would do with it.
+     */
+    private static void refuseRenamedStackedParameters(Path file, AdapterConfig config, AdapterTensors tensors,
+                                                       LoraRoles roles, Optional<BaseModel> base)
+            throws FuseboxException {
+        Map<String, String> renamed = new LinkedHashMap<>();
+        Map<String, String> others = new LinkedHashMap<>();
+        for (String module : tensors.pairs().keySet()) {
+            String weight = module + ".weight";
+            String v5 = roles.renamed(weight, true);
+            if (roles.converted(file, weight)) {
+                continue;
+            }
+            if (v5.endsWith(".weight")) {
+                others.put(module, v5.substring(0, v5.length() - ".weight".length()));
+            } else {
+                renamed.put(module, v5);
+            }
+        }
+        if (renamed.isEmpty()) {
+            return;
+        }
+        Map.Entry<String, String> first = renamed.entrySet().iterator().next();
+        List<String> parameters = new ArrayList<>(new LinkedHashSet<>(config.targetParameters()));
+        List<String> routers = others.values().stream().filter(m -> base.isPresent()
+                && Set.of("gate", "router").contains(LoraRoles.leaf(m))
+                && base.get().v5Tensor(m.substring(0, m.lastIndexOf('.')) + ".experts.gate_up_proj").isPresent())
+                .toList();
+        PeftVerdict verdict = PeftCheck.renamedParameters(config, parameters.isEmpty()
+                ? List.of(LoraRoles.leaf(first.getKey()) + ".weight") : parameters, others, routers);
+        throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + first.getKey()
+                + ".weight has LoRA on the parameter itself (target_parameters), and the " + roles.rules().family()
+                + " rules rename it to the stacked v5 parameter " + first.getValue() + " (" + renamed.size()
+                + " such parameter" + (renamed.size() == 1 ? "" : "s") + "); Fusebox does not convert LoRA on a "
+                + "renamed stacked parameter. PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
+                + " " + String.join(" ", verdict.reasons()));
+    }
+
+    /**
      * Legacy when a module's LoRA belongs to an expert or the router of the legacy model; v5 when the config
-     * targets parameters; {@link Layout#UNKNOWN} when it is neither (an adapter that only touches attention, say,
-     * which means the same on both, unless PEFT rewrites a name of it on v5: planned as a legacy one, which says so).
+     * targets parameters or its module names are ones only v5 has; {@link Layout#UNKNOWN} when it is neither (an
+     * adapter that only touches attention, say, which means the same on both, unless PEFT rewrites a name of it on
+     * v5: planned as a legacy one, which says so).
      */
     private static Layout layout(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles)
             throws FuseboxException {
@@ -135,6 +204,26 @@ public final class AdapterPlanner {
             throw new FuseboxException(Problem.MIXED_LAYOUT, file, AdapterTensors.key(legacyModule, 'A'), "it is a "
                     + "per-expert LoRA, but the config targets v5 parameters (" + config.targetParameters() + ")");
         }
-        return legacy ? Layout.LEGACY : v5 ? Layout.V5 : Layout.UNKNOWN;
+        if (legacy || v5) {
+            return legacy ? Layout.LEGACY : Layout.V5;
+        }
+        return namesOnlyV5Has(tensors, roles) ? Layout.V5 : Layout.UNKNOWN;
+    }
+
+    /**
+     * Whether the modules carry names only the v5 model has: the family's rules would rename some of them toward
+     * legacy (nemotron_h's {@code model.layers}, {@code backbone.layers} in legacy) and none toward v5. Such an
+     * adapter, with no expert or router LoRA, is a v5 one whose names convert back.
+     */
+    private static boolean namesOnlyV5Has(AdapterTensors tensors, LoraRoles roles) {
+        boolean toLegacy = false;
+        for (String m : tensors.pairs().keySet()) {
+            String weight = m + ".weight";
+            if (!roles.renamed(weight, true).equals(weight)) {
+                return false;
+            }
+            toLegacy |= !roles.renamed(weight, false).equals(weight);
+        }
+        return toLegacy;
     }
 }

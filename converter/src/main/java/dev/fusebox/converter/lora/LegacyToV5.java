@@ -16,6 +16,7 @@ import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -458,7 +459,7 @@ final class LegacyToV5 {
                 c.put("target_modules", String.join("|", plainModules.stream().map(PeftPatterns::escape).toList()));
             }
         } else if (tm != null && tm.isArray()) {
-            ArrayNode kept = c.putArray("target_modules");
+            Set<String> kept = new LinkedHashSet<>();
             for (JsonNode entry : tm) {
                 String t = entry.asText();
                 boolean plain = plainModules.stream().anyMatch(m -> m.equals(t) || m.endsWith("." + t));
@@ -468,8 +469,11 @@ final class LegacyToV5 {
                 boolean strippedByPeft = stripped.stream().anyMatch(n -> t.equals(n) || t.endsWith("." + n));
                 if ((plain || !expertName) && !strippedByPeft) {
                     kept.add(t);
+                    kept.addAll(renamedTargets(reading, byName, t));
                 }
             }
+            ArrayNode written = c.putArray("target_modules");
+            kept.forEach(written::add);
         }
         if (parameters) {
             Set<String> parametersOut = new LinkedHashSet<>(config.targetParameters());
@@ -495,6 +499,32 @@ final class LegacyToV5 {
             }
         }
         return c;
+    }
+
+    /**
+     * The v5 names of target_modules entry {@code entry} for the plain modules it matched that the family renames
+     * (axk2's {@code self_attn.q_b_proj} is {@code self_attn.q_gate_proj} on v5): the same number of trailing name
+     * parts, taken from the v5 name. Without them the renamed modules' LoRA would match no target on v5 and PEFT
+     * would drop it.
+     */
+    private static Set<String> renamedTargets(Reading reading, List<Map.Entry<LoraRoles.Plain, Part>> byName,
+                                              String entry) {
+        int parts = entry.split("\\.", -1).length;
+        Set<String> out = new LinkedHashSet<>();
+        for (Map.Entry<LoraRoles.Plain, Part> p : reading.plains()) {
+            String legacy = p.getValue().pair().module();
+            String v5 = p.getKey().module();
+            if (byName.contains(p) || legacy.equals(v5) || !(legacy.equals(entry) || legacy.endsWith("." + entry))) {
+                continue;
+            }
+            String[] names = v5.split("\\.", -1);
+            String tail = String.join(".", Arrays.copyOfRange(names, Math.max(0, names.length - parts),
+                    names.length));
+            if (!tail.equals(entry)) {
+                out.add(tail);
+            }
+        }
+        return out;
     }
 
     /**

@@ -91,7 +91,8 @@ final class PeftCheck {
         Set<String> stripped = stripped(modelType);
         List<String> dropped = reading.plains().stream().map(p -> p.getKey().module())
                 .filter(m -> stripped.contains(LoraRoles.leaf(m))).toList();
-        if (reading.groups().isEmpty() && reading.routers().isEmpty() && dropped.isEmpty()) {
+        List<String> renamedAway = renamedAway(config, reading, dropped);
+        if (reading.groups().isEmpty() && reading.routers().isEmpty() && dropped.isEmpty() && renamedAway.isEmpty()) {
             return new PeftVerdict(PeftVerdict.Outcome.LOADS_EXACTLY, PEFT + " would load it exactly: it has no "
                     + "expert or router LoRA and no module whose name PEFT rewrites; nothing to convert.", List.of());
         }
@@ -102,6 +103,19 @@ final class PeftCheck {
             notes.add("Without the base model's config the model type is a guess from the keys ('" + modelType
                     + "'); pass --base DIR for a firm answer, since PEFT 0.21 converts some types of a family and "
                     + "not others.");
+        }
+        if (!renamedAway.isEmpty()) {
+            String lost = "v5 renames " + renamedAway.size() + " module" + (renamedAway.size() == 1 ? "" : "s")
+                    + " the adapter targets (" + String.join(", ", renamedAway.subList(0, Math.min(3,
+                    renamedAway.size()))) + (renamedAway.size() > 3 ? ", …" : "") + "): " + PEFT + " keeps "
+                    + "target_modules as they are, and they match no such module";
+            boolean othersMatch = !reading.groups().isEmpty() || !reading.routers().isEmpty()
+                    || reading.plains().size() > renamedAway.size() + dropped.size();
+            if (othersMatch) {
+                wrongs.add(lost + ", so their LoRA would not be applied.");
+            } else {
+                refusals.add(lost + ", and finds no target module at all.");
+            }
         }
         Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
         if (pattern.isEmpty()) {
@@ -172,6 +186,67 @@ final class PeftCheck {
             }
         }
         return verdict(refusals, wrongs, notes);
+    }
+
+    /**
+     * The plain modules (v5 names) that the family renames so that no target_modules entry matching the legacy
+     * module matches the v5 one (axk2's {@code self_attn.q_b_proj}, {@code q_gate_proj} on v5; hy_v4's
+     * {@code linear_gate}): PEFT 0.21 does not rewrite target_modules for them, so it wraps no module for their
+     * LoRA. Modules it strips ({@code dropped}) are counted there.
+     */
+    private static List<String> renamedAway(AdapterConfig config, LegacyToV5.Reading reading, List<String> dropped) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<LoraRoles.Plain, LegacyToV5.Part> p : reading.plains()) {
+            String v5 = p.getKey().module();
+            if (!dropped.contains(v5) && lostByRenaming(config, p.getValue().pair().module(), v5)) {
+                out.add(v5);
+            }
+        }
+        return out;
+    }
+
+    /** Whether no target_modules entry that matches legacy module {@code legacy} matches its v5 name {@code v5}. */
+    static boolean lostByRenaming(AdapterConfig config, String legacy, String v5) {
+        if (legacy.equals(v5)) {
+            return false;
+        }
+        if (config.targetModulesRegex().isPresent()) {
+            return !java.util.regex.Pattern.compile(config.targetModulesRegex().get()).matcher(v5).matches();
+        }
+        return config.targetModules().stream().filter(t -> legacy.equals(t) || legacy.endsWith("." + t))
+                .noneMatch(t -> v5.equals(t) || v5.endsWith("." + t));
+    }
+
+    /**
+     * What PEFT 0.21 does with a legacy adapter whose LoRA on stacked parameters ({@code target_parameters} of a
+     * 4.x model whose experts were stacked already: granitemoe's {@code input_linear.weight}) names parameters the
+     * v5 model has under other names: it keeps target_parameters as they are, finds none of them and so drops that
+     * LoRA; it refuses when nothing else matches ("No `target_modules` passed but also no `target_parameters`
+     * found", or "Target modules … not found"), or when one of them is a v5 TopKRouter module ({@code routers}, v5
+     * names: aria_text's {@code mlp.router}, an {@code nn.Linear} in 4.x). {@code others} maps the adapter's other
+     * modules to their v5 names.
+     */
+    static PeftVerdict renamedParameters(AdapterConfig config, List<String> parameters, Map<String, String> others,
+                                         List<String> routers) {
+        List<String> lost = new ArrayList<>();
+        others.forEach((legacy, v5) -> {
+            if (lostByRenaming(config, legacy, v5)) {
+                lost.add(legacy);
+            }
+        });
+        String why = "its target_parameters name " + String.join(", ", parameters) + ", which v5 renames, and "
+                + PEFT + " keeps target_parameters as they are, so it wraps none of them"
+                + (lost.isEmpty() ? "" : " (nor " + String.join(", ", lost) + ", which v5 renames too)");
+        List<String> found = routers.stream().filter(r -> others.entrySet().stream()
+                .anyMatch(e -> e.getValue().equals(r) && !lost.contains(e.getKey()))).toList();
+        if (!found.isEmpty()) {
+            return verdict(List.of("Its LoRA on " + found.getFirst() + " targets a TopKRouter module on the v5 model, "
+                    + "and PEFT raises \"Target module …TopKRouter() is not supported\"."), List.of("The experts' LoRA "
+                    + "would not be applied: " + why + "."), List.of());
+        }
+        return others.size() > lost.size()
+                ? verdict(List.of(), List.of("The experts' LoRA would not be applied: " + why + "."), List.of())
+                : verdict(List.of("It finds no target at all: " + why + "."), List.of(), List.of());
     }
 
     private static PeftVerdict verdict(List<String> refusals, List<String> wrongs, List<String> notes) {

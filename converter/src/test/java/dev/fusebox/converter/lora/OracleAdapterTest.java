@@ -177,6 +177,85 @@ class OracleAdapterTest {
         });
     }
 
+    @Test
+    void aModuleTheFamilyRenamesIsTargetedUnderItsV5NameTooWhichPeftAloneLeavesOut() throws Exception {
+        // axk2 renames self_attn.q_b_proj to self_attn.q_gate_proj: PEFT 0.21 renames the keys but keeps
+        // target_modules, so q_gate_proj would get no LoRA (the converted adapter was off by 0.65 without it)
+        OracleCase c = OracleCase.open("axk2", "all_linear", tmp);
+        AdapterPlan plan = c.plan();
+        assertThat(strings(plan.config().get("target_modules"))).contains("q_b_proj", "q_gate_proj")
+                .doesNotContain("gate");
+        assertThat(plan.plan().target("base_model.model.model.layers.0.self_attn.q_gate_proj.lora_A.weight"))
+                .isPresent();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.startsWith("v5 renames 2 modules the adapter targets "
+                + "(model.layers.0.self_attn.q_gate_proj, model.layers.1.self_attn.q_gate_proj)"));
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+    }
+
+    @Test
+    void loraOnAStackedParameterTheFamilyRenamesIsRefusedWithWhatPeftAloneDoes() throws Exception {
+        // granitemoe's 4.x experts are stacked parameters; PEFT reaches them through target_parameters, whose names
+        // (input_linear.weight) v5 renames to experts.gate_up_proj: PEFT alone drops that LoRA, or finds nothing
+        OracleCase wrong = OracleCase.open("granitemoe", "experts_attention", tmp);
+        assertThat(wrong.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThatThrownBy(wrong::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
+            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+            assertThat(e.getMessage()).contains("cannot convert: model.layers.0.block_sparse_moe.input_linear.weight "
+                    + "has LoRA on the parameter itself (target_parameters), and the granitemoe rules rename it to the "
+                    + "stacked v5 parameter model.layers.0.block_sparse_moe.experts.gate_up_proj (4 such parameters)")
+                    .contains("PEFT check (loads_wrong)");
+        });
+        OracleCase refused = OracleCase.open("granitemoe", "router", tmp);
+        assertThat(refused.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(refused.row().get("peft_detail").asText()).contains("Target modules {'layer'} not found");
+        assertThatThrownBy(refused::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(
+                e.getMessage()).contains("PEFT check (refuses)").contains("nor model.layers.0.block_sparse_moe.router"
+                + ".layer, model.layers.1.block_sparse_moe.router.layer, which v5 renames too"));
+    }
+
+    @Test
+    void anAriaRouterLoraBesideRenamedStackedParametersIsOnePeftRefusesOnTheV5TopKRouter() throws Exception {
+        OracleCase c = OracleCase.open("aria_text", "router", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(c.row().get("peft_detail").asText()).contains("AriaTextTopKRouter() is not supported");
+        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage())
+                .contains("the aria_text rules rename it to the stacked v5 parameter "
+                        + "model.layers.0.mlp.experts.gate_up_proj").contains("PEFT check (refuses)")
+                .contains("Its LoRA on model.layers.0.mlp.router targets a TopKRouter module on the v5 model"));
+    }
+
+    @Test
+    void anAdapterWhoseNamesOnlyV5HasConvertsBackToTheLegacyFileByteForByte() throws Exception {
+        // nemotron_h's legacy modules are backbone.layers.N, v5's model.layers.N; attention only, no expert LoRA
+        OracleCase c = OracleCase.open("nemotron_h", "attention", tmp);
+        Path v5 = tmp.resolve("v5");
+        Path back = tmp.resolve("back");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        try (Checkpoint written = Checkpoint.open(v5)) {
+            assertThat(written.tensors().keySet()).allMatch(k -> k.startsWith("base_model.model.model.layers."));
+        }
+        AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
+        assertThat(c.plan().peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
+    }
+
+    @Test
+    void aGptOssAdapterMadeOnTransformers4IsRefusedSinceItsExpertFactorsAreTransposedOnV5() throws Exception {
+        // made by PEFT 0.21 on transformers 4.57: gate_up's A is [E·r, 2I] there, [E·r, H] on 5.18, which refused it
+        OracleCase c = OracleCase.open("gpt_oss", "experts_4x", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(c.row().get("peft_detail").asText()).contains("shape torch.Size([16, 192]) from checkpoint")
+                .contains("torch.Size([16, 64])");
+        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
+            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
+            assertThat(e.getMessage()).contains("is a gpt_oss model, which is born fused").contains("Fusebox "
+                    + "converts no adapter of a born-fused family").contains("PEFT 0.21 on transformers 5 refuses it "
+                    + "(size mismatch)");
+        });
+    }
+
     private static List<String> strings(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
