@@ -43,7 +43,7 @@ start() {
   JAVA_TOOL_OPTIONS="$(props "$p")" setsid "$ROOT/fusebox" gui "$@" >"$WORK/$name.log" 2>&1 &
   APP_PID=$!
   local waited=0
-  until grep -q "^fusebox: ready" "$WORK/$name.log"; do
+  until grep -qs "^fusebox: ready" "$WORK/$name.log"; do
     sleep 0.2
     waited=$((waited + 1))
     if [ "$waited" -ge 1500 ] || ! kill -0 "$APP_PID" 2>/dev/null; then
