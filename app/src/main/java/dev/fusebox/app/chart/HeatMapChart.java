@@ -13,7 +13,7 @@ import java.util.Optional;
 
 /**
  * A 2-D slice of a tensor as cells coloured on a diverging scale centred on zero (the theme's negative, zero and
- * positive colours), keeping the slice's aspect ratio; a fused tensor's boundaries drawn across it (between slices,
+ * positive colours), keeping the slice's aspect ratio between 1:2 and 2:1; a fused tensor's boundaries drawn across it (between slices,
  * such as experts, in the foreground colour; between parts, such as w1 and w3, in the accent colour), thinned
  * to every n-th where they would crowd, with the parts' names beside the map where there is room.
  */
@@ -24,6 +24,8 @@ public final class HeatMapChart extends ChartCanvas {
     /** Labels closer than this are left out. */
     private static final double MIN_LABEL_GAP = 13;
     private static final double LABEL_ROOM = 48;
+    /** Width over height of the map at its narrowest; its inverse at its widest. */
+    private static final double MIN_ASPECT = 0.5;
 
     /** A cell of the map: its row and column. */
     public record Cell(int row, int col) {
@@ -54,7 +56,9 @@ public final class HeatMapChart extends ChartCanvas {
             return Optional.empty();
         }
         double room = marks().map(l -> l.rowMarks().isEmpty()).orElse(true) || width < 3 * LABEL_ROOM ? 0 : LABEL_ROOM;
-        double aspect = (double) m.sourceCols() / m.sourceRows();
+        // The slice's shape, within 1:2 and 2:1: a stack of every expert (768×64) or a wide matrix kept to scale
+        // would be a sliver.
+        double aspect = Math.max(MIN_ASPECT, Math.min(1 / MIN_ASPECT, (double) m.sourceCols() / m.sourceRows()));
         double w = Math.min(width - room, height * aspect);
         double h = w / aspect;
         return Optional.of(new Rectangle2D(Math.floor((width - room - w) / 2), Math.floor((height - h) / 2), w, h));

@@ -173,10 +173,15 @@ public final class TensorDetailViewModel {
         sliceCount.set(count);
     }
 
+    /** "model.norm.weight" for one source; "8 tensors: 0.w1 … 3.w3" (what tells them apart) for several. */
     private static String sourcesText(PlannedTarget t) {
-        int n = t.sources().size();
-        String first = t.sources().getFirst().key();
-        return n == 1 ? first : Sizes.count(n) + " tensors: " + first + " …";
+        List<String> keys = t.sources().stream().map(TensorSpec::key).toList();
+        if (keys.size() == 1) {
+            return keys.getFirst();
+        }
+        List<String> labels = Labels.distinct(keys);
+        return Sizes.count(keys.size()) + " tensors: " + labels.getFirst() + (keys.size() > 2 ? " … " : ", ")
+                + labels.getLast();
     }
 
     /** Reads the selected tensor's values in the background and shows what they look like. */

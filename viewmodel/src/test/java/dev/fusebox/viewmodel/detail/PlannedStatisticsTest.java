@@ -72,7 +72,7 @@ class PlannedStatisticsTest {
         assertThat(detail.canComputeStatisticsProperty().get()).isTrue();
         assertThat(detail.statisticsNoteProperty().get()).contains("through the conversion's plan");
         assertThat(detail.facts()).anySatisfy(f -> assertThat(f.name() + ": " + f.value())
-                .isEqualTo("From: 8 tensors: model.layers.0.block_sparse_moe.experts.0.w1.weight …"));
+                .isEqualTo("From: 8 tensors: 0.w1 … 3.w3"));
         detail.sliceIndexProperty().set(2);
         detail.computeStatistics();
         TensorStatistics s = detail.statisticsProperty().get();
