@@ -53,7 +53,7 @@ public final class TensorDetailViewModel {
     }
 
     /** The heat map's colour scale: its ends (symmetric around zero) as text. */
-    public record Legend(String low, String zero, String high) {
+    public record Legend(String low, String high) {
     }
 
     /** Above this, a tensor a computation writes (not a copy) is not made whole in memory to be looked at. */
@@ -244,7 +244,7 @@ public final class TensorDetailViewModel {
         TensorStatistics s = c.statistics();
         layout.set(c.layout());
         double scale = s.heatMap().maxAbs();
-        legend.set(new Legend(number(-scale), "0", number(scale)));
+        legend.set(new Legend(number(-scale), number(scale)));
         statistics.set(s);
         statisticsFacts.setAll(
                 new Fact("Min", number(s.min())),

@@ -138,7 +138,7 @@ class PlannedStatisticsTest {
         assertThat(detail.hoverProperty().get()).isEmpty();
         double scale = map.maxAbs();
         assertThat(detail.legendProperty().get()).isEqualTo(new TensorDetailViewModel.Legend(
-                TensorDetailViewModel.number(-scale), "0", TensorDetailViewModel.number(scale)));
+                TensorDetailViewModel.number(-scale), TensorDetailViewModel.number(scale)));
     }
 
     @Test
