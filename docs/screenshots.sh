@@ -82,6 +82,17 @@ want model && shot model "-Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTI
 want model-dark && shot model-dark "-Dfusebox.theme=dark -Dfusebox.select=$EXPERT_W1 -Dfusebox.actions=STATISTICS" \
   "${SAMPLE[@]}"
 want tree-search && shot tree-search "-Dfusebox.search=experts.1.w1" "${SAMPLE[@]}"
+# The v5 gate_up_proj of the legacy sample, before any conversion: its statistics read through the plan, the heat
+# map of every expert stacked with its legend and the lines where w3 and each expert begin.
+want heat-map && shot heat-map "-Dfusebox.select=$GATE_UP -Dfusebox.heatmap.all=true -Dfusebox.actions=STATISTICS" \
+  "${SAMPLE[@]}"
+# A large model: the DeepSeek-V3-FP8 shape of bench/OpenLarge.java (91 991 tensors in 163 sparse shards, 21 MB
+# on disk), a routed expert's gate_proj selected and linked to its slice of the fused gate_up_proj.
+if want large-model; then
+  JDK="${JAVA_HOME:-$(ls -d /usr/lib/jvm/*25* 2>/dev/null | head -n1)}"
+  "$JDK/bin/java" -cp "$ROOT/app/target/lib/*" "$ROOT/bench/OpenLarge.java" gen-fp8 "$WORK/deepseek-v3-fp8" >/dev/null
+  shot large-model "-Dfusebox.select=model.layers.3.mlp.experts.7.gate_proj.weight" "$WORK/deepseek-v3-fp8"
+fi
 want mapping && shot mapping "-Dfusebox.select=$GATE_UP -Dfusebox.screen=mapping" "${SAMPLE[@]}"
 mkdir -p "$WORK/converted"
 want convert && shot convert "-Dfusebox.output=$WORK/converted -Dfusebox.actions=CONVERT" "${SAMPLE[@]}"

@@ -28,9 +28,10 @@ import java.util.Locale;
  * The desktop app's composition root: builds the task runner, the view model and the window, and opens the paths
  * given on the command line, or the bundled sample when there are none. System properties can set up the first
  * view for unattended runs (docs/screenshots.sh uses them): {@code fusebox.theme} (light, dark),
- * {@code fusebox.select} (a tensor key to select once open), {@code fusebox.search} (what to search the trees
+ * {@code fusebox.select} (a tensor key to select once open), {@code fusebox.heatmap.all} (the heat map of every
+ * slice stacked, for the statistics an action computes), {@code fusebox.search} (what to search the trees
  * for, jumping to the first match), {@code fusebox.actions} (actions to run once open,
- * by name, comma-separated: STATISTICS, CONVERT, VERIFY), {@code fusebox.screen} (the screen to show: model,
+ * by name, comma-separated: STATISTICS, CONVERT, VERIFY, CLOSE), {@code fusebox.screen} (the screen to show: model,
  * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
  * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen; with
  * {@code fusebox.diff.only=true} its trees show only what differs).
@@ -49,25 +50,29 @@ public final class FuseboxApp extends Application {
         MainViewModel vm = new MainViewModel(runner, new FxDialogs(stage), RecentFiles.load(dirs.recentFiles()),
                 new BundledSample(dirs.cache()), RuleBook::installed);
         vm.darkProperty().set("dark".equalsIgnoreCase(System.getProperty("fusebox.theme")));
-        MainView view = MainWindow.show(stage, vm);
-        Thread.setDefaultUncaughtExceptionHandler((t, e) -> Platform.runLater(() -> showUnexpected(stage, e)));
-        vm.workspaceProperty().addListener(new InvalidationListener() {
-            @Override
-            public void invalidated(Observable o) {
-                vm.workspaceProperty().removeListener(this);
-                setUp(vm, view);
-            }
-        });
+        // Opening starts first: it reads and plans on another core while this thread builds the window, and its
+        // result is installed on this thread after the window shows.
         List<Path> paths = getParameters().getRaw().stream().map(Path::of).toList();
         if (paths.isEmpty()) {
             vm.openSample();
         } else {
             vm.open(paths);
         }
+        MainView view = MainWindow.show(stage, vm);
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> Platform.runLater(() -> showUnexpected(stage, e)));
+        vm.workspaceProperty().addListener(new InvalidationListener() {
+            @Override
+            public void invalidated(Observable o) {
+                vm.workspaceProperty().removeListener(this);
+                // After the opening has installed everything, so a set-up action (Close too) sees it whole.
+                Platform.runLater(() -> setUp(vm, view));
+            }
+        });
     }
 
     private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.search", "fusebox.actions",
-            "fusebox.screen", "fusebox.compare", "fusebox.output", "fusebox.theme", "fusebox.quit");
+            "fusebox.screen", "fusebox.compare", "fusebox.output", "fusebox.theme", "fusebox.quit",
+            "fusebox.heatmap.all");
 
     /** Applies the set-up properties once the first checkpoint is open. */
     private static void setUp(MainViewModel vm, MainView view) {
@@ -82,6 +87,7 @@ public final class FuseboxApp extends Application {
         if (!search.isEmpty()) {
             vm.trees().search().queryProperty().set(search);
         }
+        vm.detail().wholeTensorProperty().set(Boolean.getBoolean("fusebox.heatmap.all"));
         for (String name : System.getProperty("fusebox.actions", "").split(",")) {
             if (name.isBlank()) {
                 continue;

@@ -8,6 +8,7 @@ import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.collections.ObservableList;
 import javafx.css.PseudoClass;
 import javafx.geometry.Bounds;
 import javafx.scene.Node;
@@ -30,6 +31,7 @@ import org.kordamp.ikonli.javafx.FontIcon;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignC;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignV;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -186,19 +188,61 @@ final class TreePane extends VBox {
     private void install(TreeRow root) {
         items.clear();
         badges.clear();
-        table.setRoot(root == null ? null : item(root, true));
+        table.setRoot(root == null ? null : new RowItem(root, true));
     }
 
-    private TreeItem<TreeRow> item(TreeRow row, boolean open) {
-        TreeItem<TreeRow> item = new TreeItem<>(row);
-        items.put(row, item);
-        item.setExpanded(open);
-        boolean first = true;
-        for (TreeRow c : row.children()) {
-            item.getChildren().add(item(c, open && opensWith(row, c, first)));
-            first = false;
+    /**
+     * A row's tree item, made with its parents' children if it was not yet: items are made as the table (or a
+     * selection to reveal) asks for a row's children. Null for a row of another tree.
+     */
+    private TreeItem<TreeRow> itemFor(TreeRow row) {
+        TreeItem<TreeRow> item = items.get(row);
+        if (item != null) {
+            return item;
         }
-        return item;
+        TreeItem<TreeRow> parent = row.parent().map(this::itemFor).orElse(null);
+        if (parent == null) {
+            return null;
+        }
+        parent.getChildren();
+        return items.get(row);
+    }
+
+    /**
+     * A tree item whose children are made the first time they are asked for: the table asks only for those of
+     * expanded items, so a checkpoint of 92 k tensors makes the few hundred items shown, not one per row.
+     */
+    private final class RowItem extends TreeItem<TreeRow> {
+        private final boolean open;
+        private boolean made;
+
+        RowItem(TreeRow row, boolean open) {
+            super(row);
+            this.open = open;
+            items.put(row, this);
+            setExpanded(open);
+        }
+
+        @Override
+        public boolean isLeaf() {
+            return getValue().children().isEmpty();
+        }
+
+        @Override
+        public ObservableList<TreeItem<TreeRow>> getChildren() {
+            ObservableList<TreeItem<TreeRow>> children = super.getChildren();
+            if (!made) {
+                made = true;
+                List<TreeItem<TreeRow>> out = new ArrayList<>();
+                boolean first = true;
+                for (TreeRow c : getValue().children()) {
+                    out.add(new RowItem(c, open && opensWith(getValue(), c, first)));
+                    first = false;
+                }
+                children.setAll(out);
+            }
+            return children;
+        }
     }
 
     /**
@@ -240,7 +284,7 @@ final class TreePane extends VBox {
                 return;
             }
             table.getSelectionModel().clearSelection();
-            List<TreeItem<TreeRow>> found = rows.stream().map(items::get).filter(java.util.Objects::nonNull).toList();
+            List<TreeItem<TreeRow>> found = rows.stream().map(this::itemFor).filter(java.util.Objects::nonNull).toList();
             // Open every parent first: opening one moves the rows below it, so indices are read only after.
             for (TreeItem<TreeRow> item : found) {
                 for (TreeItem<TreeRow> p = item.getParent(); p != null; p = p.getParent()) {
@@ -285,7 +329,7 @@ final class TreePane extends VBox {
      * when it is not in the tree.
      */
     int shownIndex(TreeRow row) {
-        TreeItem<TreeRow> item = items.get(row);
+        TreeItem<TreeRow> item = itemFor(row);
         if (item == null || table.getRoot() == null) {
             return -1;
         }

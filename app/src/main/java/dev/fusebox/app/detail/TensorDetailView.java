@@ -1,5 +1,6 @@
 package dev.fusebox.app.detail;
 
+import dev.fusebox.app.chart.ColourScale;
 import dev.fusebox.app.chart.HeatMapChart;
 import dev.fusebox.app.chart.HistogramChart;
 import dev.fusebox.converter.tensor.TensorStatistics;
@@ -7,15 +8,19 @@ import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
 import javafx.beans.binding.Bindings;
 import javafx.collections.ListChangeListener;
 import javafx.collections.ObservableList;
+import javafx.geometry.Pos;
 import javafx.scene.Node;
 import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.ProgressBar;
 import javafx.scene.control.Spinner;
 import javafx.scene.control.SpinnerValueFactory;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
 import org.kordamp.ikonli.javafx.FontIcon;
 import org.kordamp.ikonli.materialdesign2.MaterialDesignC;
@@ -119,17 +124,59 @@ public final class TensorDetailView extends HBox {
         index.setValueFactory(values);
         values.valueProperty().addListener((o, a, b) -> vm.sliceIndexProperty().set(b == null ? 0 : b));
         vm.sliceIndexProperty().addListener((o, a, b) -> values.setValue(b.intValue()));
+        index.disableProperty().bind(vm.wholeTensorProperty());
         Label indexLabel = new Label("index");
-        HBox chooser = new HBox(6, indexLabel, index);
+        CheckBox whole = new CheckBox("all");
+        whole.setId("heat-map-whole");
+        whole.setTooltip(new Tooltip("Every slice (each expert) stacked, one above the other"));
+        whole.selectedProperty().bindBidirectional(vm.wholeTensorProperty());
+        HBox chooser = new HBox(6, indexLabel, index, whole);
+        chooser.getStyleClass().add("slice-chooser");
         chooser.visibleProperty().bind(vm.sliceCountProperty().greaterThan(0));
         chooser.managedProperty().bind(chooser.visibleProperty());
         HBox head = new HBox(8, sectionLabel("Heat map"), slice, chooser);
         head.getStyleClass().add("section-head");
+        chart.layoutProperty().bind(vm.layoutProperty());
+        chart.canvas().setOnMouseMoved(e -> chart.cellAt(e.getX(), e.getY())
+                .ifPresentOrElse(c -> vm.hover(c.row(), c.col()), vm::clearHover));
+        chart.canvas().setOnMouseExited(e -> vm.clearHover());
+        Label hover = new Label();
+        hover.setId("heat-map-hover");
+        hover.getStyleClass().add("muted");
+        hover.textProperty().bind(vm.hoverProperty());
+        hover.setMinHeight(Region.USE_PREF_SIZE);
         VBox.setVgrow(chart, Priority.ALWAYS);
-        VBox box = new VBox(4, head, chart);
+        VBox box = new VBox(4, head, chart, createLegend(), hover);
         box.getStyleClass().add("detail-section");
         box.setMinWidth(200);
         return box;
+    }
+
+    /** The colour scale under the map: its negative end, the bar, its positive end. */
+    private Node createLegend() {
+        Label low = new Label();
+        low.setId("heat-map-legend-low");
+        Label high = new Label();
+        high.setId("heat-map-legend-high");
+        for (Label l : new Label[] {low, high}) {
+            l.getStyleClass().add("muted");
+        }
+        low.textProperty().bind(Bindings.createStringBinding(() -> vm.legendProperty().get() == null ? ""
+                : vm.legendProperty().get().low(), vm.legendProperty()));
+        high.textProperty().bind(Bindings.createStringBinding(() -> vm.legendProperty().get() == null ? ""
+                : vm.legendProperty().get().high(), vm.legendProperty()));
+        ColourScale bar = new ColourScale();
+        bar.setId("heat-map-scale");
+        bar.setPrefSize(140, 10);
+        bar.setMinSize(40, 10);
+        bar.setMaxHeight(10);
+        HBox.setHgrow(bar, Priority.SOMETIMES);
+        HBox legend = new HBox(6, low, bar, high);
+        legend.setId("heat-map-legend");
+        legend.setAlignment(Pos.CENTER);
+        legend.visibleProperty().bind(vm.legendProperty().isNotNull());
+        legend.managedProperty().bind(legend.visibleProperty());
+        return legend;
     }
 
     private static Label sectionLabel(String text) {
@@ -149,7 +196,7 @@ public final class TensorDetailView extends HBox {
             for (TensorDetailViewModel.Fact f : facts) {
                 Label name = new Label(f.name());
                 name.getStyleClass().add("fact-name");
-                name.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+                name.setMinWidth(Region.USE_PREF_SIZE);
                 Label value = new Label(f.value());
                 value.getStyleClass().add("fact-value");
                 value.setWrapText(true);

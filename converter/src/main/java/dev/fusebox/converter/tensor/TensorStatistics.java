@@ -135,13 +135,28 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
     public static TensorStatistics compute(ByteRanges data, Dtype dtype, Shape shape, long[] leading,
                                            Settings settings, ProgressListener progress, Cancellation cancel)
             throws FuseboxException {
+        return compute(data, dtype, shape, Slice.of(shape, leading), settings, progress, cancel);
+    }
+
+    /**
+     * The statistics with a heat map of the whole tensor, its dimensions before the last stacked as rows (for a
+     * fused {@code gate_up_proj [E, 2I, H]}, every expert one above the other: {@code E·2I × H}).
+     */
+    public static TensorStatistics computeWhole(ByteRanges data, Dtype dtype, Shape shape, Settings settings,
+                                                ProgressListener progress, Cancellation cancel)
+            throws FuseboxException {
+        return compute(data, dtype, shape, Slice.whole(shape), settings, progress, cancel);
+    }
+
+    private static TensorStatistics compute(ByteRanges data, Dtype dtype, Shape shape, Slice slice,
+                                            Settings settings, ProgressListener progress, Cancellation cancel)
+            throws FuseboxException {
         if (!dtype.decodable()) {
             throw new FuseboxException(Problem.UNSUPPORTED, null,
                     dtype.torchName() + " tensors have no float statistics in Fusebox");
         }
         long count = shape.elementCount();
         long bytes = shape.byteSize(dtype);
-        Slice slice = Slice.of(shape, leading);
         long total = Math.addExact(Math.multiplyExact(bytes, 2),
                 Math.multiplyExact(slice.elements(), dtype.byteSize()));
         Meter meter = new Meter(total, dtype.byteSize(), progress, cancel);
@@ -263,6 +278,21 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
             }
             text.add(":").add(":");
             return new Slice(start, shape.dim(rank - 2), shape.dim(rank - 1), text.toString());
+        }
+
+        /** Every element, the dimensions before the last as rows: {@code [:, :, :]}. */
+        static Slice whole(Shape shape) {
+            int rank = shape.rank();
+            if (rank < 3) {
+                return of(shape, new long[0]);
+            }
+            long cols = shape.dim(rank - 1);
+            long rows = cols == 0 ? 0 : shape.elementCount() / cols;
+            StringJoiner text = new StringJoiner(", ", "[", "]");
+            for (int i = 0; i < rank; i++) {
+                text.add(":");
+            }
+            return new Slice(0, rows, cols, text.toString());
         }
 
         long elements() {

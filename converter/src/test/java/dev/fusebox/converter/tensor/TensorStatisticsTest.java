@@ -65,6 +65,29 @@ class TensorStatisticsTest {
     }
 
     @Test
+    void theWholeTensorsHeatMapStacksEverySliceAsRows() throws FuseboxException {
+        try (Arena arena = Arena.ofConfined()) {
+            float[] values = new float[2 * 4 * 4];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = i;
+            }
+            MemorySegment s = f32(arena, values);
+            TensorStatistics st = TensorStatistics.computeWhole(ByteRanges.of(s), Dtype.F32, Shape.of(2, 4, 4),
+                    new TensorStatistics.Settings(4, 4), ProgressListener.NONE, Cancellation.NEVER);
+            TensorStatistics.HeatMap map = st.heatMap();
+            assertThat(map.slice()).isEqualTo("[:, :, :]");
+            assertThat(map.sourceRows()).isEqualTo(8);
+            assertThat(map.sourceCols()).isEqualTo(4);
+            assertThat(map.rows()).isEqualTo(4);
+            // Rows 0-1 of slice 0 average columns 0-3 over 0..7 in pairs: (0 + 4) / 2; rows 0-1 of slice 1 start at 16.
+            assertThat(map.value(0, 0)).isEqualTo(2f);
+            assertThat(map.value(2, 0)).isEqualTo(18f);
+            assertThat(map.value(3, 3)).isEqualTo((27f + 31f) / 2);
+            assertThat(st.count()).isEqualTo(32);
+        }
+    }
+
+    @Test
     void aFixtureTensorMatchesAPlainTwoPassComputation() throws FuseboxException {
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"))) {
             StoredTensor t = c.tensor("model.layers.1.block_sparse_moe.experts.2.w2.weight").orElseThrow();

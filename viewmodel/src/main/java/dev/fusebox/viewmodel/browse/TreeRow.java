@@ -29,6 +29,9 @@ public final class TreeRow {
     private TreeRow parent;
     private long bytes;
     private long parameters;
+    /** The one dtype of the tensors at or below this row (null: none yet), unless {@link #mixed}. */
+    private Dtype dtype;
+    private boolean mixed;
 
     private TreeRow(Side side, Kind kind, String name, String path, String type, TensorSpec spec,
                     StoredTensor stored) {
@@ -49,6 +52,7 @@ public final class TreeRow {
         TreeRow row = new TreeRow(side, kind, name, spec.key(), "", spec, stored);
         row.bytes = spec.shape().byteSize(spec.dtype());
         row.parameters = spec.shape().elementCount();
+        row.dtype = spec.dtype();
         return row;
     }
 
@@ -58,6 +62,10 @@ public final class TreeRow {
         for (TreeRow r = this; r != null; r = r.parent) {
             r.bytes = Math.addExact(r.bytes, child.bytes);
             r.parameters = Math.addExact(r.parameters, child.parameters);
+            r.mixed |= child.mixed || child.dtype != null && r.dtype != null && r.dtype != child.dtype;
+            if (r.dtype == null) {
+                r.dtype = child.dtype;
+            }
         }
     }
 
@@ -151,20 +159,12 @@ public final class TreeRow {
         return spec == null ? "" : spec.shape().toString();
     }
 
-    /** The tensor's dtype, or the one dtype all tensors below share ("" when mixed or none). */
+    /**
+     * The tensor's dtype, or the one dtype all tensors below share ("mixed" when they differ, "" when none); kept
+     * as rows are added, since a table asks for it on every repaint of a module's row (the root's holds 92 k).
+     */
     public String dtypeText() {
-        if (spec != null) {
-            return spec.dtype().name();
-        }
-        Dtype common = null;
-        for (TreeRow t : tensors()) {
-            Dtype d = t.spec.dtype();
-            if (common != null && common != d) {
-                return "mixed";
-            }
-            common = d;
-        }
-        return common == null ? "" : common.name();
+        return mixed ? "mixed" : dtype == null ? "" : dtype.name();
     }
 
     public List<TreeRow> children() {

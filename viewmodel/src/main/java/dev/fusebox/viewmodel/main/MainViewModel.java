@@ -8,6 +8,7 @@ import dev.fusebox.viewmodel.cache.CacheViewModel;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
+import dev.fusebox.viewmodel.detail.ThroughPlan;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
 import dev.fusebox.viewmodel.mapping.MappingViewModel;
 import dev.fusebox.viewmodel.verify.VerifyViewModel;
@@ -29,6 +30,7 @@ import javafx.collections.ObservableList;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -192,6 +194,7 @@ public final class MainViewModel {
         }
         opening.cancel();
         trees.clear();
+        detail.usePlans(List.of());
         mapping.clear();
         convert.show(null);
         verify.show(null);
@@ -206,6 +209,7 @@ public final class MainViewModel {
         Workspace old = workspace.get();
         trees.show(a.tree(Side.LEGACY).orElse(null), a.caption(Side.LEGACY), a.tree(Side.V5).orElse(null),
                 a.caption(Side.V5), a.links());
+        detail.usePlans(plans(a));
         mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
         convert.show(a);
         verify.show(a);
@@ -218,6 +222,15 @@ public final class MainViewModel {
             old.checkpoints().stream().filter(c -> !kept.contains(c)).forEach(Checkpoint::close);
         }
         title.set(APP_NAME + " — " + a.workspace().title());
+    }
+
+    /** The conversions the detail pane reads the other side's tensors through: the model's, the adapter's. */
+    private static List<ThroughPlan> plans(Analysis a) {
+        List<ThroughPlan> out = new ArrayList<>(2);
+        a.workspace().modelCheckpoint().ifPresent(m -> a.modelPlan().ifPresent(p -> out.add(new ThroughPlan(m, p))));
+        a.workspace().adapterCheckpoint().ifPresent(c -> a.adapterPlan()
+                .ifPresent(p -> out.add(new ThroughPlan(c, p.plan()))));
+        return out;
     }
 
     /**

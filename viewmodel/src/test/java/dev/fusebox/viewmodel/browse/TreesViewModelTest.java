@@ -92,6 +92,25 @@ class TreesViewModelTest {
     }
 
     @Test
+    void aModuleShowsTheDtypeItsTensorsShareOrMixed() throws FuseboxException {
+        assertThat(vm.rootProperty(Side.LEGACY).get().dtypeText()).isEqualTo("F32");
+        try (Checkpoint fp8 = Checkpoint.open(Fixtures.fp8("legacy"))) {
+            TreeRow root = TreeRows.build(Side.LEGACY, fp8.modelType(), fp8.modelConfig(), fp8.specs(), List.of(),
+                    fp8.tensors());
+            assertThat(root.dtypeText()).isEqualTo("mixed");
+            TreeRow norm = root.tensors().stream().filter(t -> t.path().equals("model.layers.0.input_layernorm.weight"))
+                    .findFirst().orElseThrow().parent().orElseThrow();
+            assertThat(norm.dtypeText()).isEqualTo("BF16");
+            TreeRow gate = root.tensors().stream().filter(t -> t.path().equals(
+                    "model.layers.0.mlp.experts.0.gate_proj.weight")).findFirst().orElseThrow().parent().orElseThrow();
+            assertThat(gate.dtypeText()).as("F8_E4M3 weight, F32 scale").isEqualTo("mixed");
+            TreeRow scale = gate.children().stream().filter(c -> c.name().equals("weight_scale_inv")).findFirst()
+                    .orElseThrow();
+            assertThat(scale.dtypeText()).isEqualTo("F32");
+        }
+    }
+
+    @Test
     void eachModuleShowsItsTensorsWithShapeDtypeAndSize() {
         TreeRow w1 = row(Side.LEGACY, "model.layers.0.block_sparse_moe.experts.1.w1");
         assertThat(w1.type()).isEqualTo("Linear(in_features=64, out_features=96, bias=False)");
