@@ -122,6 +122,21 @@ final class ValueComparison implements ByteSink {
         }
     }
 
+    /** B's bytes read straight into the chunk being gathered, without passing through {@code scratch}. */
+    @Override
+    public void transfer(FileChannel source, long position, long count, ByteBuffer scratch) throws IOException {
+        for (long done = 0; done < count; ) {
+            int n = (int) Math.min(bBytes.remaining(), count - done);
+            int end = bBytes.position() + n;
+            SourceFiles.readFully(source, bBytes.limit(end), position + done);
+            bBytes.limit(bBytes.capacity());
+            done += n;
+            if (!bBytes.hasRemaining()) {
+                flush();
+            }
+        }
+    }
+
     /** Compares what is left; call once B's bytes of the tensor are all written. */
     void finish() throws IOException {
         flush();
