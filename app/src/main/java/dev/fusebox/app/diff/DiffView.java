@@ -114,7 +114,9 @@ public final class DiffView extends VBox {
                 column("Shape", 110, d -> "[" + d.out() + ", " + d.in() + "]"),
                 column("Rank", 60, d -> Integer.toString(d.rank())),
                 column("Scale", 90, d -> String.format(Locale.ROOT, "%.4g", d.scale())),
-                column("‖scale·B@A‖", 150, d -> String.format(Locale.ROOT, "%.6g", d.norm()))));
+                column("‖scale·B@A‖", 150, d -> String.format(Locale.ROOT, "%.6g", d.norm())),
+                column("‖scale·B@A‖ / ‖W‖", 150, d -> d.relative().isPresent()
+                        ? String.format(Locale.ROOT, "%.4g", d.relative().getAsDouble()) : "Compare values")));
         Tab adapterTab = new Tab("Adapter", adapter);
         adapterTab.setId("diff-adapter-tab");
         adapterTab.disableProperty().bind(Bindings.isEmpty(vm.adapterDeltas()));

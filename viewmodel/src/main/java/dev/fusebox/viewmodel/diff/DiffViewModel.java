@@ -148,7 +148,7 @@ public final class DiffViewModel {
                     RuleBook book = rules.load();
                     try (Checkpoint ca = Checkpoint.open(first, book); Checkpoint cb = Checkpoint.open(second, book)) {
                         DiffReport r = CheckpointDiff.compare(ca, cb, values, progress, cancel);
-                        return new Compared(r, trees(r, ca, cb), AdapterAgainstBase.of(ca, cb, book));
+                        return new Compared(r, trees(r, ca, cb), AdapterAgainstBase.of(ca, cb, book, values));
                     }
                 }, this::show, summary::set);
     }

@@ -41,11 +41,12 @@ import static org.assertj.core.api.Assertions.within;
  * dense {@code scale · B @ A} computed here, in double, from the adapter's own factors and config; the merged file
  * rounds {@code w + δ} once to float32, so the diff's ‖a − b‖ and max |a − b| may miss ‖δ‖ and max |δ| by at most
  * 2⁻²⁴ of the merged weight's norm and largest element. AdapterDeltaNorms' ‖scale · B @ A‖, from r × r Gram
- * matrices, is held to the dense figure in double precision.
+ * matrices, and its ‖scale · B @ A‖ / ‖W‖ with the base read are held to the dense figures in double precision.
  */
 class MergedAdapterDiffTest {
 
     private static final Path BASE = Fixtures.tiny("legacy-base");
+    private static final Path V5_BASE = Fixtures.tiny("v5-base.float32.safetensors");
     private static final Path ADAPTER = Fixtures.tiny("legacy-lora-experts_gate");
     private static final double ROUNDING = Math.scalb(1.0, -24);
 
@@ -105,16 +106,31 @@ class MergedAdapterDiffTest {
         assertThat(expert.key()).isEqualTo("model.layers.1.block_sparse_moe.experts.3");
         assertThat(expert.detail()).isEqualTo("3 of 3 differ");
 
-        // The Gram-matrix norms agree with the dense ones; the diff's with both, to the merge's rounding.
-        try (Checkpoint base = Checkpoint.open(BASE); Checkpoint adapter = Checkpoint.open(ADAPTER)) {
-            List<AdapterDeltaNorms.ModuleDelta> norms = AdapterDeltaNorms.of(base, adapter, RuleBook.bundled());
-            assertThat(norms).extracting(AdapterDeltaNorms.ModuleDelta::weight)
-                    .containsExactlyInAnyOrderElementsOf(dense.keySet());
-            for (AdapterDeltaNorms.ModuleDelta m : norms) {
-                Dense e = dense.get(m.weight());
-                assertThat(m.norm()).as(m.weight()).isCloseTo(e.normDelta(), within(1e-12 * e.normDelta()));
-                assertThat(Math.sqrt(differing.get(m.weight()).sumSquaredDiff())).as(m.weight())
-                        .isCloseTo(m.norm(), within(ROUNDING * e.normMerged() + 1e-12 * e.normDelta()));
+        // The Gram-matrix norms agree with the dense ones; the diff's with both, to the merge's rounding. Read
+        // against the legacy base or transformers' v5 conversion of it (each weight a slice of a fused tensor),
+        // the adapter's relative figure is the dense one, and the merged diff's.
+        for (Path model : List.of(BASE, V5_BASE)) {
+            try (Checkpoint base = Checkpoint.open(model); Checkpoint adapter = Checkpoint.open(ADAPTER)) {
+                assertThat(AdapterDeltaNorms.of(base, adapter, RuleBook.bundled()))
+                        .allSatisfy(m -> assertThat(m.relative()).isEmpty());
+                List<AdapterDeltaNorms.ModuleDelta> norms = AdapterDeltaNorms.of(base, adapter, RuleBook.bundled(),
+                        true);
+                assertThat(norms).extracting(AdapterDeltaNorms.ModuleDelta::weight)
+                        .containsExactlyInAnyOrderElementsOf(dense.keySet());
+                for (AdapterDeltaNorms.ModuleDelta m : norms) {
+                    Dense e = dense.get(m.weight());
+                    Difference d = differing.get(m.weight());
+                    assertThat(m.norm()).as(m.weight()).isCloseTo(e.normDelta(), within(1e-12 * e.normDelta()));
+                    assertThat(Math.sqrt(d.sumSquaredDiff())).as(m.weight())
+                            .isCloseTo(m.norm(), within(ROUNDING * e.normMerged() + 1e-12 * e.normDelta()));
+                    assertThat(m.baseNorm().orElseThrow()).as(m.weight())
+                            .isCloseTo(e.normW(), within(1e-12 * e.normW()));
+                    double relative = m.relative().orElseThrow();
+                    assertThat(relative).as(m.weight())
+                            .isCloseTo(e.normDelta() / e.normW(), within(1e-12 * relative));
+                    assertThat(d.relative()).as(m.weight())
+                            .isCloseTo(relative, within(ROUNDING * e.normMerged() / e.normW() + 1e-12 * relative));
+                }
             }
         }
     }
