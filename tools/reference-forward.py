@@ -1,23 +1,27 @@
 #!/usr/bin/env python3
 """Writes tiny seeded models of the full-pass families and what transformers computes on them.
 
-For each model type (qwen3_moe, qwen2_moe, olmoe) this builds a tiny model from a seeded config, gives every weight a
-seeded normal value (norms around 1), saves it with save_pretrained in float32 (the legacy per-expert layout, as
-transformers 5.x writes it), then runs it in float64 with eager attention and eager experts on a few token
-sequences and writes reference.json: input_ids, logits [T][V] and the hidden states transformers reports
+For each model type (qwen3_moe, qwen2_moe, olmoe, glm4_moe, dots1, minimax_m2, ernie4_5_moe, solar_open,
+hunyuan_v1_moe; those named after OUT, or all) this builds a tiny model from a seeded config, gives every weight a
+seeded normal value (norms around 1; the routers' e_score_correction_bias buffers too), saves it with
+save_pretrained in float32 (the legacy per-expert layout, as transformers 5.x writes it), then runs it in float64
+with eager attention and eager experts on a few token sequences and writes reference.json: input_ids, logits [T][V]
+and the hidden states transformers reports
 (the embeddings, each layer's output but the last, the final norm's output).
 
 Then it makes a legacy LoRA adapter of each model with the real PEFT in the legacy world (transformers 4.x, by
 tools/make-legacy-adapter.py: r 4, alpha 8, attention and every gate/up/down projection, so the experts, the dense
-MLPs and Qwen2-MoE's shared expert, every lora_B non-zero) into legacy-adapter/, merges it into the legacy weights
+MLPs and the shared experts, every lora_B non-zero; minimax_m2 and solar_open, which 4.x lacks, by tools/oracle-lora.py's
+hand path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into the legacy weights
 in float64 (W + scale · B @ A) and writes the merged model's logits, computed as above, under "adapter". 5.18 saves
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
 
 Dev-time only; needs torch and transformers 5.18, and the legacy world's python in FUSEBOX_LEGACY_PYTHON:
     FUSEBOX_LEGACY_PYTHON=... $FUSEBOX_ORACLE_PYTHON tools/reference-forward.py \
-        converter/src/test/resources/dev/fusebox/converter/forward
+        converter/src/test/resources/dev/fusebox/converter/forward [MODEL_TYPE...]
 """
+import importlib.util
 import json
 import math
 import os
@@ -43,6 +47,8 @@ COMMON = dict(vocab_size=128, hidden_size=32, num_hidden_layers=3, num_attention
               rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, tie_word_embeddings=False,
               max_position_embeddings=64)
 
+BASE = {k: v for k, v in COMMON.items() if k != "num_experts"}
+
 MODELS = {
     # q/k norms, top-k renormalised, layer 1 a dense MLP
     "qwen3_moe": dict(COMMON, head_dim=8, intermediate_size=48, norm_topk_prob=True, decoder_sparse_step=1,
@@ -53,7 +59,45 @@ MODELS = {
     # q/k norms over the whole projection, q/k/v clipped, top-k not renormalised, no dense layers
     "olmoe": dict({k: v for k, v in COMMON.items() if k != "moe_intermediate_size"}, intermediate_size=16,
                   norm_topk_prob=False, clip_qkv=1.0, eos_token_id=None, pad_token_id=None),
+    # half-rotary RoPE, per-head q/k norms, q/k/v biases, group-limited sigmoid routing with the correction bias
+    # (4 groups of 2, the best 2 groups, 3 experts), top-k renormalised then scaled by 2.5, a shared expert, layer 0
+    # dense
+    "glm4_moe": dict(BASE, head_dim=8, intermediate_size=48, n_routed_experts=8, num_experts_per_tok=3,
+                     n_shared_experts=1, n_group=4, topk_group=2, routed_scaling_factor=2.5, norm_topk_prob=True,
+                     first_k_dense_replace=1, use_qk_norm=True, attention_bias=True,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+    # per-head q/k norms, biases on q/k/v/o, sigmoid routing in 2 groups of 4 (the best one), top-k not
+    # renormalised, scaled by 1.5, a shared expert of twice the experts' width, layer 0 dense
+    "dots1": dict(BASE, head_dim=8, intermediate_size=48, n_routed_experts=8, num_experts_per_tok=2,
+                  n_shared_experts=2, n_group=2, topk_group=1, routed_scaling_factor=1.5, norm_topk_prob=False,
+                  first_k_dense_replace=1, attention_bias=True),
+    # q/k norms over the whole projection, RoPE on 4 of each head's 8 channels (rotary_dim), sigmoid routing with
+    # the block's correction bias, top-k renormalised
+    "minimax_m2": dict({k: v for k, v in BASE.items() if k not in ("moe_intermediate_size", "rope_parameters")},
+                       head_dim=8, intermediate_size=16, num_local_experts=4, num_experts_per_tok=2, rotary_dim=4,
+                       bos_token_id=None, eos_token_id=None,
+                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+    # interleaved RoPE, softmax routing that chooses on the probabilities plus moe_statics' correction bias, a
+    # shared expert, layer 0 dense, lm_head tied to the embeddings
+    "ernie4_5_moe": dict({k: v for k, v in BASE.items() if k != "tie_word_embeddings"}, intermediate_size=48,
+                         moe_num_experts=4, moe_k=2, moe_num_shared_experts=1, moe_layer_start_index=1,
+                         moe_layer_end_index=-1, moe_layer_interval=1, tie_word_embeddings=True, use_bias=False),
+    # GLM-4-MoE's router and shared expert without its q/k norms, partial RoPE or dense layers; q/k/v biases
+    "solar_open": dict(BASE, head_dim=8, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, n_group=4,
+                       topk_group=2, routed_scaling_factor=1.8, norm_topk_prob=True, attention_bias=True),
+    # per-head q/k norms after RoPE, the router under mlp.gate.wg, a shared MLP, biases on q/k/v/o
+    "hunyuan_v1_moe": dict({k: v for k, v in COMMON.items() if k not in ("num_experts_per_tok",
+                                                                         "moe_intermediate_size")},
+                           head_dim=8, intermediate_size=16, moe_topk=2, attention_bias=True, eos_token_id=None,
+                           bos_token_id=None, pad_token_id=None, eod_token_id=None, sep_token_id=None),
 }
+
+# minimax_m2's legacy experts are Mixtral's w1 (gate), w3 (up), w2 (down)
+ADAPTERS = {"minimax_m2": dict(ADAPTER, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"])}
+
+# transformers 4.57 has no minimax_m2 nor solar_open: their adapters are written by hand as PEFT would save them
+# (tools/oracle-lora.py)
+BY_HAND = {"minimax_m2", "solar_open"}
 
 
 def build(model_type, seed):
@@ -66,6 +110,9 @@ def build(model_type, seed):
                 p.copy_(1.0 + 0.1 * torch.randn_like(p))
             else:
                 p.copy_(0.15 * torch.randn_like(p))
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):  # zero at init: give the routers' choice a real bias
+                b.copy_(0.3 * torch.randn_like(b))
     return model.float().eval()
 
 
@@ -79,10 +126,11 @@ def tensors(folder):
     return out
 
 
-def make_adapters(out, work):
+def make_adapters(out, work, types):
     """The legacy adapters, by PEFT in the legacy world, each on a 4.x-readable copy of its base's config."""
     jobs = []
-    for seed, model_type in enumerate(MODELS):
+    for model_type in types:
+        seed = list(MODELS).index(model_type)
         base = work / model_type
         base.mkdir()
         config = json.loads((out / model_type / "legacy-base" / "config.json").read_text())
@@ -90,8 +138,14 @@ def make_adapters(out, work):
             config.setdefault("num_experts", config["num_local_experts"])
         (base / "config.json").write_text(json.dumps(config))
         shutil.copy(out / model_type / "legacy-base" / "model.safetensors", base)
-        jobs.append({"base": str(base), "out": str(out / model_type / "legacy-adapter"), "config": ADAPTER,
-                     "dtype": "float32", "bin": False, "seed": 2000 + seed})
+        config = ADAPTERS.get(model_type, ADAPTER)
+        job = {"base": str(base), "out": str(out / model_type / "legacy-adapter"), "config": config,
+               "dtype": "float32", "bin": False, "seed": 2000 + seed}
+        shutil.rmtree(job["out"], ignore_errors=True)
+        if model_type in BY_HAND:
+            oracle_lora().make_by_hand(job["base"], job["out"], dict(config), "float32", False, job["seed"])
+        else:
+            jobs.append(job)
     (work / "jobs.json").write_text(json.dumps(jobs))
     tool = Path(__file__).with_name("make-legacy-adapter.py")
     done = subprocess.run([os.environ["FUSEBOX_LEGACY_PYTHON"], str(tool), str(work / "jobs.json")], check=True,
@@ -99,12 +153,19 @@ def make_adapters(out, work):
     for line in done.splitlines():
         if not json.loads(line)["ok"]:
             raise SystemExit(line)
-    for model_type in MODELS:
+    for model_type in types:
         folder = out / model_type / "legacy-adapter"
-        (folder / "README.md").unlink()
+        (folder / "README.md").unlink(missing_ok=True)
         config = json.loads((folder / "adapter_config.json").read_text())
         config["base_model_name_or_path"] = "../legacy-base"
         (folder / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def oracle_lora():
+    spec = importlib.util.spec_from_file_location("oracle_lora", Path(__file__).with_name("oracle-lora.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def merged(folder, work):
@@ -127,16 +188,18 @@ def merged(folder, work):
 
 def main():
     out = Path(sys.argv[1])
+    types = sys.argv[2:] or list(MODELS)
     references = {}
-    for seed, model_type in enumerate(MODELS):
+    for model_type in types:
+        seed = list(MODELS).index(model_type)
         folder = out / model_type
         model = build(model_type, 1000 + seed)
         model.save_pretrained(folder / "legacy-base")
         (folder / "legacy-base" / "generation_config.json").unlink(missing_ok=True)
         references[model_type] = run(model.double(), output_hidden_states=True)
     with tempfile.TemporaryDirectory() as work:
-        make_adapters(out, Path(work))
-        for model_type in MODELS:
+        make_adapters(out, Path(work), types)
+        for model_type in types:
             folder = out / model_type
             (folder / "reference.json").write_text(json.dumps(
                 {"transformers": transformers.__version__, "torch": torch.__version__, "input_ids": SEQUENCES,

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.forward.ExpertCheckResult;
-import dev.fusebox.converter.forward.MixtralDims;
+import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.ExpertCheckResult.ExpertComparison;
 import dev.fusebox.converter.forward.ExpertCheckResult.RouterComparison;
 import dev.fusebox.converter.forward.Tolerance;
@@ -261,7 +261,7 @@ final class VerifyCommand implements Callable<Integer> {
     private static void printText(PrintWriter out, VerificationReport r, boolean logits) {
         out.println("source     " + describe(r.source()));
         out.println("converted  " + describe(r.converted()));
-        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements " + MixtralDims.FAMILIES + " only)"));
+        out.println("checks     " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements " + ModelDims.FAMILIES + " only)"));
         if (r.forwardPass()) {
             out.println("tokens     " + r.tokens().stream().map(String::valueOf).collect(Collectors.joining(" "))
                     + "  (" + r.tokens().size() + " positions, " + r.layersRun() + " of " + r.layersTotal()

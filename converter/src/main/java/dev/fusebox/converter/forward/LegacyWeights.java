@@ -5,13 +5,13 @@ import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.checkpoint.Layout;
 
 /**
- * The transformers 4.x view: Mixtral's router is {@code block_sparse_moe.gate} and each expert has its own w1
- * (gate), w3 (up) and w2 (down); Qwen's router is {@code mlp.gate} and each expert has its own gate_proj, up_proj
- * and down_proj. An adapter adapts each of them as a plain lora.Linear.
+ * The transformers 4.x view: Mixtral's (and MiniMax-M2's) router is {@code block_sparse_moe.gate} and each expert
+ * has its own w1 (gate), w3 (up) and w2 (down); the other families' router is {@code mlp.gate} and each expert has
+ * its own gate_proj, up_proj and down_proj. An adapter adapts each of them as a plain lora.Linear.
  */
-final class LegacyWeights extends MixtralWeights {
+final class LegacyWeights extends ModelWeights {
 
-    LegacyWeights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+    LegacyWeights(TensorSource tensors, ModelDims dims, AdapterWeights adapter) {
         super(tensors, dims, adapter);
     }
 
@@ -21,7 +21,7 @@ final class LegacyWeights extends MixtralWeights {
     }
 
     private boolean mixtral() {
-        return dims().modelType().equals("mixtral");
+        return dims().mixtralLegacyNames();
     }
 
     private String moe(int layer) {
@@ -46,13 +46,13 @@ final class LegacyWeights extends MixtralWeights {
 
     @Override
     void checkExperts() throws FuseboxException {
-        MixtralDims d = dims();
+        ModelDims d = dims();
         for (int l = 0; l < d.layers(); l++) {
             if (d.dense(l)) {
                 continue;
             }
-            require(moe(l) + "gate.weight", d.experts(), d.hidden());
-            claimLinear(moe(l) + "gate", d.hidden(), d.experts());
+            require(routerModule(l) + ".weight", d.experts(), d.hidden());
+            claimLinear(routerModule(l), d.hidden(), d.experts());
             for (int e = 0; e < d.experts(); e++) {
                 require(expertModule(l, e, gateName()) + ".weight", d.intermediate(), d.hidden());
                 require(expertModule(l, e, upName()) + ".weight", d.intermediate(), d.hidden());
@@ -65,8 +65,22 @@ final class LegacyWeights extends MixtralWeights {
     }
 
     @Override
+    String correctionBiasKey(int layer) {
+        return switch (dims().correctionBias()) {
+            case ROUTER -> moe(layer) + "gate.e_score_correction_bias";
+            case MOE_BLOCK -> moe(layer) + "e_score_correction_bias";
+            case MOE_STATICS -> moe(layer) + "moe_statics.e_score_correction_bias";
+            case NONE -> throw new IllegalStateException("no correction bias");
+        };
+    }
+
+    @Override
     public Linear router(int layer) throws FuseboxException {
-        return linear(moe(layer) + "gate.weight", moe(layer) + "gate");
+        return linear(routerModule(layer) + ".weight", routerModule(layer));
+    }
+
+    private String routerModule(int layer) {
+        return moe(layer) + dims().routerModule();
     }
 
     @Override

@@ -16,12 +16,12 @@ import java.util.Optional;
  * {@code experts.base_layer} and down's under {@code experts}; the router's weight gets a 2-D one under
  * {@code mlp.gate}. Rank and alpha come from the patterns matched against {@code <module>.<parameter>}.
  */
-final class V5Weights extends MixtralWeights {
+final class V5Weights extends ModelWeights {
 
     /** MixtralExperts' parameters in declaration order, the order PEFT wraps them in. */
     private static final List<String> EXPERT_PARAMETERS = List.of("gate_up_proj", "down_proj");
 
-    V5Weights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+    V5Weights(TensorSource tensors, ModelDims dims, AdapterWeights adapter) {
         super(tensors, dims, adapter);
     }
 
@@ -36,7 +36,7 @@ final class V5Weights extends MixtralWeights {
 
     @Override
     void checkExperts() throws FuseboxException {
-        MixtralDims d = dims();
+        ModelDims d = dims();
         int h = d.hidden();
         int i = d.intermediate();
         int e = d.experts();
@@ -45,10 +45,10 @@ final class V5Weights extends MixtralWeights {
                 continue;
             }
             String experts = mlp(l) + "experts";
-            require(mlp(l) + "gate.weight", e, h);
+            require(routerModule(l) + ".weight", e, h);
             require(experts + ".gate_up_proj", e, 2L * i, h);
             require(experts + ".down_proj", e, h, i);
-            claimLinear(mlp(l) + "gate", mlp(l) + "gate.weight", h, e);
+            claimLinear(routerModule(l), routerModule(l) + ".weight", h, e);
             for (String parameter : EXPERT_PARAMETERS) {
                 String module = wrapperModule(experts, parameter);
                 if (module != null) {
@@ -76,13 +76,27 @@ final class V5Weights extends MixtralWeights {
     }
 
     @Override
+    String correctionBiasKey(int layer) {
+        return switch (dims().correctionBias()) {
+            case ROUTER -> mlp(layer) + "gate.e_score_correction_bias";
+            case MOE_BLOCK -> mlp(layer) + "e_score_correction_bias";
+            case MOE_STATICS -> mlp(layer) + "gate.moe_statics.e_score_correction_bias";
+            case NONE -> throw new IllegalStateException("no correction bias");
+        };
+    }
+
+    @Override
     public Linear router(int layer) throws FuseboxException {
-        return linear(mlp(layer) + "gate.weight", mlp(layer) + "gate");
+        return linear(routerModule(layer) + ".weight", routerModule(layer));
+    }
+
+    private String routerModule(int layer) {
+        return mlp(layer) + dims().routerModule();
     }
 
     @Override
     public Expert expert(int layer, int expert) throws FuseboxException {
-        MixtralDims d = dims();
+        ModelDims d = dims();
         int h = d.hidden();
         int i = d.intermediate();
         String experts = mlp(layer) + "experts";

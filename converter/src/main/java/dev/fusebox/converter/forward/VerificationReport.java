@@ -13,7 +13,7 @@ import java.util.Optional;
  * the logits' difference and both sides' top-5 tokens; for the expert-level check (every family) each expert's and
  * router's difference. Without a forward pass, the forward pass's lists are empty.
  *
- * @param forwardPass    whether the forward pass ran (it implements {@link MixtralDims#FAMILIES} only)
+ * @param forwardPass    whether the forward pass ran (it implements {@link ModelDims#FAMILIES} only)
  * @param experts        the expert-level check
  * @param tolerance      the largest logit difference that passed (see {@link Tolerance})
  * @param maxAbsDiff     the largest absolute difference of any logit

@@ -37,8 +37,9 @@ import java.util.Set;
 
 /**
  * Proves a conversion means the same thing. For every family with rules, the expert-level check ({@link
- * ExpertCheck}) runs seeded states through every expert and router of both layouts; for Mixtral, Qwen2-MoE,
- * Qwen3-MoE and OLMoE ({@link MixtralDims#MODEL_TYPES}), the forward pass also runs the source checkpoint (with its
+ * ExpertCheck}) runs seeded states through every expert and router of both layouts; for the families of
+ * {@link ModelDims#MODEL_TYPES} (Mixtral, Qwen-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE), the
+ * forward pass also runs the source checkpoint (with its
  * adapter) and the converted one (with its converted adapter, or merged) on the same tokens and compares the
  * residual stream after every layer, the routers' expert choices and the logits: within the {@link Tolerance}
  * (hidden states relative to their magnitude) and every router choosing the same experts. The conversion is one on disk, or the source read through its plan, written nowhere (an adapter
@@ -94,7 +95,7 @@ public final class Verifier {
 
     /** Whether verify runs the forward pass on a model of this type, besides the expert check. */
     public static boolean runsForwardPass(String modelType) {
-        return MixtralDims.MODEL_TYPES.contains(modelType);
+        return ModelDims.MODEL_TYPES.contains(modelType);
     }
 
     /** Which checks verify runs on a model of this type, in words. */
@@ -105,7 +106,7 @@ public final class Verifier {
     /** Why verify refuses a model of this type with an adapter, or empty when it checks it. */
     public static Optional<String> refusal(String modelType, boolean adapter) {
         return adapter && !runsForwardPass(modelType)
-                ? Optional.of("an adapter is verified by the forward pass, which implements " + MixtralDims.FAMILIES
+                ? Optional.of("an adapter is verified by the forward pass, which implements " + ModelDims.FAMILIES
                 + " only; verify the model without its adapter") : Optional.empty();
     }
 
@@ -181,10 +182,10 @@ public final class Verifier {
                     side(b, convertedLayout, converted == null, Optional.empty(), 0),
                     new float[0][], new float[0][], result.failures());
         }
-        MixtralWeights wa = MixtralWeights.open(a, source.layout(), config, Optional.ofNullable(sourceAdapter));
-        MixtralWeights wb = MixtralWeights.open(b, convertedLayout,
+        ModelWeights wa = ModelWeights.open(a, source.layout(), config, Optional.ofNullable(sourceAdapter));
+        ModelWeights wb = ModelWeights.open(b, convertedLayout,
                 converted != null ? converted.config().orElse(config) : config, Optional.ofNullable(convertedAdapter));
-        MixtralDims dims = wa.dims();
+        ModelDims dims = wa.dims();
         if (!wb.dims().equals(dims)) {
             throw new FuseboxException(Problem.SHAPE_MISMATCH, b.location(),
                     "describes a different model than " + a.location() + " (" + wb.dims() + " against "
@@ -196,10 +197,10 @@ public final class Verifier {
                 .stream().mapToInt(Integer::intValue).toArray();
         int items = layers + 1;
         int total = 2 * items + (experts == null ? 0 : experts.steps());
-        ForwardResult ra = new MixtralForward(wa, kernel).run(tokens, layers,
+        ForwardResult ra = new ForwardPass(wa, kernel).run(tokens, layers,
                 p -> progress.onProgress(new Progress(0, 0, p.itemsDone(), total, "source " + p.current())),
                 cancellation);
-        ForwardResult rb = new MixtralForward(wb, kernel).run(tokens, layers,
+        ForwardResult rb = new ForwardPass(wb, kernel).run(tokens, layers,
                 p -> progress.onProgress(new Progress(0, 0, items + p.itemsDone(), total,
                         "converted " + p.current())), cancellation);
         ExpertCheckResult expertResult = experts == null ? ExpertCheckResult.skipped("the adapter is merged into "
@@ -246,7 +247,7 @@ public final class Verifier {
         return c == null ? null : new CheckpointTensors(c);
     }
 
-    private static void checkMemory(MixtralWeights a, MixtralWeights b, int layers, long memory, boolean limited)
+    private static void checkMemory(ModelWeights a, ModelWeights b, int layers, long memory, boolean limited)
             throws FuseboxException {
         long needed = Math.addExact(a.bytesFor(layers), b.bytesFor(layers));
         if (needed <= memory) {

@@ -59,10 +59,17 @@ public final class AdapterDeltaNorms {
             throws FuseboxException {
         ConversionPlan merge = MergePlanner.plan(base, adapter, book, Optional.of(base.layout()));
         AdapterDeltas deltas = MergePlanner.deltas(base, adapter, book);
+        for (var e : deltas.changes().entrySet()) {
+            if (!(e.getValue() instanceof AdapterDeltas.Delta d) || d.magnitude().isPresent()) {
+                throw new FuseboxException(Problem.UNSUPPORTED, adapter.location(), e.getKey(), "the adapter's "
+                        + (e.getValue() instanceof AdapterDeltas.Delta ? "DoRA" : "lora_bias") + " changes it, and "
+                        + "Fusebox reports ‖scale · B @ A‖ per weight for plain LoRA only");
+            }
+        }
         Map<String, Double> squares = readBase ? baseSquares(base, merge, deltas) : Map.of();
         List<ModuleDelta> out = new ArrayList<>();
-        for (var e : deltas.deltas().entrySet()) {
-            AdapterDeltas.Delta d = e.getValue();
+        for (var e : deltas.changes().entrySet()) {
+            AdapterDeltas.Delta d = (AdapterDeltas.Delta) e.getValue();
             MemorySegment a = data(adapter, d.a());
             MemorySegment b = data(adapter, d.b());
             double sumSq = traceOfProduct(gram(d.b(), b, false), gram(d.a(), a, true), d.rank());
@@ -81,15 +88,15 @@ public final class AdapterDeltaNorms {
      */
     private static Map<String, Double> baseSquares(Checkpoint base, ConversionPlan merge, AdapterDeltas deltas)
             throws FuseboxException {
-        Map<AdapterDeltas.Delta, String> weights = new HashMap<>();
-        deltas.deltas().forEach((weight, d) -> weights.put(d, weight));
+        Map<AdapterDeltas.Change, String> weights = new HashMap<>();
+        deltas.changes().forEach((weight, d) -> weights.put(d, weight));
         Map<String, Double> out = new HashMap<>();
         for (PlannedTarget t : merge.targets()) {
             if (!(t.recipe() instanceof ComputedRecipe c) || !(c.computation() instanceof MergedTensor m)) {
                 continue;
             }
             for (MergedTensor.Segment s : m.segments()) {
-                String weight = s.delta().map(weights::get).orElse(null);
+                String weight = s.change().map(weights::get).orElse(null);
                 if (weight == null) {
                     continue;
                 }

@@ -28,7 +28,8 @@ import java.util.Set;
 /**
  * Plans a base model converted (or kept in its layout) with a LoRA adapter merged in: the engine's plan for the
  * base, where every target that holds a weight the adapter changes becomes a computed target that streams the
- * weight and adds {@code scale · B @ A} (in double, rounded once to the base dtype). Weights are matched in legacy
+ * weight and applies the adapter's change as PEFT 0.21 merges it (see {@link AdapterDeltas}; in double, rounded
+ * once to the base dtype). Weights are matched in legacy
  * names, so a legacy or a v5 adapter merges into a legacy or a v5 base alike. The rules' operations must place each
  * weight as one byte range (stack, concat, chunk and unstack do).
  */
@@ -63,7 +64,7 @@ public final class MergePlanner {
         for (PlannedTarget t : basePlan.targets()) {
             List<Run> runs = runs(t, from, target, v5Weights, deltas, base.location());
             boolean touched = runs.stream().anyMatch(r -> r.weight.isPresent()
-                    && (deltas.deltas().containsKey(r.weight.get()) || deltas.replacements().containsKey(r.weight.get())));
+                    && (deltas.changes().containsKey(r.weight.get()) || deltas.replacements().containsKey(r.weight.get())));
             if (!touched) {
                 targets.add(t);
                 continue;
@@ -71,17 +72,25 @@ public final class MergePlanner {
             targets.add(merge(t, runs, deltas, used, base.location()));
             merged++;
         }
-        Set<String> missing = new LinkedHashSet<>(deltas.deltas().keySet());
+        Set<String> missing = new LinkedHashSet<>(deltas.changes().keySet());
         missing.addAll(deltas.replacements().keySet());
         missing.removeAll(used);
         if (!missing.isEmpty()) {
-            throw new FuseboxException(Problem.MISSING_TENSOR, base.location(), missing.iterator().next(),
+            String first = missing.iterator().next();
+            if (deltas.change(first).orElse(null) instanceof AdapterDeltas.BiasShift shift) {
+                throw new FuseboxException(Problem.UNSUPPORTED, base.location(), first, "the adapter's lora_bias adds "
+                        + "to it, but " + shift.module() + " has no bias in the base, and PEFT says so too: "
+                        + "\"Impossible to merge LoRA with `lora_bias=True` because the base layer has no bias.\"");
+            }
+            throw new FuseboxException(Problem.MISSING_TENSOR, base.location(), first,
                     "the adapter changes it, but the base model has no such weight");
         }
+        List<String> warnings = new ArrayList<>(basePlan.warnings());
+        warnings.addAll(deltas.notes());
         return new ConversionPlan(base.location(), basePlan.modelType(), basePlan.rules() + ", with "
                 + adapter.displayName() + " merged into " + merged + " tensor" + (merged == 1 ? "" : "s"),
                 basePlan.from(), target, basePlan.sourceTensors(), targets, basePlan.weightsName(), basePlan.generatedFiles(),
-                basePlan.warnings(), List.of(adapter.location()));
+                warnings, List.of(adapter.location()));
     }
 
     /** What {@code adapter} does to the weights of {@code base}, a model, in legacy names. */
@@ -156,7 +165,7 @@ public final class MergePlanner {
             int size = p.source().dtype().byteSize();
             Optional<String> weight = from != Layout.V5 ? Optional.of(p.source().key())
                     : to == Layout.LEGACY ? Optional.of(t.key()) : Optional.empty();
-            boolean changed = weight.isPresent() && (deltas.deltas().containsKey(weight.get())
+            boolean changed = weight.isPresent() && (deltas.changes().containsKey(weight.get())
                     || deltas.replacements().containsKey(weight.get()));
             if (runs.count() != 1) {
                 if (changed || from == Layout.V5 && to == Layout.V5) {
@@ -223,7 +232,7 @@ public final class MergePlanner {
                         + "element " + next);
             }
             next = r.at + r.count;
-            Optional<AdapterDeltas.Delta> delta = r.weight.map(deltas.deltas()::get);
+            Optional<AdapterDeltas.Change> change = r.weight.flatMap(deltas::change);
             Optional<TensorSpec> replacement = r.weight.map(deltas.replacements()::get);
             TensorSpec source = replacement.orElse(r.source);
             if (replacement.isPresent()) {
@@ -231,23 +240,32 @@ public final class MergePlanner {
                 used.add(r.weight.get());
                 what.add(r.weight.get() + " replaced by " + replacement.get().key());
             }
-            if (delta.isPresent()) {
-                AdapterDeltas.Delta d = delta.get();
+            if (change.orElse(null) instanceof AdapterDeltas.Delta d) {
                 checkShape(d, r, file);
                 used.add(r.weight.get());
                 sources.add(d.a().tensor());
                 sources.add(d.b().tensor());
-                what.add(d.module() + " (rank " + d.rank() + ", scale " + TargetLora.number(d.scale()) + ")");
+                d.magnitude().ifPresent(m -> sources.add(m.tensor()));
+                what.add((d.magnitude().isPresent() ? "DoRA" : "LoRA") + " of " + d.module() + " (rank " + d.rank()
+                        + ", scale " + TargetLora.number(d.scale()) + ")");
+            } else if (change.orElse(null) instanceof AdapterDeltas.BiasShift b) {
+                if (!r.weightShape.equals(b.bias().shape())) {
+                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, r.weight.orElseThrow(), "it is "
+                            + r.weightShape + ", but the adapter's lora_B bias for it is " + b.bias().shape());
+                }
+                used.add(r.weight.get());
+                sources.add(b.bias());
+                what.add("lora_B bias of " + b.module() + " (scale " + TargetLora.number(b.scale()) + ")");
             }
             sources.add(source);
             long from = replacement.isPresent() ? r.weightFrom : r.from;
-            segments.add(new MergedTensor.Segment(source.key(), source.dtype(), from, r.count, delta, r.weightFrom));
+            segments.add(new MergedTensor.Segment(source.key(), source.dtype(), from, r.count, change, r.weightFrom));
         }
         List<TensorSpec> ordered = new ArrayList<>(sources);
         List<String> ops = new ArrayList<>(t.operations());
         ops.add("merge_lora");
-        String description = "the base weights + scale·B@A of " + (what.size() <= 4 ? String.join(", ", what)
-                : String.join(", ", what.subList(0, 3)) + " and " + (what.size() - 3) + " more");
+        String description = "the base weights with the adapter's " + (what.size() <= 4 ? String.join(", ", what)
+                : String.join(", ", what.subList(0, 3)) + " and " + (what.size() - 3) + " more") + " merged in";
         return new PlannedTarget(t.spec(), ops, new ComputedRecipe(ordered, description,
                 new MergedTensor(t.dtype(), segments)));
     }
@@ -256,6 +274,14 @@ public final class MergePlanner {
         if (!r.weightShape.equals(Shape.of(d.out(), d.in()))) {
             throw new FuseboxException(Problem.RAGGED_SHAPES, file, r.weight.orElseThrow(), "it is " + r.weightShape
                     + ", but the adapter's LoRA for it makes [" + d.out() + ", " + d.in() + "]");
+        }
+        // DoRA normalises whole rows (an embedding's, whole columns): its segment must hold them.
+        boolean whole = d.embedding() ? r.weightFrom == 0 && r.count == d.out() * d.in()
+                : r.weightFrom % d.in() == 0 && r.count % d.in() == 0;
+        if (d.magnitude().isPresent() && !whole) {
+            throw new FuseboxException(Problem.UNSUPPORTED, file, r.weight.orElseThrow(), "the rules place it in "
+                    + "pieces that cut its " + (d.embedding() ? "columns" : "rows") + ", and DoRA's merge needs the "
+                    + "norm of each whole " + (d.embedding() ? "column" : "row"));
         }
     }
 

@@ -283,8 +283,8 @@ class VerifyCommandTest {
         CliRun text = CliRun.of("verify", flexOlmoModel().toString(), "--layers", "1");
         assertThat(text.exitCode()).as(text.err()).isZero();
         assertThat(text.out()).contains(
-                "checks     expert check (the forward pass implements Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE "
-                        + "only)",
+                "checks     expert check (the forward pass implements Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, "
+                        + "dots1, Solar-Open, MiniMax-M2, ERNIE-4.5-MoE and HunYuan-MoE only)",
                 "expert check: 4 experts in 1 of 2 layers, 1 routers", "PASSED");
     }
 
@@ -294,6 +294,8 @@ class VerifyCommandTest {
                 Fixtures.tiny("legacy-lora-attn_experts").toString());
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err()).contains("'flex_olmo' model",
-                "implements Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE only", "without its adapter");
+                "implements Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, MiniMax-M2, "
+                        + "ERNIE-4.5-MoE and HunYuan-MoE only",
+                "without its adapter");
     }
 }

@@ -58,15 +58,25 @@ class FamilyVerificationTest {
         }
     }
 
+    /** The full-pass families whose fixture is the reference forward pass's tiny model. */
+    private static final Set<String> FULL_PASS_REFERENCES = Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe",
+            "glm4_moe", "dots1", "solar_open", "minimax_m2", "ernie4_5_moe", "hunyuan_v1_moe");
+
     static Stream<Family> families() {
         return Stream.concat(FamilyConversionTest.families()
-                        .filter(f -> !Set.of("mixtral", "qwen2_moe", "qwen3_moe", "olmoe").contains(f.modelType()))
+                        .filter(f -> !FULL_PASS_REFERENCES.contains(f.modelType()))
                         .map(f -> new Family(f.modelType(), f.legacy(), Map.of("num_experts", FamilyCase.EXPERTS),
                                 Optional.empty())),
                 Stream.of(new Family("mixtral", List.of(), Map.of(), Optional.of(Fixtures.tiny("legacy-base"))),
                         new Family("qwen2_moe", List.of(), Map.of(), Optional.of(reference("qwen2_moe"))),
                         new Family("qwen3_moe", List.of(), Map.of(), Optional.of(reference("qwen3_moe"))),
                         new Family("olmoe", List.of(), Map.of(), Optional.of(reference("olmoe"))),
+                        new Family("glm4_moe", List.of(), Map.of(), Optional.of(reference("glm4_moe"))),
+                        new Family("dots1", List.of(), Map.of(), Optional.of(reference("dots1"))),
+                        new Family("solar_open", List.of(), Map.of(), Optional.of(reference("solar_open"))),
+                        new Family("minimax_m2", List.of(), Map.of(), Optional.of(reference("minimax_m2"))),
+                        new Family("hunyuan_v1_moe", List.of(), Map.of(), Optional.of(reference("hunyuan_v1_moe"))),
+                        new Family("ernie4_5_moe", List.of(), Map.of(), Optional.of(reference("ernie4_5_moe"))),
                         new Family("qwen3_vl_moe", Qwen3VlMoeConversionTest.checkpoint(8, 6, false),
                                 Qwen3VlMoeConversionTest.config(8, 6, false), Optional.empty()),
                         new Family("ernie4_5_vl_moe", ErnieVlMoeConversionTest.legacy(6), Map.of(),
@@ -145,11 +155,13 @@ class FamilyVerificationTest {
         ExpertCheckResult x = onTheFly.experts();
         assertThat(x.experts()).isNotEmpty().allSatisfy(e -> assertThat(e.passed()).isTrue());
         // ernie4_5_vl_moe's fixture has a dense first layer, qwen3_moe's a dense second of three, qwen2_moe's a dense
-        // third, olmoe's none
+        // third, glm4_moe's, dots1's and ernie4_5_moe's a dense first of three, olmoe's, minimax_m2's,
+        // solar_open's and hunyuan_v1_moe's none
         assertThat(x.layers()).isEqualTo(switch (family.modelType()) {
             case "ernie4_5_vl_moe" -> List.of(1);
             case "qwen3_moe" -> List.of(0, 2);
-            case "olmoe" -> List.of(0, 1, 2);
+            case "glm4_moe", "dots1", "ernie4_5_moe" -> List.of(1, 2);
+            case "olmoe", "minimax_m2", "solar_open", "hunyuan_v1_moe" -> List.of(0, 1, 2);
             default -> List.of(0, 1);
         });
         assertThat(onTheFly.forwardPass()).isEqualTo(Verifier.runsForwardPass(family.modelType()));

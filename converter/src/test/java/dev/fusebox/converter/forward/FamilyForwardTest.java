@@ -24,9 +24,10 @@ import java.util.Optional;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Qwen2-MoE, Qwen3-MoE and OLMoE passes, on the legacy file transformers 5.18 saved and on its v5 conversion read
- * through the plan, bare and with the legacy adapter PEFT made (converted by Fusebox for the v5 side), against what
- * transformers computed in float64 (FamilyReference).
+ * The Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, MiniMax-M2, ERNIE-4.5-MoE, Solar-Open and HunYuan-MoE passes, on
+ * the legacy file transformers 5.18 saved and on its v5 conversion read through the plan, bare and with the legacy
+ * adapter PEFT made (by hand as PEFT saves it for the types transformers 4.57 lacks; converted by Fusebox for the v5
+ * side), against what transformers computed in float64 (FamilyReference).
  */
 class FamilyForwardTest {
 
@@ -81,8 +82,8 @@ class FamilyForwardTest {
     private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source,
                                      Optional<Checkpoint> adapter, FamilyReference ref, int sequence)
             throws Exception {
-        MixtralWeights w = MixtralWeights.open(tensors, layout, source.config().orElseThrow(), adapter);
-        return new MixtralForward(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
+        ModelWeights w = ModelWeights.open(tensors, layout, source.config().orElseThrow(), adapter);
+        return new ForwardPass(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
                 Cancellation.NEVER);
     }
 
@@ -100,7 +101,9 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
-            "olmoe, V5"})
+            "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
+            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5"})
     void theLogitsMatchTheFloat64Reference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -110,7 +113,9 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
-            "olmoe, V5"})
+            "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
+            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5"})
     void anAdapterAppliedUnmergedMatchesTheFloat64MergedReference(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -122,7 +127,9 @@ class FamilyForwardTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"qwen3_moe, LEGACY", "qwen3_moe, V5", "qwen2_moe, LEGACY", "qwen2_moe, V5", "olmoe, LEGACY",
-            "olmoe, V5"})
+            "olmoe, V5", "glm4_moe, LEGACY", "glm4_moe, V5", "dots1, LEGACY", "dots1, V5", "minimax_m2, LEGACY",
+            "minimax_m2, V5", "ernie4_5_moe, LEGACY", "ernie4_5_moe, V5", "solar_open, LEGACY", "solar_open, V5",
+            "hunyuan_v1_moe, LEGACY", "hunyuan_v1_moe, V5"})
     void theHiddenStatesMatchWhatTransformersReports(String type, Layout layout) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         for (int s = 0; s < ref.sequences(); s++) {
@@ -144,14 +151,16 @@ class FamilyForwardTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
+            "solar_open", "hunyuan_v1_moe"})
     void theLegacyAndV5ViewsComputeBitIdenticalLogits(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         assertThat(run(ref, Layout.V5, 0).logits()).containsExactly(run(ref, Layout.LEGACY, 0).logits());
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
+            "solar_open", "hunyuan_v1_moe"})
     void verifyRunsTheForwardPassAndTheExpertCheckAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(), Optional.empty())
@@ -164,7 +173,8 @@ class FamilyForwardTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe"})
+    @ValueSource(strings = {"qwen3_moe", "qwen2_moe", "olmoe", "glm4_moe", "dots1", "minimax_m2", "ernie4_5_moe",
+            "solar_open", "hunyuan_v1_moe"})
     void verifyWithTheAdapterConvertsItAndPasses(String type) throws Exception {
         FamilyReference ref = FamilyReference.of(type);
         VerificationReport r = new Verifier().verify(VerificationRequest.throughPlan(ref.legacy(),

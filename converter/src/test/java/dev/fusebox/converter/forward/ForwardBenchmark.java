@@ -64,9 +64,9 @@ public final class ForwardBenchmark {
             kernels.add(Kernel.scalar());
             long bytesRead = 0;
             for (Optional<Checkpoint> withAdapter : List.of(Optional.<Checkpoint>empty(), Optional.of(a))) {
-                MixtralWeights w = MixtralWeights.open(c, c.config().orElseThrow(), withAdapter);
+                ModelWeights w = ModelWeights.open(c, c.config().orElseThrow(), withAdapter);
                 for (Kernel kernel : kernels) {
-                    MixtralForward forward = new MixtralForward(w, kernel);
+                    ForwardPass forward = new ForwardPass(w, kernel);
                     int repeats = kernel instanceof VectorKernel ? REPEATS : 5;
                     long[] nanos = new long[repeats];
                     long[] cpu = new long[repeats];

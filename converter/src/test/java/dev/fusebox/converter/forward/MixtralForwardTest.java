@@ -29,8 +29,8 @@ class MixtralForwardTest {
         ModelConfig config = ModelConfig.read(Fixtures.tiny("legacy-base").resolve("config.json"));
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny(model));
              Checkpoint a = adapter.isPresent() ? Checkpoint.open(Fixtures.tiny(adapter.get())) : null) {
-            MixtralWeights w = MixtralWeights.open(c, config, Optional.ofNullable(a));
-            return new MixtralForward(w).run(tokens, w.dims().layers(),
+            ModelWeights w = ModelWeights.open(c, config, Optional.ofNullable(a));
+            return new ForwardPass(w).run(tokens, w.dims().layers(),
                     ProgressListener.NONE, Cancellation.NEVER);
         }
     }
@@ -152,11 +152,11 @@ class MixtralForwardTest {
         ModelConfig config = ModelConfig.read(Fixtures.tiny("legacy-base").resolve("config.json"));
         try (Checkpoint c = Checkpoint.open(Fixtures.tiny("legacy-base"));
              Checkpoint a = Checkpoint.open(Fixtures.tiny("legacy-lora-attn_experts"))) {
-            MixtralWeights w = MixtralWeights.open(c, config, Optional.of(a));
+            ModelWeights w = ModelWeights.open(c, config, Optional.of(a));
             int[] tokens = ReferenceForward.inputIds(0);
-            ForwardResult scalar = new MixtralForward(w, Kernel.scalar()).run(tokens, 2, ProgressListener.NONE,
+            ForwardResult scalar = new ForwardPass(w, Kernel.scalar()).run(tokens, 2, ProgressListener.NONE,
                     Cancellation.NEVER);
-            ForwardResult vector = new MixtralForward(w, Kernel.vector().orElseThrow()).run(tokens, 2,
+            ForwardResult vector = new ForwardPass(w, Kernel.vector().orElseThrow()).run(tokens, 2,
                     ProgressListener.NONE, Cancellation.NEVER);
             for (int i = 0; i < scalar.logits().length; i++) {
                 assertThat(Math.abs(scalar.logits()[i] - vector.logits()[i])).isLessThan(1e-5f);

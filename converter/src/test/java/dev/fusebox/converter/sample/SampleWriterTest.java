@@ -10,8 +10,8 @@ import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.forward.ForwardResult;
-import dev.fusebox.converter.forward.MixtralForward;
-import dev.fusebox.converter.forward.MixtralWeights;
+import dev.fusebox.converter.forward.ForwardPass;
+import dev.fusebox.converter.forward.ModelWeights;
 import dev.fusebox.converter.forward.RouterOutput;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
@@ -132,8 +132,8 @@ class SampleWriterTest {
     }
 
     private static ForwardResult run(Checkpoint model, Optional<Checkpoint> adapter, int[] tokens) throws Exception {
-        MixtralWeights w = MixtralWeights.open(model, model.config().orElseThrow(), adapter);
-        return new MixtralForward(w).run(tokens, 2, ProgressListener.NONE, Cancellation.NEVER);
+        ModelWeights w = ModelWeights.open(model, model.config().orElseThrow(), adapter);
+        return new ForwardPass(w).run(tokens, 2, ProgressListener.NONE, Cancellation.NEVER);
     }
 
     private static double[] toDoubles(float[] v) {

@@ -2,7 +2,7 @@ package dev.fusebox.viewmodel.verify;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.forward.ExpertCheckResult;
-import dev.fusebox.converter.forward.MixtralDims;
+import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
@@ -236,7 +236,7 @@ public final class VerifyViewModel {
                 + " of " + r.tokens().size() + " positions · routers agree on " + r.routerAgreement() + " of "
                 + r.routerDecisions() + " choices · ";
         checks.set("Checks run: " + r.checks() + (r.forwardPass() ? "" : " (the forward pass implements "
-                + MixtralDims.FAMILIES + " only)"));
+                + ModelDims.FAMILIES + " only)"));
         details.set(forwardDetails + expertDetails + " · source " + r.source().layout().jsonName() + " "
                 + r.source().dtype().name() + ", converted " + r.converted().layout().jsonName() + " "
                 + r.converted().dtype().name() + (r.converted().throughPlan() ? " read through its plan" : "")

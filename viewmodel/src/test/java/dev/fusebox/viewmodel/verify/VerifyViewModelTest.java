@@ -152,7 +152,8 @@ class VerifyViewModelTest {
         vm.verify();
         assertThat(vm.passedProperty().get()).as(vm.verdictProperty().get()).isTrue();
         assertThat(vm.checksProperty().get()).isEqualTo("Checks run: expert check (the forward pass implements "
-                + "Mixtral, Qwen2-MoE, Qwen3-MoE and OLMoE only)");
+                + "Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, GLM-4-MoE, dots1, Solar-Open, MiniMax-M2, ERNIE-4.5-MoE and "
+                + "HunYuan-MoE only)");
         assertThat(vm.experts()).hasSize(8);
         assertThat(vm.positions()).isEmpty();
         assertThat(vm.reportProperty().get().converted().throughPlan()).isTrue();

@@ -7,33 +7,32 @@ import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * The Mixtral causal LM forward pass in float32, as transformers' modeling_mixtral computes it (DESIGN.md §1):
- * pre-norm decoder layers of GQA attention with rotate-half RoPE and a causal (optionally windowed) softmax, then a
- * sparse MoE block whose router takes a softmax over all experts in float32, keeps the top-k and renormalises
- * them; final RMSNorm; lm_head. One sequence, no cache. Qwen2-MoE, Qwen3-MoE and OLMoE are the same with what
- * their modeling files add ({@link MixtralDims}): attention biases, q/k RMSNorm before RoPE (Qwen3's per head,
- * OLMoE's over the whole projection, then its clamp of q, k and v), top-k weights left as they are unless
- * norm_topk_prob, dense MLP layers, and Qwen2's shared expert scaled by the sigmoid of its gate. Weights come from a {@link MixtralWeights} view, so the same code runs the legacy and the
- * v5 layout.
+ * The causal LM forward pass of the MoE families in {@link ModelDims#MODEL_TYPES}, in float32, as transformers'
+ * modeling files compute it (DESIGN.md §1): pre-norm decoder layers of GQA attention with RoPE and a causal
+ * (optionally windowed) softmax, then a sparse MoE block whose {@link Router} chooses the experts; final RMSNorm;
+ * lm_head. One sequence, no cache. Mixtral is the plain case; the other families add what their modeling files
+ * add ({@link ModelDims}): attention biases, q/k RMSNorm before RoPE (per head, or over the whole projection, then
+ * OLMoE's clamp of q, k and v), partial or interleaved RoPE, softmax or group-limited sigmoid routing with a
+ * correction bias, dense MLP layers, and shared experts (Qwen2's scaled by the sigmoid of its gate). Weights come
+ * from a {@link ModelWeights} view, so the same code runs the legacy and the v5 layout.
  */
-public final class MixtralForward {
+public final class ForwardPass {
 
-    private final MixtralWeights weights;
-    private final MixtralDims dims;
+    private final ModelWeights weights;
+    private final ModelDims dims;
     private final Kernel kernel;
 
-    public MixtralForward(MixtralWeights weights, Kernel kernel) {
+    public ForwardPass(ModelWeights weights, Kernel kernel) {
         this.weights = weights;
         this.dims = weights.dims();
         this.kernel = kernel;
     }
 
-    public MixtralForward(MixtralWeights weights) {
+    public ForwardPass(ModelWeights weights) {
         this(weights, Kernel.best());
     }
 
@@ -70,7 +69,7 @@ public final class MixtralForward {
                 RouterOutput router = route(l, x, t, mm);
                 routers.add(router);
                 add(state, experts(l, x, t, router, mm, cancellation));
-                if (dims.sharedIntermediate() > 0) {
+                if (dims.sharedExpert().isPresent()) {
                     add(state, sharedExpert(l, x, t, mm));
                 }
             }
@@ -136,14 +135,14 @@ public final class MixtralForward {
     }
 
     /**
-     * cos and sin per position and frequency, [tokens][headDim / 2][2], computed in float32 as transformers does
+     * cos and sin per position and frequency, [tokens][rotaryDim / 2][2], computed in float32 as transformers does
      * (its inverse frequencies and angles are float32 even in a float64 model).
      */
     private float[] ropeTable(int tokens) {
-        int half = dims.headDim() / 2;
+        int half = dims.rotaryDim() / 2;
         float[] table = new float[tokens * half * 2];
         for (int i = 0; i < half; i++) {
-            float exponent = (float) (2 * i) / dims.headDim();
+            float exponent = (float) (2 * i) / dims.rotaryDim();
             float invFreq = (float) (1.0 / (float) Math.pow(dims.ropeTheta(), exponent));
             for (int p = 0; p < tokens; p++) {
                 float angle = invFreq * p;
@@ -154,19 +153,26 @@ public final class MixtralForward {
         return table;
     }
 
+    /**
+     * Turns the first rotaryDim channels of each head: channel i with channel rotaryDim / 2 + i (rotate-half), or
+     * ERNIE's channel 2i with 2i + 1 (interleaved); the rest pass through.
+     */
     private void applyRope(float[] x, int tokens, int heads, float[] rope) {
         int d = dims.headDim();
-        int half = d / 2;
+        int half = dims.rotaryDim() / 2;
+        boolean interleaved = dims.ropeInterleaved();
         for (int p = 0; p < tokens; p++) {
             for (int hd = 0; hd < heads; hd++) {
                 int base = (p * heads + hd) * d;
                 for (int i = 0; i < half; i++) {
                     float cos = rope[(p * half + i) * 2];
                     float sin = rope[(p * half + i) * 2 + 1];
-                    float x1 = x[base + i];
-                    float x2 = x[base + half + i];
-                    x[base + i] = x1 * cos - x2 * sin;
-                    x[base + half + i] = x2 * cos + x1 * sin;
+                    int a = base + (interleaved ? 2 * i : i);
+                    int b = base + (interleaved ? 2 * i + 1 : half + i);
+                    float x1 = x[a];
+                    float x2 = x[b];
+                    x[a] = x1 * cos - x2 * sin;
+                    x[b] = x2 * cos + x1 * sin;
                 }
             }
         }
@@ -176,16 +182,17 @@ public final class MixtralForward {
         float[] q = projection(layer, "q_proj", x, tokens, mm);
         float[] k = projection(layer, "k_proj", x, tokens, mm);
         float[] v = projection(layer, "v_proj", x, tokens, mm);
-        switch (dims.qkNorm()) {
+        QkNorm norm = dims.qkNorm();
+        switch (norm) {
             case PER_HEAD -> {
-                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens * dims.heads(), dims.headDim(), mm);
-                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens * dims.kvHeads(), dims.headDim(), mm);
+                q = rmsNorm(q, weights.headNorm(layer, norm.queryNorm()), tokens * dims.heads(), dims.headDim(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, norm.keyNorm()), tokens * dims.kvHeads(), dims.headDim(), mm);
             }
             case WHOLE -> {
-                q = rmsNorm(q, weights.headNorm(layer, "q_norm"), tokens, dims.qWidth(), mm);
-                k = rmsNorm(k, weights.headNorm(layer, "k_norm"), tokens, dims.kvWidth(), mm);
+                q = rmsNorm(q, weights.headNorm(layer, norm.queryNorm()), tokens, dims.qWidth(), mm);
+                k = rmsNorm(k, weights.headNorm(layer, norm.keyNorm()), tokens, dims.kvWidth(), mm);
             }
-            case NONE -> {
+            case NONE, PER_HEAD_AFTER_ROPE -> {
             }
         }
         if (dims.clipQkv() > 0) {
@@ -195,6 +202,10 @@ public final class MixtralForward {
         }
         applyRope(q, tokens, dims.heads(), rope);
         applyRope(k, tokens, dims.kvHeads(), rope);
+        if (norm == QkNorm.PER_HEAD_AFTER_ROPE) {
+            q = rmsNorm(q, weights.headNorm(layer, norm.queryNorm()), tokens * dims.heads(), dims.headDim(), mm);
+            k = rmsNorm(k, weights.headNorm(layer, norm.keyNorm()), tokens * dims.kvHeads(), dims.headDim(), mm);
+        }
         int d = dims.headDim();
         int group = dims.heads() / dims.kvHeads();
         int qWidth = dims.qWidth();
@@ -261,9 +272,12 @@ public final class MixtralForward {
         return mm.apply(expert.down(), gate, tokens);
     }
 
-    /** Qwen2-MoE's shared expert on every token, times the sigmoid of its gate. */
+    /** The shared expert on every token; Qwen2-MoE's times the sigmoid of its gate. */
     private float[] sharedExpert(int layer, float[] x, int tokens, MatMul mm) throws FuseboxException {
         float[] out = mlp(weights.sharedExpert(layer), x, tokens, mm);
+        if (!dims.sharedExpert().orElseThrow().gated()) {
+            return out;
+        }
         float[] gate = mm.apply(weights.sharedExpertGate(layer), x, tokens);
         int h = dims.hidden();
         for (int t = 0; t < tokens; t++) {
@@ -276,42 +290,14 @@ public final class MixtralForward {
     }
 
     private RouterOutput route(int layer, float[] x, int tokens, MatMul mm) throws FuseboxException {
-        int e = dims.experts();
-        int k = dims.topK();
         float[] logits = mm.apply(weights.router(layer), x, tokens);
-        int[] chosen = new int[tokens * k];
-        float[] chosenWeights = new float[tokens * k];
-        float[] probs = new float[e];
-        boolean[] taken = new boolean[e];
-        for (int t = 0; t < tokens; t++) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < e; i++) {
-                max = Math.max(max, logits[t * e + i]);
-            }
-            float sum = 0;
-            for (int i = 0; i < e; i++) {
-                probs[i] = (float) Math.exp(logits[t * e + i] - max);
-                sum += probs[i];
-            }
-            Arrays.fill(taken, false);
-            float top = 0;
-            for (int j = 0; j < k; j++) {
-                int best = -1;
-                for (int i = 0; i < e; i++) {
-                    if (!taken[i] && (best < 0 || probs[i] > probs[best])) {
-                        best = i;
-                    }
-                }
-                taken[best] = true;
-                chosen[t * k + j] = best;
-                chosenWeights[t * k + j] = probs[best] / sum;
-                top += chosenWeights[t * k + j];
-            }
-            for (int j = 0; j < k && dims.normTopK(); j++) {
-                chosenWeights[t * k + j] /= top;
-            }
+        Optional<float[]> bias = Optional.empty();
+        Optional<WeightMatrix> stored = weights.correctionBias(layer);
+        if (stored.isPresent()) {
+            bias = Optional.of(stored.get().decodeAll());
+            mm.countRead(stored.get().byteSize());
         }
-        return new RouterOutput(layer, tokens, e, k, logits, chosen, chosenWeights);
+        return dims.router().route(layer, logits, tokens, bias);
     }
 
     /** The MoE output: each chosen expert run once on the tokens routed to it, weighted, summed in expert order. */

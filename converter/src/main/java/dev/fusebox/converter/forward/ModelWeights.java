@@ -22,14 +22,14 @@ import java.util.Optional;
  * every tensor the model needs and every adapter pair against the shapes the config implies; data is decoded only
  * when a pass asks for it, so only the experts the router picks are read.
  */
-public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
+public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
 
     private final TensorSource tensors;
-    private final MixtralDims dims;
+    private final ModelDims dims;
     private final AdapterWeights adapter;
     private final Map<String, LoraFactors> lora = new HashMap<>();
 
-    MixtralWeights(TensorSource tensors, MixtralDims dims, AdapterWeights adapter) {
+    ModelWeights(TensorSource tensors, ModelDims dims, AdapterWeights adapter) {
         this.tensors = tensors;
         this.dims = dims;
         this.adapter = adapter;
@@ -39,17 +39,17 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
      * Opens the weights of {@code model} in the layout its keys show, with {@code config} (the model's own, or the
      * source's for a bare converted file) and an optional adapter in the same layout.
      */
-    public static MixtralWeights open(Checkpoint model, ModelConfig config, Optional<Checkpoint> adapter)
+    public static ModelWeights open(Checkpoint model, ModelConfig config, Optional<Checkpoint> adapter)
             throws FuseboxException {
         return open(new CheckpointTensors(model), model.layout(), config, adapter);
     }
 
     /** Opens the weights {@code tensors} holds in {@code layout}; see {@link #open(Checkpoint, ModelConfig, Optional)}. */
-    public static MixtralWeights open(TensorSource model, Layout layout, ModelConfig config,
+    public static ModelWeights open(TensorSource model, Layout layout, ModelConfig config,
                                       Optional<Checkpoint> adapter) throws FuseboxException {
-        MixtralDims dims = MixtralDims.of(config);
+        ModelDims dims = ModelDims.of(config);
         AdapterWeights a = adapter.isPresent() ? AdapterWeights.of(adapter.get()) : null;
-        MixtralWeights w = switch (layout) {
+        ModelWeights w = switch (layout) {
             case LEGACY -> new LegacyWeights(model, dims, a);
             case V5 -> new V5Weights(model, dims, a);
             case UNKNOWN -> throw new FuseboxException(Problem.UNSUPPORTED, model.location(),
@@ -63,7 +63,7 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
         return w;
     }
 
-    public MixtralDims dims() {
+    public ModelDims dims() {
         return dims;
     }
 
@@ -119,8 +119,8 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
     }
 
     /**
-     * The RMSNorm weight of the queries ({@code q_norm}) or keys ({@code k_norm}): [headDim] for Qwen3, the
-     * projection's width for OLMoE.
+     * The RMSNorm weight of the queries or keys ({@link QkNorm#queryNorm()}, {@link QkNorm#keyNorm()}): [headDim]
+     * per head, the projection's width over the whole projection.
      */
     public WeightMatrix headNorm(int layer, String norm) throws FuseboxException {
         return vector(layerPrefix(layer) + "self_attn." + norm + ".weight");
@@ -131,10 +131,26 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
         return mlp(layerPrefix(layer) + "mlp.");
     }
 
-    /** Qwen2-MoE's shared expert, the same in both layouts. */
+    /** The layer's shared expert, the same in both layouts. */
     public Expert sharedExpert(int layer) throws FuseboxException {
-        return mlp(layerPrefix(layer) + "mlp.shared_expert.");
+        return mlp(sharedPrefix(layer));
     }
+
+    private String sharedPrefix(int layer) {
+        return layerPrefix(layer) + "mlp." + dims.sharedExpert().orElseThrow().module() + ".";
+    }
+
+    /** The router's correction bias as one row of [experts], when the family has one. */
+    public Optional<WeightMatrix> correctionBias(int layer) throws FuseboxException {
+        if (dims.correctionBias() == CorrectionBias.NONE) {
+            return Optional.empty();
+        }
+        String key = correctionBiasKey(layer);
+        return Optional.of(block(key, 0, 1, dims.experts()));
+    }
+
+    /** Where the layout keeps the correction bias of {@code layer}'s router. */
+    abstract String correctionBiasKey(int layer);
 
     /** The shared expert's gate [1, hidden], whose sigmoid scales its output. */
     public Linear sharedExpertGate(int layer) throws FuseboxException {
@@ -212,17 +228,27 @@ public abstract sealed class MixtralWeights permits LegacyWeights, V5Weights {
                     require(module + ".bias", shapes[i][0]);
                 }
             }
-            if (dims.qkNorm() != QkNorm.NONE) {
-                boolean perHead = dims.qkNorm() == QkNorm.PER_HEAD;
-                require(p + "self_attn.q_norm.weight", perHead ? dims.headDim() : dims.qWidth());
-                require(p + "self_attn.k_norm.weight", perHead ? dims.headDim() : dims.kvWidth());
+            QkNorm norm = dims.qkNorm();
+            if (norm != QkNorm.NONE) {
+                require(p + "self_attn." + norm.queryNorm() + ".weight", norm.perHead() ? dims.headDim() : dims.qWidth());
+                require(p + "self_attn." + norm.keyNorm() + ".weight", norm.perHead() ? dims.headDim() : dims.kvWidth());
             }
             if (dims.dense(l)) {
                 requireMlp(p + "mlp.", dims.denseIntermediate());
-            } else if (dims.sharedIntermediate() > 0) {
-                requireMlp(p + "mlp.shared_expert.", dims.sharedIntermediate());
-                require(p + "mlp.shared_expert_gate.weight", 1, h);
-                claimLinear(p + "mlp.shared_expert_gate", h, 1);
+            } else {
+                if (dims.sharedExpert().isPresent()) {
+                    SharedExpert shared = dims.sharedExpert().get();
+                    requireMlp(sharedPrefix(l), shared.intermediate());
+                    if (shared.gated()) {
+                        require(p + "mlp.shared_expert_gate.weight", 1, h);
+                        claimLinear(p + "mlp.shared_expert_gate", h, 1);
+                    }
+                }
+                switch (dims.correctionBias()) {
+                    case NONE -> { }
+                    case MOE_STATICS -> require(correctionBiasKey(l), 1, dims.experts());
+                    case ROUTER, MOE_BLOCK -> require(correctionBiasKey(l), dims.experts());
+                }
             }
         }
     }
