@@ -15,14 +15,18 @@ import java.util.Map;
  * experts (top 2), 32 layers, 32 heads / 8 KV heads, vocab 32000, bfloat16, 87 GiB — as sparse files: real
  * safetensors headers, one shard per layer plus one for the embeddings and lm_head, model.safetensors.index.json
  * and config.json, and data that is all holes (zeros), so it takes a few MB of disk. For benchmarks that read
- * parts of a model this size (verify --layers 1). Self-contained (no Fusebox classes).
+ * parts of a model this size (verify --layers 1). With {@code v5} it writes the same model in the v5 (transformers
+ * 5) layout instead: each layer's experts fused into mlp.experts.gate_up_proj [8, 2·14336, 4096] and down_proj
+ * [8, 4096, 14336], the router as mlp.gate; what a conversion of the legacy one holds (bench/diff-throughput.sh
+ * compares the two). LAYERS (default 32) keeps the first that many layers, every tensor still of 8x7B's shape, for
+ * a machine without the time or page cache for all of it. Self-contained (no Fusebox classes).
  *
- * Usage: java bench/SparseMixtral.java OUT_DIR
+ * Usage: java bench/SparseMixtral.java OUT_DIR [legacy|v5] [LAYERS]
  */
 public class SparseMixtral {
 
     static final long HIDDEN = 4096, INTER = 14336, EXPERTS = 8, HEADS = 32, KV_HEADS = 8, VOCAB = 32000;
-    static final int LAYERS = 32;
+    static final int ALL_LAYERS = 32;
 
     record Tensor(String key, long[] shape) {
         long bytes() {
@@ -35,10 +39,13 @@ public class SparseMixtral {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 1) {
-            System.err.println("usage: java SparseMixtral.java OUT_DIR");
+        if (args.length < 1 || args.length > 3 || args.length >= 2 && !List.of("legacy", "v5").contains(args[1])
+                || args.length == 3 && !args[2].matches("[1-9][0-9]?")) {
+            System.err.println("usage: java SparseMixtral.java OUT_DIR [legacy|v5] [LAYERS]");
             System.exit(2);
         }
+        boolean v5 = args.length >= 2 && args[1].equals("v5");
+        int layers = args.length == 3 ? Math.min(ALL_LAYERS, Integer.parseInt(args[2])) : ALL_LAYERS;
         Path out = Path.of(args[0]);
         Files.createDirectories(out);
         List<List<Tensor>> shards = new ArrayList<>();
@@ -46,15 +53,21 @@ public class SparseMixtral {
                 new Tensor("model.embed_tokens.weight", new long[] {VOCAB, HIDDEN}),
                 new Tensor("model.norm.weight", new long[] {HIDDEN})));
         long headDim = HIDDEN / HEADS;
-        for (int l = 0; l < LAYERS; l++) {
+        for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
             List<Tensor> t = new ArrayList<>();
-            t.add(new Tensor(p + "block_sparse_moe.gate.weight", new long[] {EXPERTS, HIDDEN}));
-            for (int e = 0; e < EXPERTS; e++) {
-                String x = p + "block_sparse_moe.experts." + e + ".";
-                t.add(new Tensor(x + "w1.weight", new long[] {INTER, HIDDEN}));
-                t.add(new Tensor(x + "w2.weight", new long[] {HIDDEN, INTER}));
-                t.add(new Tensor(x + "w3.weight", new long[] {INTER, HIDDEN}));
+            if (v5) {
+                t.add(new Tensor(p + "mlp.gate.weight", new long[] {EXPERTS, HIDDEN}));
+                t.add(new Tensor(p + "mlp.experts.gate_up_proj", new long[] {EXPERTS, 2 * INTER, HIDDEN}));
+                t.add(new Tensor(p + "mlp.experts.down_proj", new long[] {EXPERTS, HIDDEN, INTER}));
+            } else {
+                t.add(new Tensor(p + "block_sparse_moe.gate.weight", new long[] {EXPERTS, HIDDEN}));
+                for (int e = 0; e < EXPERTS; e++) {
+                    String x = p + "block_sparse_moe.experts." + e + ".";
+                    t.add(new Tensor(x + "w1.weight", new long[] {INTER, HIDDEN}));
+                    t.add(new Tensor(x + "w2.weight", new long[] {HIDDEN, INTER}));
+                    t.add(new Tensor(x + "w3.weight", new long[] {INTER, HIDDEN}));
+                }
             }
             t.add(new Tensor(p + "input_layernorm.weight", new long[] {HIDDEN}));
             t.add(new Tensor(p + "post_attention_layernorm.weight", new long[] {HIDDEN}));
@@ -87,7 +100,7 @@ public class SparseMixtral {
                  "num_hidden_layers": %d, "num_attention_heads": %d, "num_key_value_heads": %d,
                  "vocab_size": %d, "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "hidden_act": "silu",
                  "tie_word_embeddings": false, "torch_dtype": "bfloat16"}
-                """.formatted(HIDDEN, INTER, EXPERTS, LAYERS, HEADS, KV_HEADS, VOCAB));
+                """.formatted(HIDDEN, INTER, EXPERTS, layers, HEADS, KV_HEADS, VOCAB));
         System.out.printf("wrote %s: %d tensors, %.1f GiB of data in %d sparse shards%n", out, weightMap.size(),
                 total / (double) (1L << 30), shards.size());
     }

@@ -105,12 +105,14 @@ if [ -n "${FUSEBOX_SHOT_MANY_EXPERTS:-}" ] && want many-experts; then
 fi
 
 # The seed preset (legacy, bfloat16) against its v5 conversion after a "fine-tune" moved layer 1's experts 3 and 5
-# by about 1 %: the trees open down to those experts, the chart shows the two cells.
+# by about 1 %: the trees open down to those experts, the chart shows the two cells; expert 3's is selected, its
+# weights linked across the gutter.
 if want diff-experts; then
   "$ROOT/fusebox" sample --preset seed "$WORK/seed" >/dev/null
   cp -r "$WORK/seed" "$WORK/seed-tuned"
   python3 "$ROOT/tools/perturb-experts.py" "$WORK/seed-tuned" 1:3,5 2>/dev/null
   "$ROOT/fusebox" convert --to v5 "$WORK/seed-tuned" "$WORK/seed-tuned-v5" >/dev/null
-  shot diff-experts "-Dfusebox.compare=$WORK/seed-tuned-v5 -Dfusebox.diff.only=true" "$WORK/seed"
+  shot diff-experts "-Dfusebox.compare=$WORK/seed-tuned-v5 -Dfusebox.diff.only=true -Dfusebox.diff.cell=cell-1-expert-3" \
+    "$WORK/seed"
 fi
 echo "screenshots: written to $OUT" >&2

@@ -34,7 +34,8 @@ import java.util.Locale;
  * by name, comma-separated: STATISTICS, CONVERT, VERIFY, CLOSE), {@code fusebox.screen} (the screen to show: model,
  * mapping, convert, verify, diff), {@code fusebox.output} (where Convert writes, without asking) and
  * {@code fusebox.compare} (a checkpoint to compare what is open with, values included, on the diff screen; with
- * {@code fusebox.diff.only=true} its trees show only what differs).
+ * {@code fusebox.diff.only=true} its trees show only what differs; with {@code fusebox.diff.cell=cell-1-expert-3}
+ * that cell of the per-layer chart is selected in both).
  * When any of these is given, the app prints {@code fusebox: ready} on standard output once what they started
  * has finished, so a script knows when the window shows the result; with {@code fusebox.quit=true} it then exits
  * (the launcher's training run for its start-up cache does that).
@@ -72,7 +73,7 @@ public final class FuseboxApp extends Application {
 
     private static final List<String> SET_UP = List.of("fusebox.select", "fusebox.search", "fusebox.actions",
             "fusebox.screen", "fusebox.compare", "fusebox.output", "fusebox.theme", "fusebox.quit",
-            "fusebox.heatmap.all");
+            "fusebox.heatmap.all", "fusebox.diff.cell");
 
     /** Applies the set-up properties once the first checkpoint is open. */
     private static void setUp(MainViewModel vm, MainView view) {
@@ -104,6 +105,7 @@ public final class FuseboxApp extends Application {
         if (!compare.isEmpty()) {
             vm.screenProperty().set(Screen.DIFF);
             vm.diff().onlyDifferencesProperty().set(Boolean.getBoolean("fusebox.diff.only"));
+            selectCellWhenCompared(vm, System.getProperty("fusebox.diff.cell", "").strip());
             vm.diff().compare(vm.getWorkspace().primary().location(), Path.of(compare), true);
         }
         String screen = System.getProperty("fusebox.screen", "").strip();
@@ -114,6 +116,27 @@ public final class FuseboxApp extends Application {
                 System.err.println("fusebox: fusebox.screen=" + screen + " names no screen.");
             }
         }
+    }
+
+    /**
+     * Once the chart fills, selects in both trees its cell {@code cell}, named as the chart names its boxes
+     * ({@code cell-1-expert-3}: a property holds no space).
+     */
+    private static void selectCellWhenCompared(MainViewModel vm, String cell) {
+        if (cell.isEmpty()) {
+            return;
+        }
+        vm.diff().cells().addListener(new InvalidationListener() {
+            @Override
+            public void invalidated(Observable o) {
+                vm.diff().cells().stream()
+                        .filter(c -> cell.equals("cell-" + c.layer() + "-" + c.group().replace(' ', '-')))
+                        .findFirst().ifPresent(c -> {
+                            vm.diff().cells().removeListener(this);
+                            vm.diff().selectCell(c);
+                        });
+            }
+        });
     }
 
     /** Prints "fusebox: ready" once no background work runs (after the set-up's work has started). */

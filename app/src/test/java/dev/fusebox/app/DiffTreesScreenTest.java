@@ -131,6 +131,56 @@ class DiffTreesScreenTest extends WindowTest {
         assertThat(fraction(a)).isLessThan(0.1);
     }
 
+    @Test
+    void aRowClickedInATreeIsLinkedToItsCounterpartsInTheGutter(FxRobot robot) throws Exception {
+        openByDrop(robot, Fixtures.tiny("legacy-base"));
+        answers.add(Fixtures.tiny("v5-base.float32.safetensors"));
+        robot.clickOn("#compare-button");
+        waitUntil(() -> vm.diff().treesProperty().get() != null && !vm.diff().job().isBusy());
+        robot.clickOn(robot.lookup("#diff-a-tree .tree-table-row-cell").match((TreeTableRow<?> r) ->
+                r.getItem() instanceof DiffNode n && n.key().equals("model.embed_tokens")).queryAs(Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+        assertThat(vm.diff().links()).extracting(l -> l.a().key(), l -> l.b().key())
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("model.embed_tokens", "model.embed_tokens.weight"));
+        // The curve's ends sit on the two rows: A's selected row on the left edge, B's on the right.
+        javafx.scene.layout.Region gutter = robot.lookup("#diff-link-gutter").query();
+        double left = rowCenterIn(robot, gutter, "#diff-a-tree", "model.embed_tokens");
+        double right = rowCenterIn(robot, gutter, "#diff-b-tree", "model.embed_tokens.weight");
+        javafx.scene.image.WritableImage shot = WaitForAsyncUtils.asyncFx(() -> gutter.snapshot(
+                new javafx.scene.SnapshotParameters(), null)).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(drawnNear(shot, 1, left)).as("the curve's end at A's row").isTrue();
+        assertThat(drawnNear(shot, (int) shot.getWidth() - 2, right)).as("the curve's end at B's row").isTrue();
+        assertThat(drawnNear(shot, 1, left + 40)).as("nothing on the left edge away from the row").isFalse();
+        // Clicked in B's tree, a module whose counterparts are many links to the module in A that holds them.
+        robot.clickOn(robot.lookup("#diff-b-tree .tree-table-row-cell").match((TreeTableRow<?> r) ->
+                r.getItem() instanceof DiffNode n && n.key().equals("model.layers")).queryAs(Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+        assertThat(vm.diff().links()).extracting(l -> l.a().key(), l -> l.b().key())
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("model.layers", "model.layers"));
+    }
+
+    /** The vertical centre of the row of {@code key} in {@code tree}, in {@code gutter}'s coordinates. */
+    private static double rowCenterIn(FxRobot robot, Node gutter, String tree, String key) {
+        TreeTableRow<?> row = robot.lookup(tree + " .tree-table-row-cell")
+                .match((TreeTableRow<?> r) -> r.getItem() instanceof DiffNode n && n.key().equals(key)).query();
+        return gutter.sceneToLocal(row.localToScene(row.getBoundsInLocal())).getCenterY();
+    }
+
+    /** Whether a saturated (accent-coloured) pixel lies within 2 px of ({@code x}, {@code y}). */
+    private static boolean drawnNear(javafx.scene.image.Image shot, int x, double y) {
+        for (int dy = -2; dy <= 2; dy++) {
+            int py = (int) Math.round(y) + dy;
+            if (py < 0 || py >= shot.getHeight()) {
+                continue;
+            }
+            javafx.scene.paint.Color c = shot.getPixelReader().getColor(x, py);
+            if (c.getOpacity() > 0.5 && c.getSaturation() > 0.3) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static void expandAll(javafx.scene.control.TreeItem<DiffNode> item) {
         item.setExpanded(true);
         item.getChildren().forEach(DiffTreesScreenTest::expandAll);

@@ -1,7 +1,9 @@
 package dev.fusebox.app.browse;
 
 import dev.fusebox.app.detail.TensorDetailView;
+import dev.fusebox.app.links.LinkGutter;
 import dev.fusebox.viewmodel.browse.Side;
+import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.browse.TreeSearch;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
@@ -35,7 +37,11 @@ public final class ModelView extends SplitPane {
         setOrientation(Orientation.VERTICAL);
         TreePane legacy = new TreePane(Side.LEGACY, trees);
         TreePane v5 = new TreePane(Side.V5, trees);
-        LinkGutter gutter = new LinkGutter(trees, legacy, v5);
+        LinkGutter<TreeRow> gutter = new LinkGutter<>(trees.links(), () -> trees.links().stream()
+                .map(l -> l.from().side() == Side.LEGACY ? new LinkGutter.Link<>(l.from(), l.to())
+                        : new LinkGutter.Link<>(l.to(), l.from()))
+                .toList(), legacy, v5);
+        gutter.setId("link-gutter");
         gutter.setMinWidth(56);
         gutter.setPrefWidth(56);
         gutter.setMaxWidth(56);

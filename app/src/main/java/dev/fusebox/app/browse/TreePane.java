@@ -1,5 +1,7 @@
 package dev.fusebox.app.browse;
 
+import dev.fusebox.app.links.LinkedTree;
+import dev.fusebox.app.links.RowCenters;
 import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.converter.cli.Sizes;
 import dev.fusebox.viewmodel.browse.RowLink;
@@ -10,7 +12,6 @@ import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.ObservableList;
 import javafx.css.PseudoClass;
-import javafx.geometry.Bounds;
 import javafx.scene.Node;
 import javafx.scene.control.ContextMenu;
 import javafx.scene.control.Label;
@@ -42,7 +43,7 @@ import java.util.Map;
  * the view model selects (the other side's counterparts) are selected, revealed and badged with the part of the
  * fused tensor they concern.
  */
-final class TreePane extends VBox {
+final class TreePane extends VBox implements LinkedTree<TreeRow> {
 
     private static final PseudoClass ADAPTER = PseudoClass.getPseudoClass("adapter");
     private static final PseudoClass LINKED = PseudoClass.getPseudoClass("linked");
@@ -309,11 +310,6 @@ final class TreePane extends VBox {
         return rowCenters(table).centers().containsKey(index);
     }
 
-    private boolean inViewport(Node cell) {
-        Bounds b = table.sceneToLocal(cell.localToScene(cell.getBoundsInLocal()));
-        return b.getMinY() >= 0 && b.getMaxY() <= table.getHeight();
-    }
-
     private void refreshBadges() {
         badges.clear();
         for (RowLink l : vm.links()) {
@@ -324,36 +320,14 @@ final class TreePane extends VBox {
         table.refresh();
     }
 
-    /**
-     * The row of the table that stands for {@code row}: its own when shown, else its nearest shown ancestor's; -1
-     * when it is not in the tree.
-     */
-    int shownIndex(TreeRow row) {
-        TreeItem<TreeRow> item = itemFor(row);
-        if (item == null || table.getRoot() == null) {
-            return -1;
-        }
-        int index = table.getRow(item);
-        for (TreeItem<TreeRow> p = item.getParent(); index < 0 && p != null; p = p.getParent()) {
-            index = table.getRow(p);
-        }
-        return index;
+    @Override
+    public int shownIndex(TreeRow row) {
+        return LinkedTree.shownIndex(table, itemFor(row));
     }
 
-    /** Where the rows in view are, in {@code target}'s coordinates: one walk over the table's row cells. */
-    RowCenters rowCenters(Node target) {
-        Map<Integer, Double> centers = new HashMap<>();
-        int firstShown = Integer.MAX_VALUE;
-        int lastShown = -1;
-        for (Node n : table.lookupAll(".tree-table-row-cell")) {
-            if (n instanceof TreeTableRow<?> r && r.isVisible() && r.getItem() != null && inViewport(r)) {
-                firstShown = Math.min(firstShown, r.getIndex());
-                lastShown = Math.max(lastShown, r.getIndex());
-                centers.put(r.getIndex(), target.sceneToLocal(r.localToScene(r.getBoundsInLocal())).getCenterY());
-            }
-        }
-        Bounds t = target.sceneToLocal(table.localToScene(table.getBoundsInLocal()));
-        return new RowCenters(centers, firstShown, lastShown, t.getMinY(), t.getMaxY());
+    @Override
+    public RowCenters rowCenters(Node target) {
+        return RowCenters.of(table, target);
     }
 
     TreeTableView<TreeRow> table() {

@@ -1,5 +1,7 @@
 package dev.fusebox.app.diff;
 
+import dev.fusebox.app.links.LinkedTree;
+import dev.fusebox.app.links.RowCenters;
 import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.viewmodel.diff.DiffNode;
 import dev.fusebox.viewmodel.diff.DiffState;
@@ -10,6 +12,7 @@ import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.ListChangeListener;
 import javafx.css.PseudoClass;
+import javafx.scene.Node;
 import javafx.scene.control.Label;
 import javafx.scene.control.SelectionMode;
 import javafx.scene.control.TreeItem;
@@ -33,7 +36,7 @@ import java.util.function.Function;
  * relative and largest difference, the relative one drawn as a heat cell. Rows the view model selects (the other
  * tree's counterparts, a chart cell's rows) are selected and revealed here.
  */
-final class DiffTreePane extends VBox {
+final class DiffTreePane extends VBox implements LinkedTree<DiffNode> {
 
     private static final Map<DiffState, PseudoClass> STATES = new HashMap<>();
     private static final List<PseudoClass> HEAT = new java.util.ArrayList<>();
@@ -172,6 +175,16 @@ final class DiffTreePane extends VBox {
         } finally {
             following = false;
         }
+    }
+
+    @Override
+    public int shownIndex(DiffNode node) {
+        return LinkedTree.shownIndex(table, items.get(node));
+    }
+
+    @Override
+    public RowCenters rowCenters(Node target) {
+        return RowCenters.of(table, target);
     }
 
     TreeTableView<DiffNode> table() {

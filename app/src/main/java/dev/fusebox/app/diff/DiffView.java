@@ -1,9 +1,11 @@
 package dev.fusebox.app.diff;
 
+import dev.fusebox.app.links.LinkGutter;
 import dev.fusebox.app.main.FileDrop;
 import dev.fusebox.app.main.FullTextTooltip;
 import dev.fusebox.app.main.JobBar;
 import dev.fusebox.converter.lora.AdapterDeltaNorms;
+import dev.fusebox.viewmodel.diff.DiffNode;
 import dev.fusebox.viewmodel.diff.DiffRow;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
 import javafx.beans.binding.Bindings;
@@ -87,7 +89,13 @@ public final class DiffView extends VBox {
         DiffTreePane aTree = new DiffTreePane(true, vm, scrolling);
         DiffTreePane bTree = new DiffTreePane(false, vm, scrolling);
         scrolling.link(aTree.table(), bTree.table());
-        HBox trees = new HBox(8, aTree, bTree);
+        LinkGutter<DiffNode> gutter = new LinkGutter<>(vm.links(), () -> vm.links().stream()
+                .map(l -> new LinkGutter.Link<>(l.a(), l.b())).toList(), aTree, bTree);
+        gutter.setId("diff-link-gutter");
+        gutter.setMinWidth(56);
+        gutter.setPrefWidth(56);
+        gutter.setMaxWidth(56);
+        HBox trees = new HBox(aTree, gutter, bTree);
         HBox.setHgrow(aTree, Priority.ALWAYS);
         HBox.setHgrow(bTree, Priority.ALWAYS);
         aTree.setPrefWidth(600);
@@ -106,7 +114,9 @@ public final class DiffView extends VBox {
                 column("Shape", 110, d -> "[" + d.out() + ", " + d.in() + "]"),
                 column("Rank", 60, d -> Integer.toString(d.rank())),
                 column("Scale", 90, d -> String.format(Locale.ROOT, "%.4g", d.scale())),
-                column("‖scale·B@A‖", 150, d -> String.format(Locale.ROOT, "%.6g", d.norm()))));
+                column("‖scale·B@A‖", 150, d -> String.format(Locale.ROOT, "%.6g", d.norm())),
+                column("‖scale·B@A‖ / ‖W‖", 150, d -> d.relative().isPresent()
+                        ? String.format(Locale.ROOT, "%.4g", d.relative().getAsDouble()) : "Compare values")));
         Tab adapterTab = new Tab("Adapter", adapter);
         adapterTab.setId("diff-adapter-tab");
         adapterTab.disableProperty().bind(Bindings.isEmpty(vm.adapterDeltas()));

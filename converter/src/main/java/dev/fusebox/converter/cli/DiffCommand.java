@@ -47,7 +47,8 @@ final class DiffCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "B", description = "The checkpoint compared with it.")
     private Path b;
 
-    @Option(names = "--values", description = "Also compare every tensor's bytes (and float values where they differ).")
+    @Option(names = "--values", description = "Also compare every tensor's bytes (and float values where they differ); "
+            + "for an adapter against its base, read the weights it changes for ‖scale·B@A‖ / ‖W‖.")
     private boolean values;
 
     @Option(names = "--html", paramLabel = "OUT", description = "With --values: also write the per-layer picture of "
@@ -82,7 +83,7 @@ final class DiffCommand implements Callable<Integer> {
                     line.end();
                 }
             }
-            adapter = AdapterAgainstBase.of(ca, cb, book);
+            adapter = AdapterAgainstBase.of(ca, cb, book, values);
             nameA = shown(ca);
             nameB = shown(cb);
         }
@@ -177,6 +178,8 @@ final class DiffCommand implements Callable<Integer> {
             e.put("rank", m.rank());
             e.put("scale", m.scale());
             number(e, "delta_norm", m.norm());
+            m.baseNorm().ifPresent(w -> number(e, "weight_norm", w));
+            m.relative().ifPresent(r -> number(e, "relative", r));
         }
         return o;
     }
@@ -186,11 +189,18 @@ final class DiffCommand implements Callable<Integer> {
             out.println("the adapter's deltas on " + d.base() + " were not computed: " + d.refused().get());
         } else {
             out.println("the adapter changes " + d.modules().size() + " weight" + (d.modules().size() == 1 ? "" : "s")
-                    + " of " + d.base() + " (‖scale·B@A‖_F):");
+                    + " of " + d.base() + " (‖scale·B@A‖_F" + (values(d) ? ", and over ‖W‖_F" : "") + "):");
             d.modules().forEach(m -> out.println(String.format(Locale.ROOT, "  %s  [%d, %d] r %d · scale %.4g · %.6g",
-                    escape(m.weight()), m.out(), m.in(), m.rank(), m.scale(), m.norm())));
+                    escape(m.weight()), m.out(), m.in(), m.rank(), m.scale(), m.norm())
+                    + (m.relative().isPresent() ? String.format(Locale.ROOT, " · %.4g", m.relative().getAsDouble())
+                    : "")));
         }
         out.flush();
+    }
+
+    /** Whether the base was read for the weights' own norms (--values). */
+    private static boolean values(AdapterAgainstBase d) {
+        return d.modules().stream().anyMatch(m -> m.baseNorm().isPresent());
     }
 
     private static void figures(ObjectNode o, Difference d) {

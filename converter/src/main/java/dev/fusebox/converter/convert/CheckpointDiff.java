@@ -26,6 +26,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntConsumer;
 
 /**
  * Compares two checkpoints as layouts, aware of the legacy ↔ v5 mapping: when two models, or two LoRA adapters,
@@ -82,56 +85,37 @@ public final class CheckpointDiff {
             byKey.put(t.key(), t);
         }
         Map<String, List<Part>> parts = values ? parts(a, mapping.isPresent() ? bInALayout : null) : Map.of();
-        long bytesTotal = 0;
-        int tensorsTotal = 0;
-        if (values) {
-            for (StoredTensor t : a.tensors().values()) {
-                PlannedTarget other = byKey.get(t.key());
-                if (other != null && other.spec().equals(t.spec())) {
-                    bytesTotal = Math.addExact(bytesTotal, Math.multiplyExact(2, t.byteSize()));
-                    tensorsTotal++;
-                }
-            }
-        }
-        Read read = new Read(progress, bytesTotal, tensorsTotal);
         int same = 0;
         List<TensorSpec> onlyInA = new ArrayList<>();
         List<DiffReport.Change> changed = new ArrayList<>();
-        List<DiffReport.ValueDiff> valueDiffs = new ArrayList<>();
-        try (SourceFiles aFiles = new SourceFiles(a); SourceFiles bFiles = new SourceFiles(b)) {
-            TargetBytes bBytes = new TargetBytes(bFiles, cancellation, read::bRead);
-            for (StoredTensor t : a.tensors().values()) {
-                PlannedTarget other = byKey.remove(t.key());
-                if (other == null) {
-                    onlyInA.add(t.spec());
-                } else if (!other.spec().equals(t.spec())) {
-                    changed.add(new DiffReport.Change(t.key(), t.spec(), other.spec()));
-                } else {
-                    same++;
-                    if (values) {
-                        cancellation.check();
-                        List<Part> tensorParts = parts.getOrDefault(t.key(), List.of());
-                        ValueComparison c = new ValueComparison(aFiles.channel(t), t.fileOffset(), t.dtype(),
-                                tensorParts.stream().map(Part::range).toList());
-                        read.start(t.key(), c);
-                        bBytes.write(other, c);
-                        c.finish();
-                        read.finish();
-                        List<DiffReport.PartDiff> partDiffs = new ArrayList<>();
-                        for (int i = 0; i < tensorParts.size(); i++) {
-                            partDiffs.add(new DiffReport.PartDiff(tensorParts.get(i).range().name(),
-                                    tensorParts.get(i).slice(), c.parts().get(i)));
-                        }
-                        valueDiffs.add(new DiffReport.ValueDiff(t.key(), c.whole(), partDiffs,
-                                c.worst() < 0 ? List.of() : index(c.worst(), t.spec().shape().dims()), c.worstA(),
-                                c.worstB()));
-                    }
+        List<ValueJob> jobs = new ArrayList<>();
+        for (StoredTensor t : a.tensors().values()) {
+            PlannedTarget other = byKey.remove(t.key());
+            if (other == null) {
+                onlyInA.add(t.spec());
+            } else if (!other.spec().equals(t.spec())) {
+                changed.add(new DiffReport.Change(t.key(), t.spec(), other.spec()));
+            } else {
+                same++;
+                if (values) {
+                    jobs.add(new ValueJob(t, other, parts.getOrDefault(t.key(), List.of())));
                 }
             }
-        } catch (IOException e) {
-            FuseboxException shrank = SourceFiles.changed(List.of(a, b), e);
-            throw shrank != null ? shrank : new FuseboxException(Problem.IO_ERROR, b.location(),
-                    "could not be read (" + IoReason.of(e) + ")", e);
+        }
+        List<DiffReport.ValueDiff> valueDiffs = List.of();
+        if (values) {
+            long bytesTotal = 0;
+            for (ValueJob j : jobs) {
+                bytesTotal = Math.addExact(bytesTotal, Math.multiplyExact(2, j.a().byteSize()));
+            }
+            try (SourceFiles aFiles = new SourceFiles(a); SourceFiles bFiles = new SourceFiles(b)) {
+                valueDiffs = compareValues(jobs, aFiles, bFiles, new Read(progress, bytesTotal, jobs.size(),
+                        lanes(jobs.size())), cancellation);
+            } catch (IOException e) {
+                FuseboxException shrank = SourceFiles.changed(List.of(a, b), e);
+                throw shrank != null ? shrank : new FuseboxException(Problem.IO_ERROR, b.location(),
+                        "could not be read (" + IoReason.of(e) + ")", e);
+            }
         }
         List<DiffReport.OnlyInB> onlyInB = byKey.values().stream().map(t -> new DiffReport.OnlyInB(t.spec(),
                 t.sources().stream().map(TensorSpec::key).toList())).toList();
@@ -139,46 +123,160 @@ public final class CheckpointDiff {
                 changed, values ? Optional.of(valueDiffs) : Optional.empty());
     }
 
+    /** Most tensors compared at once: each lane holds about 19 MiB of buffers (B's window, A's chunk, values). */
+    static final int MAX_LANES = 8;
+
+    /** One of A's tensors whose values are compared with B's, read in A's layout. */
+    private record ValueJob(StoredTensor a, PlannedTarget b, List<Part> parts) {
+    }
+
+    /** Tensors compared at once: one per core, at most {@link #MAX_LANES}, at most one per tensor. */
+    private static int lanes(int tensors) {
+        return Math.max(1, Math.min(tensors, Math.min(MAX_LANES, Runtime.getRuntime().availableProcessors())));
+    }
+
     /**
-     * Bytes read so far of both sides: of the tensors done, and of the one at work B's bytes produced and A's
-     * compared with them (A's lag B's by less than a comparison chunk).
+     * Compares the values of each job's tensors, several at once (a lane per core, each taking the next tensor
+     * when it is done with one), each byte of both sides read once; the results in the jobs' order. The first
+     * failure of any lane stops the others and is the one thrown.
+     */
+    private static List<DiffReport.ValueDiff> compareValues(List<ValueJob> jobs, SourceFiles aFiles,
+            SourceFiles bFiles, Read read, Cancellation cancellation) throws IOException, FuseboxException {
+        DiffReport.ValueDiff[] out = new DiffReport.ValueDiff[jobs.size()];
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Exception> failure = new AtomicReference<>();
+        Cancellation stop = () -> failure.get() != null || cancellation.isCancelled();
+        IntConsumer lane = slot -> {
+            try {
+                TargetBytes bytes = new TargetBytes(bFiles, stop, n -> read.bRead(slot, n));
+                ValueComparison.Buffers buffers = new ValueComparison.Buffers();
+                for (int i = next.getAndIncrement(); i < jobs.size(); i = next.getAndIncrement()) {
+                    stop.check();
+                    out[i] = compare(jobs.get(i), aFiles, bytes, buffers, read, slot);
+                }
+            } catch (IOException | FuseboxException | RuntimeException e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        int lanes = read.lanes();
+        if (lanes == 1) {
+            lane.accept(0);
+        } else {
+            List<Thread> threads = new ArrayList<>();
+            for (int slot = 0; slot < lanes; slot++) {
+                int s = slot;
+                threads.add(Thread.ofPlatform().name("fusebox-diff-" + slot).daemon().start(() -> lane.accept(s)));
+            }
+            joinAll(threads, failure);
+        }
+        // A lane keeps only these three.
+        Exception f = failure.get();
+        if (f instanceof IOException e) {
+            throw e;
+        }
+        if (f instanceof FuseboxException e) {
+            throw e;
+        }
+        if (f != null) {
+            throw (RuntimeException) f;
+        }
+        return List.of(out);
+    }
+
+    /** Waits for every lane; an interrupt while waiting stops them, as a cancel would, and still waits. */
+    private static void joinAll(List<Thread> threads, AtomicReference<Exception> failure) {
+        boolean interrupted = false;
+        for (Thread t : threads) {
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    failure.compareAndSet(null, new FuseboxException(Problem.CANCELLED, null, "cancelled"));
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One tensor's values: B's planned bytes streamed against A's, with the figures of its parts. */
+    private static DiffReport.ValueDiff compare(ValueJob job, SourceFiles aFiles, TargetBytes bytes,
+            ValueComparison.Buffers buffers, Read read, int slot) throws IOException, FuseboxException {
+        StoredTensor t = job.a();
+        ValueComparison c = new ValueComparison(aFiles.channel(t), t.fileOffset(), t.dtype(),
+                job.parts().stream().map(Part::range).toList(), buffers);
+        read.start(slot, t.key(), c);
+        bytes.write(job.b(), c);
+        c.finish();
+        read.finish(slot);
+        List<DiffReport.PartDiff> partDiffs = new ArrayList<>();
+        for (int i = 0; i < job.parts().size(); i++) {
+            partDiffs.add(new DiffReport.PartDiff(job.parts().get(i).range().name(), job.parts().get(i).slice(),
+                    c.parts().get(i)));
+        }
+        return new DiffReport.ValueDiff(t.key(), c.whole(), partDiffs,
+                c.worst() < 0 ? List.of() : index(c.worst(), t.spec().shape().dims()), c.worstA(), c.worstB());
+    }
+
+    /**
+     * Bytes read so far of both sides: of the tensors done, and of each tensor at work B's bytes produced and A's
+     * compared with them (A's lag B's by less than a comparison chunk). Lanes tell it from their own threads; it
+     * tells the listener one at a time, the bytes never going back.
      */
     private static final class Read {
 
         private final ProgressListener progress;
         private final long bytesTotal;
         private final int tensorsTotal;
+        private final long[] bDone;
+        private final long[] atWork;
+        private final ValueComparison[] comparisons;
         private long done;
-        private long bDone;
         private int tensorsDone;
         private String current = "";
-        private ValueComparison comparison;
 
-        Read(ProgressListener progress, long bytesTotal, int tensorsTotal) {
+        Read(ProgressListener progress, long bytesTotal, int tensorsTotal, int lanes) {
             this.progress = progress;
             this.bytesTotal = bytesTotal;
             this.tensorsTotal = tensorsTotal;
+            this.bDone = new long[lanes];
+            this.atWork = new long[lanes];
+            this.comparisons = new ValueComparison[lanes];
         }
 
-        void start(String key, ValueComparison c) {
+        int lanes() {
+            return comparisons.length;
+        }
+
+        synchronized void start(int lane, String key, ValueComparison c) {
             current = key;
-            comparison = c;
-            bDone = 0;
+            comparisons[lane] = c;
+            bDone[lane] = 0;
+            atWork[lane] = 0;
         }
 
-        void bRead(long n) {
-            bDone += n;
-            report(done + bDone + comparison.compared());
+        synchronized void bRead(int lane, long n) {
+            bDone[lane] += n;
+            atWork[lane] = bDone[lane] + comparisons[lane].compared();
+            report();
         }
 
-        void finish() {
-            done += bDone + comparison.compared();
+        synchronized void finish(int lane) {
+            done += bDone[lane] + comparisons[lane].compared();
+            atWork[lane] = 0;
+            comparisons[lane] = null;
             tensorsDone++;
-            comparison = null;
-            report(done);
+            report();
         }
 
-        private void report(long bytes) {
+        private void report() {
+            long bytes = done;
+            for (long n : atWork) {
+                bytes += n;
+            }
             progress.onProgress(new Progress(bytes, bytesTotal, tensorsDone, tensorsTotal, current));
         }
     }

@@ -23,13 +23,18 @@ public record AdapterAgainstBase(boolean baseIsA, List<AdapterDeltaNorms.ModuleD
 
     /** For a model and an adapter, in either order; empty for two models or two adapters. */
     public static Optional<AdapterAgainstBase> of(Checkpoint a, Checkpoint b, RuleBook book) {
+        return of(a, b, book, false);
+    }
+
+    /** As {@link #of(Checkpoint, Checkpoint, RuleBook)}; with {@code readBase}, each changed weight's ‖W‖ too. */
+    public static Optional<AdapterAgainstBase> of(Checkpoint a, Checkpoint b, RuleBook book, boolean readBase) {
         if (a.kind() == b.kind()) {
             return Optional.empty();
         }
         boolean baseIsA = a.kind() == CheckpointKind.MODEL;
         try {
             return Optional.of(new AdapterAgainstBase(baseIsA,
-                    AdapterDeltaNorms.of(baseIsA ? a : b, baseIsA ? b : a, book), Optional.empty()));
+                    AdapterDeltaNorms.of(baseIsA ? a : b, baseIsA ? b : a, book, readBase), Optional.empty()));
         } catch (FuseboxException e) {
             return Optional.of(new AdapterAgainstBase(baseIsA, List.of(), Optional.of(e.getMessage())));
         }

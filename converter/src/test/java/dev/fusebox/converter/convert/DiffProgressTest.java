@@ -1,6 +1,8 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.progress.Cancellation;
@@ -9,8 +11,10 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Comparing values tells of the bytes of both sides read: a legacy checkpoint against its v5 conversion reads
@@ -45,6 +49,22 @@ class DiffProgressTest {
         Progress last = seen.getLast();
         assertThat(last.bytesDone()).isEqualTo(total);
         assertThat(last.itemsDone()).isEqualTo(tensors);
+    }
+
+    @Test
+    void cancellingWhileTensorsAreComparedStopsEveryLaneAndSaysCancelled() throws Exception {
+        AtomicBoolean cancelled = new AtomicBoolean();
+        List<Progress> seen = new ArrayList<>();
+        try (Checkpoint a = Checkpoint.open(Fixtures.tiny("legacy-base"));
+             Checkpoint b = Checkpoint.open(Fixtures.tiny("v5-base.float32.safetensors"))) {
+            assertThatThrownBy(() -> CheckpointDiff.compare(a, b, true, p -> {
+                seen.add(p);
+                cancelled.set(p.itemsDone() >= 3);
+            }, cancelled::get)).isInstanceOfSatisfying(FuseboxException.class,
+                    e -> assertThat(e.problem()).isEqualTo(Problem.CANCELLED));
+        }
+        // Each lane stops at its next tensor or buffer: far from all of the fixture's 41.
+        assertThat(seen.getLast().itemsDone()).isLessThan(3 + CheckpointDiff.MAX_LANES);
     }
 
     @Test

@@ -70,6 +70,8 @@ public final class DiffViewModel {
     private final BooleanProperty onlyDifferences = new SimpleBooleanProperty(this, "onlyDifferences", false);
     private final ObservableList<DiffNode> selection = FXCollections.observableArrayList();
     private final ObservableList<DiffNode> selectionView = FXCollections.unmodifiableObservableList(selection);
+    private final ObservableList<DiffLink> links = FXCollections.observableArrayList();
+    private final ObservableList<DiffLink> linksView = FXCollections.unmodifiableObservableList(links);
     private final ObservableList<DiffSummary.Cell> cells = FXCollections.observableArrayList();
     private final ObservableList<DiffSummary.Cell> cellsView = FXCollections.unmodifiableObservableList(cells);
     private final ObservableList<AdapterDeltaNorms.ModuleDelta> adapterDeltas = FXCollections.observableArrayList();
@@ -136,7 +138,7 @@ public final class DiffViewModel {
             report.set(null);
             rows.clear();
             trees.set(null);
-            selection.clear();
+            select(null);
             cells.clear();
             adapterDeltas.clear();
             summary.set("");
@@ -146,7 +148,7 @@ public final class DiffViewModel {
                     RuleBook book = rules.load();
                     try (Checkpoint ca = Checkpoint.open(first, book); Checkpoint cb = Checkpoint.open(second, book)) {
                         DiffReport r = CheckpointDiff.compare(ca, cb, values, progress, cancel);
-                        return new Compared(r, trees(r, ca, cb), AdapterAgainstBase.of(ca, cb, book));
+                        return new Compared(r, trees(r, ca, cb), AdapterAgainstBase.of(ca, cb, book, values));
                     }
                 }, this::show, summary::set);
     }
@@ -194,7 +196,7 @@ public final class DiffViewModel {
         report.set(null);
         rows.clear();
         trees.set(null);
-        selection.clear();
+        select(null);
         cells.clear();
         adapterDeltas.clear();
         summary.set(PROMPT);
@@ -203,6 +205,7 @@ public final class DiffViewModel {
     /** Selects {@code node} (null clears) and the nodes of the other tree it matches. */
     public void select(DiffNode node) {
         if (node == null) {
+            links.clear();
             selection.clear();
             return;
         }
@@ -216,8 +219,11 @@ public final class DiffViewModel {
         node.leaves().forEach(l -> names.addAll(l.matches()));
         List<DiffNode> found = matching(node.inA() ? t.b() : t.a(), names);
         // A module's counterparts, when many, are the smallest module that holds them all.
-        out.addAll(node.kind() == DiffNode.Kind.MODULE && found.size() > MOST_MATCHES
-                ? List.of(commonAncestor(found)) : found);
+        List<DiffNode> counterparts = node.kind() == DiffNode.Kind.MODULE && found.size() > MOST_MATCHES
+                ? List.of(commonAncestor(found)) : found;
+        out.addAll(counterparts);
+        links.setAll(counterparts.stream().map(c -> node.inA() ? new DiffLink(node, c) : new DiffLink(c, node))
+                .toList());
         selection.setAll(out);
     }
 
@@ -236,6 +242,16 @@ public final class DiffViewModel {
                 }
             }
         }
+        // Each of the cell's rows in A linked to the rows of B's that stand for the same tensors.
+        List<DiffLink> found = new ArrayList<>();
+        for (DiffNode inA : out.stream().filter(DiffNode::inA).toList()) {
+            for (DiffNode inB : out.stream().filter(n -> !n.inA()).toList()) {
+                if (inB.matches().stream().anyMatch(inA.matches()::contains)) {
+                    found.add(new DiffLink(inA, inB));
+                }
+            }
+        }
+        links.setAll(found);
         selection.setAll(out);
     }
 
@@ -265,7 +281,7 @@ public final class DiffViewModel {
 
     private void show(Compared compared) {
         DiffReport r = compared.report();
-        selection.clear();
+        select(null);
         trees.set(compared.trees());
         cells.setAll(DiffSummary.layers(r));
         adapterDeltas.setAll(compared.adapter().map(AdapterAgainstBase::modules).orElse(List.of()));
@@ -352,12 +368,12 @@ public final class DiffViewModel {
         return summary.getReadOnlyProperty();
     }
 
-    /** The differences; tensors that agree are counted in the summary, not listed. */
     /** For an adapter against its base: each weight the adapter changes, with ‖scale·B@A‖_F; else empty. */
     public ObservableList<AdapterDeltaNorms.ModuleDelta> adapterDeltas() {
         return adapterDeltasView;
     }
 
+    /** The differences; tensors that agree are counted in the summary, not listed. */
     public ObservableList<DiffRow> rows() {
         return rowsView;
     }
@@ -380,6 +396,14 @@ public final class DiffViewModel {
     /** The rows selected in either tree: the one chosen and its counterparts, or the rows of a chart cell. */
     public ObservableList<DiffNode> selection() {
         return selectionView;
+    }
+
+    /**
+     * The lines drawn between the trees: from the row chosen to each of its counterparts, or from a chart cell's rows
+     * in A to those in B that stand for the same tensors.
+     */
+    public ObservableList<DiffLink> links() {
+        return linksView;
     }
 
     /** The per-layer chart's cells, empty until values are compared. */

@@ -77,6 +77,7 @@ class DiffTreesTest {
         vm.select(leaf(t.a(), W3));
         assertThat(vm.selection()).extracting(DiffNode::inA, DiffNode::key).containsExactly(part(true, W3),
                 part(false, W3));
+        assertThat(vm.links()).extracting(l -> l.a().key(), l -> l.b().key()).containsExactly(part(W3, W3));
         DiffNode w3InB = vm.selection().get(1);
         assertThat(w3InB.kind()).isEqualTo(DiffNode.Kind.PART);
         assertThat(w3InB.description()).isEqualTo("[2, 96:192, :]");
@@ -119,6 +120,12 @@ class DiffTreesTest {
         assertThat(vm.selection()).extracting(DiffNode::inA, DiffNode::key).containsExactlyInAnyOrder(
                 part(true, W3.replace("w3", "w1")), part(true, W3.replace("w3", "w2")), part(true, W3),
                 part(false, W3.replace("w3", "w1")), part(false, W3.replace("w3", "w2")), part(false, W3));
+        // Each of the expert's weights in A is linked to its slice in B, and to nothing else.
+        assertThat(vm.links()).extracting(l -> l.a().key(), l -> l.b().key()).containsExactlyInAnyOrder(
+                part(W3.replace("w3", "w1"), W3.replace("w3", "w1")), part(W3.replace("w3", "w2"),
+                        W3.replace("w3", "w2")), part(W3, W3));
+        vm.select(null);
+        assertThat(vm.links()).isEmpty();
     }
 
     @Test
@@ -156,8 +163,8 @@ class DiffTreesTest {
         return allModules(root).stream().filter(m -> m.key().equals(path)).findFirst().orElseThrow();
     }
 
-    private static org.assertj.core.groups.Tuple part(boolean inA, String key) {
-        return org.assertj.core.groups.Tuple.tuple(inA, key);
+    private static org.assertj.core.groups.Tuple part(Object first, String key) {
+        return org.assertj.core.groups.Tuple.tuple(first, key);
     }
 
     private static DiffNode leaf(DiffNode root, String key) {

@@ -22,6 +22,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 class DiffViewModelTest {
 
@@ -61,6 +62,13 @@ class DiffViewModelTest {
                 .doesNotContain("model.layers.0.self_attn.q_proj.weight");
         assertThat(vm.adapterDeltas()).allSatisfy(d -> assertThat(d.norm()).isPositive());
         assertThat(vm.summaryProperty().get()).contains("the adapter changes 26 weights of A");
+        assertThat(vm.adapterDeltas()).allSatisfy(d -> assertThat(d.relative()).isEmpty());
+        // Compare values reads the base's weights the adapter changes, for the figure relative to each.
+        vm.compareValues();
+        assertThat(vm.adapterDeltas()).hasSize(26).allSatisfy(d -> {
+            double r = d.relative().orElseThrow();
+            assertThat(r).isPositive().isCloseTo(d.norm() / d.baseNorm().orElseThrow(), within(1e-15 * r));
+        });
         vm.compareWithDropped(List.of(Fixtures.tiny("legacy-base")));
         assertThat(vm.adapterDeltas()).isEmpty();
     }
