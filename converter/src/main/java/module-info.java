@@ -10,6 +10,7 @@ module dev.fusebox.converter {
     exports dev.fusebox.converter.safetensors;
     exports dev.fusebox.converter.checkpoint;
     exports dev.fusebox.converter.tree;
+    exports dev.fusebox.converter.text;
     exports dev.fusebox.converter.cli;
     exports dev.fusebox.converter.progress;
     exports dev.fusebox.converter.tensor;

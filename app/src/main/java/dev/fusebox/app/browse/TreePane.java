@@ -3,7 +3,7 @@ package dev.fusebox.app.browse;
 import dev.fusebox.app.links.LinkedTree;
 import dev.fusebox.app.links.RowCenters;
 import dev.fusebox.app.main.FullTextTooltip;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.viewmodel.browse.RowLink;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;

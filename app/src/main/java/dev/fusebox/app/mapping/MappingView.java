@@ -2,7 +2,7 @@ package dev.fusebox.app.mapping;
 
 import dev.fusebox.app.chart.ShapeDiagramChart;
 import dev.fusebox.app.main.FullTextTooltip;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.viewmodel.mapping.MappingGroup;
 import dev.fusebox.viewmodel.mapping.MappingRow;
 import dev.fusebox.viewmodel.mapping.MappingViewModel;

@@ -11,6 +11,7 @@ import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.text.Sizes;
 
 import java.io.PrintWriter;
 import java.util.Optional;

@@ -9,6 +9,7 @@ import dev.fusebox.converter.convert.ConvertOptions;
 import dev.fusebox.converter.convert.Conversions;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.text.Sizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -15,6 +15,7 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.text.Sizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -11,6 +11,8 @@ import dev.fusebox.converter.checkpoint.QuantizationConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.tensor.TensorFile;
+import dev.fusebox.converter.text.Numbers;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.tree.ModuleTree;
 import dev.fusebox.converter.tree.ModuleTreeBuilder;
 import dev.fusebox.converter.tree.TorchRepr;

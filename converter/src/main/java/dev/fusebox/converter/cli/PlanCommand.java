@@ -12,6 +12,7 @@ import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.text.Sizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

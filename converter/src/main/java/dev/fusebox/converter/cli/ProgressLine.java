@@ -2,6 +2,7 @@ package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.converter.text.Sizes;
 
 import java.io.Console;
 import java.io.PrintWriter;

@@ -7,6 +7,7 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.sample.SamplePreset;
 import dev.fusebox.converter.sample.SampleWriter;
+import dev.fusebox.converter.text.Sizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -17,6 +17,7 @@ import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.text.Sizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -4,7 +4,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.CachedModel;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.HfCache;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.viewmodel.main.RulesSource;

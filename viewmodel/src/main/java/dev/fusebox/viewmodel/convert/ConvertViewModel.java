@@ -7,7 +7,7 @@ import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.QuantizationConfig;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;

@@ -3,7 +3,7 @@ package dev.fusebox.viewmodel.detail;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.StoredTensor;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.convert.PlannedTensors;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.PlannedTarget;

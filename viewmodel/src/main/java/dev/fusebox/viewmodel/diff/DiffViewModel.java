@@ -3,7 +3,7 @@ package dev.fusebox.viewmodel.diff;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.DiffSummary;

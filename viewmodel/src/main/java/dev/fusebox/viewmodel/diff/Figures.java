@@ -1,6 +1,6 @@
 package dev.fusebox.viewmodel.diff;
 
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.convert.Difference;
 
 import java.util.Locale;

@@ -2,7 +2,7 @@ package dev.fusebox.viewmodel.main;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.cache.CacheViewModel;
 import dev.fusebox.viewmodel.browse.TreesViewModel;

@@ -1,6 +1,6 @@
 package dev.fusebox.viewmodel.mapping;
 
-import dev.fusebox.converter.cli.Sizes;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.lora.AdapterPlan;

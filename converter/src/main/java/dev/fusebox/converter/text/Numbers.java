@@ -1,13 +1,13 @@
-package dev.fusebox.converter.cli;
+package dev.fusebox.converter.text;
 
 /** Numbers in text output. */
-final class Numbers {
+public final class Numbers {
 
     private Numbers() {
     }
 
     /** {@code 8.0} → {@code 8}; other values as Java prints them. */
-    static String plain(double v) {
+    public static String plain(double v) {
         return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 }

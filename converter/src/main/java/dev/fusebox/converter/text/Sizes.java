@@ -1,4 +1,4 @@
-package dev.fusebox.converter.cli;
+package dev.fusebox.converter.text;
 
 import java.util.Locale;
 
