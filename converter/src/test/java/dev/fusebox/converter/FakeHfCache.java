@@ -2,7 +2,7 @@ package dev.fusebox.converter;
 
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.tensor.TensorEntry;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

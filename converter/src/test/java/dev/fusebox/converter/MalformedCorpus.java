@@ -1,12 +1,12 @@
 package dev.fusebox.converter;
 
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.safetensors.MalformedSafetensorsTest;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorEntry;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.params.provider.Arguments;
 
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.fusebox.app.convert;
 import dev.fusebox.app.main.FileDrop;
 import dev.fusebox.app.main.JobBar;
 import dev.fusebox.converter.checkpoint.Layout;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import javafx.geometry.Pos;
 import javafx.scene.Node;

@@ -9,8 +9,8 @@ import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.torchzip.TorchZipFile;
-import dev.fusebox.converter.safetensors.TensorEntry;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

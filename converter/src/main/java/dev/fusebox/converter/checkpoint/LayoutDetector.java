@@ -2,7 +2,7 @@ package dev.fusebox.converter.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fusebox.converter.rules.RuleSet;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.Collection;
 import java.util.Optional;

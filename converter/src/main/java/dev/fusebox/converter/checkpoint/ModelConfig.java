@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 
 import java.nio.file.Path;
 import java.util.List;

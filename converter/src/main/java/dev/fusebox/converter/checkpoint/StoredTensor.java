@@ -1,11 +1,11 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.TensorFile;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorEntry;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.lang.foreign.MemorySegment;
 

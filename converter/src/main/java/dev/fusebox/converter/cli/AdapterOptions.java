@@ -1,7 +1,7 @@
 package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.convert.ConversionRequest;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;

@@ -10,7 +10,7 @@ import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.text.Sizes;
 
 import java.io.PrintWriter;

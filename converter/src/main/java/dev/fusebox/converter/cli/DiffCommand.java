@@ -14,7 +14,7 @@ import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.text.Sizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -9,7 +9,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.QuantizationConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.TensorFile;
 import dev.fusebox.converter.text.Numbers;
 import dev.fusebox.converter.text.Sizes;

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.tensor.Shape;
 
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;

@@ -17,7 +17,7 @@ import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.io.IOException;
 import java.util.ArrayList;

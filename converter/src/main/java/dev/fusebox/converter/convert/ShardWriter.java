@@ -6,7 +6,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -10,7 +10,7 @@ import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.plan.SourceReader;
 import dev.fusebox.converter.plan.TargetSink;
 import dev.fusebox.converter.progress.Cancellation;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -9,8 +9,8 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.lora.AdapterTensors;
 import dev.fusebox.converter.lora.LoraPair;
 import dev.fusebox.converter.lora.PeftPatterns;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.HashSet;

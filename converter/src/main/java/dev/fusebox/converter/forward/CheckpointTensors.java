@@ -5,7 +5,7 @@ import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.FileBytes;
 import dev.fusebox.converter.tensor.TensorSource;
 

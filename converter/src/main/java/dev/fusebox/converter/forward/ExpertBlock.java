@@ -2,8 +2,8 @@ package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.EnumMap;

@@ -14,8 +14,8 @@ import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.FloatCodec;
 import dev.fusebox.converter.tensor.TensorSource;
 

@@ -5,8 +5,8 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.TensorSource;
 
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.checkpoint.Layout;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -12,7 +12,7 @@ import dev.fusebox.converter.convert.PlannedTensors;
 import dev.fusebox.converter.convert.TemporaryConversion;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.TensorSource;
 import dev.fusebox.converter.forward.VerificationReport.LayerComparison;
 import dev.fusebox.converter.forward.VerificationReport.PositionComparison;
@@ -21,7 +21,7 @@ import dev.fusebox.converter.forward.VerificationReport.TokenLogit;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;

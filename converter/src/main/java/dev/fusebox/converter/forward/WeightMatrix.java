@@ -1,6 +1,6 @@
 package dev.fusebox.converter.forward;
 
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.lang.foreign.MemorySegment;

@@ -4,7 +4,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -9,7 +9,7 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelTypeGuess;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.rules.RuleSet;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package dev.fusebox.converter.lora;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -8,7 +8,7 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.Collections;

@@ -4,8 +4,8 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.plan.SourceReader;
 import dev.fusebox.converter.plan.TargetSink;
 import dev.fusebox.converter.plan.TensorComputation;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.fusebox.converter.lora;
 
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 /** One module's LoRA factors as an adapter stores them: A [r, in] and B [out, r]. */
 public record LoraPair(String module, TensorSpec a, TensorSpec b) {

@@ -2,7 +2,7 @@ package dev.fusebox.converter.lora;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.plan.SourceReader;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.io.IOException;

@@ -13,8 +13,8 @@ import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

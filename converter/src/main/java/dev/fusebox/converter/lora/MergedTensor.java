@@ -5,7 +5,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.plan.SourceReader;
 import dev.fusebox.converter.plan.TargetSink;
 import dev.fusebox.converter.plan.TensorComputation;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.io.IOException;

@@ -4,9 +4,9 @@ import dev.fusebox.converter.plan.Assembly;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.List;
 import java.util.Optional;

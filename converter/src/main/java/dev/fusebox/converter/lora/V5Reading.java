@@ -5,7 +5,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.ModelConfig;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

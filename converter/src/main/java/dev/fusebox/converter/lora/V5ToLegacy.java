@@ -11,8 +11,8 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.plan.Assembly;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

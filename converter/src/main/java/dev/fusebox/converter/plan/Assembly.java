@@ -1,7 +1,7 @@
 package dev.fusebox.converter.plan;
 
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -2,9 +2,9 @@ package dev.fusebox.converter.plan;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 

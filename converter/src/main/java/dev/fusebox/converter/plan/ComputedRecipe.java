@@ -1,6 +1,6 @@
 package dev.fusebox.converter.plan;
 
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.fusebox.converter.plan;
 
 import dev.fusebox.converter.checkpoint.Layout;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

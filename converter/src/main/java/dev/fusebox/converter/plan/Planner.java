@@ -20,8 +20,8 @@ import dev.fusebox.converter.rules.KeyPattern;
 import dev.fusebox.converter.rules.Operation;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.rules.RuleSet;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.QuantizationConfig;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.List;

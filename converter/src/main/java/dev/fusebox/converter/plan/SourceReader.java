@@ -1,7 +1,7 @@
 package dev.fusebox.converter.plan;
 
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,7 +1,7 @@
 package dev.fusebox.converter.rules;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.tensor.Shape;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.fusebox.converter.rules;
 
-import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.tensor.Shape;
 
 /**
  * What one tensor's shape says about its layout, under a converter whose keys are the same in both layouts

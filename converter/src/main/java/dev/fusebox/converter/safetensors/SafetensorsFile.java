@@ -4,6 +4,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.tensor.FileBytes;
+import dev.fusebox.converter.tensor.TensorEntry;
 import dev.fusebox.converter.tensor.TensorFile;
 
 import java.io.IOException;

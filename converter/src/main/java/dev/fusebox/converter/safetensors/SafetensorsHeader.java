@@ -12,6 +12,9 @@ import dev.fusebox.converter.JsonValues;
 import dev.fusebox.converter.Limits;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.Utf8;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorEntry;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

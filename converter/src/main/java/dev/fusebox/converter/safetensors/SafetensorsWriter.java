@@ -1,5 +1,7 @@
 package dev.fusebox.converter.safetensors;
 
+import dev.fusebox.converter.tensor.TensorSpec;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 

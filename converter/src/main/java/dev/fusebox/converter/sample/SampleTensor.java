@@ -1,6 +1,6 @@
 package dev.fusebox.converter.sample;
 
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 /**
  * One tensor of a sample and how its values are drawn: uniform with mean {@code mean} and standard deviation

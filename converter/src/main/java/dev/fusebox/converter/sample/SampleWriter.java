@@ -15,10 +15,10 @@ import dev.fusebox.converter.checkpoint.ShardIndex;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.io.IOException;

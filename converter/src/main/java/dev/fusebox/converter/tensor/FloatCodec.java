@@ -1,7 +1,5 @@
 package dev.fusebox.converter.tensor;
 
-import dev.fusebox.converter.safetensors.Dtype;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;

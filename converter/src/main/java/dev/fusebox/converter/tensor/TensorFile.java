@@ -1,7 +1,6 @@
 package dev.fusebox.converter.tensor;
 
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.safetensors.TensorEntry;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;

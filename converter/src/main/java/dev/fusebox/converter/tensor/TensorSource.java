@@ -1,7 +1,6 @@
 package dev.fusebox.converter.tensor;
 
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.safetensors.TensorSpec;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

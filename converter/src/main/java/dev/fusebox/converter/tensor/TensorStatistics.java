@@ -5,8 +5,6 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;

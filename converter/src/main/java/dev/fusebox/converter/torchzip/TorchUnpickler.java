@@ -2,7 +2,7 @@ package dev.fusebox.converter.torchzip;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.torchzip.PickleValue.PyBool;
 import dev.fusebox.converter.torchzip.PickleValue.PyBytes;
 import dev.fusebox.converter.torchzip.PickleValue.PyDict;

@@ -1,6 +1,6 @@
 package dev.fusebox.converter.tree;
 
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -2,9 +2,9 @@ package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.MixtralShapes;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

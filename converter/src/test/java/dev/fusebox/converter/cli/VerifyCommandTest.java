@@ -9,7 +9,7 @@ import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.SwappedExperts;
 import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

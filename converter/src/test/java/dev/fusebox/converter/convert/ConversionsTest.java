@@ -7,7 +7,7 @@ import dev.fusebox.converter.lora.PeftVerdict;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,6 @@
 package dev.fusebox.converter.convert;
 
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.ArrayList;
 import java.util.List;

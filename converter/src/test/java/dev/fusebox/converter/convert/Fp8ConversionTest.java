@@ -9,12 +9,12 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorEntry;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

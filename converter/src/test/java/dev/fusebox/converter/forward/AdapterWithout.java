@@ -3,7 +3,7 @@ package dev.fusebox.converter.forward;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

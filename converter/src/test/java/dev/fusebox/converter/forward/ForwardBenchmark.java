@@ -4,7 +4,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.sample.SamplePreset;
 import dev.fusebox.converter.sample.SampleWriter;
 

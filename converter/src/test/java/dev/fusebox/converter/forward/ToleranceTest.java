@@ -1,6 +1,6 @@
 package dev.fusebox.converter.forward;
 
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -6,7 +6,7 @@ import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.sample.SamplePreset;
 import dev.fusebox.converter.sample.SampleWriter;
 import org.junit.jupiter.api.Test;

@@ -7,7 +7,7 @@ import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.FloatCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -10,7 +10,7 @@ import dev.fusebox.converter.convert.PlanExecutor;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 
 import java.io.IOException;
 import java.nio.file.Path;

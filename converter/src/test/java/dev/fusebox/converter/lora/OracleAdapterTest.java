@@ -5,7 +5,7 @@ import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,8 +1,8 @@
 package dev.fusebox.converter.plan;
 
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;

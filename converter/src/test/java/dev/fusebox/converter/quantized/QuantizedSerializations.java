@@ -1,9 +1,9 @@
 package dev.fusebox.converter.quantized;
 
 import dev.fusebox.converter.TestCheckpoints;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.io.IOException;
 import java.nio.file.Path;

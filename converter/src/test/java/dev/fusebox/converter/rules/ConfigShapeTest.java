@@ -2,7 +2,7 @@ package dev.fusebox.converter.rules;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.tensor.Shape;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

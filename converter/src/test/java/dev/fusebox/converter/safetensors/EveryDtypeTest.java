@@ -2,6 +2,10 @@ package dev.fusebox.converter.safetensors;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

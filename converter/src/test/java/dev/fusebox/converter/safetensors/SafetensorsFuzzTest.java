@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.DictionaryFile;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.tensor.TensorEntry;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;

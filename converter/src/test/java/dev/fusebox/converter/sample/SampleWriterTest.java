@@ -15,8 +15,8 @@ import dev.fusebox.converter.forward.ModelWeights;
 import dev.fusebox.converter.forward.RouterOutput;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

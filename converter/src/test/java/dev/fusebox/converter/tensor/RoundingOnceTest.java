@@ -1,6 +1,5 @@
 package dev.fusebox.converter.tensor;
 
-import dev.fusebox.converter.safetensors.Dtype;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;

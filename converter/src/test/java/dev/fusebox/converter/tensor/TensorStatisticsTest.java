@@ -8,8 +8,6 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.Shape;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;

@@ -14,7 +14,7 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
-import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.tensor.TensorEntry;
 import dev.fusebox.converter.tensor.TensorFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

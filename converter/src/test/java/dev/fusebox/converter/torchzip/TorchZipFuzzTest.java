@@ -3,7 +3,7 @@ package dev.fusebox.converter.torchzip;
 import com.code_intelligence.jazzer.junit.DictionaryFile;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.safetensors.TensorEntry;
+import dev.fusebox.converter.tensor.TensorEntry;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;

@@ -4,7 +4,7 @@ import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.plan.SourceUse;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,8 +1,8 @@
 package dev.fusebox.viewmodel.browse;
 
 import dev.fusebox.converter.checkpoint.StoredTensor;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -2,7 +2,7 @@ package dev.fusebox.viewmodel.browse;
 
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.checkpoint.StoredTensor;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tree.ModuleNode;
 import dev.fusebox.converter.tree.ModuleTree;
 import dev.fusebox.converter.tree.ModuleTreeBuilder;

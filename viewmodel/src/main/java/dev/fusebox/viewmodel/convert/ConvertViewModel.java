@@ -15,7 +15,7 @@ import dev.fusebox.converter.convert.Conversions;
 import dev.fusebox.converter.convert.FreeSpace;
 import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.viewmodel.main.Analysis;
 import dev.fusebox.viewmodel.main.Dialogs;
 import dev.fusebox.viewmodel.main.Workspace;

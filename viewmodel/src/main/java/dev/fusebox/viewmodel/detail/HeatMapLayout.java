@@ -1,6 +1,6 @@
 package dev.fusebox.viewmodel.detail;
 
-import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorStatistics;
 
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package dev.fusebox.viewmodel.diff;
 
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.convert.Difference;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TensorLink;
 import dev.fusebox.viewmodel.browse.TensorLinks;

@@ -13,7 +13,7 @@ import dev.fusebox.converter.lora.AdapterPlanner;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.viewmodel.browse.PlanLinks;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TensorLinks;

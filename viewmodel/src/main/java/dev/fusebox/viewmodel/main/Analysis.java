@@ -9,7 +9,7 @@ import dev.fusebox.converter.convert.Conversions;
 import dev.fusebox.converter.convert.PlannedConversion;
 import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.viewmodel.browse.PlanLinks;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TensorLinks;

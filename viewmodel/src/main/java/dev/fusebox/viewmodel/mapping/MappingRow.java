@@ -3,8 +3,8 @@ package dev.fusebox.viewmodel.mapping;
 import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.Shape;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Shape;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.util.LinkedHashMap;
 import java.util.List;

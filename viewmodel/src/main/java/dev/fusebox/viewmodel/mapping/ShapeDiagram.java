@@ -5,7 +5,7 @@ import dev.fusebox.converter.plan.ComputedRecipe;
 import dev.fusebox.converter.plan.CopyRecipe;
 import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.Shape;
+import dev.fusebox.converter.tensor.Shape;
 
 import java.util.ArrayList;
 import java.util.Arrays;

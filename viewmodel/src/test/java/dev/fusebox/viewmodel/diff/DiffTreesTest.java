@@ -3,7 +3,7 @@ package dev.fusebox.viewmodel.diff;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.convert.DiffSummary;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.FloatCodec;
 import dev.fusebox.viewmodel.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;

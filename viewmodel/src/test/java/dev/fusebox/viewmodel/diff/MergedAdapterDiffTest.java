@@ -11,7 +11,7 @@ import dev.fusebox.converter.lora.AdapterDeltaNorms;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.FloatCodec;
 import dev.fusebox.viewmodel.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;

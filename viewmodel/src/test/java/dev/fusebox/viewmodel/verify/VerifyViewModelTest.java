@@ -4,7 +4,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.viewmodel.Fixtures;

@@ -1,4 +1,4 @@
-package dev.fusebox.converter.safetensors;
+package dev.fusebox.converter.tensor;
 
 import java.util.Arrays;
 import java.util.List;

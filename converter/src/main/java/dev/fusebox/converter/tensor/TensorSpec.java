@@ -1,4 +1,4 @@
-package dev.fusebox.converter.safetensors;
+package dev.fusebox.converter.tensor;
 
 /** What a tensor is, apart from where its bytes live: its key, element type and shape. */
 public record TensorSpec(String key, Dtype dtype, Shape shape) {

@@ -1,4 +1,4 @@
-package dev.fusebox.converter.safetensors;
+package dev.fusebox.converter.tensor;
 
 /**
  * One tensor of a safetensors header: its spec and its byte range [begin, end) relative to the start of the
