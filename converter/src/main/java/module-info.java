@@ -6,21 +6,23 @@ module dev.fusebox.converter {
     // Optional at run time: the launcher and the tests add it; without it the forward pass uses scalar loops.
     requires static jdk.incubator.vector;
 
+    // What the view models and the app build on: the model of a checkpoint, conversions, plans, LoRA, the
+    // forward pass, and the figures as text.
     exports dev.fusebox.converter;
-    exports dev.fusebox.converter.safetensors;
     exports dev.fusebox.converter.checkpoint;
     exports dev.fusebox.converter.tree;
     exports dev.fusebox.converter.text;
-    exports dev.fusebox.converter.cli;
     exports dev.fusebox.converter.progress;
     exports dev.fusebox.converter.tensor;
-    exports dev.fusebox.converter.torchzip;
     exports dev.fusebox.converter.rules;
     exports dev.fusebox.converter.plan;
     exports dev.fusebox.converter.convert;
     exports dev.fusebox.converter.lora;
     exports dev.fusebox.converter.forward;
-    exports dev.fusebox.converter.sample;
+    // The command line is the app's second face: its process entry point starts it.
+    exports dev.fusebox.converter.cli to dev.fusebox.app;
+    // Not exported: the file formats (safetensors, torchzip) are read through tensor.TensorFile and
+    // checkpoint.Checkpoint, and sample serves the CLI's sample command only.
 
     opens dev.fusebox.converter.cli to info.picocli;
     opens dev.fusebox.converter.tree to com.fasterxml.jackson.databind;
