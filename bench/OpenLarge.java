@@ -10,7 +10,7 @@ import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.viewmodel.main.Analysis;
-import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.host.Dialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.RecentFiles;
 import dev.fusebox.viewmodel.main.Workspace;

@@ -9,6 +9,7 @@ module dev.fusebox.viewmodel {
     requires com.fasterxml.jackson.databind;
 
     exports dev.fusebox.viewmodel.task;
+    exports dev.fusebox.viewmodel.host;
     exports dev.fusebox.viewmodel.main;
     exports dev.fusebox.viewmodel.browse;
     exports dev.fusebox.viewmodel.detail;

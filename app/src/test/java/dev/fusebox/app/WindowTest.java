@@ -4,7 +4,7 @@ import dev.fusebox.app.main.MainView;
 import dev.fusebox.app.main.MainWindow;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.viewmodel.browse.TreeRow;
-import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.host.Dialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.RecentFiles;
 import dev.fusebox.viewmodel.task.FxTaskRunner;

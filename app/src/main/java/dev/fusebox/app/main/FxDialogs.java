@@ -1,6 +1,6 @@
 package dev.fusebox.app.main;
 
-import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.host.Dialogs;
 import javafx.stage.DirectoryChooser;
 import javafx.stage.FileChooser;
 import javafx.stage.Window;

@@ -7,7 +7,7 @@ import dev.fusebox.converter.checkpoint.HfCache;
 import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.tensor.TensorFile;
-import dev.fusebox.viewmodel.main.RulesSource;
+import dev.fusebox.viewmodel.host.RulesSource;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
 import javafx.beans.property.ObjectProperty;

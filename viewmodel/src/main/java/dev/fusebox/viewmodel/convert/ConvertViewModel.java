@@ -17,7 +17,7 @@ import dev.fusebox.converter.lora.AdapterPlan;
 import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.viewmodel.main.Analysis;
-import dev.fusebox.viewmodel.main.Dialogs;
+import dev.fusebox.viewmodel.host.Dialogs;
 import dev.fusebox.viewmodel.main.Workspace;
 import dev.fusebox.viewmodel.task.Failures;
 import dev.fusebox.viewmodel.task.Job;

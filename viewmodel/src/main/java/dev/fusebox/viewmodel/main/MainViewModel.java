@@ -10,6 +10,8 @@ import dev.fusebox.viewmodel.convert.ConvertViewModel;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;
 import dev.fusebox.viewmodel.detail.ThroughPlan;
 import dev.fusebox.viewmodel.diff.DiffViewModel;
+import dev.fusebox.viewmodel.host.Dialogs;
+import dev.fusebox.viewmodel.host.RulesSource;
 import dev.fusebox.viewmodel.mapping.MappingViewModel;
 import dev.fusebox.viewmodel.verify.VerifyViewModel;
 import dev.fusebox.viewmodel.task.Activity;

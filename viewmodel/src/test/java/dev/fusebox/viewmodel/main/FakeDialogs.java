@@ -1,5 +1,7 @@
 package dev.fusebox.viewmodel.main;
 
+import dev.fusebox.viewmodel.host.Dialogs;
+
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,4 +1,4 @@
-package dev.fusebox.viewmodel.main;
+package dev.fusebox.viewmodel.host;
 
 import java.nio.file.Path;
 import java.util.Optional;
