@@ -9,11 +9,11 @@ import dev.fusebox.converter.tree.TorchRepr;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.viewmodel.main.Analysis;
+import dev.fusebox.viewmodel.workspace.Analysis;
 import dev.fusebox.viewmodel.host.Dialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.RecentFiles;
-import dev.fusebox.viewmodel.main.Workspace;
+import dev.fusebox.viewmodel.workspace.Workspace;
 import dev.fusebox.viewmodel.mapping.MappingViewModel;
 import dev.fusebox.viewmodel.task.SynchronousTaskRunner;
 

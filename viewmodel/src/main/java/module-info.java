@@ -11,6 +11,7 @@ module dev.fusebox.viewmodel {
     exports dev.fusebox.viewmodel.task;
     exports dev.fusebox.viewmodel.host;
     exports dev.fusebox.viewmodel.main;
+    exports dev.fusebox.viewmodel.workspace;
     exports dev.fusebox.viewmodel.browse;
     exports dev.fusebox.viewmodel.detail;
     exports dev.fusebox.viewmodel.mapping;

@@ -17,6 +17,8 @@ import dev.fusebox.viewmodel.verify.VerifyViewModel;
 import dev.fusebox.viewmodel.task.Activity;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
+import dev.fusebox.viewmodel.workspace.Analysis;
+import dev.fusebox.viewmodel.workspace.Workspace;
 import javafx.beans.binding.BooleanBinding;
 import javafx.beans.binding.Bindings;
 import javafx.beans.property.BooleanProperty;

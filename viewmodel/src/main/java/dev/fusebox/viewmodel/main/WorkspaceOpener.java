@@ -5,6 +5,7 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.viewmodel.workspace.Workspace;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

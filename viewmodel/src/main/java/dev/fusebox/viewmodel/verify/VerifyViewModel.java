@@ -7,7 +7,7 @@ import dev.fusebox.converter.forward.VerificationReport;
 import dev.fusebox.converter.forward.VerificationRequest;
 import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.progress.Progress;
-import dev.fusebox.viewmodel.main.Analysis;
+import dev.fusebox.viewmodel.workspace.Analysis;
 import dev.fusebox.viewmodel.task.Job;
 import dev.fusebox.viewmodel.task.TaskRunner;
 import javafx.beans.binding.Bindings;

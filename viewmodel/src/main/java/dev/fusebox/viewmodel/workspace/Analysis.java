@@ -1,4 +1,4 @@
-package dev.fusebox.viewmodel.main;
+package dev.fusebox.viewmodel.workspace;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
