@@ -16,16 +16,27 @@ public final class FuseboxException extends Exception {
     // Paths do not serialize; the message keeps the file's name for whoever receives a serialized copy.
     private final transient Path file;
     private final String key;
+    private final Remedy remedy;
 
     public FuseboxException(Problem problem, Path file, String key, String detail) {
         this(problem, file, key, detail, null);
     }
 
     public FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause) {
+        this(problem, file, key, detail, cause, null);
+    }
+
+    /** A problem that {@code remedy} answers; the sentence says what helps in words every face of Fusebox shows. */
+    public FuseboxException(Problem problem, Path file, String detail, Remedy remedy) {
+        this(problem, file, null, detail, null, remedy);
+    }
+
+    private FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause, Remedy remedy) {
         super(sentence(file, key, detail), cause);
         this.problem = problem;
         this.file = file;
         this.key = key;
+        this.remedy = remedy;
     }
 
     public FuseboxException(Problem problem, Path file, String detail) {
@@ -46,6 +57,10 @@ public final class FuseboxException extends Exception {
 
     public Optional<String> key() {
         return Optional.ofNullable(key);
+    }
+
+    public Optional<Remedy> remedy() {
+        return Optional.ofNullable(remedy);
     }
 
     private static String sentence(Path file, String key, String detail) {

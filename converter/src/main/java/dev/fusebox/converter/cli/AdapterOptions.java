@@ -1,5 +1,7 @@
 package dev.fusebox.converter.cli;
 
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.tensor.Dtype;
 import picocli.CommandLine.Option;
@@ -40,21 +42,21 @@ final class AdapterOptions {
         return Optional.ofNullable(mergeAdapter);
     }
 
-    private Optional<Dtype> dtype() {
+    private Optional<Dtype> dtype() throws FuseboxException {
         if (dtype == null) {
             return Optional.empty();
         }
         Optional<Dtype> d = Dtype.fromTorchName(dtype).or(() -> Dtype.fromHeaderName(dtype.toUpperCase(
                 java.util.Locale.ROOT)));
         if (d.isEmpty() || !d.get().decodable()) {
-            throw new IllegalArgumentException("--dtype takes float64, float32, bfloat16 or float16, not '" + dtype
-                    + "'");
+            throw new FuseboxException(Problem.UNSUPPORTED, null, "--dtype takes float64, float32, bfloat16 or "
+                    + "float16, not '" + dtype + "'");
         }
         return d;
     }
 
     /** The conversion these options and {@code rules} ask for. */
-    ConversionRequest request(RuleOptions rules) {
+    ConversionRequest request(RuleOptions rules) throws FuseboxException {
         return new ConversionRequest(rules.target(), base(), dtype(), mergeAdapter(), dequantize);
     }
 }

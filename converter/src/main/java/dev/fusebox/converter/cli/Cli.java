@@ -10,13 +10,16 @@ import java.util.Arrays;
 
 /**
  * The command line: parses arguments, runs one command, and turns every failure into an exit code and one
- * sentence on standard error (0 success, 1 a check failed, 2 bad input or usage; stack traces with --debug).
+ * sentence on standard error (0 success, 1 a check failed, 2 bad input or usage, 3 a bug in Fusebox; stack traces
+ * with --debug).
  */
 public final class Cli {
 
     public static final int OK = 0;
     public static final int CHECK_FAILED = 1;
     public static final int BAD_INPUT = 2;
+    /** An exception no one expected: not the input's fault, so not reported as if it were. */
+    public static final int BUG = 3;
 
     private Cli() {
     }
@@ -39,18 +42,23 @@ public final class Cli {
             return BAD_INPUT;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            int code = BAD_INPUT;
             if (ex instanceof FuseboxException fe) {
-                err.println("fusebox: " + sentence(fe.getMessage()));
+                err.println("fusebox: " + sentence(fe.getMessage() + fe.remedy().map(OptionHints::of).orElse("")));
             } else if (ex instanceof IllegalArgumentException iae) {
+                // The packages that still report a user's error this way: forward, lora, convert, plan.
                 err.println("fusebox: " + sentence(iae.getMessage()));
             } else {
-                err.println("fusebox: unexpected error: " + ex + (debug ? "" : " (run with --debug for details)"));
+                code = BUG;
+                err.println("fusebox: this is a bug in Fusebox, not a problem with the input: " + sentence(
+                        ex.toString()) + (debug ? "" : " Run the command again with --debug for the stack trace"
+                        + " to report."));
             }
             if (debug) {
                 ex.printStackTrace(err);
             }
             err.flush();
-            return BAD_INPUT;
+            return code;
         });
         int code = cl.execute(effective);
         out.flush();

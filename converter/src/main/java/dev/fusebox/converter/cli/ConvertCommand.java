@@ -3,6 +3,7 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.convert.ConversionResult;
 import dev.fusebox.converter.convert.ConvertOptions;
@@ -59,7 +60,7 @@ final class ConvertCommand implements Callable<Integer> {
     public Integer call() throws FuseboxException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ConvertOptions options = new ConvertOptions(Sizes.parse(maxShardSize), force);
+        ConvertOptions options = new ConvertOptions(shardSize(), force);
         ProgressLine line = ProgressLine.onTerminal(err);
         try (Interruption interruption = Interruption.watch();
              Checkpoint c = Checkpoint.open(path, rules.ruleBook())) {
@@ -90,6 +91,14 @@ final class ConvertCommand implements Callable<Integer> {
             out.flush();
         }
         return Cli.OK;
+    }
+
+    private long shardSize() throws FuseboxException {
+        try {
+            return Sizes.parse(maxShardSize);
+        } catch (IllegalArgumentException e) {
+            throw new FuseboxException(Problem.UNSUPPORTED, null, "--max-shard-size: " + e.getMessage());
+        }
     }
 
     private static ObjectNode json(ConversionPlan plan, ConversionResult result) {

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.rules.RuleBook;
 import picocli.CommandLine.Option;
@@ -28,14 +29,15 @@ final class RuleOptions {
     }
 
     /** The layout asked for, when one was. */
-    Optional<Layout> target() {
+    Optional<Layout> target() throws FuseboxException {
         if (to == null) {
             return Optional.empty();
         }
         return switch (to.toLowerCase(Locale.ROOT)) {
             case "v5" -> Optional.of(Layout.V5);
             case "legacy" -> Optional.of(Layout.LEGACY);
-            default -> throw new IllegalArgumentException("--to takes v5 or legacy, not '" + to + "'");
+            default -> throw new FuseboxException(Problem.UNSUPPORTED, null, "--to takes v5 or legacy, not '" + to
+                    + "'");
         };
     }
 }

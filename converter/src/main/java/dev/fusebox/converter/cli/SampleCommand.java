@@ -3,6 +3,7 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.sample.SamplePreset;
@@ -48,7 +49,8 @@ final class SampleCommand implements Callable<Integer> {
         SamplePreset p = switch (preset) {
             case "tiny" -> SamplePreset.TINY;
             case "seed" -> SamplePreset.SEED;
-            default -> throw new IllegalArgumentException("--preset is '" + preset + "', expected tiny or seed");
+            default -> throw new FuseboxException(Problem.UNSUPPORTED, null, "--preset is '" + preset
+                    + "', expected tiny or seed");
         };
         SampleWriter.Result r = new SampleWriter(p, seed).write(out, adapter, SampleWriter.DEFAULT_MAX_SHARD_BYTES,
                 ProgressListener.NONE, Cancellation.NEVER);

@@ -3,6 +3,7 @@ package dev.fusebox.converter.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.forward.ExpertCheckResult;
 import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.ExpertCheckResult.ExpertComparison;
@@ -90,7 +91,8 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() throws FuseboxException {
         Verifier.checkTokenCount(path, tokens.size());
         if (converted != null && !ruleFiles.isEmpty()) {
-            throw new IllegalArgumentException("--rules applies to the conversion verify reads without --converted");
+            throw new FuseboxException(Problem.UNSUPPORTED, null, "--rules applies to the conversion verify reads "
+                    + "without --converted");
         }
         VerificationRequest request = converted != null
                 ? VerificationRequest.of(path, Optional.ofNullable(adapter), converted,

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -82,10 +83,12 @@ public final class Planner {
         if (found.isEmpty() && declared.isEmpty()) {
             found = book.guess(checkpoint.tensors().keySet());
         }
-        RuleSet rules = found.orElseThrow(() -> new FuseboxException(Problem.NO_RULES, file, declared.isPresent()
-                ? "has the model type '" + modelType + "', for which Fusebox has no conversion rules; add a rule file "
-                        + "to " + RuleBook.userDirectory() + " or pass --rules FILE"
-                : "has no config.json and no key that any conversion rule matches, so its family is unknown"));
+        RuleSet rules = found.orElseThrow(() -> declared.isPresent()
+                ? new FuseboxException(Problem.NO_RULES, file, "has the model type '" + modelType + "', for which "
+                        + "Fusebox has no conversion rules; add a rule file to " + RuleBook.userDirectory(),
+                        Remedy.RULE_FILE)
+                : new FuseboxException(Problem.NO_RULES, file, "has no config.json and no key that any conversion "
+                        + "rule matches, so its family is unknown"));
         List<TensorSpec> sources = checkpoint.tensors().values().stream().map(StoredTensor::spec).toList();
         Optional<ModelConfig> config = checkpoint.modelConfig();
         if (rules.bornFused()) {

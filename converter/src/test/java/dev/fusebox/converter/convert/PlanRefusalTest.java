@@ -3,6 +3,7 @@ package dev.fusebox.converter.convert;
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.TestCheckpoints;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -150,6 +151,13 @@ class PlanRefusalTest {
                 List.of(f32("model.layers.0.mlp.up_proj.weight", 4, 4)));
         assertRefused(ckpt, RuleBook.bundled(), Optional.empty(), Problem.NO_RULES, null,
                 "has the model type 'llama', for which Fusebox has no conversion rules");
+        // The app shows the sentence too: the remedy is named apart, and the CLI adds its flag.
+        try (Checkpoint c = Checkpoint.open(ckpt, RuleBook.bundled())) {
+            assertThatThrownBy(() -> Planner.plan(c, RuleBook.bundled(), Optional.empty()))
+                    .isInstanceOfSatisfying(FuseboxException.class,
+                            e -> assertThat(e.remedy()).contains(Remedy.RULE_FILE))
+                    .message().doesNotContain("--");
+        }
     }
 
     @Test
