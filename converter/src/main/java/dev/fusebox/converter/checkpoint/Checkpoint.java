@@ -8,7 +8,6 @@ import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -44,19 +43,17 @@ public final class Checkpoint implements AutoCloseable {
     private final List<TensorFile> files;
     private final Map<String, StoredTensor> tensors;
     private final RuleBook rules;
-    private final HfCache cache;
     private final Optional<CachedModel> cached;
     private final List<Path> companions;
-    private volatile Layout layout;
-    private volatile Optional<Path> baseModelDirectory;
+    private final ModelIdentity identity;
 
     Checkpoint(Path location, CheckpointFolder folder, CheckpointKind kind, ModelConfig config,
-                       AdapterConfig adapterConfig, ShardIndex index, List<TensorFile> files,
-                       Map<String, StoredTensor> tensors, RuleBook rules, HfCache cache, List<Path> companions) {
+               AdapterConfig adapterConfig, ShardIndex index, List<TensorFile> files,
+               Map<String, StoredTensor> tensors, RuleBook rules, HfCache cache, List<Path> companions)
+            throws FuseboxException {
         this.location = location;
         this.directory = folder.path();
         this.cached = folder.cachedModel();
-        this.cache = cache;
         this.companions = List.copyOf(companions);
         this.kind = kind;
         this.config = config;
@@ -65,6 +62,7 @@ public final class Checkpoint implements AutoCloseable {
         this.files = List.copyOf(files);
         this.tensors = Collections.unmodifiableMap(tensors);
         this.rules = rules;
+        this.identity = ModelIdentity.of(directory, config, adapterConfig, this.tensors, rules, cache);
     }
 
     /** Opens whatever {@code path} names, reading headers and configs only; families are told by the bundled rules. */
@@ -144,13 +142,7 @@ public final class Checkpoint implements AutoCloseable {
 
     /** The layout: what the family's rules see in the keys (and shapes), else what the key heuristics see. */
     public Layout layout() {
-        Layout l = layout;
-        if (l == null) {
-            l = ruleSet().map(r -> LayoutDetector.detect(specs(), modelConfig().map(ModelConfig::raw), r))
-                    .orElseGet(() -> LayoutDetector.detect(tensors.keySet()));
-            layout = l;
-        }
-        return l;
+        return identity.layout();
     }
 
     /**
@@ -158,19 +150,12 @@ public final class Checkpoint implements AutoCloseable {
      * local directory, else a guess from the keys ("unknown" when there is none).
      */
     public String modelType() {
-        return modelConfig().flatMap(ModelConfig::modelType)
-                .or(() -> ModelTypeGuess.fromKeys(tensors.keySet()))
-                .or(() -> rules.guess(tensors.keySet()).map(r -> r.modelTypes().getFirst()))
-                .orElse("unknown");
+        return identity.modelType();
     }
 
     /** The conversion rules for this checkpoint's model type, or the best fit to its keys when it has no config. */
     public Optional<RuleSet> ruleSet() {
-        Optional<RuleSet> byType = rules.forModelType(modelType());
-        if (byType.isPresent() || modelConfig().flatMap(ModelConfig::modelType).isPresent()) {
-            return byType;
-        }
-        return rules.guess(tensors.keySet());
+        return identity.ruleSet();
     }
 
     /** The rules this checkpoint was opened with. */
@@ -180,22 +165,7 @@ public final class Checkpoint implements AutoCloseable {
 
     /** The model's config: config.json for a model, the base model's (when it is a local directory) for an adapter. */
     public Optional<ModelConfig> modelConfig() {
-        if (config != null) {
-            return Optional.of(config);
-        }
-        return baseModelDirectory().flatMap(d -> {
-            try {
-                return CheckpointFolder.of(d).find(CONFIG).map(f -> {
-                    try {
-                        return ModelConfig.read(f);
-                    } catch (FuseboxException e) {
-                        return null;
-                    }
-                });
-            } catch (FuseboxException e) {
-                return Optional.empty();
-            }
-        });
+        return identity.modelConfig();
     }
 
     /**
@@ -205,35 +175,7 @@ public final class Checkpoint implements AutoCloseable {
      * author cannot know ({@code --base} names any other).
      */
     public Optional<Path> baseModelDirectory() {
-        Optional<Path> known = baseModelDirectory;
-        if (known == null) {
-            known = findBaseModelDirectory();
-            baseModelDirectory = known;
-        }
-        return known;
-    }
-
-    private Optional<Path> findBaseModelDirectory() {
-        if (adapterConfig == null || adapterConfig.baseModelNameOrPath().isEmpty()) {
-            return Optional.empty();
-        }
-        String name = adapterConfig.baseModelNameOrPath().get();
-        List<Path> candidates = new ArrayList<>();
-        try {
-            Path given = Path.of(name);
-            if (given.isAbsolute()) {
-                candidates.add(given);
-            } else if (directory.getParent() != null && !name.isEmpty()
-                    && !List.of(name.split("[/\\\\]")).contains("..")) {
-                candidates.add(directory.getParent().resolve(given));
-            }
-        } catch (java.nio.file.InvalidPathException e) {
-            return Optional.empty();
-        }
-        cache.snapshotOf(name).ifPresent(candidates::add);
-        return candidates.stream().map(Path::normalize)
-                .filter(p -> !p.equals(directory) && Files.isRegularFile(p.resolve(CONFIG)))
-                .findFirst();
+        return identity.baseModelDirectory();
     }
 
     /**

@@ -1,19 +1,44 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.MixtralShapes;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class CheckpointTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void anAdapterWhoseBaseHasAMalformedConfigIsRefusedNotLeftWithoutAFamily() throws Exception {
+        Path adapter = Files.createDirectories(tmp.resolve("adapter"));
+        Path from = Fixtures.tiny("legacy-lora-experts_gate");
+        for (String f : new String[] {Checkpoint.ADAPTER_CONFIG, Checkpoint.ADAPTER_WEIGHTS}) {
+            Files.copy(from.resolve(f), adapter.resolve(f));
+        }
+        // adapter_config.json names "legacy-base", a folder beside the adapter
+        Path baseConfig = Files.createDirectories(tmp.resolve("legacy-base")).resolve(Checkpoint.CONFIG);
+        Files.writeString(baseConfig, "{\"model_type\": \"mixtral\",");
+        assertThatThrownBy(() -> Checkpoint.open(adapter).close())
+                .isInstanceOfSatisfying(FuseboxException.class, e -> {
+                    assertThat(e.problem()).isEqualTo(Problem.INVALID_CONFIG);
+                    assertThat(e.file()).contains(baseConfig);
+                });
+    }
 
     @Test
     void theLegacyBaseListsEveryTensorItsConfigImplies() throws Exception {
