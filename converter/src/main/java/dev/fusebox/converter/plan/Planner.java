@@ -27,7 +27,6 @@ import dev.fusebox.converter.tensor.TensorSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -534,59 +533,41 @@ public final class Planner {
                     }
                 }
             }
-            List<List<Assembly>> slots = new ArrayList<>();
+            List<Slot> slots = new ArrayList<>();
             for (int s = 0; s < c.sources().size(); s++) {
-                List<Assembly> slot = new ArrayList<>();
-                for (TensorSpec spec : g.slots.get(s).values()) {
-                    slot.add(Assembly.of(spec));
-                }
-                slots.add(slot);
+                slots.add(new Slot(g.slots.get(s).values().stream().map(Assembly::of).toList(),
+                        c.sources().get(s).indexed()));
             }
-            boolean joining = c.joinsExperts();
             // Each group of experts runs the chain on its own; the slots of all groups are held in group order.
-            List<List<List<Assembly>>> groups = new ArrayList<>();
-            if (joining) {
-                slots.forEach(slot -> groups.add(List.of(slot)));
-            } else {
-                groups.add(slots);
-            }
-            List<Boolean> indexed = new ArrayList<>(c.sources().stream().map(KeyPattern::indexed).toList()
-                    .subList(0, joining ? 1 : c.sources().size()));
+            List<List<Slot>> groups = c.joinsExperts() ? slots.stream().map(List::of).toList() : List.of(slots);
             for (Operation op : c.operations()) {
                 try {
-                    List<List<List<Assembly>>> next = switch (op) {
+                    groups = switch (op) {
                         case Operation.SplitExperts s -> splitExperts(groups.getFirst(), c);
                         case Operation.JoinExperts j -> List.of(joinExperts(groups, c));
                         default -> {
-                            List<Boolean> before = List.copyOf(indexed);
-                            List<List<List<Assembly>>> out = new ArrayList<>();
-                            for (List<List<Assembly>> group : groups) {
-                                indexed.clear();
-                                indexed.addAll(before);
-                                out.add(apply(op, group, indexed, c, g, grid));
+                            List<List<Slot>> out = new ArrayList<>();
+                            for (List<Slot> group : groups) {
+                                out.add(apply(op, group, c, g, grid));
                             }
                             yield out;
                         }
                     };
-                    groups.clear();
-                    groups.addAll(next);
                 } catch (IllegalArgumentException e) {
                     throw new FuseboxException(Problem.RAGGED_SHAPES, file, first.key(), "the rule " + c + " cannot "
                             + "apply: " + e.getMessage());
                 }
             }
             slots = groups.stream().flatMap(List::stream).toList();
-            if (c.splitsExperts()) {
-                indexed = new ArrayList<>(Collections.nCopies(slots.size(), indexed.getFirst()));
-            }
             List<String> ops = c.operations().stream().map(Operation::describe).toList();
             List<PlannedTarget> out = new ArrayList<>();
             List<Assembly> assemblies = new ArrayList<>();
-            int length = slots.getFirst().size();
+            int length = slots.getFirst().tensors().size();
             for (int i = 0; i < length; i++) {
                 for (int s = 0; s < slots.size(); s++) {
-                    Assembly a = slots.get(s).get(i);
-                    String key = rules.outputKey(c.targets().get(s), g.match, indexed.get(s) ? i : -1) + keySuffix;
+                    Assembly a = slots.get(s).tensors().get(i);
+                    String key = rules.outputKey(c.targets().get(s), g.match, slots.get(s).perExpert() ? i : -1)
+                            + keySuffix;
                     out.add(new PlannedTarget(new TensorSpec(key, first.dtype(), a.shape()), ops,
                             new CopyRecipe(inTargetOrder(a))));
                     assemblies.add(a);
@@ -716,23 +697,22 @@ public final class Planner {
             return rules.outputKey(c.targets().get(slot), g.match, c.targets().get(slot).indexed() ? 0 : -1);
         }
 
-        private List<List<Assembly>> apply(Operation op, List<List<Assembly>> slots, List<Boolean> indexed,
-                                           Converter c, Group g, Optional<BlockScales> grid) throws FuseboxException {
-            List<List<Assembly>> out = new ArrayList<>();
+        private List<Slot> apply(Operation op, List<Slot> slots, Converter c, Group g, Optional<BlockScales> grid)
+                throws FuseboxException {
+            List<Slot> out = new ArrayList<>();
             if (grid.isPresent()) {
                 checkBlocks(op, slots, c, grid.get());
             }
             switch (op) {
                 case Operation.Stack s -> {
-                    for (int i = 0; i < slots.size(); i++) {
-                        checkSameShapes(slots.get(i));
-                        out.add(List.of(Assembly.stack(slots.get(i), s.dim())));
-                        indexed.set(i, false);
+                    for (Slot slot : slots) {
+                        checkSameShapes(slot.tensors());
+                        out.add(new Slot(List.of(Assembly.stack(slot.tensors(), s.dim())), false));
                     }
                 }
                 case Operation.Unstack u -> {
-                    for (int i = 0; i < slots.size(); i++) {
-                        Assembly a = slots.get(i).getFirst();
+                    for (Slot slot : slots) {
+                        Assembly a = slot.only();
                         if (u.dim() < a.shape().rank() && experts.isPresent()
                                 && a.shape().dim(u.dim()) != experts.getAsInt()) {
                             long n = a.shape().dim(u.dim());
@@ -741,12 +721,11 @@ public final class Planner {
                                     : Problem.EXTRA_EXPERT, file, src.key(), "it holds " + n + " experts along axis "
                                     + u.dim() + ", but config.json declares " + experts.getAsInt());
                         }
-                        out.add(a.unstack(u.dim()));
-                        indexed.set(i, true);
+                        out.add(new Slot(a.unstack(u.dim()), true));
                     }
                 }
                 case Operation.Concat cc -> {
-                    List<Assembly> parts = slots.stream().map(List::getFirst).toList();
+                    List<Assembly> parts = slots.stream().map(Slot::only).toList();
                     for (int i = 1; i < parts.size(); i++) {
                         Assembly p = parts.get(i);
                         if (cc.dim() < p.shape().rank() && cc.dim() < parts.getFirst().shape().rank()
@@ -758,27 +737,23 @@ public final class Planner {
                                     + "only, so that chunk can split them again");
                         }
                     }
-                    out.add(List.of(Assembly.concat(parts, cc.dim())));
-                    indexed.clear();
-                    indexed.add(false);
+                    out.add(new Slot(List.of(Assembly.concat(parts, cc.dim())), false));
                 }
                 case Operation.Chunk ch -> {
-                    for (Assembly part : slots.getFirst().getFirst().chunk(ch.dim(), c.targetsPerGroup())) {
-                        out.add(List.of(part));
-                    }
-                    indexed.clear();
-                    for (int i = 0; i < c.targetsPerGroup(); i++) {
-                        indexed.add(false);
+                    for (Assembly part : slots.getFirst().only().chunk(ch.dim(), c.targetsPerGroup())) {
+                        out.add(new Slot(List.of(part), false));
                     }
                 }
                 case Operation.Transpose t -> {
-                    for (List<Assembly> slot : slots) {
-                        out.add(slot.stream().map(a -> a.transpose(t.dim0(), t.dim1())).toList());
+                    for (Slot slot : slots) {
+                        out.add(slot.holding(slot.tensors().stream().map(a -> a.transpose(t.dim0(), t.dim1()))
+                                .toList()));
                     }
                 }
                 case Operation.Interleave il -> {
-                    for (List<Assembly> slot : slots) {
-                        out.add(slot.stream().map(a -> a.interleave(il.dim(), il.inverted())).toList());
+                    for (Slot slot : slots) {
+                        out.add(slot.holding(slot.tensors().stream().map(a -> a.interleave(il.dim(), il.inverted()))
+                                .toList()));
                     }
                 }
                 case Operation.SplitExperts _, Operation.JoinExperts _ ->
@@ -791,19 +766,19 @@ public final class Planner {
          * Refuses a concat or chunk that would cut an FP8 block in two: each part's length along the axis must be a
          * whole number of blocks, or the scales, joined or split the same way, would no longer line up with them.
          */
-        private void checkBlocks(Operation op, List<List<Assembly>> slots, Converter c, BlockScales grid)
+        private void checkBlocks(Operation op, List<Slot> slots, Converter c, BlockScales grid)
                 throws FuseboxException {
             List<Assembly> parts = new ArrayList<>();
             int dim;
             int pieces;
             switch (op) {
                 case Operation.Concat cc -> {
-                    slots.forEach(slot -> parts.add(slot.getFirst()));
+                    slots.forEach(slot -> parts.add(slot.only()));
                     dim = cc.dim();
                     pieces = 1;
                 }
                 case Operation.Chunk ch -> {
-                    parts.add(slots.getFirst().getFirst());
+                    parts.add(slots.getFirst().only());
                     dim = ch.dim();
                     pieces = c.targetsPerGroup();
                 }
@@ -834,23 +809,24 @@ public final class Planner {
          * does not divide is refused: transformers cuts ceil(n / groups) per group, which leaves the last group short
          * (or empty), and its model holds as many experts in each.
          */
-        private List<List<List<Assembly>>> splitExperts(List<List<Assembly>> slots, Converter c)
-                throws FuseboxException {
+        private List<List<Slot>> splitExperts(List<Slot> slots, Converter c) throws FuseboxException {
             int groups = c.targets().size();
-            List<List<List<Assembly>>> out = new ArrayList<>();
+            List<List<Slot>> out = new ArrayList<>();
             for (int g = 0; g < groups; g++) {
                 out.add(new ArrayList<>());
             }
-            for (List<Assembly> slot : slots) {
-                if (slot.size() % groups != 0) {
-                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, slot.getLast().placements().getFirst()
-                            .source().key(), "the rule " + c + " splits " + slot.size() + " experts into " + groups
-                            + " equal groups, one per target, and " + slot.size() + " does not divide by " + groups
-                            + " (transformers would give the groups " + ceilGroups(slot.size(), groups) + " experts)");
+            for (Slot slot : slots) {
+                List<Assembly> experts = slot.tensors();
+                if (experts.size() % groups != 0) {
+                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, experts.getLast().placements().getFirst()
+                            .source().key(), "the rule " + c + " splits " + experts.size() + " experts into " + groups
+                            + " equal groups, one per target, and " + experts.size() + " does not divide by " + groups
+                            + " (transformers would give the groups " + ceilGroups(experts.size(), groups)
+                            + " experts)");
                 }
-                int size = slot.size() / groups;
+                int size = experts.size() / groups;
                 for (int g = 0; g < groups; g++) {
-                    out.get(g).add(slot.subList(g * size, (g + 1) * size));
+                    out.get(g).add(slot.holding(experts.subList(g * size, (g + 1) * size)));
                 }
             }
             return out;
@@ -870,24 +846,23 @@ public final class Planner {
          * {@code join_experts}: slot by slot, the expert lists of every group one after another. Groups of different
          * lengths are refused, since {@code split_experts} could not cut them apart again.
          */
-        private List<List<Assembly>> joinExperts(List<List<List<Assembly>>> groups, Converter c)
-                throws FuseboxException {
-            List<List<Assembly>> out = new ArrayList<>();
+        private List<Slot> joinExperts(List<List<Slot>> groups, Converter c) throws FuseboxException {
+            List<Slot> out = new ArrayList<>();
             for (int s = 0; s < groups.getFirst().size(); s++) {
+                List<Assembly> firstPart = groups.getFirst().get(s).tensors();
                 List<Assembly> joined = new ArrayList<>();
-                for (List<List<Assembly>> group : groups) {
-                    List<Assembly> part = group.get(s);
-                    int size = groups.getFirst().get(s).size();
-                    if (part.size() != size) {
+                for (List<Slot> group : groups) {
+                    List<Assembly> part = group.get(s).tensors();
+                    if (part.size() != firstPart.size()) {
                         throw new FuseboxException(Problem.RAGGED_SHAPES, file, part.getFirst().placements()
                                 .getFirst().source().key(), "it holds " + part.size() + " experts but '"
-                                + groups.getFirst().get(s).getFirst().placements().getFirst().source().key()
-                                + "' holds " + size + "; the rule " + c + " joins groups of one size only, so that "
+                                + firstPart.getFirst().placements().getFirst().source().key() + "' holds "
+                                + firstPart.size() + "; the rule " + c + " joins groups of one size only, so that "
                                 + "split_experts can cut them apart again");
                     }
                     joined.addAll(part);
                 }
-                out.add(joined);
+                out.add(groups.getFirst().get(s).holding(joined));
             }
             return out;
         }
