@@ -39,12 +39,13 @@ record ModelIdentity(Optional<Path> baseModelDirectory, Optional<ModelConfig> mo
             }
         }
         Optional<String> declared = config.flatMap(ModelConfig::modelType);
-        Optional<RuleSet> guessed = declared.isPresent() ? Optional.empty() : rules.guess(tensors.keySet());
+        // Guessing from the keys reads every key against every rule: only when neither a config nor the keys'
+        // names tell the type.
         String modelType = declared.or(() -> ModelTypeGuess.fromKeys(tensors.keySet()))
-                .or(() -> guessed.map(r -> r.modelTypes().getFirst()))
+                .or(() -> rules.guess(tensors.keySet()).map(r -> r.modelTypes().getFirst()))
                 .orElse("unknown");
         Optional<RuleSet> byType = rules.forModelType(modelType);
-        Optional<RuleSet> ruleSet = byType.isPresent() || declared.isPresent() ? byType : guessed;
+        Optional<RuleSet> ruleSet = byType.isPresent() || declared.isPresent() ? byType : rules.guess(tensors.keySet());
         List<TensorSpec> specs = tensors.values().stream().map(StoredTensor::spec).toList();
         Optional<ModelConfig> known = config;
         Layout layout = ruleSet.map(r -> LayoutDetector.detect(specs, known.map(ModelConfig::raw), r))
