@@ -55,7 +55,11 @@ public final class Cli {
                         + " to report."));
             }
             if (debug) {
-                ex.printStackTrace(err);
+                // A stack trace's frames are indented with tabs; names from files in its messages stay escaped.
+                err.flush();
+                PrintWriter trace = TerminalText.printer(rawErr, "\n\t", false);
+                ex.printStackTrace(trace);
+                trace.flush();
             }
             err.flush();
             return code;

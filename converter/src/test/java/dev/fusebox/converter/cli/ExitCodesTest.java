@@ -36,7 +36,8 @@ class ExitCodesTest {
         assertThat(run.err).startsWith("fusebox: this is a bug in Fusebox, not a problem with the input: "
                         + "java.lang.IllegalStateException: the window system is gone.\n")
                 .contains("java.lang.IllegalStateException: the window system is gone\n")
-                .contains("dev.fusebox.converter.cli.GuiCommand.call(GuiCommand.java:")
+                .containsPattern("\\n\\tat (\\S+/)?dev\\.fusebox\\.converter\\.cli\\.GuiCommand\\.call\\(GuiCommand\\.java:")
+                .doesNotContain("\\t")
                 .doesNotContain("Run the command again");
     }
 
