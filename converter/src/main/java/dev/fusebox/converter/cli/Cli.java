@@ -46,7 +46,8 @@ public final class Cli {
             if (ex instanceof FuseboxException fe) {
                 err.println("fusebox: " + sentence(fe.getMessage() + fe.remedy().map(OptionHints::of).orElse("")));
             } else if (ex instanceof IllegalArgumentException iae) {
-                // The packages that still report a user's error this way: forward, lora, convert, plan.
+                // Checks in forward, lora, convert and plan that a user's input may still trip (a rule file planning a
+                // target twice, an odd block size) report this way until each is a FuseboxException.
                 err.println("fusebox: " + sentence(iae.getMessage()));
             } else {
                 code = BUG;

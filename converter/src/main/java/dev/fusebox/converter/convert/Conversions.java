@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.lora.AdapterPlan;
@@ -28,20 +29,20 @@ public final class Conversions {
 
     /**
      * The plan that converts {@code input} as {@code request} asks. Refuses a request whose options do not apply
-     * to the input (a base or a dtype for a model, a dtype for a merge) with an {@link IllegalArgumentException}.
+     * to the input (a base or a dtype for a model, a dtype for a merge) as {@link Problem#UNSUPPORTED}, a user's error.
      */
     public static PlannedConversion plan(Checkpoint input, ConversionRequest request) throws FuseboxException {
         if (request.dequantize() && (request.mergeAdapter().isPresent() || input.kind() == CheckpointKind.ADAPTER)) {
-            throw new IllegalArgumentException("--dequantize applies to a model's own conversion, not to an adapter "
+            throw new FuseboxException(Problem.UNSUPPORTED, null, "--dequantize applies to a model's own conversion, not to an adapter "
                     + "or a merge");
         }
         if (request.mergeAdapter().isPresent()) {
             if (request.dtype().isPresent()) {
-                throw new IllegalArgumentException("--dtype applies to adapter conversions; a merged model keeps its "
+                throw new FuseboxException(Problem.UNSUPPORTED, null, "--dtype applies to adapter conversions; a merged model keeps its "
                         + "base dtype");
             }
             if (request.base().isPresent()) {
-                throw new IllegalArgumentException("--base names an adapter's base model; with --merge-adapter the "
+                throw new FuseboxException(Problem.UNSUPPORTED, null, "--base names an adapter's base model; with --merge-adapter the "
                         + "base is the input itself");
             }
             try (Checkpoint adapter = Checkpoint.open(request.mergeAdapter().get(), input.ruleBook())) {
@@ -55,7 +56,7 @@ public final class Conversions {
             return new PlannedConversion(ap.plan(), Optional.of(ap));
         }
         if (request.base().isPresent() || request.dtype().isPresent()) {
-            throw new IllegalArgumentException((request.base().isPresent() ? "--base" : "--dtype") + " applies to "
+            throw new FuseboxException(Problem.UNSUPPORTED, null, (request.base().isPresent() ? "--base" : "--dtype") + " applies to "
                     + "adapter conversions; the input is a model");
         }
         return new PlannedConversion(Planner.plan(input, input.ruleBook(), request.to(), request.dequantize()),

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.Fixtures;
+import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.lora.PeftVerdict;
@@ -67,14 +68,14 @@ class ConversionsTest {
     void optionsThatDoNotApplyToTheInputAreRefused() throws Exception {
         try (Checkpoint c = Checkpoint.open(BASE)) {
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withBase(Optional.of(BASE))))
-                    .isInstanceOf(IllegalArgumentException.class)
+                    .isInstanceOf(FuseboxException.class)
                     .hasMessage("--base applies to adapter conversions; the input is a model");
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withMergeAdapter(Optional.of(ADAPTER))
                     .withDtype(Optional.of(Dtype.F64))))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("a merged model keeps");
+                    .isInstanceOf(FuseboxException.class).hasMessageContaining("a merged model keeps");
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withMergeAdapter(Optional.of(ADAPTER))
                     .withBase(Optional.of(BASE))))
-                    .isInstanceOf(IllegalArgumentException.class)
+                    .isInstanceOf(FuseboxException.class)
                     .hasMessage("--base names an adapter's base model; with --merge-adapter the base is the input itself");
         }
     }
