@@ -3,7 +3,6 @@ package dev.fusebox.converter.lora;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
-import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -11,7 +10,6 @@ import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.safetensors.Dtype;
 import dev.fusebox.converter.safetensors.TensorSpec;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -60,7 +58,6 @@ final class RenamedStackedToV5 {
     static AdapterPlan plan(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles,
                             Map<String, String> renamed, Map<String, String> others, PeftVerdict verdict,
                             Optional<Dtype> dtype, FuseboxException refusal) throws FuseboxException {
-        Path file = adapter.location();
         List<String> order = SAME_LAYOUT.get(roles.modelType());
         for (Map.Entry<String, String> o : others.entrySet()) {
             if (!o.getKey().equals(o.getValue())) {
