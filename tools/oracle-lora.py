@@ -460,6 +460,8 @@ def markdown(rows):
             fusebox = "refuses: " + (m.group(1).strip() if m else r["fusebox_detail"][:60])
             if "renamed stacked parameter" in r["fusebox_detail"]:
                 fusebox = "refuses: LoRA on a renamed stacked parameter, not converted"
+            elif "rename it to the stacked v5 parameter" in r["fusebox_detail"]:
+                fusebox = "refuses: LoRA on renamed stacked parameters beside a router LoRA, not converted"
         out.append(f"| {r['type']} | {r['variant']} | {r['made']} | {peft} | {plan} | {fusebox} | "
                    f"{r.get('back', '-')} |")
     return "\n".join(out) + "\n"

@@ -45,7 +45,17 @@ public final class AdapterPlanner {
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
         LoraRoles roles = roles(adapter, base, book, tensors);
-        refuseRenamedStackedParameters(file, config, tensors, roles, base);
+        Optional<AdapterPlan> renamedStacked = renamedStackedParameters(adapter, config, tensors, roles, base, to,
+                dtype);
+        if (renamedStacked.isPresent()) {
+            return renamedStacked.get();
+        }
+        if (to.isEmpty() || to.get() == Layout.LEGACY) {
+            Optional<AdapterPlan> back = RenamedStackedToLegacy.plan(adapter, config, tensors, roles, dtype);
+            if (back.isPresent()) {
+                return back.get();
+            }
+        }
         Layout from = layout(adapter, config, tensors, roles);
         if (from == Layout.UNKNOWN) {
             return new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter);
@@ -141,13 +151,16 @@ public final class AdapterPlanner {
     }
 
     /**
-     * Refuses a legacy adapter with LoRA on a parameter that the family's rules rename to a stacked v5 parameter
+     * The plan of a legacy adapter with LoRA on a parameter that the family's rules rename to a stacked v5 parameter
      * (granitemoe's {@code input_linear.weight}, made by PEFT's target_parameters on a 4.x model whose experts were
-     * stacked already): Fusebox writes no such LoRA. The refusal says what PEFT alone would do with it.
+     * stacked already), where a renaming carries it exactly ({@link RenamedStackedToV5}); else the refusal, which
+     * says what PEFT alone would do with it. Empty for every other adapter.
      */
-    private static void refuseRenamedStackedParameters(Path file, AdapterConfig config, AdapterTensors tensors,
-                                                       LoraRoles roles, Optional<BaseModel> base)
-            throws FuseboxException {
+    private static Optional<AdapterPlan> renamedStackedParameters(Checkpoint adapter, AdapterConfig config,
+                                                                  AdapterTensors tensors, LoraRoles roles,
+                                                                  Optional<BaseModel> base, Optional<Layout> to,
+                                                                  Optional<Dtype> dtype) throws FuseboxException {
+        Path file = adapter.location();
         Map<String, String> renamed = new LinkedHashMap<>();
         Map<String, String> others = new LinkedHashMap<>();
         for (String module : tensors.pairs().keySet()) {
@@ -163,7 +176,7 @@ public final class AdapterPlanner {
             }
         }
         if (renamed.isEmpty()) {
-            return;
+            return Optional.empty();
         }
         Map.Entry<String, String> first = renamed.entrySet().iterator().next();
         List<String> parameters = new ArrayList<>(new LinkedHashSet<>(config.targetParameters()));
@@ -173,12 +186,24 @@ public final class AdapterPlanner {
                 .toList();
         PeftVerdict verdict = PeftCheck.renamedParameters(config, parameters.isEmpty()
                 ? List.of(LoraRoles.leaf(first.getKey()) + ".weight") : parameters, others, routers);
-        throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: " + first.getKey()
+        FuseboxException refusal = new FuseboxException(Problem.UNSUPPORTED, config.file(), "cannot convert: "
+                + first.getKey()
                 + ".weight has LoRA on the parameter itself (target_parameters), and the " + roles.rules().family()
                 + " rules rename it to the stacked v5 parameter " + first.getValue() + " (" + renamed.size()
-                + " such parameter" + (renamed.size() == 1 ? "" : "s") + "); Fusebox does not convert LoRA on a "
-                + "renamed stacked parameter. PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
+                + " such parameter" + (renamed.size() == 1 ? "" : "s") + "); " + (RenamedStackedToV5.converts(
+                roles.modelType()) ? "Fusebox converts such LoRA by renaming it, which carries neither LoRA on other "
+                + "modules v5 renames (the router) nor a rank or alpha pattern on it" : "Fusebox does not convert "
+                + "LoRA on a renamed stacked parameter of this family") + ". PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
                 + " " + String.join(" ", verdict.reasons()));
+        if (!RenamedStackedToV5.converts(roles.modelType())) {
+            throw refusal;
+        }
+        if (to.isPresent() && to.get() != Layout.V5) {
+            throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already a legacy adapter; nothing to "
+                    + "convert");
+        }
+        return Optional.of(RenamedStackedToV5.plan(adapter, config, tensors, roles, renamed, others, verdict, dtype,
+                refusal));
     }
 
     /**

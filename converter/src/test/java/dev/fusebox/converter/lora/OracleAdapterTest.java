@@ -9,6 +9,7 @@ import dev.fusebox.converter.tensor.Dtype;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -194,18 +195,39 @@ class OracleAdapterTest {
     }
 
     @Test
-    void loraOnAStackedParameterTheFamilyRenamesIsRefusedWithWhatPeftAloneDoes() throws Exception {
+    void loraOnGranitemoesRenamedStackedParametersIsCopiedUnderTheNamesPeftGivesThemOnV5() throws Exception {
         // granitemoe's 4.x experts are stacked parameters; PEFT reaches them through target_parameters, whose names
-        // (input_linear.weight) v5 renames to experts.gate_up_proj: PEFT alone drops that LoRA, or finds nothing
-        OracleCase wrong = OracleCase.open("granitemoe", "experts_attention", tmp);
-        assertThat(wrong.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
-        assertThatThrownBy(wrong::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
-            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
-            assertThat(e.getMessage()).contains("cannot convert: model.layers.0.block_sparse_moe.input_linear.weight "
-                    + "has LoRA on the parameter itself (target_parameters), and the granitemoe rules rename it to the "
-                    + "stacked v5 parameter model.layers.0.block_sparse_moe.experts.gate_up_proj (4 such parameters)")
-                    .contains("PEFT check (loads_wrong)");
-        });
+        // (input_linear.weight) v5 renames to experts.gate_up_proj: PEFT alone drops that LoRA. Both are [E, out, in]
+        // and PEFT 0.21 on 5.18 wraps experts once per parameter, gate_up_proj innermost (experts.base_layer)
+        OracleCase c = OracleCase.open("granitemoe", "experts_attention", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+        AdapterPlan plan = c.plan();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj");
+        assertThat(strings(plan.config().get("target_modules"))).containsExactly("q_proj", "v_proj");
+        Path v5 = tmp.resolve("v5");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        String layer = "base_model.model.model.layers.0.block_sparse_moe.";
+        try (Checkpoint legacy = Checkpoint.open(c.adapter()); Checkpoint written = Checkpoint.open(v5)) {
+            assertThat(written.tensors().keySet()).hasSameSizeAs(legacy.tensors().keySet())
+                    .contains(layer + "experts.base_layer.lora_A.weight", layer + "experts.lora_B.weight")
+                    .noneMatch(k -> k.contains("input_linear") || k.contains("output_linear"));
+            for (String[] renamed : new String[][] {{"input_linear.", "experts.base_layer."},
+                    {"output_linear.", "experts."}}) {
+                for (String factor : List.of("lora_A.weight", "lora_B.weight")) {
+                    assertThat(written.tensor(layer + renamed[1] + factor).orElseThrow().data()
+                            .toArray(ValueLayout.JAVA_BYTE)).isEqualTo(legacy.tensor(layer + renamed[0] + factor)
+                            .orElseThrow().data().toArray(ValueLayout.JAVA_BYTE));
+                }
+            }
+        }
+        Path back = tmp.resolve("back");
+        AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
+        assertThat(strings(AdapterFixtures.json(back.resolve("adapter_config.json")).get("target_parameters")))
+                .containsExactly("input_linear.weight", "output_linear.weight");
         OracleCase refused = OracleCase.open("granitemoe", "router", tmp);
         assertThat(refused.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
         assertThat(refused.row().get("peft_detail").asText()).contains("Target modules {'layer'} not found");

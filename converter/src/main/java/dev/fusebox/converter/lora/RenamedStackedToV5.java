@@ -1,0 +1,158 @@
+package dev.fusebox.converter.lora;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.checkpoint.AdapterConfig;
+import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.Layout;
+import dev.fusebox.converter.plan.PlannedTarget;
+import dev.fusebox.converter.safetensors.Dtype;
+import dev.fusebox.converter.safetensors.TensorSpec;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Converts a legacy adapter whose experts' LoRA sits on parameters that were stacked in 4.x already and that v5
+ * only renames (granitemoe's {@code block_sparse_moe.input_linear.weight} is {@code experts.gate_up_proj}). Both
+ * are [E, out, in] read by {@code F.linear} per expert in the same gate-then-up order, and PEFT 0.21's ParamWrapper
+ * (no {@code is_transposed} on either side) makes the same [r·E, in] and [out, r·E] factors of them, so the factors
+ * are copied as they are under the names PEFT gives them on v5: one wrapper per parameter around the v5 experts
+ * module, the first of its parameters innermost ({@code experts.base_layer} when both are targeted).
+ */
+final class RenamedStackedToV5 {
+
+    /**
+     * The model types whose renamed stacked parameters keep their layout on v5 (checked against transformers
+     * 4.57.6 and 5.18 by tools/oracle-lora.py), each with its v5 experts' parameters in the order PEFT wraps them.
+     * aria_text is not one: its v5 experts are transposed against 4.x.
+     */
+    private static final Map<String, List<String>> SAME_LAYOUT = Map.of(
+            "granitemoe", List.of("gate_up_proj", "down_proj"),
+            "granitemoeshared", List.of("gate_up_proj", "down_proj"));
+
+    private RenamedStackedToV5() {
+    }
+
+    /** Whether adapters of {@code modelType} with LoRA on renamed stacked parameters convert by renaming. */
+    static boolean converts(String modelType) {
+        return SAME_LAYOUT.containsKey(modelType);
+    }
+
+    /** For such a model type, its v5 experts' parameters in the order PEFT wraps them, innermost first. */
+    static Optional<List<String>> parameterOrder(String modelType) {
+        return Optional.ofNullable(SAME_LAYOUT.get(modelType));
+    }
+
+    /**
+     * The plan: {@code renamed} maps each such module (legacy name) to its v5 parameter, {@code others} the
+     * adapter's other modules to their v5 names; {@code verdict} is what PEFT alone would do with the adapter.
+     * {@code refusal} is thrown for what a renaming cannot carry.
+     */
+    static AdapterPlan plan(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles,
+                            Map<String, String> renamed, Map<String, String> others, PeftVerdict verdict,
+                            Optional<Dtype> dtype, FuseboxException refusal) throws FuseboxException {
+        List<String> order = SAME_LAYOUT.get(roles.modelType());
+        for (Map.Entry<String, String> o : others.entrySet()) {
+            if (!o.getKey().equals(o.getValue())) {
+                throw refusal;
+            }
+        }
+        for (String module : renamed.keySet()) {
+            for (String pattern : config.rankPattern().keySet()) {
+                if (PeftPatterns.matches(config.file(), pattern, module)) {
+                    throw refusal;
+                }
+            }
+            for (String pattern : config.alphaPattern().keySet()) {
+                if (PeftPatterns.matches(config.file(), pattern, module)) {
+                    throw refusal;
+                }
+            }
+        }
+        Map<String, List<String>> byHolder = new LinkedHashMap<>();
+        for (String v5 : renamed.values()) {
+            String holder = v5.substring(0, v5.lastIndexOf('.'));
+            if (!order.contains(LoraRoles.leaf(v5))) {
+                throw refusal;
+            }
+            byHolder.computeIfAbsent(holder, k -> new ArrayList<>()).add(LoraRoles.leaf(v5));
+        }
+        byHolder.values().forEach(l -> l.sort((a, b) -> Integer.compare(order.indexOf(a), order.indexOf(b))));
+        List<PlannedTarget> targets = new ArrayList<>();
+        Map<String, TargetLora> lora = new LinkedHashMap<>();
+        List<String> warnings = new ArrayList<>();
+        for (LoraPair pair : tensors.pairs().values()) {
+            String module = pair.module();
+            String v5 = renamed.get(module);
+            String written = module;
+            if (v5 != null) {
+                String holder = v5.substring(0, v5.lastIndexOf('.'));
+                List<String> held = byHolder.get(holder);
+                written = holder + ".base_layer".repeat(held.size() - 1 - held.indexOf(LoraRoles.leaf(v5)));
+            }
+            int rank = PeftPatterns.rank(config, module);
+            double alpha = PeftPatterns.alpha(config, module);
+            TargetLora t = new TargetLora(List.of(module), List.of(rank), List.of(alpha), rank, alpha,
+                    PeftPatterns.scale(config.useRslora(), rank, alpha));
+            for (char factor : new char[] {'A', 'B'}) {
+                String key = AdapterTensors.key(written, factor);
+                lora.put(key, t);
+                targets.add(Targets.copy(key, factor == 'A' ? pair.a() : pair.b(), dtype));
+            }
+        }
+        for (TensorSpec s : tensors.others()) {
+            String key = AdapterTensors.modelKey(s);
+            if (!roles.renamed(key, true).equals(key) || renamed.keySet().stream().anyMatch(key::startsWith)) {
+                throw refusal;
+            }
+            targets.add(Targets.copy(s.key(), s, dtype));
+        }
+        targets.sort((a, b) -> a.key().compareTo(b.key()));
+        warnings.add("The experts' LoRA on " + String.join(", ", new LinkedHashSet<>(renamed.keySet().stream()
+                .map(LoraRoles::leaf).toList())) + " is copied as it is under the v5 experts' names: v5 renames "
+                + "these stacked parameters without changing their layout.");
+        return AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as " + d.name())
+                .orElse(""), targets, v5Config(config, renamed, others), warnings, lora, verdict,
+                Layout.LEGACY, Layout.V5, false);
+    }
+
+    /**
+     * The config with each target_parameters entry that names a renamed parameter (by full name or by suffix, as
+     * PEFT matches them) replaced by its v5 name, in full or as many trailing parts; kept as well where it names
+     * another module's weight too (granitemoeshared's {@code shared_mlp.input_linear}, a Linear in both).
+     */
+    private static ObjectNode v5Config(AdapterConfig config, Map<String, String> renamed,
+                                       Map<String, String> others) {
+        ObjectNode c = config.raw();
+        Set<String> out = new LinkedHashSet<>();
+        for (String entry : config.targetParameters()) {
+            int parts = entry.split("\\.", -1).length - 1;
+            Set<String> names = new LinkedHashSet<>();
+            for (Map.Entry<String, String> r : renamed.entrySet()) {
+                String weight = r.getKey() + ".weight";
+                if (weight.equals(entry)) {
+                    names.add(r.getValue());
+                } else if (weight.endsWith("." + entry)) {
+                    String[] v5 = r.getValue().split("\\.", -1);
+                    names.add(String.join(".", List.of(v5).subList(Math.max(0, v5.length - parts), v5.length)));
+                }
+            }
+            boolean alsoOthers = others.keySet().stream().map(m -> m + ".weight")
+                    .anyMatch(w -> w.equals(entry) || w.endsWith("." + entry));
+            if (names.isEmpty() || alsoOthers) {
+                out.add(entry);
+            }
+            out.addAll(names);
+        }
+        ArrayNode tp = c.putArray("target_parameters");
+        out.forEach(tp::add);
+        return c;
+    }
+}
