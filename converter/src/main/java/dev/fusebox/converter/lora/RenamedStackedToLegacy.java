@@ -8,8 +8,8 @@ import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.plan.PlannedTarget;
-import dev.fusebox.converter.safetensors.Dtype;
-import dev.fusebox.converter.safetensors.TensorSpec;
+import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
