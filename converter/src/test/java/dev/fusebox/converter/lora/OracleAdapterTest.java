@@ -300,6 +300,8 @@ class OracleAdapterTest {
         assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage())
                 .contains("the aria_text rules rename it to the stacked v5 parameter "
                         + "model.layers.0.mlp.experts.gate_up_proj").contains("PEFT check (refuses)")
+                .contains("Fusebox converts such LoRA by renaming it and transposing its factors, which carries "
+                        + "neither LoRA on the router")
                 .contains("Its LoRA on model.layers.0.mlp.router targets a TopKRouter module on the v5 model"));
     }
 
