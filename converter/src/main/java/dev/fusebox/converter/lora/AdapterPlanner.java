@@ -191,11 +191,17 @@ public final class AdapterPlanner {
                 + ".weight has LoRA on the parameter itself (target_parameters), and the " + roles.rules().family()
                 + " rules rename it to the stacked v5 parameter " + first.getValue() + " (" + renamed.size()
                 + " such parameter" + (renamed.size() == 1 ? "" : "s") + "); " + (RenamedStackedToV5.converts(
-                roles.modelType()) ? "Fusebox converts such LoRA by renaming it, which carries neither LoRA on other "
-                + "modules v5 renames (the router) nor a rank or alpha pattern on it" : "Fusebox does not convert "
+                roles.modelType()) ? "Fusebox converts such LoRA by renaming it"
+                + (RenamedStackedToV5.transposed(roles.modelType()) ? " and transposing its factors" : "")
+                + ", which carries neither LoRA on the router (v5 renames it or makes it a module PEFT cannot wrap), "
+                + "nor on other modules v5 renames, nor a rank or alpha pattern on it" : "Fusebox does not convert "
                 + "LoRA on a renamed stacked parameter of this family") + ". PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
                 + " " + String.join(" ", verdict.reasons()));
-        if (!RenamedStackedToV5.converts(roles.modelType())) {
+        // the router beside such experts is no Linear on v5 (aria_text's AriaTextTopKRouter): PEFT cannot wrap it
+        boolean routerBeside = others.values().stream().anyMatch(m -> Set.of("gate", "router")
+                .contains(LoraRoles.leaf(m)) && renamed.values().stream().anyMatch(v -> v.startsWith(
+                m.substring(0, Math.max(0, m.lastIndexOf('.'))) + ".experts.")));
+        if (!RenamedStackedToV5.converts(roles.modelType()) || routerBeside) {
             throw refusal;
         }
         if (to.isPresent() && to.get() != Layout.V5) {

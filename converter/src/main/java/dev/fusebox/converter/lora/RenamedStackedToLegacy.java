@@ -24,7 +24,7 @@ import java.util.Set;
  * The inverse of {@link RenamedStackedToV5}: a v5 adapter with LoRA on the experts of a family whose 4.x experts
  * were stacked parameters of the same layout (granitemoe's {@code experts.gate_up_proj} is 4.x's
  * {@code block_sparse_moe.input_linear.weight}) gets each wrapper's factors, as they are, under the 4.x module PEFT
- * 0.21's target_parameters wraps there.
+ * 0.21's target_parameters wraps there; aria_text's, each the other transposed ({@link TransposedExpertFactors}).
  */
 final class RenamedStackedToLegacy {
 
@@ -86,6 +86,7 @@ final class RenamedStackedToLegacy {
                 }
             }
         }
+        boolean transposed = RenamedStackedToV5.transposed(roles.modelType());
         List<PlannedTarget> targets = new ArrayList<>();
         Map<String, TargetLora> lora = new LinkedHashMap<>();
         for (LoraPair pair : tensors.pairs().values()) {
@@ -99,9 +100,13 @@ final class RenamedStackedToLegacy {
             TargetLora t = new TargetLora(List.of(pair.module()), List.of(rank), List.of(alpha), rank, alpha,
                     PeftPatterns.scale(config.useRslora(), rank, alpha));
             for (char factor : new char[] {'A', 'B'}) {
-                String key = AdapterTensors.key(written, factor);
-                lora.put(key, t);
-                targets.add(Targets.copy(key, factor == 'A' ? pair.a() : pair.b(), dtype));
+                lora.put(AdapterTensors.key(written, factor), t);
+            }
+            if (transposed && legacyModule.containsKey(pair.module())) {
+                targets.addAll(TransposedExpertFactors.swapped(file, pair, written, rank, dtype));
+            } else {
+                targets.add(Targets.copy(AdapterTensors.key(written, 'A'), pair.a(), dtype));
+                targets.add(Targets.copy(AdapterTensors.key(written, 'B'), pair.b(), dtype));
             }
         }
         for (TensorSpec s : tensors.others()) {
@@ -116,10 +121,13 @@ final class RenamedStackedToLegacy {
         targets.sort((a, b) -> a.key().compareTo(b.key()));
         PeftVerdict verdict = new PeftVerdict(PeftVerdict.Outcome.NOT_APPLICABLE, "It is already in the v5 format, "
                 + "which PEFT 0.21 loads as it is; PEFT cannot write the legacy format back, Fusebox can.", List.of());
-        List<String> warnings = List.of("The experts' LoRA is copied as it is under the 4.x names of their stacked "
-                + "parameters (" + String.join(", ", new LinkedHashSet<>(legacyParameter.values().stream()
-                .map(w -> LoraRoles.leaf(w.substring(0, w.length() - ".weight".length())) + ".weight").toList()))
-                + "): 4.x names them otherwise, in the same layout.");
+        String names = String.join(", ", new LinkedHashSet<>(legacyParameter.values().stream()
+                .map(w -> LoraRoles.leaf(w.substring(0, w.length() - ".weight".length())) + ".weight").toList()));
+        List<String> warnings = List.of(transposed ? "The experts' LoRA is written under the 4.x names of their "
+                + "stacked parameters (" + names + ") with each factor the other one transposed expert by expert: "
+                + "4.x names them otherwise and does not mark them is_transposed, which makes PEFT swap the roles "
+                + "of A and B." : "The experts' LoRA is copied as it is under the 4.x names of their stacked "
+                + "parameters (" + names + "): 4.x names them otherwise, in the same layout.");
         return Optional.of(AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as "
                 + d.name()).orElse(""), targets, legacyConfig(config, legacyParameter), warnings, lora, verdict,
                 Layout.V5, Layout.LEGACY, false));

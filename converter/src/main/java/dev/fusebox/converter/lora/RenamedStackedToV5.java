@@ -24,18 +24,24 @@ import java.util.Set;
  * are [E, out, in] read by {@code F.linear} per expert in the same gate-then-up order, and PEFT 0.21's ParamWrapper
  * (no {@code is_transposed} on either side) makes the same [r·E, in] and [out, r·E] factors of them, so the factors
  * are copied as they are under the names PEFT gives them on v5: one wrapper per parameter around the v5 experts
- * module, the first of its parameters innermost ({@code experts.base_layer} when both are targeted).
+ * module, the first of its parameters innermost ({@code experts.base_layer} when both are targeted). aria_text's
+ * parameters keep their [E, in, out] layout too, but only v5's experts say {@code is_transposed}, so PEFT's factors
+ * of them swap roles: {@link TransposedExpertFactors}.
  */
 final class RenamedStackedToV5 {
 
+    /** A family's v5 experts' parameters in the order PEFT wraps them, and whether its factors swap roles. */
+    private record Stacked(List<String> parameters, boolean transposed) {
+    }
+
     /**
      * The model types whose renamed stacked parameters keep their layout on v5 (checked against transformers
-     * 4.57.6 and 5.18 by tools/oracle-lora.py), each with its v5 experts' parameters in the order PEFT wraps them.
-     * aria_text is not one: its v5 experts are transposed against 4.x.
+     * 4.57.6 and 5.18 by tools/oracle-lora.py).
      */
-    private static final Map<String, List<String>> SAME_LAYOUT = Map.of(
-            "granitemoe", List.of("gate_up_proj", "down_proj"),
-            "granitemoeshared", List.of("gate_up_proj", "down_proj"));
+    private static final Map<String, Stacked> SAME_LAYOUT = Map.of(
+            "granitemoe", new Stacked(List.of("gate_up_proj", "down_proj"), false),
+            "granitemoeshared", new Stacked(List.of("gate_up_proj", "down_proj"), false),
+            "aria_text", new Stacked(List.of("gate_up_proj", "down_proj"), true));
 
     private RenamedStackedToV5() {
     }
@@ -47,7 +53,12 @@ final class RenamedStackedToV5 {
 
     /** For such a model type, its v5 experts' parameters in the order PEFT wraps them, innermost first. */
     static Optional<List<String>> parameterOrder(String modelType) {
-        return Optional.ofNullable(SAME_LAYOUT.get(modelType));
+        return Optional.ofNullable(SAME_LAYOUT.get(modelType)).map(Stacked::parameters);
+    }
+
+    /** Whether only one side's experts say {@code is_transposed}, so each factor becomes the other transposed. */
+    static boolean transposed(String modelType) {
+        return SAME_LAYOUT.containsKey(modelType) && SAME_LAYOUT.get(modelType).transposed();
     }
 
     /**
@@ -58,7 +69,8 @@ final class RenamedStackedToV5 {
     static AdapterPlan plan(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles,
                             Map<String, String> renamed, Map<String, String> others, PeftVerdict verdict,
                             Optional<Dtype> dtype, FuseboxException refusal) throws FuseboxException {
-        List<String> order = SAME_LAYOUT.get(roles.modelType());
+        List<String> order = SAME_LAYOUT.get(roles.modelType()).parameters();
+        boolean transposed = transposed(roles.modelType());
         for (Map.Entry<String, String> o : others.entrySet()) {
             if (!o.getKey().equals(o.getValue())) {
                 throw refusal;
@@ -102,9 +114,13 @@ final class RenamedStackedToV5 {
             TargetLora t = new TargetLora(List.of(module), List.of(rank), List.of(alpha), rank, alpha,
                     PeftPatterns.scale(config.useRslora(), rank, alpha));
             for (char factor : new char[] {'A', 'B'}) {
-                String key = AdapterTensors.key(written, factor);
-                lora.put(key, t);
-                targets.add(Targets.copy(key, factor == 'A' ? pair.a() : pair.b(), dtype));
+                lora.put(AdapterTensors.key(written, factor), t);
+            }
+            if (transposed && v5 != null) {
+                targets.addAll(TransposedExpertFactors.swapped(adapter.location(), pair, written, rank, dtype));
+            } else {
+                targets.add(Targets.copy(AdapterTensors.key(written, 'A'), pair.a(), dtype));
+                targets.add(Targets.copy(AdapterTensors.key(written, 'B'), pair.b(), dtype));
             }
         }
         for (TensorSpec s : tensors.others()) {
@@ -116,8 +132,11 @@ final class RenamedStackedToV5 {
         }
         targets.sort((a, b) -> a.key().compareTo(b.key()));
         warnings.add("The experts' LoRA on " + String.join(", ", new LinkedHashSet<>(renamed.keySet().stream()
-                .map(LoraRoles::leaf).toList())) + " is copied as it is under the v5 experts' names: v5 renames "
-                + "these stacked parameters without changing their layout.");
+                .map(LoraRoles::leaf).toList())) + (transposed ? " is written under the v5 experts' names with "
+                + "each factor the other one transposed expert by expert: v5 renames these stacked parameters "
+                + "and marks them is_transposed, which makes PEFT swap the roles of A and B." : " is copied as it "
+                + "is under the v5 experts' names: v5 renames these stacked parameters without changing their "
+                + "layout."));
         return AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as " + d.name())
                 .orElse(""), targets, v5Config(config, renamed, others), warnings, lora, verdict,
                 Layout.LEGACY, Layout.V5, false);

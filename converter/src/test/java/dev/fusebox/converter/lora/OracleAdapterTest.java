@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.converter.tensor.FloatCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -237,6 +239,60 @@ class OracleAdapterTest {
     }
 
     @Test
+    void loraOnAriasStackedParametersHasItsFactorsSwappedAndTransposedForV5sIsTransposedExperts() throws Exception {
+        // aria_text's 4.x fc1/fc2 and v5's gate_up_proj/down_proj are all [E, in, out] read as x @ W[e], but only
+        // v5's experts say is_transposed: PEFT 0.21 makes A [E·r, out], B [in, r·E] with ΔW[e] = B_e·A_e of 4.x's,
+        // and A' [E·r, in], B' [out, r·E] with ΔW[e] = A'_eᵀ·B'_eᵀ of v5's (tuners/lora/layer.py, ParamWrapper)
+        OracleCase c = OracleCase.open("aria_text", "experts_attention", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_WRONG);
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+        AdapterPlan plan = c.plan();
+        assertThat(strings(plan.config().get("target_parameters")))
+                .containsExactly("experts.gate_up_proj", "experts.down_proj");
+        Path v5 = tmp.resolve("v5");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        String layer = "base_model.model.model.layers.0.mlp.experts.";
+        int rank = 4;
+        try (Checkpoint legacy = Checkpoint.open(c.adapter()); Checkpoint written = Checkpoint.open(v5)) {
+            assertThat(written.tensors().keySet()).hasSameSizeAs(legacy.tensors().keySet())
+                    .contains(layer + "base_layer.lora_A.weight", layer + "lora_B.weight")
+                    .noneMatch(k -> k.contains("fc1") || k.contains("fc2"));
+            for (String[] renamed : new String[][] {{"fc1.", "base_layer."}, {"fc2.", ""}}) {
+                StoredTensor a = legacy.tensor(layer + renamed[0] + "lora_A.weight").orElseThrow();
+                StoredTensor b = legacy.tensor(layer + renamed[0] + "lora_B.weight").orElseThrow();
+                StoredTensor a5 = written.tensor(layer + renamed[1] + "lora_A.weight").orElseThrow();
+                StoredTensor b5 = written.tensor(layer + renamed[1] + "lora_B.weight").orElseThrow();
+                long experts = a.shape().dim(0) / rank;
+                long in = b.shape().dim(0);
+                long out = a.shape().dim(1);
+                assertThat(a5.shape().dims()).containsExactly(experts * rank, in);
+                assertThat(b5.shape().dims()).containsExactly(out, rank * experts);
+                for (long e = 0; e < experts; e++) {
+                    for (long i = 0; i < in; i++) {
+                        for (long o = 0; o < out; o++) {
+                            double want = 0;
+                            double got = 0;
+                            for (long k = 0; k < rank; k++) {
+                                want += value(b, i * rank * experts + k * experts + e)
+                                        * value(a, (e * rank + k) * out + o);
+                                got += value(a5, (e * rank + k) * in + i)
+                                        * value(b5, o * rank * experts + k * experts + e);
+                            }
+                            assertThat(got).isEqualTo(want);
+                        }
+                    }
+                }
+            }
+        }
+        Path back = tmp.resolve("back");
+        AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
+        assertThat(strings(AdapterFixtures.json(back.resolve("adapter_config.json")).get("target_parameters")))
+                .containsExactly("experts.fc1.weight", "experts.fc2.weight");
+    }
+
+    @Test
     void anAriaRouterLoraBesideRenamedStackedParametersIsOnePeftRefusesOnTheV5TopKRouter() throws Exception {
         OracleCase c = OracleCase.open("aria_text", "router", tmp);
         assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
@@ -244,6 +300,8 @@ class OracleAdapterTest {
         assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage())
                 .contains("the aria_text rules rename it to the stacked v5 parameter "
                         + "model.layers.0.mlp.experts.gate_up_proj").contains("PEFT check (refuses)")
+                .contains("Fusebox converts such LoRA by renaming it and transposing its factors, which carries "
+                        + "neither LoRA on the router")
                 .contains("Its LoRA on model.layers.0.mlp.router targets a TopKRouter module on the v5 model"));
     }
 
@@ -276,6 +334,10 @@ class OracleAdapterTest {
                     + "converts no adapter of a born-fused family").contains("PEFT 0.21 on transformers 5 refuses it "
                     + "(size mismatch)");
         });
+    }
+
+    private static double value(StoredTensor t, long index) throws FuseboxException {
+        return FloatCodec.get(t.data(), t.dtype(), index);
     }
 
     private static List<String> strings(JsonNode array) {
