@@ -51,17 +51,8 @@ public record GroupLimitedSigmoidRouter(int experts, int topK, int groups, int t
                         }
                     }
                     groupScore[g] = first + second;
-                    keptGroup[g] = false;
                 }
-                for (int j = 0; j < topKGroups; j++) {
-                    int best = -1;
-                    for (int g = 0; g < groups; g++) {
-                        if (!keptGroup[g] && (best < 0 || groupScore[g] > groupScore[best])) {
-                            best = g;
-                        }
-                    }
-                    keptGroup[best] = true;
-                }
+                GroupLimit.keepBest(groupScore, topKGroups, keptGroup);
                 for (int i = 0; i < e; i++) {
                     if (!keptGroup[i / perGroup]) {
                         choice[i] = Double.NEGATIVE_INFINITY;

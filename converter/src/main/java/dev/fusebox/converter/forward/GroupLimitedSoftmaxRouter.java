@@ -28,7 +28,7 @@ public record GroupLimitedSoftmaxRouter(int experts, int topK, int groups, int t
         int[] chosen = new int[tokens * k];
         float[] weights = new float[tokens * k];
         float[] probs = new float[e];
-        float[] groupScore = new float[groups];
+        double[] groupScore = new double[groups];
         boolean[] kept = new boolean[groups];
         boolean[] taken = new boolean[e];
         for (int t = 0; t < tokens; t++) {
@@ -46,21 +46,12 @@ public record GroupLimitedSoftmaxRouter(int experts, int topK, int groups, int t
             }
             if (groups > 1) {
                 for (int g = 0; g < groups; g++) {
-                    groupScore[g] = Float.NEGATIVE_INFINITY;
+                    groupScore[g] = Double.NEGATIVE_INFINITY;
                     for (int i = g * perGroup; i < (g + 1) * perGroup; i++) {
                         groupScore[g] = Math.max(groupScore[g], probs[i]);
                     }
-                    kept[g] = false;
                 }
-                for (int j = 0; j < topKGroups; j++) {
-                    int best = -1;
-                    for (int g = 0; g < groups; g++) {
-                        if (!kept[g] && (best < 0 || groupScore[g] > groupScore[best])) {
-                            best = g;
-                        }
-                    }
-                    kept[best] = true;
-                }
+                GroupLimit.keepBest(groupScore, topKGroups, kept);
                 for (int i = 0; i < e; i++) {
                     if (!kept[i / perGroup]) {
                         probs[i] = 0;
