@@ -83,7 +83,12 @@ STACKED = {
     "granitemoeshared": (["input_linear.weight", "output_linear.weight"], "layer"),
     "granitemoehybrid": (["input_linear.weight", "output_linear.weight"], "layer"),
     "aria_text": (["experts.fc1.weight", "experts.fc2.weight"], "router"),
+    # born fused: the same [E, H, 2I] parameters in 4.57 and 5.18, but only 5.18's experts are is_transposed; its
+    # router is a TopKRouter in 4.57 too, so its LoRA is one on the parameter router.weight
+    "gpt_oss": (["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "router.weight"),
 }
+# extra variants of a STACKED type: name -> target_parameters added to the experts'
+STACKED_EXTRA = {"gpt_oss": {"expert biases": ["gate_up_proj_bias", "down_proj_bias"]}}
 # model types transformers 4.57 lacks: their legacy adapters are written by hand
 BY_HAND = {"laguna", "exaone_moe", "minimax_m2", "glm4_moe_lite"}
 DEFAULT_TYPES = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3", "glm4_moe", "jamba", "phimoe", "laguna"]
@@ -131,10 +136,13 @@ def variants(names, router):
     return out
 
 
-def stacked_variants(params, router):
-    """A type whose 4.x experts are stacked parameters: its experts' LoRA is a target_parameters one."""
+def stacked_variants(params, router, extra=None):
+    """A type whose 4.x experts are stacked parameters: its experts' LoRA is a target_parameters one; so is its
+    router's when ROUTER names a parameter."""
     attn = ["q_proj", "v_proj"]
     base = {"r": 4, "lora_alpha": 8}
+    on_router = ({**base, "target_parameters": params + [router]} if router.endswith(".weight")
+                 else {**base, "target_modules": [router], "target_parameters": params})
     return {
         "attention": ({**base, "target_modules": attn + ["o_proj"]}, "float32", False),
         "experts": ({**base, "target_parameters": params}, "float32", False),
@@ -143,12 +151,14 @@ def stacked_variants(params, router):
                    False),
         "all-linear": ({**base, "target_modules": "all-linear", "target_parameters": params}, "float32", False),
         "modules_to_save": ({**base, "target_parameters": params, "modules_to_save": ["lm_head"]}, "float32", False),
-        "router": ({**base, "target_modules": [router], "target_parameters": params}, "float32", False),
+        "router": (on_router, "float32", False),
         "float16": ({**base, "target_modules": attn, "target_parameters": params}, "float16", False),
         "bfloat16": ({**base, "target_modules": attn, "target_parameters": params, "use_rslora": True}, "bfloat16",
                      False),
         ".bin": ({**base, "target_parameters": params}, "float32", True),
         "dora experts": ({**base, "target_parameters": params, "use_dora": True}, "float32", False),
+        **{name: ({**base, "target_parameters": params + more}, "float32", False)
+           for name, more in (extra or {}).items()},
     }
 
 
@@ -203,6 +213,27 @@ def delta(w, A, B):
 WEIGHT_READ_DIRECTLY = (".mamba.dt_proj", ".mlp.router.classifier")
 
 
+_REGISTERED = {}
+
+
+def wrapped_parameter(module, cfg, base_dir, base):
+    """The base tensor a LoRA module's factors adapt: MODULE.weight, or for PEFT's ParamWrappers nested around one
+    module (gpt_oss's experts: one per targeted parameter, each around the one before, the parameter the module
+    registers first innermost) the one at the depth MODULE's trailing base_layers tell."""
+    holder, depth = module, 0
+    while holder.endswith(".base_layer"):
+        holder, depth = holder[:-len(".base_layer")], depth + 1
+    if base_dir not in _REGISTERED:
+        from transformers import AutoConfig
+        with torch.device("meta"):
+            model = quiet(AutoModelForCausalLM.from_config, AutoConfig.from_pretrained(base_dir))
+        _REGISTERED[base_dir] = [k for k, _ in model.named_parameters()]
+    targets = cfg.get("target_parameters") or []
+    held = [k for k in _REGISTERED[base_dir] if k.rpartition(".")[0] == holder and k in base
+            and any(k == t or k.endswith("." + t) for t in targets)]
+    return held[len(held) - 1 - depth] if held and depth < len(held) else module + ".weight"
+
+
 def truth(base_dir, adapter_dir):
     """Logits of the legacy adapter merged into the legacy weights in float64, loaded through transformers 5."""
     cfg = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))
@@ -218,16 +249,17 @@ def truth(base_dir, adapter_dir):
         B = lora[k.replace("lora_A", "lora_B")]
         r = pattern_value(cfg.get("rank_pattern"), module, cfg["r"])
         alpha = pattern_value(cfg.get("alpha_pattern"), module, cfg["lora_alpha"])
-        if r * (base[module + ".weight"].shape[0] if base[module + ".weight"].dim() == 3 else 1) != A.shape[0]:
+        name = wrapped_parameter(module, cfg, base_dir, base)
+        if r * (base[name].shape[0] if base[name].dim() == 3 else 1) != A.shape[0]:
             raise RuntimeError(f"{module}: rank {r} from the config, {A.shape[0]} in the tensors")
         s = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
-        w = base[module + ".weight"] + s * delta(base[module + ".weight"], A, B)
+        w = base[name] + s * delta(base[name], A, B)
         m = lora.get(prefix + module + ".lora_magnitude_vector")
         if m is None:
             m = lora.get(prefix + module + ".lora_magnitude_vector.weight")
         if m is not None:
             w = (m / torch.linalg.norm(w, dim=1))[:, None] * w
-        base[module + ".weight"] = w
+        base[name] = w
         bias = lora.get(k.replace("lora_A.weight", "lora_B.bias"))
         if bias is not None:
             if module + ".bias" not in base:
@@ -490,7 +522,7 @@ def main():
             quiet(model.save_pretrained, base_dir)
         try:
             if t in STACKED:
-                table = stacked_variants(*STACKED[t])
+                table = stacked_variants(*STACKED[t], STACKED_EXTRA.get(t))
             else:
                 table = variants(*(FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)))
             ref = logits(load(base_dir))

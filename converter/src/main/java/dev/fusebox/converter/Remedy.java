@@ -6,5 +6,7 @@ package dev.fusebox.converter;
  */
 public enum Remedy {
     /** A conversion rule file of the user's own, for a family the bundled rules do not know. */
-    RULE_FILE
+    RULE_FILE,
+    /** The layout to convert to, for an input whose own layout its contents cannot tell. */
+    TARGET_LAYOUT
 }

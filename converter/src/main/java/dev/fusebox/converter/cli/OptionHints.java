@@ -11,6 +11,7 @@ final class OptionHints {
     static String of(Remedy remedy) {
         return switch (remedy) {
             case RULE_FILE -> " (or name one with --rules FILE)";
+            case TARGET_LAYOUT -> " (with --to v5 or --to legacy)";
         };
     }
 }

@@ -45,6 +45,9 @@ public final class AdapterPlanner {
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
         LoraRoles roles = roles(adapter, base, book, tensors);
+        if (roles.rules().bornFused()) {
+            return BornFusedExperts.plan(adapter, config, tensors, roles, base, to, dtype);
+        }
         Optional<AdapterPlan> renamedStacked = renamedStackedParameters(adapter, config, tensors, roles, base, to,
                 dtype);
         if (renamedStacked.isPresent()) {
@@ -95,29 +98,7 @@ public final class AdapterPlanner {
         if (path.isEmpty()) {
             return Optional.empty();
         }
-        refuseBornFused(adapter, path.get(), book);
         return Optional.of(BaseModel.open(path.get(), book));
-    }
-
-    /**
-     * Refuses an adapter of a born-fused family (gpt_oss) with what that means for adapters: the names are the same
-     * in every transformers version, but a LoRA on its experts made on 4.x holds A and B as 4.x's ParamWrapper
-     * swapped them (4.x's GptOssExperts has no is_transposed, 5.x's has), which Fusebox does not convert.
-     */
-    private static void refuseBornFused(Checkpoint adapter, Path base, RuleBook book) throws FuseboxException {
-        String type;
-        try (Checkpoint c = Checkpoint.open(base, book)) {
-            type = c.modelType();
-        }
-        Optional<RuleSet> rules = book.forModelType(type);
-        if (rules.isPresent() && rules.get().bornFused()) {
-            throw new FuseboxException(Problem.UNSUPPORTED, adapter.location(), "cannot convert: its base " + base
-                    + " is a " + type + " model, which is born fused (same names in every transformers version), and "
-                    + "Fusebox converts no adapter of a born-fused family. An adapter made on transformers 5 needs no "
-                    + "conversion; one made on 4.x with LoRA on the experts (target_parameters) holds their A and B "
-                    + "transposed against what transformers 5 reads (4.x's experts have no is_transposed), and PEFT "
-                    + "0.21 on transformers 5 refuses it (size mismatch).");
-        }
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
@@ -45,7 +46,8 @@ public record BaseModel(Path location, Optional<ModelConfig> config, String mode
                 v5.put(s.key(), s);
             }
             Set<String> legacyKeys = new HashSet<>();
-            if (legacy) {
+            boolean bornFused = book.forModelType(base.modelType()).map(RuleSet::bornFused).orElse(false);
+            if (legacy || bornFused) {
                 legacyKeys.addAll(base.tensors().keySet());
             } else if (base.layout() == Layout.V5) {
                 Planner.plan(base, book, Optional.of(Layout.LEGACY)).targetSpecs().forEach(t -> legacyKeys.add(t.key()));

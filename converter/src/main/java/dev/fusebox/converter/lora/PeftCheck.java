@@ -249,6 +249,31 @@ final class PeftCheck {
                 : verdict(List.of("It finds no target at all: " + why + "."), List.of(), List.of());
     }
 
+    /** A 4.x LoRA pair on a born-fused family's stacked experts; {@code fits} whether v5's factors have its shapes. */
+    record Transposed(LoraPair pair, boolean fits) {
+    }
+
+    /**
+     * What PEFT 0.21 does with a 4.x adapter of a born-fused family (gpt_oss) with LoRA on its stacked experts: the
+     * names are v5's too, but v5's experts say is_transposed, so its ParamWrapper expects each factor of the other
+     * shape. Where the shapes differ, loading the state dict raises a size mismatch (measured: "copying a param with
+     * shape [16, 192] …, the shape in current model is [16, 64]"); where a parameter is square per expert, they
+     * fit, and each expert's update is read transposed.
+     */
+    static PeftVerdict bornFused(String modelType, List<Transposed> pairs) {
+        String why = "transformers 5 marks " + modelType + "'s experts is_transposed and 4.x does not, so " + PEFT
+                + "'s ParamWrapper makes their A [E·r, in] and B [out, r·E] where the 4.x one made A [E·r, out] and "
+                + "B [in, r·E]";
+        Optional<Transposed> misfit = pairs.stream().filter(t -> !t.fits()).findFirst();
+        if (misfit.isPresent()) {
+            LoraPair p = misfit.get().pair();
+            return verdict(List.of("Loading its state dict raises a size mismatch (" + p.a().key() + " is "
+                    + p.a().shape() + "): " + why + "."), List.of(), List.of());
+        }
+        return verdict(List.of(), List.of("Each expert's LoRA update would be read transposed: " + why + ", and "
+                + "its experts' parameters are square per expert, so the shapes fit."), List.of());
+    }
+
     private static PeftVerdict verdict(List<String> refusals, List<String> wrongs, List<String> notes) {
         if (!refusals.isEmpty()) {
             List<String> all = new ArrayList<>(refusals);

@@ -28,8 +28,6 @@ import java.util.Set;
  */
 final class RenamedStackedToLegacy {
 
-    private static final String WRAPPED = ".base_layer";
-
     private RenamedStackedToLegacy() {
     }
 
@@ -44,12 +42,8 @@ final class RenamedStackedToLegacy {
         Map<String, String> legacyModule = new LinkedHashMap<>();
         Map<String, String> legacyParameter = new LinkedHashMap<>();
         for (String module : tensors.pairs().keySet()) {
-            String holder = module;
-            int depth = 0;
-            while (holder.endsWith(WRAPPED)) {
-                holder = holder.substring(0, holder.length() - WRAPPED.length());
-                depth++;
-            }
+            NestedWrapper wrapper = NestedWrapper.of(module);
+            String holder = wrapper.holder();
             if (!LoraRoles.leaf(holder).equals("experts")) {
                 continue;
             }
@@ -60,12 +54,13 @@ final class RenamedStackedToLegacy {
                     held.add(p);
                 }
             }
-            if (depth >= held.size()) {
-                throw new FuseboxException(Problem.INVALID_CONFIG, file, module, "it is " + (depth + 1) + " wrappers "
-                        + "deep around " + holder + ", but target_parameters names only " + held.size() + " of its "
-                        + "parameters " + order.get());
+            Optional<String> parameter = wrapper.parameter(held);
+            if (parameter.isEmpty()) {
+                throw new FuseboxException(Problem.INVALID_CONFIG, file, module, "it is " + (wrapper.depth() + 1)
+                        + " wrappers deep around " + holder + ", but target_parameters names only " + held.size()
+                        + " of its parameters " + order.get());
             }
-            String v5 = holder + "." + held.get(held.size() - 1 - depth);
+            String v5 = holder + "." + parameter.get();
             String weight = roles.renamed(v5, false);
             if (!weight.endsWith(".weight")) {
                 throw new FuseboxException(Problem.UNSUPPORTED, file, module, "the " + roles.rules().family()

@@ -107,7 +107,7 @@ final class RenamedStackedToV5 {
             if (v5 != null) {
                 String holder = v5.substring(0, v5.lastIndexOf('.'));
                 List<String> held = byHolder.get(holder);
-                written = holder + ".base_layer".repeat(held.size() - 1 - held.indexOf(LoraRoles.leaf(v5)));
+                written = NestedWrapper.module(holder, held, LoraRoles.leaf(v5));
             }
             int rank = PeftPatterns.rank(config, module);
             double alpha = PeftPatterns.alpha(config, module);

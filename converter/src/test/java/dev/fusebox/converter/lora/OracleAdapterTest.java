@@ -7,7 +7,6 @@ import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.tensor.Dtype;
-import dev.fusebox.converter.tensor.FloatCodec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -262,26 +261,7 @@ class OracleAdapterTest {
                 StoredTensor b = legacy.tensor(layer + renamed[0] + "lora_B.weight").orElseThrow();
                 StoredTensor a5 = written.tensor(layer + renamed[1] + "lora_A.weight").orElseThrow();
                 StoredTensor b5 = written.tensor(layer + renamed[1] + "lora_B.weight").orElseThrow();
-                long experts = a.shape().dim(0) / rank;
-                long in = b.shape().dim(0);
-                long out = a.shape().dim(1);
-                assertThat(a5.shape().dims()).containsExactly(experts * rank, in);
-                assertThat(b5.shape().dims()).containsExactly(out, rank * experts);
-                for (long e = 0; e < experts; e++) {
-                    for (long i = 0; i < in; i++) {
-                        for (long o = 0; o < out; o++) {
-                            double want = 0;
-                            double got = 0;
-                            for (long k = 0; k < rank; k++) {
-                                want += value(b, i * rank * experts + k * experts + e)
-                                        * value(a, (e * rank + k) * out + o);
-                                got += value(a5, (e * rank + k) * in + i)
-                                        * value(b5, o * rank * experts + k * experts + e);
-                            }
-                            assertThat(got).isEqualTo(want);
-                        }
-                    }
-                }
+                TransposedDeltas.assertSame(a, b, a5, b5, rank);
             }
         }
         Path back = tmp.resolve("back");
@@ -319,25 +299,6 @@ class OracleAdapterTest {
         assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
                 .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
         assertThat(c.plan().peftCheck().outcome()).isEqualTo(c.peft()).isEqualTo(PeftVerdict.Outcome.LOADS_EXACTLY);
-    }
-
-    @Test
-    void aGptOssAdapterMadeOnTransformers4IsRefusedSinceItsExpertFactorsAreTransposedOnV5() throws Exception {
-        // made by PEFT 0.21 on transformers 4.57: gate_up's A is [E·r, 2I] there, [E·r, H] on 5.18, which refused it
-        OracleCase c = OracleCase.open("gpt_oss", "experts_4x", tmp);
-        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
-        assertThat(c.row().get("peft_detail").asText()).contains("shape torch.Size([16, 192]) from checkpoint")
-                .contains("torch.Size([16, 64])");
-        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> {
-            assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
-            assertThat(e.getMessage()).contains("is a gpt_oss model, which is born fused").contains("Fusebox "
-                    + "converts no adapter of a born-fused family").contains("PEFT 0.21 on transformers 5 refuses it "
-                    + "(size mismatch)");
-        });
-    }
-
-    private static double value(StoredTensor t, long index) throws FuseboxException {
-        return FloatCodec.get(t.data(), t.dtype(), index);
     }
 
     private static List<String> strings(JsonNode array) {
