@@ -2,7 +2,8 @@
 # Creates (once) the Python environment fixtures/ is rebuilt in: transformers 5.17.0, pinned by
 # tools/requirements-fixtures.txt (the version fixtures/ was made with and that its saved configs name), over the
 # oracle environment (tools/setup-python-oracle.sh), which supplies torch, PEFT and the rest; prints its python.
-# The environment goes to tools/.venv/fixtures (ignored by git) unless FIXTURES_VENV names another place.
+# The environment goes to tools/.venv/fixtures (ignored by git) unless FIXTURES_VENV names another place. pip's own
+# configuration decides the index (see tools/setup-python-oracle.sh).
 set -e
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 V=${FIXTURES_VENV:-$HERE/.venv/fixtures}
@@ -16,9 +17,7 @@ if [ "$(own 2>/dev/null)" != "$(pinned)" ]; then
   rm -rf "$V"
   mkdir -p "$(dirname "$V")"
   python3 -m venv "$V" >/dev/null
-  # shellcheck source=tools/pip-index.sh
-  . "$HERE/pip-index.sh"
-  "$V/bin/pip" install -q --no-deps "${PIP_INDEX_ARGS[@]}" -r "$REQUIREMENTS" >"$V.log" 2>&1 || { echo "see $V.log" >&2; exit 3; }
+  "$V/bin/pip" install -q --no-deps -r "$REQUIREMENTS" >"$V.log" 2>&1 || { echo "see $V.log" >&2; exit 3; }
   LOCAL=$("$V/bin/python" -c "import site; print(site.getsitepackages()[0])")
   echo "$SITE" > "$LOCAL/zz_oracle.pth"
 fi

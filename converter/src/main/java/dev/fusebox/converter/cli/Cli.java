@@ -2,6 +2,7 @@ package dev.fusebox.converter.cli;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.TerminalText;
+import dev.fusebox.converter.rules.RunawayPatternException;
 import picocli.CommandLine;
 import picocli.CommandLine.HelpCommand;
 
@@ -45,11 +46,12 @@ public final class Cli {
             int code = BAD_INPUT;
             if (ex instanceof FuseboxException fe) {
                 err.println("fusebox: " + sentence(fe.getMessage() + fe.remedy().map(OptionHints::of).orElse("")));
-            } else if (ex instanceof IllegalArgumentException iae) {
-                // Checks in forward, lora, convert and plan that a user's input may still trip (a rule file planning a
-                // target twice, an odd block size) report this way until each is a FuseboxException.
-                err.println("fusebox: " + sentence(iae.getMessage()));
+            } else if (ex instanceof RunawayPatternException runaway) {
+                // A rule's pattern that gave up on a key, thrown from deep in key matching: the rule file's fault.
+                err.println("fusebox: " + sentence(runaway.getMessage()));
             } else {
+                // An IllegalArgumentException too: the engine reports every input's fault as a FuseboxException, so
+                // a broken precondition is Fusebox's own.
                 code = BUG;
                 err.println("fusebox: this is a bug in Fusebox, not a problem with the input: " + sentence(
                         ex.toString()) + (debug ? "" : " Run the command again with --debug for the stack trace"

@@ -2,6 +2,7 @@ package dev.fusebox.converter.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.plan.ConversionPlan;
@@ -26,7 +27,7 @@ final class AdapterPlans {
     static AdapterPlan assemble(Checkpoint adapter, String modelType, LoraRoles roles, String dtypeNote,
                                 List<PlannedTarget> targets, ObjectNode config, List<String> warnings,
                                 Map<String, TargetLora> lora, PeftVerdict verdict, Layout from, Layout to,
-                                boolean nothingToConvert) {
+                                boolean nothingToConvert) throws FuseboxException {
         ConversionPlan plan = new ConversionPlan(adapter.location(), modelType, roles.rules() + dtypeNote, from, to,
                 adapter.specs(), targets, Checkpoint.ADAPTER_WEIGHTS,
                 Map.of(Checkpoint.ADAPTER_CONFIG, pythonJson(config)), warnings, List.of());

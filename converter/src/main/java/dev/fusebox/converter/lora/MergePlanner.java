@@ -119,7 +119,7 @@ public final class MergePlanner {
     }
 
     /** A plan that writes every tensor as it is, for merging without changing the layout. */
-    private static ConversionPlan identity(Checkpoint base, Layout layout) {
+    private static ConversionPlan identity(Checkpoint base, Layout layout) throws FuseboxException {
         List<PlannedTarget> targets = new ArrayList<>();
         for (TensorSpec s : base.specs()) {
             targets.add(new PlannedTarget(s, List.of(), new CopyRecipe(Assembly.of(s).placements())));

@@ -43,6 +43,11 @@ record BlockScales(int rows, int columns) {
      * dequantization derives the block from the grid, so a partial block would be scaled as another size).
      */
     void check(Path file, TensorSpec weight, TensorSpec scale, boolean dequantizing) throws FuseboxException {
+        if (weight.shape().rank() < 2) {
+            throw new FuseboxException(Problem.SHAPE_MISMATCH, file, weight.key(), "it has the block scale '"
+                    + scale.key() + "', but its shape " + weight.shape() + " has no two axes for blocks of "
+                    + "weight_block_size " + this + " to tile");
+        }
         Shape expected = scaleShape(weight.shape());
         if (!scale.shape().equals(expected)) {
             throw new FuseboxException(Problem.SHAPE_MISMATCH, file, scale.key(), "its shape is " + scale.shape()

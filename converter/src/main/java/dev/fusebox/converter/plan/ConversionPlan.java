@@ -1,5 +1,7 @@
 package dev.fusebox.converter.plan;
 
+import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.tensor.TensorSpec;
 
@@ -18,6 +20,9 @@ import java.util.Optional;
  * answers both "what feeds this target" and "where does this source go". Immutable.
  */
 public final class ConversionPlan {
+
+    /** The header entry of a safetensors file that holds its metadata, not a tensor. */
+    private static final String RESERVED_KEY = "__metadata__";
 
     private final Path source;
     private final String modelType;
@@ -43,9 +48,11 @@ public final class ConversionPlan {
      * @param to            the layout the plan writes
      * @param sourceTensors every tensor of the source, in its order
      * @param targets       every tensor to write, in writing order
+     * @throws FuseboxException when two targets share a key, or one takes the name safetensors reserves: rules and
+     *                          adapters decide the keys, so that is the input's doing
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
-                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets) {
+                          List<TensorSpec> sourceTensors, List<PlannedTarget> targets) throws FuseboxException {
         this(source, modelType, rules, from, to, sourceTensors, targets, "model.safetensors", Map.of());
     }
 
@@ -59,7 +66,7 @@ public final class ConversionPlan {
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
-                          Map<String, String> generatedFiles) {
+                          Map<String, String> generatedFiles) throws FuseboxException {
         this(source, modelType, rules, from, to, sourceTensors, targets, weightsName, generatedFiles, List.of(),
                 List.of());
     }
@@ -73,7 +80,8 @@ public final class ConversionPlan {
      */
     public ConversionPlan(Path source, String modelType, String rules, Layout from, Layout to,
                           List<TensorSpec> sourceTensors, List<PlannedTarget> targets, String weightsName,
-                          Map<String, String> generatedFiles, List<String> warnings, List<Path> otherInputs) {
+                          Map<String, String> generatedFiles, List<String> warnings, List<Path> otherInputs)
+            throws FuseboxException {
         this.warnings = List.copyOf(warnings);
         this.otherInputs = List.copyOf(otherInputs);
         if (!weightsName.endsWith(".safetensors") || weightsName.contains("/")) {
@@ -91,11 +99,24 @@ public final class ConversionPlan {
         this.targets = List.copyOf(targets);
         Map<String, PlannedTarget> t = HashMap.newHashMap(this.targets.size());
         for (PlannedTarget target : this.targets) {
-            if (t.put(target.key(), target) != null) {
-                throw new IllegalArgumentException("the target key " + target.key() + " is planned twice");
+            if (target.key().equals(RESERVED_KEY)) {
+                throw new FuseboxException(Problem.KEY_COLLISION, source, madeFrom(target), "it "
+                        + "would be written as '" + RESERVED_KEY + "', the name safetensors keeps for the file's "
+                        + "metadata, so no tensor can have it; rename it to another key");
+            }
+            PlannedTarget before = t.put(target.key(), target);
+            if (before != null) {
+                throw new FuseboxException(Problem.KEY_COLLISION, source, target.key(), "two tensors would be "
+                        + "written under this key (from '" + madeFrom(before) + "' and from '"
+                        + madeFrom(target) + "'); each key of the output must be made once");
             }
         }
         this.byTarget = Collections.unmodifiableMap(t);
+    }
+
+    /** The source key a target is made from first (its own key when it reads none). */
+    private static String madeFrom(PlannedTarget target) {
+        return target.sources().isEmpty() ? target.key() : target.sources().getFirst().key();
     }
 
     /** Where each source goes, by source key, in target order. */

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.plan;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -392,8 +393,14 @@ public final class Planner {
         }
 
         private BlockScales requireBlock(TensorSpec scale) throws FuseboxException {
-            Optional<List<Integer>> b = quantization.filter(QuantizationConfig::fineGrainedFp8)
-                    .flatMap(QuantizationConfig::weightBlockSize);
+            Optional<QuantizationConfig> fp8 = quantization.filter(QuantizationConfig::fineGrainedFp8);
+            Optional<List<Integer>> b = fp8.flatMap(QuantizationConfig::weightBlockSize);
+            JsonNode given = fp8.map(q -> q.raw().get("weight_block_size")).orElse(null);
+            if (b.isEmpty() && given != null && !given.isNull()) {
+                throw new FuseboxException(Problem.INVALID_CONFIG, file, scale.key(), "it is an FP8 block scale, "
+                        + "but config.json's quantization_config.weight_block_size is " + given + ", not two "
+                        + "positive whole numbers [rows, columns], so the blocks it scales are unknown");
+            }
             if (b.isEmpty()) {
                 throw new FuseboxException(Problem.UNSUPPORTED, file, scale.key(), "it is an FP8 block scale, but "
                         + "config.json's quantization_config " + (quantization.isEmpty() ? "is missing"

@@ -153,10 +153,13 @@ final class RuleFileReader {
             for (int i = 0; i < ops.size(); i++) {
                 operations.add(operation(file, origin, ops.get(i), where + ".operations[" + i + "]"));
             }
-            return node.has("v5_shape")
+            Converter converter = node.has("v5_shape")
                     ? Converter.shapeTold(sources, targets, operations,
                     configShape(file, origin, node.get("v5_shape"), where + ".v5_shape"))
                     : new Converter(sources, targets, operations);
+            // Its reverse is built when converting back; any rule it breaks is this file's, said now.
+            converter.reversed();
+            return converter;
         } catch (IllegalArgumentException e) {
             throw error(file, origin, where + ": " + e.getMessage());
         }

@@ -213,7 +213,7 @@ class PlanExecutorTest {
                 }));
     }
 
-    private ConversionPlan computedPlan(Checkpoint c, PlannedTarget computed) {
+    private ConversionPlan computedPlan(Checkpoint c, PlannedTarget computed) throws FuseboxException {
         TensorSpec norm = c.tensor("model.norm.weight").orElseThrow().spec();
         PlannedTarget copy = new PlannedTarget(norm, List.of(), new CopyRecipe(Assembly.of(norm).placements()));
         return new ConversionPlan(c.location(), "mixtral", "test", Layout.LEGACY, Layout.V5, c.specs(),

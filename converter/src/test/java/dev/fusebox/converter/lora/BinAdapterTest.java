@@ -25,8 +25,8 @@ class BinAdapterTest {
     /** The hostile reader's test files (made by real torch; see make_bin_files.py there). */
     private static final String TORCHZIP = "/dev/fusebox/converter/torchzip/";
 
-    /** What the hostile files' payloads would create if they ever ran. */
-    private static final Path MARKER = Path.of("/tmp/fusebox-PWNED");
+    /** What the hostile files' payloads would create if they ever ran (as in HostileTorchZipTest). */
+    private static final Path MARKER = Path.of("target/fusebox-PWNED");
 
     @TempDir
     Path tmp;

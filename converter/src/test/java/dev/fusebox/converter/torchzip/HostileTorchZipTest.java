@@ -29,7 +29,11 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  */
 class HostileTorchZipTest {
 
-    static final Path MARKER = Path.of("/tmp/fusebox-PWNED");
+    /**
+     * What the torch-written payloads create if they ever run: a path relative to the working directory, which
+     * Maven makes the module's, so inside the build (make_bin_files.py writes the same string into them).
+     */
+    static final Path MARKER = Path.of("target/fusebox-PWNED");
     static final long[] TWO = {2};
     static final long[] ONE = {1};
 
@@ -52,6 +56,17 @@ class HostileTorchZipTest {
     void filesWrittenByTorchThatFuseboxMustNotReadAreRefused(String name, Problem problem, String words) {
         assertRefused(resource(name), problem, words);
         assertThat(MARKER).doesNotExist();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("payloads")
+    void eachPayloadWouldCreateTheMarkerTheRefusalTestsLookFor(String name) throws Exception {
+        String stored = new String(Files.readAllBytes(resource(name)), StandardCharsets.ISO_8859_1);
+        assertThat(stored).contains(MARKER.toString());
+    }
+
+    static Stream<String> payloads() {
+        return Stream.of("os-system.bin", "builtins-eval.bin", "exec-in-tensor-args.bin");
     }
 
     static byte[] floats(int n) {

@@ -20,7 +20,7 @@ Files the reader must refuse:
   legacy-format.bin                torch.save(..., _use_new_zipfile_serialization=False), the pre-1.6 format
   big-endian.bin                   variants.bin with its byteorder record saying "big"
   deflated.bin                     variants.bin with every entry compressed (DEFLATED)
-  os-system.bin                    a state dict whose value pickles as os.system("touch PWNED") (GLOBAL + REDUCE)
+  os-system.bin                    a state dict whose value pickles as os.system("touch target/fusebox-PWNED") (GLOBAL + REDUCE)
   builtins-eval.bin                a value whose __reduce__ returns (eval, ("...",))
   exec-in-tensor-args.bin          a tensor-rebuild call whose backward hooks are an exec payload
 """
@@ -38,7 +38,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[7]
 FIXTURE = ROOT / "fixtures/mixtral-tiny/legacy-lora-attn_experts/adapter_model.safetensors"
 BASE = ROOT / "fixtures/mixtral-tiny/legacy-base/model.safetensors"
-MARKER = "/tmp/fusebox-PWNED"
+# What a payload that ran would create: relative, so inside the build wherever it runs (Maven runs the reader's
+# tests in converter/, so converter/target/fusebox-PWNED, where HostileTorchZipTest and BinAdapterTest look).
+MARKER = "target/fusebox-PWNED"
 
 
 def save(obj, name, **kwargs):

@@ -53,11 +53,11 @@ class JobTest {
     @Test
     void aFailureBecomesTheEnginesSentence() {
         job.start("x", (progress, cancel) -> {
-            throw new FuseboxException(Problem.IO_ERROR, java.nio.file.Path.of("/tmp/a.safetensors"), "disk full");
+            throw new FuseboxException(Problem.IO_ERROR, java.nio.file.Path.of("out/a.safetensors"), "disk full");
         }, results::add, failures::add);
-        assertThat(failures).containsExactly("/tmp/a.safetensors: disk full.");
+        assertThat(failures).containsExactly("out/a.safetensors: disk full.");
         assertThat(job.getState()).isEqualTo(Job.State.FAILED);
-        assertThat(job.failureProperty().get()).isEqualTo("/tmp/a.safetensors: disk full.");
+        assertThat(job.failureProperty().get()).isEqualTo("out/a.safetensors: disk full.");
     }
 
     @Test
