@@ -2,6 +2,7 @@
 
     $FUSEBOX_ORACLE_PYTHON tools/make_fp8_moe_fixture.py OUT_DIR
     $FUSEBOX_ORACLE_PYTHON tools/make_fp8_moe_fixture.py --check-dense DENSE_DIR LEGACY_DIR
+    $FUSEBOX_ORACLE_PYTHON tools/make_fp8_moe_fixture.py --statistics FILE.safetensors KEY...
 
 (FUSEBOX_ORACLE_PYTHON: a Python with torch and transformers 5.18.) Writes into OUT_DIR:
   legacy/        a tiny Qwen3-MoE (hidden 64, expert intermediate 96, 4 experts, 1 layer) saved by
@@ -18,7 +19,10 @@
                  every FP8 weight with its scales to bfloat16 before fusing the experts).
 Each load must report no missing, unexpected or mismatched keys. With --check-dense, DENSE_DIR (what
 `fusebox convert --dequantize LEGACY_DIR DENSE_DIR` wrote) must load with no missing or unexpected keys and no
-quantizer, and give exactly the logits of LEGACY_DIR loaded on CPU; exits 1 when it does not. A dev-time tool: the product and
+quantizer, and give exactly the logits of LEGACY_DIR loaded on CPU; exits 1 when it does not. With --statistics, prints for each KEY (an F8_E4M3 weight of FILE with its
+KEY_scale_inv, or X.weight with X.weight_scale_inv) the min, max, mean and std (Bessel's correction, as
+torch.std) of the weight as transformers' Fp8Dequantize makes it, in float32 (figures the app's statistics of
+the dequantized weight are tested against). A dev-time tool: the product and
 `./fusebox test` stay pure Java; the test resources hold its output.
 """
 import json
@@ -30,7 +34,7 @@ from safetensors.torch import load_file, save_file
 
 import transformers
 from transformers import AutoModelForCausalLM, FineGrainedFP8Config, Qwen3MoeConfig, Qwen3MoeForCausalLM
-from transformers.integrations.finegrained_fp8 import Fp8Quantize
+from transformers.integrations.finegrained_fp8 import Fp8Dequantize, Fp8Quantize
 from transformers.quantizers.quantizer_finegrained_fp8 import FineGrainedFP8HfQuantizer
 
 BLOCK = [32, 16]
@@ -102,9 +106,28 @@ def check_dense(dense, legacy):
     return 0 if same and not problems and not quantized else 1
 
 
+def scale_key(key):
+    return key[: -len(".weight")] + ".weight_scale_inv" if key.endswith(".weight") else key + "_scale_inv"
+
+
+def statistics(file, keys):
+    tensors = load_file(file)
+    dequantize = Fp8Dequantize(FineGrainedFP8HfQuantizer(FineGrainedFP8Config(weight_block_size=BLOCK)))
+    for key in keys:
+        weight = tensors[key]
+        assert weight.dtype == torch.float8_e4m3fn, (key, weight.dtype)
+        values = dequantize._dequantize_one(weight, tensors[scale_key(key)], torch.float32).double()
+        print(key, list(weight.shape), "min %r max %r mean %r std %r" % (values.min().item(), values.max().item(),
+                                                                         values.mean().item(), values.std().item()))
+    print("transformers", transformers.__version__, "torch", torch.__version__)
+
+
 def main():
     if sys.argv[1] == "--check-dense":
         sys.exit(check_dense(sys.argv[2], sys.argv[3]))
+    if sys.argv[1] == "--statistics":
+        statistics(sys.argv[2], sys.argv[3:])
+        return
     out = sys.argv[1]
     legacy = os.path.join(out, "legacy")
     os.makedirs(legacy, exist_ok=True)

@@ -19,9 +19,16 @@ path, minimax_m2's on Mixtral's w1/w2/w3) into legacy-adapter/, merges it into t
 qwen3_moe's expert count as num_local_experts, which 4.x does not read (it would build its default 128 experts), so
 the adapter is made on a copy of the config that names it num_experts too; the module names are the file's.
 
+With --dora OUT MODEL_TYPE it makes, of OUT/MODEL_TYPE/legacy-base, a DoRA adapter with the real PEFT 0.21 on
+transformers 5.18 (r 4, alpha 8, use_dora, q/k/v/o_proj, lora_A and lora_B seeded non-zero, and each magnitude
+its initial ||W + scale B A|| per output row times a seeded 1 + 0.3 N(0, 1), so that DoRA differs from LoRA), saved
+by PEFT's save_pretrained into dora-adapter/, and writes dora-reference.json: the logits of PEFT's own unmerged
+forward pass (DoraLinearVariant) over the base in float64, for each of input_ids.
+
 Dev-time only; needs torch and transformers 5.18, and the legacy world's python in FUSEBOX_LEGACY_PYTHON:
     FUSEBOX_LEGACY_PYTHON=... $FUSEBOX_ORACLE_PYTHON tools/reference-forward.py \
         converter/src/test/resources/dev/fusebox/converter/forward [MODEL_TYPE...]
+    $FUSEBOX_ORACLE_PYTHON tools/reference-forward.py --dora converter/src/test/resources/dev/fusebox/converter/forward qwen3_moe
 """
 import importlib.util
 import json
@@ -251,7 +258,43 @@ def merged(folder, work):
                                                 experts_implementation="eager").eval()
 
 
+DORA = {"r": 4, "lora_alpha": 8, "use_dora": True, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}
+
+
+def make_dora(out, model_type):
+    """A DoRA adapter of the family's tiny model by PEFT on transformers 5.18, and PEFT's float64 logits with it."""
+    import peft
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    folder = out / model_type
+    adapter = folder / "dora-adapter"
+    base = AutoModelForCausalLM.from_pretrained(folder / "legacy-base", dtype=torch.float32,
+                                                attn_implementation="eager", experts_implementation="eager")
+    torch.manual_seed(3000 + seed_of(model_type))
+    model = get_peft_model(base, LoraConfig(init_lora_weights=False, **DORA))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_magnitude_vector" in name:
+                p.mul_(1.0 + 0.3 * torch.randn_like(p))
+    shutil.rmtree(adapter, ignore_errors=True)
+    model.save_pretrained(adapter)
+    (adapter / "README.md").unlink(missing_ok=True)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "../legacy-base"
+    (adapter / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    base = AutoModelForCausalLM.from_pretrained(folder / "legacy-base", dtype=torch.float64,
+                                                attn_implementation="eager", experts_implementation="eager")
+    loaded = PeftModel.from_pretrained(base, adapter).double().eval()
+    assert any("lora.dora" in repr(m) for m in loaded.modules()), "PEFT did not apply DoRA"
+    (folder / "dora-reference.json").write_text(json.dumps(
+        {"transformers": transformers.__version__, "torch": torch.__version__, "peft": peft.__version__,
+         "input_ids": SEQUENCES, "dora": run(loaded)}))
+
+
 def main():
+    if sys.argv[1] == "--dora":
+        make_dora(Path(sys.argv[2]), sys.argv[3])
+        return
     out = Path(sys.argv[1])
     types = sys.argv[2:] or list(MODELS)
     references = {}

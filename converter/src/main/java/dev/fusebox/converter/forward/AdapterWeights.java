@@ -13,6 +13,7 @@ import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
 
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
@@ -21,20 +22,28 @@ import java.util.Set;
 /**
  * A PEFT LoRA adapter as the forward pass applies it: its lora_A / lora_B pairs by the module name PEFT gives
  * them (sorted as {@link AdapterTensors} sorts them for conversion), with rank and scale from the config as PEFT
- * reads it ({@link PeftPatterns}: r, lora_alpha, use_rslora, rank_pattern, alpha_pattern). The weights claim the
- * modules they have; a pair no module claims means the adapter does not fit the base.
+ * reads it ({@link PeftPatterns}: r, lora_alpha, use_rslora, rank_pattern, alpha_pattern), and with use_dora each
+ * linear module's DoRA magnitude. The weights claim the modules they have; a pair no module claims means the
+ * adapter does not fit the base.
  */
 final class AdapterWeights {
+
+    /** The key ending PEFT saves a DoRA magnitude under ({@code lora_magnitude_vector.default.weight} in memory). */
+    private static final String MAGNITUDE = ".lora_magnitude_vector";
 
     private final Checkpoint adapter;
     private final AdapterConfig config;
     private final Map<String, LoraPair> pairs;
+    /** DoRA's magnitude of each module, by module name (with use_dora, one for every pair). */
+    private final Map<String, TensorSpec> magnitudes;
     private final Set<String> claimed = new HashSet<>();
 
-    private AdapterWeights(Checkpoint adapter, AdapterConfig config, Map<String, LoraPair> pairs) {
+    private AdapterWeights(Checkpoint adapter, AdapterConfig config, Map<String, LoraPair> pairs,
+                           Map<String, TensorSpec> magnitudes) {
         this.adapter = adapter;
         this.config = config;
         this.pairs = pairs;
+        this.magnitudes = magnitudes;
     }
 
     static AdapterWeights of(Checkpoint adapter) throws FuseboxException {
@@ -48,18 +57,35 @@ final class AdapterWeights {
             throw new FuseboxException(Problem.UNSUPPORTED, config.file(),
                     "is a " + config.peftType() + " adapter, and the forward pass applies LoRA only");
         }
-        if (config.useDora()) {
-            throw new FuseboxException(Problem.UNSUPPORTED, config.file(),
-                    "sets use_dora, and the forward pass applies plain LoRA only");
-        }
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
-        if (!tensors.others().isEmpty()) {
-            TensorSpec other = tensors.others().getFirst();
-            throw new FuseboxException(Problem.UNSUPPORTED, stored(adapter, other).file().path(), other.key(),
-                    "is not a lora_A or lora_B weight of a linear layer or expert parameter, which is all the "
-                            + "forward pass applies");
+        Map<String, TensorSpec> magnitudes = new HashMap<>();
+        for (TensorSpec other : tensors.others()) {
+            String key = other.key();
+            if (!config.useDora() || !key.endsWith(MAGNITUDE)) {
+                throw new FuseboxException(Problem.UNSUPPORTED, stored(adapter, other).file().path(), key,
+                        "is not a lora_A or lora_B weight of a linear layer or expert parameter"
+                                + (config.useDora() ? " nor a DoRA magnitude" : "")
+                                + ", which is all the forward pass applies");
+            }
+            magnitudes.put(key.substring(AdapterTensors.PREFIX.length(), key.length() - MAGNITUDE.length()), other);
         }
-        return new AdapterWeights(adapter, config, tensors.pairs());
+        if (config.useDora()) {
+            for (LoraPair p : tensors.pairs().values()) {
+                if (!magnitudes.containsKey(p.module())) {
+                    throw new FuseboxException(Problem.MISSING_TENSOR, stored(adapter, p.a()).file().path(),
+                            AdapterTensors.PREFIX + p.module() + MAGNITUDE, "adapter_config.json sets use_dora, so "
+                            + "every LoRA module has a DoRA magnitude, but this one is missing");
+                }
+            }
+            for (Map.Entry<String, TensorSpec> m : magnitudes.entrySet()) {
+                if (!tensors.pairs().containsKey(m.getKey())) {
+                    throw new FuseboxException(Problem.INVALID_ADAPTER, stored(adapter, m.getValue()).file().path(),
+                            m.getValue().key(), "it is a DoRA magnitude, but the adapter has no LoRA factors for "
+                            + m.getKey());
+                }
+            }
+        }
+        return new AdapterWeights(adapter, config, tensors.pairs(), magnitudes);
     }
 
     private static StoredTensor stored(Checkpoint adapter, TensorSpec spec) {
@@ -96,7 +122,21 @@ final class AdapterWeights {
         expect(a, Shape.of(stacked, in), module, rank, experts);
         expect(b, Shape.of(out, stacked), module, rank, experts);
         float scale = (float) PeftPatterns.scale(config.useRslora(), rank, alpha);
-        return Optional.of(new LoraFactors(module, a, b, rank, experts, in, out, scale));
+        Optional<StoredTensor> magnitude = Optional.ofNullable(magnitudes.get(module)).map(m -> stored(adapter, m));
+        if (magnitude.isPresent()) {
+            if (experts != 1 || !patternKey.equals(module)) {
+                throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "sets use_dora, and PEFT's "
+                        + "ParamWrapper (which holds " + patternKey + "'s LoRA) raises \"lora.ParamWrapper does not "
+                        + "work with use_dora=True.\"; DoRA on a parameter has no form PEFT loads");
+            }
+            StoredTensor m = magnitude.get();
+            if (!m.shape().equals(Shape.of(out)) || !m.dtype().decodable()) {
+                throw new FuseboxException(Problem.SHAPE_MISMATCH, m.file().path(), m.key(), "is " + m.dtype().name()
+                        + " " + m.shape() + ", but DoRA's magnitude of the base's '" + module + "' is one float per "
+                        + "output row, " + Shape.of(out));
+            }
+        }
+        return Optional.of(new LoraFactors(module, a, b, rank, experts, in, out, scale, magnitude));
     }
 
     /** Fails on the first pair no module of the base claimed. */

@@ -5,6 +5,7 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.tensor.FloatCodec;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 
 /**
  * The lora_A / lora_B pair of one adapted module or parameter, checked against the shapes the base implies and
@@ -12,15 +13,22 @@ import java.lang.foreign.MemorySegment;
  * A [E·r, in] is expert-major (row e·r + k), B [out, r·E] rank-major (column k·E + e), and expert e's update is
  * {@code scale · B[:, :, e] @ A[e]} with A viewed [E, r, in] and B viewed [out, r, E].
  *
- * @param rank   rank per expert (the config's r, or its rank_pattern value)
- * @param module the module name PEFT gives it, for messages
+ * @param rank      rank per expert (the config's r, or its rank_pattern value)
+ * @param module    the module name PEFT gives it, for messages
+ * @param magnitude DoRA's magnitude vector [out] (a plain linear layer only: PEFT's ParamWrapper has no DoRA)
  */
 record LoraFactors(String module, StoredTensor a, StoredTensor b, int rank, int experts, int in, int out,
-                   float scale) {
+                   float scale, Optional<StoredTensor> magnitude) {
 
-    /** The update of a plain linear layer or a 2-D parameter. */
-    LoraDelta whole() throws FuseboxException {
-        return expert(0, 0, out);
+    /** The update of a plain linear layer or a 2-D parameter over its base {@code weight} [out, in]. */
+    LoraDelta whole(WeightMatrix weight) throws FuseboxException {
+        LoraDelta plain = expert(0, 0, out);
+        if (magnitude.isEmpty()) {
+            return plain;
+        }
+        float[] m = new float[out];
+        FloatCodec.decode(magnitude.get().data(), magnitude.get().dtype(), 0, m, 0, out);
+        return plain.withMagnitude(m, weight, magnitude.get().byteSize());
     }
 
     /** Expert {@code e}'s update, for output rows {@code [outFrom, outFrom + outCount)} (one half of gate_up). */

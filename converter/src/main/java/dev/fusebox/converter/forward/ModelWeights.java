@@ -348,10 +348,11 @@ public abstract sealed class ModelWeights permits LegacyWeights, V5Weights {
                 rows, cols);
     }
 
-    /** A 2-D weight with the plain LoRA update of {@code module}, if the adapter has one. */
+    /** A 2-D weight with the LoRA (or DoRA) update of {@code module}, if the adapter has one. */
     final Linear linear(String key, String module) throws FuseboxException {
         Optional<LoraFactors> f = lora(module);
-        return new Linear(matrix(key), f.isPresent() ? Optional.of(f.get().whole()) : Optional.empty());
+        WeightMatrix weight = matrix(key);
+        return new Linear(weight, f.isPresent() ? Optional.of(f.get().whole(weight)) : Optional.empty());
     }
 
     private WeightMatrix vector(String key) throws FuseboxException {

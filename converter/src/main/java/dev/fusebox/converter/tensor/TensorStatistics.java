@@ -6,7 +6,6 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.StringJoiner;
@@ -133,7 +132,8 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
     public static TensorStatistics compute(ByteRanges data, Dtype dtype, Shape shape, long[] leading,
                                            Settings settings, ProgressListener progress, Cancellation cancel)
             throws FuseboxException {
-        return compute(data, dtype, shape, Slice.of(shape, leading), settings, progress, cancel);
+        return compute(decoded(data, dtype), dtype.byteSize(), shape, Slice.of(shape, leading), settings, progress,
+                cancel);
     }
 
     /**
@@ -143,25 +143,41 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
     public static TensorStatistics computeWhole(ByteRanges data, Dtype dtype, Shape shape, Settings settings,
                                                 ProgressListener progress, Cancellation cancel)
             throws FuseboxException {
-        return compute(data, dtype, shape, Slice.whole(shape), settings, progress, cancel);
+        return compute(decoded(data, dtype), dtype.byteSize(), shape, Slice.whole(shape), settings, progress, cancel);
     }
 
-    private static TensorStatistics compute(ByteRanges data, Dtype dtype, Shape shape, Slice slice,
-                                            Settings settings, ProgressListener progress, Cancellation cancel)
-            throws FuseboxException {
+    /**
+     * The statistics of values read from elsewhere than one tensor's bytes (an FP8 weight dequantized with its
+     * scales), progress counted as {@code elementBytes} read per element.
+     *
+     * @param whole the heat map of the whole tensor (as {@link #computeWhole}) instead of the slice {@code leading}
+     */
+    public static TensorStatistics compute(FloatValues values, int elementBytes, Shape shape, long[] leading,
+                                           boolean whole, Settings settings, ProgressListener progress,
+                                           Cancellation cancel) throws FuseboxException {
+        return compute(values, elementBytes, shape, whole ? Slice.whole(shape) : Slice.of(shape, leading), settings,
+                progress, cancel);
+    }
+
+    private static FloatValues decoded(ByteRanges data, Dtype dtype) throws FuseboxException {
         if (!dtype.decodable()) {
             throw new FuseboxException(Problem.UNSUPPORTED, null,
                     dtype.torchName() + " tensors have no float statistics in Fusebox");
         }
-        long count = shape.elementCount();
-        long bytes = shape.byteSize(dtype);
-        long total = Math.addExact(Math.multiplyExact(bytes, 2),
-                Math.multiplyExact(slice.elements(), dtype.byteSize()));
-        Meter meter = new Meter(total, dtype.byteSize(), progress, cancel);
+        return FloatValues.decoded(data, dtype);
+    }
 
-        Moments m = moments(data, dtype, count, meter);
-        Histogram histogram = histogram(data, dtype, count, m, settings.bins(), meter);
-        HeatMap heatMap = heatMap(data, dtype, slice, settings.heatMapCells(), meter);
+    private static TensorStatistics compute(FloatValues data, int elementBytes, Shape shape, Slice slice,
+                                            Settings settings, ProgressListener progress, Cancellation cancel)
+            throws FuseboxException {
+        long count = shape.elementCount();
+        long bytes = Math.multiplyExact(count, elementBytes);
+        long total = Math.addExact(Math.multiplyExact(bytes, 2), Math.multiplyExact(slice.elements(), elementBytes));
+        Meter meter = new Meter(total, elementBytes, progress, cancel);
+
+        Moments m = moments(data, count, meter);
+        Histogram histogram = histogram(data, count, m, settings.bins(), meter);
+        HeatMap heatMap = heatMap(data, slice, settings.heatMapCells(), meter);
         double min = m.finite == 0 ? Double.NaN : m.min;
         double max = m.finite == 0 ? Double.NaN : m.max;
         double mean = m.finite == 0 ? Double.NaN : m.mean;
@@ -169,12 +185,12 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         return new TensorStatistics(count, m.nan, m.inf, min, max, mean, std, histogram, heatMap);
     }
 
-    private static Moments moments(ByteRanges data, Dtype dtype, long count, Meter meter) throws FuseboxException {
+    private static Moments moments(FloatValues data, long count, Meter meter) throws FuseboxException {
         Moments total = new Moments();
         float[] buf = new float[(int) Math.min(CHUNK, Math.max(count, 1))];
         for (long at = 0; at < count; at += CHUNK) {
             int n = (int) Math.min(CHUNK, count - at);
-            decode(data, dtype, at, buf, n);
+            data.read(at, buf, n);
             Moments chunk = new Moments();
             for (int i = 0; i < n; i++) {
                 chunk.add(buf[i]);
@@ -185,7 +201,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         return total;
     }
 
-    private static Histogram histogram(ByteRanges data, Dtype dtype, long count, Moments m, int bins, Meter meter)
+    private static Histogram histogram(FloatValues data, long count, Moments m, int bins, Meter meter)
             throws FuseboxException {
         long[] counts = new long[bins];
         if (m.finite == 0) {
@@ -196,7 +212,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         float[] buf = new float[(int) Math.min(CHUNK, count)];
         for (long at = 0; at < count; at += CHUNK) {
             int n = (int) Math.min(CHUNK, count - at);
-            decode(data, dtype, at, buf, n);
+            data.read(at, buf, n);
             for (int i = 0; i < n; i++) {
                 float v = buf[i];
                 if (Float.isFinite(v)) {
@@ -209,7 +225,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
         return new Histogram(m.min, m.max, counts);
     }
 
-    private static HeatMap heatMap(ByteRanges data, Dtype dtype, Slice slice, int maxCells, Meter meter)
+    private static HeatMap heatMap(FloatValues data, Slice slice, int maxCells, Meter meter)
             throws FuseboxException {
         int rows = (int) Math.min(maxCells, Math.max(slice.rows(), 1));
         int cols = (int) Math.min(maxCells, Math.max(slice.cols(), 1));
@@ -221,7 +237,7 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
             long rowStart = Math.addExact(slice.start(), Math.multiplyExact(r, slice.cols()));
             for (long c0 = 0; c0 < slice.cols(); c0 += buf.length) {
                 int n = (int) Math.min(buf.length, slice.cols() - c0);
-                decode(data, dtype, rowStart + c0, buf, n);
+                data.read(rowStart + c0, buf, n);
                 for (int i = 0; i < n; i++) {
                     float v = buf[i];
                     if (Float.isFinite(v)) {
@@ -238,13 +254,6 @@ public record TensorStatistics(long count, long nanCount, long infCount, double 
             values[i] = counts[i] == 0 ? Float.NaN : (float) (sums[i] / counts[i]);
         }
         return new HeatMap(slice.describe(), slice.rows(), slice.cols(), rows, cols, values);
-    }
-
-    /** Decodes {@code n} elements from element {@code first} into {@code buf}, reading only their bytes. */
-    private static void decode(ByteRanges data, Dtype dtype, long first, float[] buf, int n) throws FuseboxException {
-        int size = dtype.byteSize();
-        MemorySegment chunk = data.read(Math.multiplyExact(first, size), Math.multiplyExact((long) n, size));
-        FloatCodec.decode(chunk, dtype, 0, buf, 0, n);
     }
 
     /** The 2-D slice a heat map shows: the last two dimensions at fixed leading indices. */

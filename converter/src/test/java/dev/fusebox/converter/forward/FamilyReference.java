@@ -37,6 +37,21 @@ record FamilyReference(String modelType, Path folder, JsonNode root) {
         return folder.resolve("legacy-adapter");
     }
 
+    /** A DoRA adapter of the model's attention, made by PEFT 0.21 on transformers 5.18. */
+    Path doraAdapter() {
+        return folder.resolve("dora-adapter");
+    }
+
+    /** The logits of PEFT's own forward pass with {@link #doraAdapter()}, in float64 (dora-reference.json). */
+    double[][] doraLogits(int sequence) {
+        try {
+            JsonNode dora = new ObjectMapper().readTree(folder.resolve("dora-reference.json").toFile());
+            return matrix(dora.get("dora").get(sequence).get("logits"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     int sequences() {
         return root.get("input_ids").size();
     }

@@ -6,11 +6,13 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.convert.PlannedTensors;
 import dev.fusebox.converter.plan.ComputedRecipe;
+import dev.fusebox.converter.plan.ConversionPlan;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.converter.tensor.BlockScaledFp8;
 import dev.fusebox.converter.tensor.ByteRanges;
 import dev.fusebox.converter.tensor.TensorStatistics;
 import dev.fusebox.viewmodel.browse.TreeRow;
@@ -158,13 +160,20 @@ public final class TensorDetailViewModel {
         through.flatMap(p -> p.plan().target(r.path())).ifPresent(t -> out.add(new Fact("From",
                 sourcesText(t))));
         facts.setAll(out);
-        boolean decodable = spec.dtype().decodable();
-        boolean readable = r.stored().isPresent() || through.filter(ThroughPlan::readable).isPresent();
+        Optional<TreeRow> scale = Fp8Scales.of(r);
+        Optional<String> unfit = scale.flatMap(s -> BlockScaledFp8.unfit(spec, s.spec().orElseThrow()));
+        boolean decodable = spec.dtype().decodable() || scale.isPresent() && unfit.isEmpty();
+        boolean readable = r.stored().isPresent() ? scale.map(s -> s.stored().isPresent()).orElse(true)
+                : through.filter(ThroughPlan::readable).isPresent()
+                        && scale.map(s -> through.get().plan().target(s.path()).isPresent()).orElse(true);
+        String dequantized = scale.map(s -> "Statistics are of the dequantized weight: each F8_E4M3 value times "
+                + "its block's scale (" + s.name() + "), in float32, as transformers dequantizes it. ").orElse("");
         statisticsAvailable.set(readable && decodable);
-        statisticsNote.set(!decodable ? spec.dtype().torchName() + " tensors have no float statistics."
-                : r.stored().isPresent() ? "Statistics read every value in the background."
-                : readable ? "Statistics read its sources through the conversion's plan, as Convert would write it; "
-                        + "nothing is written."
+        statisticsNote.set(unfit.isPresent() ? "No dequantized values: " + unfit.get() + "."
+                : !decodable ? spec.dtype().torchName() + " tensors have no float statistics."
+                : r.stored().isPresent() ? dequantized + "Statistics read every value in the background."
+                : readable ? dequantized + "Statistics read its sources through the conversion's plan, as Convert "
+                        + "would write it; nothing is written."
                 : through.isPresent() ? "Statistics need the tensor's bytes: this conversion merges other "
                         + "checkpoints, so convert first, then open the output."
                 : "Statistics need the tensor's bytes; convert first, then open the output.");
@@ -196,32 +205,58 @@ public final class TensorDetailViewModel {
         List<TensorPart> parts = TensorParts.of(plans, r.side(), r.path());
         Optional<StoredTensor> stored = r.stored();
         Optional<ThroughPlan> through = planFor(r);
+        Optional<TreeRow> scale = Fp8Scales.of(r);
         job.start("Statistics of " + spec.key(), (progress, cancel) -> {
             TensorStatistics s;
+            Optional<String> of;
             if (stored.isPresent()) {
-                s = statistics(stored.get()::data, spec, leading, whole, progress, cancel);
+                ByteRanges data = stored.get()::data;
+                Optional<BlockScaledFp8> values = scale.isEmpty() ? Optional.empty() : Optional.of(
+                        BlockScaledFp8.of(spec.key(), data, spec, scale.get().spec().orElseThrow(),
+                                scale.get().stored().orElseThrow().data()));
+                s = statistics(data, values, spec, leading, whole, progress, cancel);
+                of = values.map(v -> dequantizedText(scale.get(), v));
             } else {
-                try (PlannedTensors planned = new PlannedTensors(through.orElseThrow().source(),
-                        through.get().plan())) {
-                    s = statistics(ranges(planned, through.get().plan().target(spec.key()).orElseThrow()), spec,
-                            leading, whole, progress, cancel);
+                ConversionPlan plan = through.orElseThrow().plan();
+                try (PlannedTensors planned = new PlannedTensors(through.get().source(), plan)) {
+                    ByteRanges data = ranges(planned, plan.target(spec.key()).orElseThrow());
+                    Optional<BlockScaledFp8> values = Optional.empty();
+                    if (scale.isPresent()) {
+                        PlannedTarget scaleTarget = plan.target(scale.get().path()).orElseThrow();
+                        values = Optional.of(BlockScaledFp8.of(spec.key(), data, spec, scaleTarget.spec(),
+                                planned.read(scaleTarget.key(), 0, scaleTarget.byteSize())));
+                    }
+                    s = statistics(data, values, spec, leading, whole, progress, cancel);
+                    of = values.map(v -> dequantizedText(scale.get(), v));
                 }
             }
-            return new Computed(s, HeatMapLayout.of(s.heatMap(), spec.shape(), parts, leading, whole));
+            return new Computed(s, HeatMapLayout.of(s.heatMap(), spec.shape(), parts, leading, whole), of);
         }, this::show, failure -> statisticsNote.set(failure));
     }
 
-    /** Statistics and the heat map's layout, made together in the background. */
-    private record Computed(TensorStatistics statistics, HeatMapLayout layout) {
+    /**
+     * Statistics and the heat map's layout, made together in the background, and what values they are of when not
+     * the tensor's own ("dequantized: F8_E4M3 × weight_scale_inv, blocks [32, 16]").
+     */
+    private record Computed(TensorStatistics statistics, HeatMapLayout layout, Optional<String> of) {
     }
 
-    private static TensorStatistics statistics(ByteRanges data, TensorSpec spec, long[] leading, boolean whole,
+    private static String dequantizedText(TreeRow scale, BlockScaledFp8 values) {
+        return "the dequantized weight: F8_E4M3 × " + scale.name() + ", blocks " + values.block();
+    }
+
+    /** The statistics of the tensor's own values, or of {@code dequantized} ones where an FP8 weight has them. */
+    private static TensorStatistics statistics(ByteRanges data, Optional<BlockScaledFp8> dequantized,
+                                               TensorSpec spec, long[] leading, boolean whole,
                                                ProgressListener progress, Cancellation cancel)
             throws FuseboxException {
-        return whole ? TensorStatistics.computeWhole(data, spec.dtype(), spec.shape(),
-                TensorStatistics.Settings.DEFAULT, progress, cancel)
-                : TensorStatistics.compute(data, spec.dtype(), spec.shape(), leading,
-                TensorStatistics.Settings.DEFAULT, progress, cancel);
+        TensorStatistics.Settings settings = TensorStatistics.Settings.DEFAULT;
+        if (dequantized.isPresent()) {
+            return TensorStatistics.compute(dequantized.get(), spec.dtype().byteSize(), spec.shape(), leading,
+                    whole, settings, progress, cancel);
+        }
+        return whole ? TensorStatistics.computeWhole(data, spec.dtype(), spec.shape(), settings, progress, cancel)
+                : TensorStatistics.compute(data, spec.dtype(), spec.shape(), leading, settings, progress, cancel);
     }
 
     /**
@@ -246,12 +281,15 @@ public final class TensorDetailViewModel {
         double scale = s.heatMap().maxAbs();
         legend.set(new Legend(number(-scale), number(scale)));
         statistics.set(s);
-        statisticsFacts.setAll(
+        List<Fact> out = new ArrayList<>();
+        c.of().ifPresent(of -> out.add(new Fact("Of", of)));
+        out.addAll(List.of(
                 new Fact("Min", number(s.min())),
                 new Fact("Max", number(s.max())),
                 new Fact("Mean", number(s.mean())),
                 new Fact("Std", number(s.std())),
-                new Fact("NaN / ±inf", Sizes.count(s.nanCount()) + " / " + Sizes.count(s.infCount())));
+                new Fact("NaN / ±inf", Sizes.count(s.nanCount()) + " / " + Sizes.count(s.infCount()))));
+        statisticsFacts.setAll(out);
     }
 
     static String number(double v) {
