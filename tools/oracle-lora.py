@@ -1,14 +1,16 @@
 """Checks Fusebox's LoRA adapter conversion and its PEFT check against the real PEFT 0.21 on transformers 5.
 
-    ORACLE_PYTHON tools/oracle-lora.py [MODEL_TYPE ...] [--variants NAME,...] [--keep DIR] [--json FILE]
+    ORACLE_PYTHON tools/oracle-lora.py [MODEL_TYPE ...] [--variants NAME,...] [--jobs N] [--results DIR]
+        [--markdown FILE] [--json FILE] [--keep DIR] [--fixtures DIR] [--launcher]
+    ORACLE_PYTHON tools/oracle-lora.py --render --results DIR --markdown FILE
         (environment: FUSEBOX_LEGACY_PYTHON, a python with transformers 4.57 + PEFT 0.21, from
-         tools/setup-legacy-world.sh; without it every adapter is written by hand)
+         tools/setup-legacy-world.sh; without it every adapter is written by hand. JAVA_HOME, a JDK 25.)
 
-For each model type (default: a few covering each pattern of family) and each variant of adapter:
+For each model type (default: every bundled one transformers 5 has a CausalLM for) and each variant of adapter:
   1. a tiny base (tools/oracle-families.py's tiny_config), saved by transformers 5 in the legacy layout;
-  2. a legacy adapter of the variant, made by the real PEFT in the legacy world (tools/make-legacy-adapter.py) for
-     types transformers 4.57 has, else written by hand as PEFT writes it (keys, shapes, PEFT's own LoraConfig file);
-     every lora_B non-zero;
+  2. a legacy adapter of the variant, made by the real PEFT in the legacy world (tools/make-legacy-adapter.py, one
+     process a type) for types transformers 4.57 has, else written by hand as PEFT writes it (keys, shapes, PEFT's
+     own LoraConfig file); every lora_B non-zero;
   3. the truth: the legacy adapter merged into the legacy weights in float64 (W + s·B@A, DoRA's m·V/‖V‖ per row,
      lora_bias, modules_to_save), loaded through transformers 5;
   (a) PEFT 0.21 loading the legacy adapter as it is on the v5 model: exact (max |Δlogits| <= 1e-4 against the
@@ -18,6 +20,11 @@ For each model type (default: a few covering each pattern of family) and each va
       or Fusebox's refusal;
   (d) `fusebox convert OUT BACK --base BASE` back to legacy: byte-identical to the legacy adapter, or its own truth
       against the original truth.
+The Fusebox commands run through the CLI's own entry point in one JVM a process (tools/FuseboxBatch.java, on the
+jars `./fusebox` builds), or with --launcher each through ./fusebox. With --results each type's rows go to
+DIR/TYPE.json, replacing only that type's, and --markdown/--json then cover every type saved there: rerunning some
+types and writing the table again splices their rows in (--render writes it without running anything). In a
+--markdown file that has the BEGIN and END markers below, only the text between them is replaced.
 Prints one line per case and a summary; exits 1 when a row fails ((b) disagrees with (a), or (c)/(d) is off).
 A dev-time tool: it needs torch, transformers and PEFT; the product and `./fusebox test` stay pure Java.
 """
@@ -33,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 
 warnings.filterwarnings("ignore")
@@ -291,7 +299,34 @@ def peft_logits(base_dir, adapter_dir):
     return logits(pm.eval()), None
 
 
+class Batch:
+    """One JVM running every Fusebox command of this process through the CLI's own Cli.run (tools/FuseboxBatch.java),
+    instead of a JVM per command: the oracle makes about 55 calls a type, each ~0.7 s of start-up on its own."""
+
+    def __init__(self):
+        java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+        self.proc = subprocess.Popen(
+            [java, "-p", os.path.join(ROOT, "app", "target", "lib"), "--add-modules", "dev.fusebox.converter",
+             "--add-exports", "dev.fusebox.converter/dev.fusebox.converter.cli=ALL-UNNAMED",
+             os.path.join(ROOT, "tools", "FuseboxBatch.java")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
+
+    def run(self, args):
+        self.proc.stdin.write(json.dumps(list(args)) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"tools/FuseboxBatch.java ended (exit {self.proc.wait()}); rerun with --launcher")
+        answer = json.loads(line)
+        return answer["rc"], answer["out"], answer["err"]
+
+
+BATCH = None  # the Batch, started at the first call; None with --launcher
+
+
 def fusebox(*args):
+    if BATCH is not None:
+        return BATCH.run(args)
     run = subprocess.run([os.path.join(ROOT, "fusebox"), *args], capture_output=True, text=True)
     return run.returncode, run.stdout, run.stderr
 
@@ -474,8 +509,8 @@ def export(out, base_dir, legacy, row):
         json.dump({k: v.replace(work, "") if isinstance(v, str) else v for k, v in row.items()}, f, indent=1)
 
 
-def markdown(rows):
-    """The rows as docs/lora.md's table."""
+def table(rows):
+    """The rows as docs/lora.md's table, grouped by model type."""
     out = ["| model type | adapter | made by | PEFT 0.21 alone (max \\|Δlogits\\|) | plan's PEFT check | "
            "Fusebox's v5 adapter in PEFT | back to legacy |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -499,76 +534,238 @@ def markdown(rows):
     return "\n".join(out) + "\n"
 
 
+BEGIN = "<!-- tools/oracle-lora.py --markdown writes from here -->"
+END = "<!-- to here -->"
+
+
+def span(values):
+    """'lo–hi' of some numbers, as the table prints them."""
+    return f"{min(values):.2g}–{max(values):.2g}" if values else "-"
+
+
+def summary(rows, saved, without_causal_lm):
+    """What the rows add up to, in the words docs/lora.md uses."""
+    done = [r for r in rows if "skipped" not in r]
+    skipped = [r for r in rows if "skipped" in r]
+    count = lambda key, value: sum(r[key] == value for r in done)  # noqa: E731
+    wrong = [r for r in done if r["peft"] == "wrong"]
+    offs = [float(m.group(1)) for r in wrong if (m := re.match(r"off by ([\d.e+-]+)", r["peft_detail"]))]
+    effects = [float(r["effect"]) for r in done if r["effect"] != "-"]
+    exact = [r for r in done if r["fusebox"] == "exact"]
+    worst = max((float(r["fusebox_detail"]) for r in exact), default=0.0)
+    backs = [r.get("back", "-") for r in exact]
+    near = [float(b) for b in backs if re.fullmatch(r"[\d.e+-]+", b)]
+    refused = [r for r in done if r["fusebox"] == "refuses"]
+    reasons = {}
+    for r in refused:
+        m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
+        reason = m.group(1).strip() if m else r["fusebox_detail"][:80]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    failed = [r for r in rows if not r["ok"]]
+    dates = sorted({s["date"] for s in saved.values()}) if saved else []
+    seconds = [s["seconds"] for s in saved.values()] if saved else []
+    types = list(dict.fromkeys(r["type"] for r in rows))
+    lines = [
+        f"{len(types)} model types, {len(rows)} rows, {len(done)} compared, {len(skipped)} skipped; "
+        + (f"**{len(failed)} rows failed**: " + ", ".join(f"{r['type']} {r['variant']}" for r in failed) + "."
+           if failed else "**every row right**.")
+        + (f" Run {' and '.join(dates)}, {sum(seconds) / 60:.0f} min in all ({min(seconds)}–{max(seconds)} s a type)."
+           if seconds else ""),
+        "",
+        f"PEFT 0.21 alone loads {count('peft', 'exact')} of the {len(done)} legacy adapters exactly, refuses "
+        f"{count('peft', 'refuses')} and loads {len(wrong)} wrong, silently (by {span(offs)} in logits, against "
+        f"adapter effects of {span(effects)}). The PEFT check in `fusebox plan` says what PEFT did in "
+        f"{sum(r['plan'] == r['peft'] for r in done)} of the {len(done)}.",
+        "",
+        f"Fusebox converts {len(exact)} exactly (max |Δlogits| {worst:.1e}); {backs.count('bytes')} of them convert "
+        f"back byte for byte" + (f", {len(near)} within {max(near):.1e} of their own truth" if near else "")
+        + f"; {count('fusebox', 'nothing')} need no conversion. It refuses {len(refused)}"
+        + (": " + "; ".join(f"{reason} ({n})" for reason, n in sorted(reasons.items(), key=lambda x: -x[1]))
+           if reasons else "") + ".",
+    ]
+    if skipped:
+        why = {}
+        for r in skipped:
+            why[r["skipped"][:110]] = why.get(r["skipped"][:110], []) + [f"{r['type']} {r['variant']}"]
+        lines += ["", f"Skipped ({len(skipped)}): " + "; ".join(
+            f"{reason} ({len(cases)})" for reason, cases in sorted(why.items(), key=lambda x: -len(x[1]))) + "."]
+    if without_causal_lm:
+        lines += ["", "Bundled model types transformers 5.18 has no CausalLM for (not run): "
+                  + ", ".join(without_causal_lm) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path, rows, saved, without_causal_lm):
+    """The summary and the table, into PATH between BEGIN and END where it has both, else as the whole file."""
+    text = f"{BEGIN}\n\n{summary(rows, saved, without_causal_lm)}\n{table(rows)}\n{END}"
+    old = open(path).read() if os.path.exists(path) else ""
+    if BEGIN in old and END in old:
+        text = old[:old.index(BEGIN)] + text + old[old.index(END) + len(END):]
+    with open(path, "w") as f:
+        f.write(text if text.endswith("\n") else text + "\n")
+
+
+RULES = os.path.join(ROOT, "converter", "src", "main", "resources", "dev", "fusebox", "converter", "rules")
+
+
+def bundled_types():
+    """Every model type of the bundled rule files, in families.txt's order: (those transformers 5 has a CausalLM
+    for, those it has none for)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    types = []
+    with open(os.path.join(RULES, "families.txt")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                with open(os.path.join(RULES, line.strip())) as rule:
+                    types += json.load(rule)["model_types"]
+    return ([t for t in types if t in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES],
+            [t for t in types if t not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES])
+
+
+def run_type(t, a):
+    """Every chosen variant of model type t: its rows, each printed as it is done."""
+    rows = []
+    work = os.path.join(a.keep or tempfile.mkdtemp(prefix="oracle-lora-"), t)  # the folder's name is the type
+    base_dir = os.path.join(work, "base")
+    if not os.path.exists(os.path.join(base_dir, "config.json")):
+        torch.manual_seed(0)
+        config = families.tiny_config(t)
+        config.tie_word_embeddings = False  # a modules_to_save lm_head needs a weight of its own in the truth
+        model = quiet(AutoModelForCausalLM.from_config, config, dtype=torch.float32)
+        quiet(model.save_pretrained, base_dir)
+    try:
+        if t in STACKED:
+            table = stacked_variants(*STACKED[t], STACKED_EXTRA.get(t))
+        else:
+            table = variants(*(FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)))
+        ref = logits(load(base_dir))
+    except Exception as e:  # a type the oracle cannot make adapters for is a failed row, not the end of the run
+        row = {"type": t, "variant": "(all)", "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False}
+        print(f"{t:14} FAIL: {row['skipped']}", flush=True)
+        return [row]
+    wanted = a.variants.split(",") if a.variants else None
+    chosen = [(seed, name, spec) for seed, (name, spec) in enumerate(table.items()) if not wanted or name in wanted]
+    jobs = []
+    for seed, name, (kwargs, dtype, as_bin) in chosen:
+        shutil.rmtree(case_dir(work, name), ignore_errors=True)
+        os.makedirs(case_dir(work, name))
+        jobs.append({"base": base_dir, "out": os.path.join(case_dir(work, name), "legacy"), "config": kwargs,
+                     "dtype": dtype, "bin": as_bin, "seed": seed})
+    made = make_adapters(t, jobs)
+    for (seed, name, spec), job in zip(chosen, jobs):
+        try:
+            row = run_case(work, base_dir, ref, name, made[job["out"]])
+        except Skip as s:
+            row = {"type": t, "variant": name, "skipped": str(s), "ok": True}
+        except Exception as e:  # a broken case is a failed row, not the end of the run
+            row = {"type": t, "variant": name, "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False}
+        rows.append(row)
+        if a.fixtures and "skipped" not in row:
+            export(os.path.join(a.fixtures, t, os.path.basename(case_dir(work, name))), base_dir,
+                   os.path.join(case_dir(work, name), "legacy"), row)
+        if "skipped" in row:
+            print(f"{t:14} {name:20} {'skipped' if row['ok'] else 'FAIL'}: {row['skipped']}", flush=True)
+        else:
+            print(f"{t:14} {name:20} {'ok  ' if row['ok'] else 'FAIL'} [{row['made']}] effect {row['effect']}; "
+                  f"PEFT {row['peft']} ({row['peft_detail']}); plan {row['plan']}; fusebox {row['fusebox']} "
+                  f"({row['fusebox_detail'][:160]}); back {row.get('back', '-')}"
+                  + ("" if row["plan"] == row["peft"] else f"; plan says: {row['plan_detail'][:200]}"), flush=True)
+    if not a.keep:
+        shutil.rmtree(os.path.dirname(work), ignore_errors=True)
+    here = os.path.dirname(work) + "/"  # the rows name no folder of this machine's
+    return [{k: v.replace(here, "") if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+
+
+def save_type(results, t, rows, seconds):
+    """RESULTS/TYPE.json: one type's rows, so that a rerun of some types replaces only theirs."""
+    os.makedirs(results, exist_ok=True)
+    with open(os.path.join(results, t + ".json"), "w") as f:
+        json.dump({"type": t, "date": time.strftime("%Y-%m-%d", time.gmtime()), "seconds": round(seconds),
+                   "rows": rows}, f, indent=1)
+
+
+def load_results(results, order):
+    """Every type's saved rows under RESULTS, in the bundled types' order: (rows, {type: saved record})."""
+    saved = {}
+    for fn in sorted(os.listdir(results)):
+        if fn.endswith(".json"):
+            with open(os.path.join(results, fn)) as f:
+                record = json.load(f)
+            saved[record["type"]] = record
+    ranked = sorted(saved, key=lambda t: (order.index(t) if t in order else len(order), t))
+    return [r for t in ranked for r in saved[t]["rows"]], {t: saved[t] for t in ranked}
+
+
+def run_in_workers(types, a):
+    """Each type in a process of its own (this script on one type), a.jobs at a time; their rows land in
+    a.results. Returns how many of them failed to run."""
+    pending, running, broken = list(types), [], 0
+    passed = [f"--results={a.results}"] + [f"--{k}={v}" for k, v in (("variants", a.variants), ("keep", a.keep),
+                                                                       ("fixtures", a.fixtures)) if v]
+    passed += ["--launcher"] if a.launcher else []
+    while pending or running:
+        while pending and len(running) < a.jobs:
+            t = pending.pop(0)
+            running.append((t, subprocess.Popen([sys.executable, os.path.abspath(__file__), t, *passed, "--jobs", "1"],
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)))
+        time.sleep(0.5)
+        for t, proc in list(running):
+            if proc.poll() is not None:
+                out = proc.stdout.read()
+                print(out, end="", flush=True)
+                broken += not os.path.exists(os.path.join(a.results, t + ".json"))
+                running.remove((t, proc))
+    return broken
+
+
 def main():
+    global BATCH
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model_types", nargs="*")
+    ap.add_argument("model_types", nargs="*", help="default: every bundled model type transformers 5 has a CausalLM "
+                                                   "for")
     ap.add_argument("--variants", help="comma-separated variant names (default: all)")
     ap.add_argument("--keep", help="keep bases and adapters under this folder")
+    ap.add_argument("--results", help="write each type's rows to RESULTS/TYPE.json, replacing that type's only; the "
+                                      "table and --json then hold every type saved there")
+    ap.add_argument("--render", action="store_true", help="run nothing: write --markdown/--json from --results")
+    ap.add_argument("--jobs", type=int, default=1, help="model types run at once, each in a process of its own")
+    ap.add_argument("--launcher", action="store_true", help="call ./fusebox for every command (a JVM each) instead "
+                                                            "of one JVM running them all")
     ap.add_argument("--json", help="write the rows to this file")
-    ap.add_argument("--markdown", help="write the table (as in docs/lora.md) to this file")
+    ap.add_argument("--markdown", help="write the summary and the table to this file; in a file with the markers "
+                                       f"{BEGIN!r} and {END!r}, only between them")
     ap.add_argument("--fixtures", help="write each case's legacy adapter, the base's config.json and tensor list, and "
                                        "the row as test fixtures under this folder (TYPE/VARIANT/)")
     a = ap.parse_args()
-    rows = []
-    failed = 0
-    for t in a.model_types or DEFAULT_TYPES:
-        work = os.path.join(a.keep or tempfile.mkdtemp(prefix="oracle-lora-"), t)  # the folder's name is the type
-        base_dir = os.path.join(work, "base")
-        if not os.path.exists(os.path.join(base_dir, "config.json")):
-            torch.manual_seed(0)
-            config = families.tiny_config(t)
-            config.tie_word_embeddings = False  # a modules_to_save lm_head needs a weight of its own in the truth
-            model = quiet(AutoModelForCausalLM.from_config, config, dtype=torch.float32)
-            quiet(model.save_pretrained, base_dir)
-        try:
-            if t in STACKED:
-                table = stacked_variants(*STACKED[t], STACKED_EXTRA.get(t))
-            else:
-                table = variants(*(FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)))
-            ref = logits(load(base_dir))
-        except Exception as e:  # a type the oracle cannot make adapters for is a failed row, not the end of the run
-            rows.append({"type": t, "variant": "(all)", "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False})
-            failed += 1
-            print(f"{t:14} FAIL: {rows[-1]['skipped']}", flush=True)
-            continue
-        wanted = a.variants.split(",") if a.variants else None
-        chosen = [(seed, name, spec) for seed, (name, spec) in enumerate(table.items())
-                  if not wanted or name in wanted]
-        jobs = []
-        for seed, name, (kwargs, dtype, as_bin) in chosen:
-            shutil.rmtree(case_dir(work, name), ignore_errors=True)
-            os.makedirs(case_dir(work, name))
-            jobs.append({"base": base_dir, "out": os.path.join(case_dir(work, name), "legacy"), "config": kwargs,
-                         "dtype": dtype, "bin": as_bin, "seed": seed})
-        made = make_adapters(t, jobs)
-        for (seed, name, spec), job in zip(chosen, jobs):
-            try:
-                row = run_case(work, base_dir, ref, name, made[job["out"]])
-            except Skip as s:
-                row = {"type": t, "variant": name, "skipped": str(s), "ok": True}
-            except Exception as e:  # a broken case is a failed row, not the end of the run
-                row = {"type": t, "variant": name, "skipped": f"ERROR {type(e).__name__}: {e}"[:300], "ok": False}
-            rows.append(row)
-            failed += not row["ok"]
-            if a.fixtures and "skipped" not in row:
-                export(os.path.join(a.fixtures, t, os.path.basename(case_dir(work, name))), base_dir,
-                       os.path.join(case_dir(work, name), "legacy"), row)
-            if "skipped" in row:
-                print(f"{t:14} {name:20} {'skipped' if row['ok'] else 'FAIL'}: {row['skipped']}", flush=True)
-            else:
-                print(f"{t:14} {name:20} {'ok  ' if row['ok'] else 'FAIL'} [{row['made']}] effect {row['effect']}; "
-                      f"PEFT {row['peft']} ({row['peft_detail']}); plan {row['plan']}; fusebox {row['fusebox']} "
-                      f"({row['fusebox_detail'][:160]}); back {row.get('back', '-')}"
-                      + ("" if row["plan"] == row["peft"] else f"; plan says: {row['plan_detail'][:200]}"), flush=True)
-        if not a.keep:
-            shutil.rmtree(os.path.dirname(work), ignore_errors=True)
+    runnable, without_causal_lm = bundled_types()
+    if a.render and not a.results:
+        ap.error("--render needs --results")
+    types = [] if a.render else (a.model_types or runnable)
+    start = time.time()
+    rows, broken = [], 0
+    if a.jobs > 1 and len(types) > 1:
+        a.results = a.results or tempfile.mkdtemp(prefix="oracle-lora-results-")
+        broken = run_in_workers(types, a)
+    else:
+        if not a.launcher:
+            fusebox("--version")  # the launcher builds the jars when the sources are newer; the batch JVM uses them
+            BATCH = Batch()
+        for t in types:
+            began = time.time()
+            type_rows = run_type(t, a)
+            rows += type_rows
+            if a.results:
+                save_type(a.results, t, type_rows, time.time() - began)
+    saved = None
+    if a.results:
+        rows, saved = load_results(a.results, runnable + without_causal_lm)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=1)
     if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(markdown(rows))
-    print(f"{len(rows)} cases, {failed} failed")
+        write_markdown(a.markdown, rows, saved, without_causal_lm)
+    failed = sum(not r["ok"] for r in rows) + broken
+    print(f"{len(rows)} cases, {failed} failed ({time.time() - start:.0f} s)")
     return 1 if failed else 0
 
 
