@@ -168,7 +168,7 @@ final class BornFusedExperts {
 
     /** An adapter without LoRA on stacked experts means the same in both layouts: the plan copies it. */
     private static AdapterPlan copy(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles,
-                                    Optional<Dtype> dtype) {
+                                    Optional<Dtype> dtype) throws FuseboxException {
         List<PlannedTarget> targets = new ArrayList<>();
         for (TensorSpec s : adapter.specs()) {
             targets.add(Targets.copy(s.key(), s, dtype));
