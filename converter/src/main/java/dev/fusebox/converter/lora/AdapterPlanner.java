@@ -174,23 +174,27 @@ public final class AdapterPlanner {
                 + " such parameter" + (renamed.size() == 1 ? "" : "s") + "); " + (RenamedStackedToV5.converts(
                 roles.modelType()) ? "Fusebox converts such LoRA by renaming it"
                 + (RenamedStackedToV5.transposed(roles.modelType()) ? " and transposing its factors" : "")
-                + ", which carries neither LoRA on the router (v5 renames it or makes it a module PEFT cannot wrap), "
-                + "nor on other modules v5 renames, nor a rank or alpha pattern on it" : "Fusebox does not convert "
+                + ", which carries neither LoRA on other modules v5 renames, nor a rank or alpha pattern on it or on "
+                + "the router, nor a regex target_modules beside a router LoRA" : "Fusebox does not convert "
                 + "LoRA on a renamed stacked parameter of this family") + ". PEFT check (" + verdict.outcome().jsonName() + "): " + verdict.summary()
                 + " " + String.join(" ", verdict.reasons()));
-        // the router beside such experts is no Linear on v5 (aria_text's AriaTextTopKRouter): PEFT cannot wrap it
-        boolean routerBeside = others.values().stream().anyMatch(m -> Set.of("gate", "router")
-                .contains(LoraRoles.leaf(m)) && renamed.values().stream().anyMatch(v -> v.startsWith(
-                m.substring(0, Math.max(0, m.lastIndexOf('.'))) + ".experts.")));
-        if (!RenamedStackedToV5.converts(roles.modelType()) || routerBeside) {
+        // the router beside such experts is no Linear on v5 (a TopKRouter): its LoRA goes on the router's weight
+        Map<String, String> routersBeside = new LinkedHashMap<>();
+        others.forEach((legacy, v5) -> {
+            if (Set.of("gate", "router").contains(LoraRoles.leaf(v5)) && renamed.values().stream().anyMatch(v ->
+                    v.startsWith(v5.substring(0, Math.max(0, v5.lastIndexOf('.'))) + ".experts."))) {
+                routersBeside.put(legacy, v5);
+            }
+        });
+        if (!RenamedStackedToV5.converts(roles.modelType())) {
             throw refusal;
         }
         if (to.isPresent() && to.get() != Layout.V5) {
             throw new FuseboxException(Problem.ALREADY_CONVERTED, file, "is already a legacy adapter; nothing to "
                     + "convert");
         }
-        return Optional.of(RenamedStackedToV5.plan(adapter, config, tensors, roles, renamed, others, verdict, dtype,
-                refusal));
+        return Optional.of(RenamedStackedToV5.plan(adapter, config, tensors, roles, renamed, others, routersBeside,
+                verdict, dtype, refusal));
     }
 
     /**

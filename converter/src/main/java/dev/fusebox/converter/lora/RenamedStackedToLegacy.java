@@ -41,9 +41,16 @@ final class RenamedStackedToLegacy {
         Path file = adapter.location();
         Map<String, String> legacyModule = new LinkedHashMap<>();
         Map<String, String> legacyParameter = new LinkedHashMap<>();
+        Map<String, String> routers = new LinkedHashMap<>();
         for (String module : tensors.pairs().keySet()) {
             NestedWrapper wrapper = NestedWrapper.of(module);
             String holder = wrapper.holder();
+            if (Set.of("gate", "router").contains(LoraRoles.leaf(module))
+                    && config.targetParameters().contains(module + ".weight")) {
+                String weight = roles.renamed(module + ".weight", false);
+                routers.put(module, weight.substring(0, weight.length() - ".weight".length()));
+                continue;
+            }
             if (!LoraRoles.leaf(holder).equals("experts")) {
                 continue;
             }
@@ -72,7 +79,9 @@ final class RenamedStackedToLegacy {
         if (legacyModule.isEmpty()) {
             return Optional.empty();
         }
-        for (String module : legacyModule.keySet()) {
+        Set<String> patterned = new LinkedHashSet<>(legacyModule.keySet());
+        patterned.addAll(routers.keySet());
+        for (String module : patterned) {
             for (String pattern : union(config.rankPattern().keySet(), config.alphaPattern().keySet())) {
                 if (PeftPatterns.matches(config.file(), pattern, module)) {
                     throw new FuseboxException(Problem.UNSUPPORTED, config.file(), "its rank_pattern or alpha_pattern "
@@ -85,8 +94,10 @@ final class RenamedStackedToLegacy {
         List<PlannedTarget> targets = new ArrayList<>();
         Map<String, TargetLora> lora = new LinkedHashMap<>();
         for (LoraPair pair : tensors.pairs().values()) {
-            String written = legacyModule.getOrDefault(pair.module(), pair.module());
-            if (!roles.renamedToLegacy(written).equals(written) && !legacyModule.containsKey(pair.module())) {
+            String written = legacyModule.getOrDefault(pair.module(), routers.getOrDefault(pair.module(),
+                    pair.module()));
+            if (!roles.renamedToLegacy(written).equals(written) && !legacyModule.containsKey(pair.module())
+                    && !routers.containsKey(pair.module())) {
                 throw new FuseboxException(Problem.UNSUPPORTED, file, pair.module(), "the " + roles.rules().family()
                         + " rules rename it in 4.x, and Fusebox converts only the experts' LoRA of such an adapter");
             }
@@ -118,21 +129,40 @@ final class RenamedStackedToLegacy {
                 + "which PEFT 0.21 loads as it is; PEFT cannot write the legacy format back, Fusebox can.", List.of());
         String names = String.join(", ", new LinkedHashSet<>(legacyParameter.values().stream()
                 .map(w -> LoraRoles.leaf(w.substring(0, w.length() - ".weight".length())) + ".weight").toList()));
-        List<String> warnings = List.of(transposed ? "The experts' LoRA is written under the 4.x names of their "
+        List<String> warnings = new ArrayList<>();
+        warnings.add(transposed ? "The experts' LoRA is written under the 4.x names of their "
                 + "stacked parameters (" + names + ") with each factor the other one transposed expert by expert: "
                 + "4.x names them otherwise and does not mark them is_transposed, which makes PEFT swap the roles "
                 + "of A and B." : "The experts' LoRA is copied as it is under the 4.x names of their stacked "
                 + "parameters (" + names + "): 4.x names them otherwise, in the same layout.");
+        if (!routers.isEmpty()) {
+            warnings.add("The router's LoRA on its weight is copied as LoRA on the 4.x router module ("
+                    + String.join(", ", new LinkedHashSet<>(routers.values().stream().map(LoraRoles::leaf).toList()))
+                    + ", an nn.Linear there), named in full in target_modules.");
+        }
         return Optional.of(AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as "
-                + d.name()).orElse(""), targets, legacyConfig(config, legacyParameter), warnings, lora, verdict,
+                + d.name()).orElse(""), targets, legacyConfig(config, legacyParameter, routers), warnings, lora, verdict,
                 Layout.V5, Layout.LEGACY, false));
     }
 
-    /** The config with each target_parameters entry naming an experts parameter given its 4.x name. */
-    private static ObjectNode legacyConfig(AdapterConfig config, Map<String, String> legacyParameter) {
+    /**
+     * The config with each target_parameters entry naming an experts parameter given its 4.x name; each router's
+     * weight, named in full, is the router module, named in full, in target_modules instead.
+     */
+    private static ObjectNode legacyConfig(AdapterConfig config, Map<String, String> legacyParameter,
+                                           Map<String, String> routers) {
         ObjectNode c = config.raw();
+        if (!routers.isEmpty()) {
+            Set<String> modules = new LinkedHashSet<>(config.targetModules());
+            modules.addAll(routers.values());
+            ArrayNode tm = c.putArray("target_modules");
+            modules.forEach(tm::add);
+        }
         Set<String> out = new LinkedHashSet<>();
         for (String entry : config.targetParameters()) {
+            if (routers.containsKey(entry.substring(0, Math.max(0, entry.length() - ".weight".length())))) {
+                continue;
+            }
             int parts = entry.split("\\.", -1).length + 1;
             Set<String> names = new LinkedHashSet<>();
             for (Map.Entry<String, String> p : legacyParameter.entrySet()) {

@@ -63,20 +63,29 @@ final class RenamedStackedToV5 {
 
     /**
      * The plan: {@code renamed} maps each such module (legacy name) to its v5 parameter, {@code others} the
-     * adapter's other modules to their v5 names; {@code verdict} is what PEFT alone would do with the adapter.
-     * {@code refusal} is thrown for what a renaming cannot carry.
+     * adapter's other modules to their v5 names, of which {@code routers} are the routers beside those experts (an
+     * {@code nn.Linear} in 4.x, a TopKRouter on v5, whose LoRA PEFT 0.21 puts on its {@code weight} parameter when
+     * target_parameters names it: the same [r, in] and [out, r] factors, as ParamWrapper swaps nothing of a 2-D
+     * parameter); {@code verdict} is what PEFT alone would do with the adapter. {@code refusal} is thrown for what
+     * a renaming cannot carry.
      */
     static AdapterPlan plan(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles,
-                            Map<String, String> renamed, Map<String, String> others, PeftVerdict verdict,
-                            Optional<Dtype> dtype, FuseboxException refusal) throws FuseboxException {
+                            Map<String, String> renamed, Map<String, String> others, Map<String, String> routers,
+                            PeftVerdict verdict, Optional<Dtype> dtype, FuseboxException refusal)
+            throws FuseboxException {
         List<String> order = SAME_LAYOUT.get(roles.modelType()).parameters();
         boolean transposed = transposed(roles.modelType());
         for (Map.Entry<String, String> o : others.entrySet()) {
-            if (!o.getKey().equals(o.getValue())) {
+            if (!o.getKey().equals(o.getValue()) && !routers.containsKey(o.getKey())) {
                 throw refusal;
             }
         }
-        for (String module : renamed.keySet()) {
+        if (!routers.isEmpty() && config.targetModulesRegex().isPresent()) {
+            throw refusal;
+        }
+        Set<String> patterned = new LinkedHashSet<>(renamed.keySet());
+        patterned.addAll(routers.keySet());
+        for (String module : patterned) {
             for (String pattern : config.rankPattern().keySet()) {
                 if (PeftPatterns.matches(config.file(), pattern, module)) {
                     throw refusal;
@@ -103,7 +112,7 @@ final class RenamedStackedToV5 {
         for (LoraPair pair : tensors.pairs().values()) {
             String module = pair.module();
             String v5 = renamed.get(module);
-            String written = module;
+            String written = routers.getOrDefault(module, module);
             if (v5 != null) {
                 String holder = v5.substring(0, v5.lastIndexOf('.'));
                 List<String> held = byHolder.get(holder);
@@ -137,19 +146,36 @@ final class RenamedStackedToV5 {
                 + "and marks them is_transposed, which makes PEFT swap the roles of A and B." : " is copied as it "
                 + "is under the v5 experts' names: v5 renames these stacked parameters without changing their "
                 + "layout."));
+        if (!routers.isEmpty()) {
+            warnings.add("The router's LoRA on " + String.join(", ", new LinkedHashSet<>(routers.keySet().stream()
+                    .map(LoraRoles::leaf).toList())) + " is copied as LoRA on the v5 router's weight, named in full in "
+                    + "target_parameters: v5's router is a TopKRouter, which PEFT cannot wrap as a module.");
+        }
         return AdapterPlans.assemble(adapter, roles.modelType(), roles, dtype.map(d -> " as " + d.name())
-                .orElse(""), targets, v5Config(config, renamed, others), warnings, lora, verdict,
+                .orElse(""), targets, v5Config(config, renamed, others, routers), warnings, lora, verdict,
                 Layout.LEGACY, Layout.V5, false);
     }
 
     /**
      * The config with each target_parameters entry that names a renamed parameter (by full name or by suffix, as
      * PEFT matches them) replaced by its v5 name, in full or as many trailing parts; kept as well where it names
-     * another module's weight too (granitemoeshared's {@code shared_mlp.input_linear}, a Linear in both).
+     * another module's weight too (granitemoeshared's {@code shared_mlp.input_linear}, a Linear in both). Each
+     * router's weight is added by its full v5 name, and the target_modules entries that named only routers go.
      */
     private static ObjectNode v5Config(AdapterConfig config, Map<String, String> renamed,
-                                       Map<String, String> others) {
+                                       Map<String, String> others, Map<String, String> routers) {
         ObjectNode c = config.raw();
+        if (!routers.isEmpty()) {
+            ArrayNode modules = c.putArray("target_modules");
+            for (String entry : config.targetModules()) {
+                boolean kept = others.keySet().stream().filter(m -> !routers.containsKey(m))
+                        .anyMatch(m -> m.equals(entry) || m.endsWith("." + entry));
+                boolean router = routers.keySet().stream().anyMatch(m -> m.equals(entry) || m.endsWith("." + entry));
+                if (kept || !router) {
+                    modules.add(entry);
+                }
+            }
+        }
         Set<String> out = new LinkedHashSet<>();
         for (String entry : config.targetParameters()) {
             int parts = entry.split("\\.", -1).length - 1;
@@ -170,6 +196,7 @@ final class RenamedStackedToV5 {
             }
             out.addAll(names);
         }
+        routers.values().forEach(r -> out.add(r + ".weight"));
         ArrayNode tp = c.putArray("target_parameters");
         out.forEach(tp::add);
         return c;

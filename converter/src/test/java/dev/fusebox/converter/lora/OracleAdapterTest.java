@@ -1,6 +1,7 @@
 package dev.fusebox.converter.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
@@ -229,12 +230,43 @@ class OracleAdapterTest {
                 .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
         assertThat(strings(AdapterFixtures.json(back.resolve("adapter_config.json")).get("target_parameters")))
                 .containsExactly("input_linear.weight", "output_linear.weight");
-        OracleCase refused = OracleCase.open("granitemoe", "router", tmp);
-        assertThat(refused.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
-        assertThat(refused.row().get("peft_detail").asText()).contains("Target modules {'layer'} not found");
-        assertThatThrownBy(refused::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(
-                e.getMessage()).contains("PEFT check (refuses)").contains("nor model.layers.0.block_sparse_moe.router"
+    }
+
+    @Test
+    void aRouterLoraBesideGranitemoesStackedExpertsGoesOnTheV5RoutersWeightNamedInFull() throws Exception {
+        // 4.x's router.layer is an nn.Linear [E, H]; v5's router is a TopKRouter holding weight [E, H], which PEFT
+        // 0.21 wraps only through target_parameters, with the same [r, H] and [E, r] factors (a 2-D parameter)
+        OracleCase c = OracleCase.open("granitemoe", "router", tmp);
+        assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(c.row().get("peft_detail").asText()).contains("Target modules {'layer'} not found");
+        AdapterPlan plan = c.plan();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("nor model.layers.0.block_sparse_moe.router"
                 + ".layer, model.layers.1.block_sparse_moe.router.layer, which v5 renames too"));
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("gate_up_proj", "down_proj",
+                "model.layers.0.block_sparse_moe.router.weight", "model.layers.1.block_sparse_moe.router.weight");
+        Path v5 = tmp.resolve("v5");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        String layer = "base_model.model.model.layers.0.block_sparse_moe.";
+        try (Checkpoint legacy = Checkpoint.open(c.adapter()); Checkpoint written = Checkpoint.open(v5)) {
+            assertThat(written.tensors().keySet()).noneMatch(k -> k.contains("router.layer"));
+            for (String factor : List.of("lora_A.weight", "lora_B.weight")) {
+                assertThat(written.tensor(layer + "router." + factor).orElseThrow().data()
+                        .toArray(ValueLayout.JAVA_BYTE)).isEqualTo(legacy.tensor(layer + "router.layer." + factor)
+                        .orElseThrow().data().toArray(ValueLayout.JAVA_BYTE));
+            }
+        }
+        Path back = tmp.resolve("back");
+        AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
+        JsonNode config = AdapterFixtures.json(back.resolve("adapter_config.json"));
+        assertThat(strings(config.get("target_parameters"))).containsExactly("input_linear.weight",
+                "output_linear.weight");
+        assertThat(strings(config.get("target_modules"))).containsExactly("model.layers.0.block_sparse_moe.router"
+                + ".layer", "model.layers.1.block_sparse_moe.router.layer");
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
     }
 
     @Test
@@ -273,16 +305,45 @@ class OracleAdapterTest {
     }
 
     @Test
-    void anAriaRouterLoraBesideRenamedStackedParametersIsOnePeftRefusesOnTheV5TopKRouter() throws Exception {
+    void anAriaRouterLoraIsOnePeftRefusesOnTheV5TopKRouterAndFuseboxPutsOnItsWeight() throws Exception {
         OracleCase c = OracleCase.open("aria_text", "router", tmp);
         assertThat(c.peft()).isEqualTo(PeftVerdict.Outcome.REFUSES);
         assertThat(c.row().get("peft_detail").asText()).contains("AriaTextTopKRouter() is not supported");
-        assertThatThrownBy(c::plan).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage())
+        AdapterPlan plan = c.plan();
+        assertThat(plan.peftCheck().outcome()).isEqualTo(PeftVerdict.Outcome.REFUSES);
+        assertThat(plan.peftCheck().reasons()).anyMatch(r -> r.contains("Its LoRA on model.layers.0.mlp.router "
+                + "targets a TopKRouter module on the v5 model"));
+        assertThat(strings(plan.config().get("target_modules"))).isEmpty();
+        assertThat(strings(plan.config().get("target_parameters"))).containsExactly("experts.gate_up_proj",
+                "experts.down_proj", "model.layers.0.mlp.router.weight", "model.layers.1.mlp.router.weight");
+        assertThat(plan.plan().target("base_model.model.model.layers.0.mlp.router.lora_A.weight")).isPresent();
+        Path v5 = tmp.resolve("v5");
+        AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        Path back = tmp.resolve("back");
+        AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
+        assertThat(Files.readAllBytes(back.resolve("adapter_model.safetensors")))
+                .isEqualTo(Files.readAllBytes(c.adapter().resolve("adapter_model.safetensors")));
+        assertThat(strings(AdapterFixtures.json(back.resolve("adapter_config.json")).get("target_modules")))
+                .containsExactly("model.layers.0.mlp.router", "model.layers.1.mlp.router");
+        assertThat(c.row().get("fusebox").asText()).isEqualTo("exact");
+    }
+
+    @Test
+    void aRouterLoraBesideRenamedStackedExpertsNamedByARegexIsRefusedWithWhatPeftWouldDo() throws Exception {
+        // the same adapter with target_modules as a regex: which v5 module it should name instead Fusebox does not
+        // rewrite, so it refuses, saying what PEFT alone does with it
+        OracleCase c = OracleCase.open("aria_text", "router", tmp);
+        Path regex = tmp.resolve("regex");
+        Files.createDirectories(regex);
+        Files.copy(c.adapter().resolve(Checkpoint.ADAPTER_WEIGHTS), regex.resolve(Checkpoint.ADAPTER_WEIGHTS));
+        ObjectNode config = (ObjectNode) AdapterFixtures.json(c.adapter().resolve(Checkpoint.ADAPTER_CONFIG));
+        config.put("target_modules", ".*\\.mlp\\.router");
+        Files.writeString(regex.resolve(Checkpoint.ADAPTER_CONFIG), config.toString());
+        assertThatThrownBy(() -> AdapterFixtures.plan(regex, Optional.of(c.base()), Optional.empty(),
+                Optional.empty())).isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.getMessage())
                 .contains("the aria_text rules rename it to the stacked v5 parameter "
-                        + "model.layers.0.mlp.experts.gate_up_proj").contains("PEFT check (refuses)")
-                .contains("Fusebox converts such LoRA by renaming it and transposing its factors, which carries "
-                        + "neither LoRA on the router")
-                .contains("Its LoRA on model.layers.0.mlp.router targets a TopKRouter module on the v5 model"));
+                        + "model.layers.0.mlp.experts.gate_up_proj").contains("nor a regex target_modules beside a "
+                        + "router LoRA").contains("PEFT check (refuses)"));
     }
 
     @Test
