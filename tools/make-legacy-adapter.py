@@ -31,10 +31,24 @@ def base_keys(path):
     return keys
 
 
+# What transformers 5 writes in a config where 4.x reads other words: granitemoehybrid's layer types (5.x's
+# "linear_attention"/"full_attention" are 4.57's "mamba"/"attention"; the model and its names are the same)
+LEGACY_WORDS = {"granitemoehybrid": {"layer_types": {"linear_attention": "mamba", "full_attention": "attention"}}}
+
+
+def legacy_config(base):
+    """The base's config as transformers 4.x reads it."""
+    with open(os.path.join(base, "config.json")) as f:
+        values = json.load(f)
+    for field, words in LEGACY_WORDS.get(values.get("model_type"), {}).items():
+        values[field] = [words.get(v, v) for v in values[field]]
+    return AutoConfig.for_model(values.pop("model_type"), **values)
+
+
 def make(job):
     torch.manual_seed(job["seed"])
     try:
-        config = AutoConfig.from_pretrained(job["base"])
+        config = legacy_config(job["base"])
     except (KeyError, ValueError) as e:  # a model type this transformers lacks: the adapter is written by hand
         raise NameError(f"names: no such model type in this transformers: {e}") from e
     model = AutoModelForCausalLM.from_config(config, torch_dtype=torch.float32)

@@ -29,6 +29,7 @@ Prints one line per case and a summary; exits 1 when a row fails ((b) disagrees 
 A dev-time tool: it needs torch, transformers and PEFT; the product and `./fusebox test` stay pure Java.
 """
 import argparse
+import atexit
 import contextlib
 import importlib.util
 import io
@@ -94,11 +95,15 @@ STACKED = {
     # born fused: the same [E, H, 2I] parameters in 4.57 and 5.18, but only 5.18's experts are is_transposed; its
     # router is a TopKRouter in 4.57 too, so its LoRA is one on the parameter router.weight
     "gpt_oss": (["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "router.weight"),
+    "hy_v4": (["experts.gate_up_proj", "experts.down_proj"], None),  # no 4.x model; its router a bare parameter
 }
 # extra variants of a STACKED type: name -> target_parameters added to the experts'
 STACKED_EXTRA = {"gpt_oss": {"expert biases": ["gate_up_proj_bias", "down_proj_bias"]}}
+# per stacked type, the Linear modules v5 renames (hy_v4's linear_gate: the dense MLP's, the shared expert's, the
+# attention gate's), a variant of their own beside the experts
+RENAMED_LINEARS = {"hy_v4": ["linear_gate", "up_proj", "down_proj"]}
 # model types transformers 4.57 lacks: their legacy adapters are written by hand
-BY_HAND = {"laguna", "exaone_moe", "minimax_m2", "glm4_moe_lite"}
+BY_HAND = {"laguna", "exaone_moe", "minimax_m2", "glm4_moe_lite", "hy_v4"}
 DEFAULT_TYPES = ["mixtral", "qwen2_moe", "qwen3_moe", "deepseek_v3", "glm4_moe", "jamba", "phimoe", "laguna"]
 
 
@@ -144,14 +149,15 @@ def variants(names, router):
     return out
 
 
-def stacked_variants(params, router, extra=None):
+def stacked_variants(params, router, extra=None, linears=None):
     """A type whose 4.x experts are stacked parameters: its experts' LoRA is a target_parameters one; so is its
-    router's when ROUTER names a parameter."""
+    router's when ROUTER names a parameter (none when the type has no router LoRA can reach)."""
     attn = ["q_proj", "v_proj"]
     base = {"r": 4, "lora_alpha": 8}
-    on_router = ({**base, "target_parameters": params + [router]} if router.endswith(".weight")
-                 else {**base, "target_modules": [router], "target_parameters": params})
-    return {
+    on_router = None if router is None else (
+        {**base, "target_parameters": params + [router]} if router.endswith(".weight")
+        else {**base, "target_modules": [router], "target_parameters": params})
+    out = {
         "attention": ({**base, "target_modules": attn + ["o_proj"]}, "float32", False),
         "experts": ({**base, "target_parameters": params}, "float32", False),
         "experts+attention": ({**base, "target_modules": attn, "target_parameters": params}, "float32", False),
@@ -159,7 +165,7 @@ def stacked_variants(params, router, extra=None):
                    False),
         "all-linear": ({**base, "target_modules": "all-linear", "target_parameters": params}, "float32", False),
         "modules_to_save": ({**base, "target_parameters": params, "modules_to_save": ["lm_head"]}, "float32", False),
-        "router": (on_router, "float32", False),
+        **({"router": (on_router, "float32", False)} if on_router else {}),
         "float16": ({**base, "target_modules": attn, "target_parameters": params}, "float16", False),
         "bfloat16": ({**base, "target_modules": attn, "target_parameters": params, "use_rslora": True}, "bfloat16",
                      False),
@@ -168,6 +174,9 @@ def stacked_variants(params, router, extra=None):
         **{name: ({**base, "target_parameters": params + more}, "float32", False)
            for name, more in (extra or {}).items()},
     }
+    if linears:
+        out["renamed linears"] = ({**base, "target_modules": linears, "target_parameters": params}, "float32", False)
+    return out
 
 
 def tensors(path):
@@ -254,20 +263,21 @@ def truth(base_dir, adapter_dir):
         module = k[len(prefix):-len(".lora_A.weight")]
         if module.endswith(WEIGHT_READ_DIRECTLY):
             continue
+        target = wrapped_parameter(module, cfg, base_dir, base)
+        module = module.replace(".base_layer", "")  # patterns and magnitudes name the module PEFT wrapped
         B = lora[k.replace("lora_A", "lora_B")]
         r = pattern_value(cfg.get("rank_pattern"), module, cfg["r"])
         alpha = pattern_value(cfg.get("alpha_pattern"), module, cfg["lora_alpha"])
-        name = wrapped_parameter(module, cfg, base_dir, base)
-        if r * (base[name].shape[0] if base[name].dim() == 3 else 1) != A.shape[0]:
+        if r * (base[target].shape[0] if base[target].dim() == 3 else 1) != A.shape[0]:
             raise RuntimeError(f"{module}: rank {r} from the config, {A.shape[0]} in the tensors")
         s = alpha / math.sqrt(r) if cfg.get("use_rslora") else alpha / r
-        w = base[name] + s * delta(base[name], A, B)
+        w = base[target] + s * delta(base[target], A, B)
         m = lora.get(prefix + module + ".lora_magnitude_vector")
         if m is None:
             m = lora.get(prefix + module + ".lora_magnitude_vector.weight")
         if m is not None:
             w = (m / torch.linalg.norm(w, dim=1))[:, None] * w
-        base[name] = w
+        base[target] = w
         bias = lora.get(k.replace("lora_A.weight", "lora_B.bias"))
         if bias is not None:
             if module + ".bias" not in base:
@@ -310,6 +320,11 @@ class Batch:
              "--add-exports", "dev.fusebox.converter/dev.fusebox.converter.cli=ALL-UNNAMED",
              os.path.join(ROOT, "tools", "FuseboxBatch.java")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
+        atexit.register(self.close)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
 
     def run(self, args):
         self.proc.stdin.write(json.dumps(list(args)) + "\n")
@@ -331,24 +346,66 @@ def fusebox(*args):
     return run.returncode, run.stdout, run.stderr
 
 
+def module_names(base):
+    """Every module name the legacy base's tensor keys imply (each key's every prefix)."""
+    return sorted({k.rsplit(".", n)[0] for k in base for n in range(1, k.count(".") + 1)})
+
+
+def linear_modules(base):
+    """The modules the legacy model holds as nn.Linear, from the base's keys: 2-d weights, less the embeddings, norms,
+    lm_head and DeepSeek-style top-k routers (a weight beside an e_score_correction_bias: a bare nn.Parameter)."""
+    return [k[:-len(".weight")] for k, w in base.items() if k.endswith(".weight") and w.dim() == 2
+            and "embed" not in k and "norm" not in k and k != "lm_head.weight"
+            and k[:-len(".weight")] + ".e_score_correction_bias" not in base]
+
+
+def resolve_all_linear(base):
+    """What PEFT 0.21 saves for target_modules "all-linear": every Linear but the output layer, shortened to the
+    minimal suffixes when there are 20 or more (tuners_utils.inject_adapter, with its own
+    _find_minimal_target_modules)."""
+    from peft.tuners.tuners_utils import _find_minimal_target_modules
+    from peft.utils.constants import MIN_TARGET_MODULES_FOR_OPTIMIZATION
+    linear = linear_modules(base)
+    if len(linear) < MIN_TARGET_MODULES_FOR_OPTIMIZATION:
+        return sorted(linear)
+    suffixes = tuple("." + m for m in linear)
+    others = [m for m in module_names(base) if m not in linear and not m.endswith(suffixes)]
+    return sorted(_find_minimal_target_modules(linear, others))
+
+
+def targeted_parameters(base, entries):
+    """{module: [parameter keys]} that PEFT's target_parameters entries wrap (a key equal to an entry or ending in
+    "." + it), each module's in the entries' order, the first innermost (the parameters' definition order, gate/up
+    before down, which is how PEFT nests ParamWrappers on one module)."""
+    out = {}
+    for entry in entries:
+        for key in base:
+            if key == entry or key.endswith("." + entry):
+                out.setdefault(key.rpartition(".")[0], []).append(key)
+    return out
+
+
 def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
     """The adapter PEFT would save for these LoraConfig kwargs on the 4.x model, from the base's legacy keys; or the
     Skip saying PEFT would refuse to make it."""
     from peft import LoraConfig
     g = torch.Generator().manual_seed(seed)
-    targets = kwargs["target_modules"]
+    targets = kwargs.get("target_modules") or []
     base = tensors(base_dir)
-    linear = [k[:-len(".weight")] for k, w in base.items() if k.endswith(".weight") and w.dim() == 2
-              and "embed" not in k and "norm" not in k and k != "lm_head.weight"]
-    if targets == "all-linear":  # PEFT saves the leaf names it resolved "all-linear" to, not the shorthand
-        targets = sorted({m.rsplit(".", 1)[-1] for m in linear})
+    linear = linear_modules(base)
+    if targets == "all-linear":  # PEFT saves the names it resolved "all-linear" to, not the shorthand
+        targets = resolve_all_linear(base)
         kwargs = {**kwargs, "target_modules": targets}
+    params = targeted_parameters(base, kwargs.get("target_parameters") or [])
+    if params:
+        for flag, what in (("use_dora", "use_dora=True"), ("lora_bias", "lora_bias=True"),
+                           ("lora_dropout", "lora_dropout != 0")):
+            if kwargs.get(flag):
+                return Skip(f"PEFT in the legacy world refuses the variant: ValueError: lora.ParamWrapper does not "
+                            f"work with {what}.")
     cfg = LoraConfig(**kwargs)
-    state = {}
-    for key, w in base.items():
-        if not key.endswith(".weight") or w.dim() != 2 or "embed" in key or "norm" in key or key == "lm_head.weight":
-            continue
-        module = key[:-len(".weight")]
+    state, hits = {}, set()
+    for module in module_names(base):
         if isinstance(targets, str):
             hit = re.fullmatch(targets, module) is not None
         else:
@@ -357,8 +414,13 @@ def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
         if layers is not None:
             m = re.search(r"\.layers\.(\d+)\.", module)
             hit = hit and m is not None and int(m.group(1)) in layers
-        if not hit:
+        if hit and module not in linear and any(base[k].dim() == 3 for k in base if k.rpartition(".")[0] == module):
+            return Skip(f"PEFT in the legacy world refuses the variant: ValueError: Target module {module} (stacked "
+                        "experts) is not supported")
+        if not hit or module not in linear:
             continue
+        hits.add(module)
+        w = base[module + ".weight"]
         r = pattern_value(kwargs.get("rank_pattern"), module, kwargs["r"])
         p = "base_model.model." + module
         state[p + ".lora_A.weight"] = torch.randn(r, w.shape[1], generator=g) / math.sqrt(w.shape[1])
@@ -367,6 +429,19 @@ def make_by_hand(base_dir, out, kwargs, dtype, as_bin, seed):
             state[p + ".lora_B.bias"] = torch.randn(w.shape[0], generator=g) * 0.3
         if kwargs.get("use_dora"):
             state[p + ".lora_magnitude_vector"] = torch.linalg.norm(w, dim=1) * (1 + 0.2 * torch.rand(w.shape[0]))
+    for module, keys in params.items():
+        if module in hits:
+            return Skip(f"PEFT in the legacy world refuses the variant: ValueError: Trying to wrap an `nn.Parameter` "
+                        f"of layer '{module}' of type Linear, which is already a LoRA layer")
+        for depth, key in enumerate(reversed(keys)):  # the last one wrapped is the outermost
+            w, r = base[key], kwargs["r"]
+            p = "base_model.model." + module + ".base_layer" * depth
+            if w.dim() == 3:  # ParamWrapper on [E, d1, d2], not is_transposed: in and out swapped, r per expert
+                a_shape, b_shape = (w.shape[0] * r, w.shape[2]), (w.shape[1], r * w.shape[0])
+            else:
+                a_shape, b_shape = (r, w.shape[1]), (w.shape[0], r)
+            state[p + ".lora_A.weight"] = torch.randn(*a_shape, generator=g) / math.sqrt(a_shape[1])
+            state[p + ".lora_B.weight"] = torch.randn(*b_shape, generator=g) * 0.3
     if not state:  # PEFT raises "Target modules ... not found in the base model" for it in the legacy world too
         return Skip(f"PEFT in the legacy world refuses the variant: target modules {targets} match no module")
     for name in kwargs.get("modules_to_save") or []:
@@ -399,9 +474,6 @@ def make_adapters(model_type, jobs):
                 elif not r["error"].startswith("NameError: names"):
                     made[r["out"]] = Skip(f"PEFT in the legacy world refuses the variant: {r['error'][:140]}")
     for job in jobs:
-        if job["out"] not in made and "target_parameters" in job["config"]:
-            raise RuntimeError("the legacy world made no adapter for a target_parameters variant (written by hand "
-                               f"only for target_modules): {run.stderr.strip()[-300:] if run else 'no legacy world run'}")
         if job["out"] not in made:
             refused = make_by_hand(job["base"], job["out"], job["config"], job["dtype"], job["bin"], job["seed"])
             made[job["out"]] = refused or "by hand"
@@ -426,6 +498,24 @@ VERDICT = {"loads_exactly": "exact", "refuses": "refuses", "loads_wrong": "wrong
 
 def case_dir(work, name):
     return os.path.join(work, re.sub(r"[^a-z0-9]+", "_", name.lower()))
+
+
+def base_for(work, base_dir, adapter_dir):
+    """The legacy base an adapter converted back is merged into: the legacy base itself, or where the adapter names
+    modules it has not (hy_v4's dense mlp.linear_gate comes back as mlp.gate_proj, which transformers loads too),
+    that base converted to v5 and back by Fusebox, whose names the adapter's are."""
+    have = {k.rpartition(".")[0] for k in tensors(base_dir)}
+    names = {re.sub(r"(\.base_layer)*\.lora_[AB]\.weight$", "", k[len("base_model.model."):])
+             for k in tensors(adapter_dir) if k.endswith(".lora_A.weight")}
+    if names <= have:
+        return base_dir
+    there, back = os.path.join(work, "base-v5"), os.path.join(work, "base-back")
+    if not os.path.exists(os.path.join(back, "config.json")):
+        for src, dst in ((base_dir, there), (there, back)):
+            rc, _, err = fusebox("convert", src, dst)
+            if rc != 0:
+                raise RuntimeError(f"fusebox convert of the base: {err.strip()[:200]}")
+    return back
 
 
 def run_case(work, base_dir, ref, name, made):
@@ -471,7 +561,7 @@ def run_case(work, base_dir, ref, name, made):
             if same:
                 row["back"] = "bytes"
             else:
-                d = (truth(base_dir, back) - want).abs().max().item()
+                d = (truth(base_for(work, base_dir, back), back) - want).abs().max().item()
                 row["back"] = f"{d:.1e}" if d <= TOL else f"off by {d:.2g}"
     ok = row["plan"] == row["peft"]
     # Fusebox may refuse what has no v5 form (DoRA, lora_bias, fan_in_fan_out on parameters) whatever PEFT does
@@ -635,7 +725,7 @@ def run_type(t, a):
         quiet(model.save_pretrained, base_dir)
     try:
         if t in STACKED:
-            table = stacked_variants(*STACKED[t], STACKED_EXTRA.get(t))
+            table = stacked_variants(*STACKED[t], STACKED_EXTRA.get(t), RENAMED_LINEARS.get(t))
         else:
             table = variants(*(FAMILIES[t] if t in FAMILIES else (expert_names(base_dir), None)))
         ref = logits(load(base_dir))

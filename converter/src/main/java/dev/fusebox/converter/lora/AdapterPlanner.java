@@ -48,6 +48,27 @@ public final class AdapterPlanner {
         if (roles.rules().bornFused()) {
             return BornFusedExperts.plan(adapter, config, tensors, roles, base, to, dtype);
         }
+        Optional<KeptStackedParameters.Split> kept = KeptStackedParameters.split(file, config, tensors, roles);
+        if (kept.isPresent()) {
+            KeptStackedParameters.Split split = kept.get();
+            Optional<AdapterPlan> rest = split.rest().pairs().isEmpty() && split.rest().others().isEmpty()
+                    ? Optional.empty()
+                    : Optional.of(plan(adapter, split.restConfig(), split.rest(), roles, base, to, dtype,
+                    split.kept().pairs().size()));
+            return KeptStackedParameters.plan(adapter, config, split, rest, roles, dtype);
+        }
+        return plan(adapter, config, tensors, roles, base, to, dtype, 0);
+    }
+
+    /**
+     * The plan of the adapter's {@code tensors} under {@code config}; {@code keptModules} modules of it with LoRA
+     * on stacked parameters both layouts name alike are planned apart ({@link KeptStackedParameters}), and PEFT
+     * applies their LoRA as it is.
+     */
+    private static AdapterPlan plan(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors,
+                                    LoraRoles roles, Optional<BaseModel> base, Optional<Layout> to,
+                                    Optional<Dtype> dtype, int keptModules) throws FuseboxException {
+        Path file = adapter.location();
         Optional<AdapterPlan> renamedStacked = renamedStackedParameters(adapter, config, tensors, roles, base, to,
                 dtype);
         if (renamedStacked.isPresent()) {
@@ -61,7 +82,7 @@ public final class AdapterPlanner {
         }
         Layout from = layout(adapter, config, tensors, roles);
         if (from == Layout.UNKNOWN) {
-            return new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter);
+            return new LegacyToV5(file, config, tensors, roles, base, dtype, keptModules).plan(adapter);
         }
         Layout target = to.orElse(from.other());
         if (target == Layout.UNKNOWN) {
@@ -75,7 +96,7 @@ public final class AdapterPlanner {
             base.get().checkHas(file, tensors.pairs().values());
         }
         return from == Layout.LEGACY
-                ? new LegacyToV5(file, config, tensors, roles, base, dtype).plan(adapter)
+                ? new LegacyToV5(file, config, tensors, roles, base, dtype, keptModules).plan(adapter)
                 : new V5ToLegacy(adapter, config, tensors, roles, base, dtype).plan();
     }
 

@@ -87,12 +87,15 @@ final class LegacyToV5 {
     private final LoraRoles roles;
     private final Optional<BaseModel> base;
     private final Optional<Dtype> dtype;
+    private final int keptModules;
     private final List<String> warnings = new ArrayList<>();
     private final Map<String, TargetLora> lora = new LinkedHashMap<>();
     private final List<PatternWriter.Need> needs = new ArrayList<>();
 
+    /** {@code keptModules}: modules of the same adapter planned apart, whose LoRA PEFT applies as it is. */
     LegacyToV5(Path file, AdapterConfig config, AdapterTensors tensors, LoraRoles roles, Optional<BaseModel> base,
-               Optional<Dtype> dtype) {
+               Optional<Dtype> dtype, int keptModules) {
+        this.keptModules = keptModules;
         this.file = file;
         this.config = config;
         this.tensors = tensors;
@@ -133,7 +136,7 @@ final class LegacyToV5 {
         List<Map.Entry<LoraRoles.Plain, Part>> byName = byName(reading);
         boolean parameters = !reading.groups().isEmpty() || !reading.routers().isEmpty() || !byName.isEmpty();
         int experts = experts(reading.groups());
-        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts);
+        PeftVerdict verdict = PeftCheck.check(config, reading, roles, experts, keptModules);
         if (parameters) {
             refuseWhatParametersCannotCarry(reading, byName, verdict);
         }

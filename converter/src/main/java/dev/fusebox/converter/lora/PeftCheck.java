@@ -31,7 +31,7 @@ import java.util.Set;
 final class PeftCheck {
 
     private static final String TABLE = "peft-0.21.json";
-    private static final String PEFT = "PEFT 0.21";
+    static final String PEFT = "PEFT 0.21";
 
     /**
      * One of PEFT's patterns: the model types it converts so, the target_modules names it strips (and the
@@ -85,8 +85,12 @@ final class PeftCheck {
         return false;
     }
 
-    static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts)
-            throws FuseboxException {
+    /**
+     * What PEFT 0.21 does with the legacy adapter read as {@code reading}, of which {@code keptModules} more modules
+     * (LoRA on stacked parameters both layouts name alike, read apart) are ones PEFT finds and applies as they are.
+     */
+    static PeftVerdict check(AdapterConfig config, LegacyToV5.Reading reading, LoraRoles roles, int experts,
+                             int keptModules) throws FuseboxException {
         String modelType = roles.modelType();
         Set<String> stripped = stripped(modelType);
         List<String> dropped = reading.plains().stream().map(p -> p.getKey().module())
@@ -109,7 +113,7 @@ final class PeftCheck {
                     + " the adapter targets (" + String.join(", ", renamedAway.subList(0, Math.min(3,
                     renamedAway.size()))) + (renamedAway.size() > 3 ? ", …" : "") + "): " + PEFT + " keeps "
                     + "target_modules as they are, and they match no such module";
-            boolean othersMatch = !reading.groups().isEmpty() || !reading.routers().isEmpty()
+            boolean othersMatch = !reading.groups().isEmpty() || !reading.routers().isEmpty() || keptModules > 0
                     || reading.plains().size() > renamedAway.size() + dropped.size();
             if (othersMatch) {
                 wrongs.add(lost + ", so their LoRA would not be applied.");

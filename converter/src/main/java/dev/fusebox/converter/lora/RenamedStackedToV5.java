@@ -41,6 +41,7 @@ final class RenamedStackedToV5 {
     private static final Map<String, Stacked> SAME_LAYOUT = Map.of(
             "granitemoe", new Stacked(List.of("gate_up_proj", "down_proj"), false),
             "granitemoeshared", new Stacked(List.of("gate_up_proj", "down_proj"), false),
+            "granitemoehybrid", new Stacked(List.of("gate_up_proj", "down_proj"), false),
             "aria_text", new Stacked(List.of("gate_up_proj", "down_proj"), true));
 
     private RenamedStackedToV5() {
