@@ -27,7 +27,7 @@ fi
 bare "$LAUNCHER" inspect "$ROOT/does-not-exist" 2>/dev/null && code=0 || code=$?
 if [ "$code" -eq 2 ]; then pass "bad input exits 2"; else fail "bad input exits $code, not 2"; fi
 
-module_version=$(sed -n 's/^ *<version>\(.*\)<\/version> *$/\1/p' "$ROOT/pom.xml" | head -n 1)
+module_version=$(sed -n 's/^ *<revision>\(.*\)<\/revision> *$/\1/p' "$ROOT/pom.xml" | head -n 1)
 reported=$(bare "$LAUNCHER" --version)
 if [ "$reported" = "fusebox $module_version" ]; then pass "--version: $reported"; else fail "--version says '$reported', the POM $module_version"; fi
 

@@ -19,7 +19,7 @@ public final class FuseboxException extends Exception {
     private final Remedy remedy;
 
     public FuseboxException(Problem problem, Path file, String key, String detail) {
-        this(problem, file, key, detail, null);
+        this(problem, file, key, detail, null, null);
     }
 
     public FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause) {
@@ -31,6 +31,11 @@ public final class FuseboxException extends Exception {
         this(problem, file, null, detail, null, remedy);
     }
 
+    /** A problem of one tensor that {@code remedy} answers. */
+    public FuseboxException(Problem problem, Path file, String key, String detail, Remedy remedy) {
+        this(problem, file, key, detail, null, remedy);
+    }
+
     private FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause, Remedy remedy) {
         super(sentence(file, key, detail), cause);
         this.problem = problem;
@@ -40,7 +45,7 @@ public final class FuseboxException extends Exception {
     }
 
     public FuseboxException(Problem problem, Path file, String detail) {
-        this(problem, file, null, detail, null);
+        this(problem, file, null, detail, null, null);
     }
 
     public FuseboxException(Problem problem, Path file, String detail, Throwable cause) {

@@ -12,6 +12,13 @@ final class OptionHints {
         return switch (remedy) {
             case RULE_FILE -> " (or name one with --rules FILE)";
             case TARGET_LAYOUT -> " (with --to v5 or --to legacy)";
+            case BASE_MODEL -> " (--base DIR)";
+            case FACTOR_DTYPE -> " (--dtype)";
+            case DEQUANTIZE -> " (--dequantize)";
+            case MERGE_ADAPTER -> " (--merge-adapter)";
+            case REPLACE_OUTPUT -> " (--force replaces it)";
+            case TOKENS -> " (--tokens)";
+            case LAYERS -> " (--layers N)";
         };
     }
 }

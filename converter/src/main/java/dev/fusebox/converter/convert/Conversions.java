@@ -2,6 +2,7 @@ package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.lora.AdapterPlan;
@@ -33,17 +34,17 @@ public final class Conversions {
      */
     public static PlannedConversion plan(Checkpoint input, ConversionRequest request) throws FuseboxException {
         if (request.dequantize() && (request.mergeAdapter().isPresent() || input.kind() == CheckpointKind.ADAPTER)) {
-            throw new FuseboxException(Problem.UNSUPPORTED, null, "--dequantize applies to a model's own conversion, not to an adapter "
-                    + "or a merge");
+            throw new FuseboxException(Problem.UNSUPPORTED, null, "dequantizing applies to a model's own conversion, not to an "
+                    + "adapter or a merge", Remedy.DEQUANTIZE);
         }
         if (request.mergeAdapter().isPresent()) {
             if (request.dtype().isPresent()) {
-                throw new FuseboxException(Problem.UNSUPPORTED, null, "--dtype applies to adapter conversions; a merged model keeps its "
-                        + "base dtype");
+                throw new FuseboxException(Problem.UNSUPPORTED, null, "a factor dtype applies to adapter conversions; a merged "
+                        + "model keeps its base dtype", Remedy.FACTOR_DTYPE);
             }
             if (request.base().isPresent()) {
-                throw new FuseboxException(Problem.UNSUPPORTED, null, "--base names an adapter's base model; with --merge-adapter the "
-                        + "base is the input itself");
+                throw new FuseboxException(Problem.UNSUPPORTED, null, "a base model is for converting an adapter; merging one "
+                        + "takes the input itself as its base", Remedy.BASE_MODEL);
             }
             try (Checkpoint adapter = Checkpoint.open(request.mergeAdapter().get(), input.ruleBook())) {
                 return new PlannedConversion(MergePlanner.plan(input, adapter, input.ruleBook(), request.to()),
@@ -56,8 +57,9 @@ public final class Conversions {
             return new PlannedConversion(ap.plan(), Optional.of(ap));
         }
         if (request.base().isPresent() || request.dtype().isPresent()) {
-            throw new FuseboxException(Problem.UNSUPPORTED, null, (request.base().isPresent() ? "--base" : "--dtype") + " applies to "
-                    + "adapter conversions; the input is a model");
+            throw new FuseboxException(Problem.UNSUPPORTED, null, (request.base().isPresent() ? "a base model" : "a factor "
+                    + "dtype") + " applies to adapter conversions; the input is a model", request.base().isPresent()
+                    ? Remedy.BASE_MODEL : Remedy.FACTOR_DTYPE);
         }
         return new PlannedConversion(Planner.plan(input, input.ruleBook(), request.to(), request.dequantize()),
                 Optional.empty());

@@ -3,6 +3,7 @@ package dev.fusebox.converter.convert;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.IoReason;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorFile;
@@ -65,7 +66,8 @@ public final class OutputGuard {
                     + "another output or remove it yourself");
         }
         if (!force) {
-            throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "already exists; pass --force to replace it");
+            throw new FuseboxException(Problem.OUTPUT_EXISTS, output, "already exists; choose another output or ask "
+                    + "to replace it", Remedy.REPLACE_OUTPUT);
         }
     }
 
@@ -83,14 +85,14 @@ public final class OutputGuard {
         }
         if (!force) {
             throw new FuseboxException(Problem.OUTPUT_EXISTS, partial, "already exists (left by an interrupted "
-                    + "conversion?); remove it or pass --force");
+                    + "conversion?); remove it or ask to replace it", Remedy.REPLACE_OUTPUT);
         }
     }
 
     /** Marks a directory Fusebox is about to fill as its own. */
     static void mark(Path directory) throws IOException {
-        Files.writeString(directory.resolve(MARKER), "Written by Fusebox; `fusebox convert --force` may replace "
-                + "this folder.\n");
+        Files.writeString(directory.resolve(MARKER), "Written by Fusebox, which replaces this folder when asked "
+                + "to.\n");
     }
 
     /** Null when {@code output} is Fusebox's to replace, else why not, as the end of a sentence. */

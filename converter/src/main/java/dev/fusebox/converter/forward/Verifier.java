@@ -2,6 +2,7 @@ package dev.fusebox.converter.forward;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.ModelConfig;
@@ -72,7 +73,7 @@ public final class Verifier {
     public static void checkTokenCount(Path source, int tokens) throws FuseboxException {
         if (tokens > MOST_TOKENS) {
             throw new FuseboxException(Problem.UNSUPPORTED, source, "is to be verified on " + tokens + " tokens, "
-                    + "but a check runs at most " + MOST_TOKENS + "; give fewer with --tokens");
+                    + "but a check runs at most " + MOST_TOKENS + "; give fewer tokens", Remedy.TOKENS);
         }
     }
 
@@ -166,7 +167,8 @@ public final class Verifier {
         if (request.layers().isPresent() && layersTotal > 0
                 && (request.layers().getAsInt() < 1 || request.layers().getAsInt() > layersTotal)) {
             throw new FuseboxException(Problem.UNSUPPORTED, source.location(),
-                    "has " + layersTotal + " layers, so --layers must be between 1 and " + layersTotal);
+                    "has " + layersTotal + " layers, so the layers to run must be between 1 and " + layersTotal,
+                    Remedy.LAYERS);
         }
         // An adapter merged into the conversion changes the experts' weights: the forward pass alone compares them.
         boolean merged = sourceAdapter != null && convertedAdapter == null;
@@ -258,10 +260,10 @@ public final class Verifier {
             fits++;
         }
         String advice = fits == 0 ? "not even one layer fits"
-                : "verify the first " + fits + " with --layers " + fits;
+                : "verify the first " + fits + (fits == 1 ? " layer" : " layers") + " only";
         throw new FuseboxException(Problem.UNSUPPORTED, a.location(), "and its conversion need "
                 + gib(needed) + " of weights in memory for " + (limited ? "" : "all ") + layers + " layers, more than "
-                + "the " + gib(memory) + " this machine has; " + advice);
+                + "the " + gib(memory) + " this machine has; " + advice, fits == 0 ? null : Remedy.LAYERS);
     }
 
     private static String gib(long bytes) {

@@ -2,6 +2,7 @@ package dev.fusebox.converter.lora;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
@@ -39,8 +40,8 @@ public final class AdapterPlanner {
         Path file = adapter.location();
         AdapterConfig config = config(adapter);
         if (dtype.isPresent() && !dtype.get().decodable()) {
-            throw new FuseboxException(Problem.UNSUPPORTED, file, "--dtype takes a float type (float64, float32, "
-                    + "bfloat16, float16), not " + dtype.get().torchName());
+            throw new FuseboxException(Problem.UNSUPPORTED, file, "its factors can be written in a float type "
+                    + "(float64, float32, bfloat16, float16), not " + dtype.get().torchName(), Remedy.FACTOR_DTYPE);
         }
         Optional<BaseModel> base = base(adapter, basePath, book);
         AdapterTensors tensors = AdapterTensors.of(file, adapter.specs());
@@ -143,12 +144,13 @@ public final class AdapterPlanner {
         Optional<String> shown = ModelTypeGuess.fromKeys(weights);
         if (shown.isEmpty() && !AdapterPlanner.config(adapter).targetParameters().isEmpty()) {
             throw new FuseboxException(Problem.NO_RULES, adapter.location(), "is a v5 adapter whose family its keys "
-                    + "do not tell (fused experts look alike across families); pass --base DIR");
+                    + "do not tell (fused experts look alike across families); name its base model",
+                    Remedy.BASE_MODEL);
         }
         Optional<RuleSet> rules = shown.flatMap(book::forModelType).or(() -> book.guess(weights));
         RuleSet found = rules.orElseThrow(() -> new FuseboxException(Problem.NO_RULES, adapter.location(), "is an "
-                + "adapter whose module names no conversion rule knows, and it names no local base model; pass "
-                + "--base DIR"));
+                + "adapter whose module names no conversion rule knows, and it names no local base model; name its "
+                + "base model", Remedy.BASE_MODEL));
         return new LoraRoles(found, shown.orElse(found.modelTypes().getFirst()), true);
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.AdapterConfig;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -251,7 +252,8 @@ final class LegacyToV5 {
         }
         if (!groups.isEmpty()) {
             warnings.add("No base model config: the adapter's own tensors give " + seen + " experts per layer; if "
-                    + "the model has more, pass --base DIR (experts after " + (seen - 1) + " would need zero blocks).");
+                    + "the model has more, name its base model (experts after " + (seen - 1) + " would need zero "
+                    + "blocks).");
         }
         return seen;
     }
@@ -379,8 +381,8 @@ final class LegacyToV5 {
             if (!PeftPatterns.same(p.scale(), scale) && !powerOfTwo) {
                 warnings.add(param + ": its experts' LoRA have different scales, so one B is multiplied by "
                         + TargetLora.number(factor) + ", which " + type.torchName() + " cannot hold exactly; its "
-                        + "fused factors are written as float32 (pass --dtype " + type.torchName() + " to keep "
-                        + type.torchName() + " and round).");
+                        + "fused factors are written as float32 (choose " + type.torchName() + " as the factor "
+                        + "dtype to keep it and round).");
                 return Dtype.F32;
             }
         }
@@ -397,7 +399,7 @@ final class LegacyToV5 {
                 if (s.dtype() != first) {
                     throw new FuseboxException(Problem.MIXED_DTYPES, file, s.key(), "it is " + s.dtype().name()
                             + " but '" + parts.getFirst().pair().a().key() + "' is " + first.name() + "; the factors "
-                            + "fused into " + param + " need one dtype (pass --dtype to choose it)");
+                            + "fused into " + param + " need one dtype; choose it", Remedy.FACTOR_DTYPE);
                 }
             }
         }

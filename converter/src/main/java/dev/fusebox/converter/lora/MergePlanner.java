@@ -2,6 +2,7 @@ package dev.fusebox.converter.lora;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.CheckpointKind;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -46,8 +47,8 @@ public final class MergePlanner {
     public static ConversionPlan plan(Checkpoint base, Checkpoint adapter, RuleBook book, Optional<Layout> to)
             throws FuseboxException {
         if (base.kind() != CheckpointKind.MODEL) {
-            throw new FuseboxException(Problem.UNSUPPORTED, base.location(), "is an adapter; --merge-adapter merges "
-                    + "an adapter into a base model");
+            throw new FuseboxException(Problem.UNSUPPORTED, base.location(), "is an adapter; merging puts an adapter "
+                    + "into a base model", Remedy.MERGE_ADAPTER);
         }
         AdapterDeltas deltas = deltas(base, adapter, book);
 

@@ -105,7 +105,7 @@ final class PeftCheck {
         List<String> notes = new ArrayList<>();
         if (roles.modelTypeGuessed()) {
             notes.add("Without the base model's config the model type is a guess from the keys ('" + modelType
-                    + "'); pass --base DIR for a firm answer, since PEFT 0.21 converts some types of a family and "
+                    + "'); name the base model for a firm answer, since PEFT 0.21 converts some types of a family and "
                     + "not others.");
         }
         if (!renamedAway.isEmpty()) {

@@ -2,6 +2,7 @@ package dev.fusebox.converter.plan;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
@@ -59,11 +60,11 @@ record BlockScales(int rows, int columns) {
         }
         if (weight.dtype() != Dtype.F8_E4M3) {
             throw new FuseboxException(Problem.UNSUPPORTED, file, weight.key(), "it is " + weight.dtype()
-                    + "; --dequantize reads F8_E4M3 weights only");
+                    + "; dequantizing reads F8_E4M3 weights only", Remedy.DEQUANTIZE);
         }
         if (scale.dtype() != Dtype.F32) {
             throw new FuseboxException(Problem.UNSUPPORTED, file, scale.key(), "it is " + scale.dtype()
-                    + "; --dequantize reads float32 scales only");
+                    + "; dequantizing reads float32 scales only", Remedy.DEQUANTIZE);
         }
         int r = weight.shape().rank();
         if (weight.shape().dim(r - 2) % rows != 0 || weight.shape().dim(r - 1) % columns != 0) {

@@ -239,8 +239,9 @@ public final class Planner {
             Set<String> denseScaleKeys = new HashSet<>();
             denseScales.values().forEach(v -> denseScaleKeys.add(v.key()));
             if (dequantize.isPresent() && scaleGroups.isEmpty() && denseScales.isEmpty()) {
-                throw new FuseboxException(Problem.UNSUPPORTED, file, "--dequantize applies to fine-grained FP8 "
-                        + "checkpoints (F8_E4M3 weights with weight_scale_inv), and this one has none");
+                throw new FuseboxException(Problem.UNSUPPORTED, file, "dequantizing applies to fine-grained FP8 "
+                        + "checkpoints (F8_E4M3 weights with weight_scale_inv), and this one has none",
+                        Remedy.DEQUANTIZE);
             }
             Optional<BlockScales> denseBlock = block;
             if (denseBlock.isEmpty() && !denseScales.isEmpty()) {
@@ -250,7 +251,7 @@ public final class Planner {
                 warnings.add("transformers 5.18 loads a fused FP8 MoE correctly only on FP8-capable GPUs (compute "
                         + "capability 8.9 or more): on CPU and older GPUs it dequantizes per expert before fusing, "
                         + "and drops the fused scales of a fused file as unexpected (weights up to 448 off, with only "
-                        + "a warning); convert with --dequantize for dense experts that load everywhere");
+                        + "a warning); convert it dequantized for dense experts that load everywhere");
             }
             List<PlannedTarget> out = new ArrayList<>();
             Map<String, String> written = new LinkedHashMap<>();
@@ -805,8 +806,8 @@ public final class Planner {
                     throw new FuseboxException(Problem.UNSUPPORTED, file, src.key(), "the rule " + c + " would "
                             + op.describe() + " FP8 weights of " + length + " along axis " + dim + ", which is not a "
                             + "whole number of the " + b + "-long blocks of weight_block_size " + grid + "; their "
-                            + "block scales cannot follow, so transformers v5 could not hold them fused (use "
-                            + "--dequantize for dense weights)");
+                            + "block scales cannot follow, so transformers v5 could not hold them fused; dequantize "
+                            + "them for dense weights", Remedy.DEQUANTIZE);
                 }
             }
         }

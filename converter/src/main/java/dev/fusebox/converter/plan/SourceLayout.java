@@ -2,6 +2,7 @@ package dev.fusebox.converter.plan;
 
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.checkpoint.LayoutDetector;
 import dev.fusebox.converter.rules.RuleSet;
@@ -54,8 +55,8 @@ record SourceLayout(Layout layout, List<String> warnings) {
                 throw new FuseboxException(Problem.AMBIGUOUS_LAYOUT, file, b.key(), "its shape " + b.shape()
                         + " is the same in the legacy layout (" + b.expected().legacy() + ") and the v5 one ("
                         + b.expected().v5() + "), and no other tensor's shape tells which this checkpoint is in; "
-                        + "--to names the layout to write, not the one it is in, so it cannot decide: open the whole "
-                        + "checkpoint (all its shards), whose tensors of other shapes tell the layout");
+                        + "the layout asked for is the one to write, not the one it is in, so it cannot decide: open "
+                        + "the whole checkpoint (all its shards), whose tensors of other shapes tell the layout");
             }
             throw new FuseboxException(Problem.MIXED_LAYOUT, file, "has no key that " + family
                     + " convert in either direction; nothing to convert");

@@ -89,8 +89,8 @@ class AdapterCommandsTest {
         CliRun run = CliRun.of("convert", Fixtures.tiny("legacy-base").toString(), dir.resolve("x").toString(),
                 "--dtype", "float64");
         assertThat(run.exitCode()).isEqualTo(Cli.BAD_INPUT);
-        assertThat(run.errLines()).containsExactly("fusebox: --dtype applies to adapter conversions; the input is a "
-                + "model.");
+        assertThat(run.errLines()).containsExactly("fusebox: a factor dtype applies to adapter conversions; the "
+                + "input is a model (--dtype).");
     }
 
     @Test

@@ -134,7 +134,8 @@ class ConvertCommandsTest {
         CliRun run = CliRun.of("convert", Fixtures.tiny("legacy-base").toString(), out.toString());
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.errLines()).hasSize(1);
-        assertThat(run.err()).contains("already exists; pass --force to replace it");
+        assertThat(run.errLines()).containsExactly("fusebox: " + out + ": already exists; choose another output or "
+                + "ask to replace it (--force replaces it).");
         assertThat(CliRun.of("convert", Fixtures.tiny("legacy-base").toString(), out.toString(), "--force",
                 "--max-shard-size", "200KB").exitCode()).isZero();
         assertThat(out.resolve("model.safetensors.index.json")).exists();

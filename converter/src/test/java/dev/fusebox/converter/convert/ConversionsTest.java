@@ -2,6 +2,7 @@ package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.lora.PeftVerdict;
@@ -68,15 +69,17 @@ class ConversionsTest {
     void optionsThatDoNotApplyToTheInputAreRefused() throws Exception {
         try (Checkpoint c = Checkpoint.open(BASE)) {
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withBase(Optional.of(BASE))))
-                    .isInstanceOf(FuseboxException.class)
-                    .hasMessage("--base applies to adapter conversions; the input is a model");
+                    .isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.remedy()).contains(Remedy.BASE_MODEL))
+                    .hasMessage("a base model applies to adapter conversions; the input is a model");
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withMergeAdapter(Optional.of(ADAPTER))
                     .withDtype(Optional.of(Dtype.F64))))
-                    .isInstanceOf(FuseboxException.class).hasMessageContaining("a merged model keeps");
+                    .isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.remedy()).contains(Remedy.FACTOR_DTYPE))
+                    .hasMessage("a factor dtype applies to adapter conversions; a merged model keeps its base dtype");
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.DEFAULT.withMergeAdapter(Optional.of(ADAPTER))
                     .withBase(Optional.of(BASE))))
-                    .isInstanceOf(FuseboxException.class)
-                    .hasMessage("--base names an adapter's base model; with --merge-adapter the base is the input itself");
+                    .isInstanceOfSatisfying(FuseboxException.class, e -> assertThat(e.remedy()).contains(Remedy.BASE_MODEL))
+                    .hasMessage("a base model is for converting an adapter; merging one takes the input itself as its "
+                            + "base");
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.fusebox.converter.convert;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.TestCheckpoints;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -66,7 +67,8 @@ class Fp8ConversionTest {
     void thePlanWarnsThatTransformersHoldsFusedFp8RightOnlyOnFp8Gpus() throws Exception {
         try (Checkpoint c = Checkpoint.open(fixture("legacy"))) {
             assertThat(Conversions.plan(c, ConversionRequest.DEFAULT).plan().warnings())
-                    .anySatisfy(w -> assertThat(w).contains("FP8-capable GPUs").contains("--dequantize"));
+                    .anySatisfy(w -> assertThat(w).contains("FP8-capable GPUs").contains("convert it dequantized")
+                            .doesNotContain("--"));
         }
     }
 
@@ -123,7 +125,9 @@ class Fp8ConversionTest {
             assertThatThrownBy(() -> Conversions.plan(c, ConversionRequest.to(Layout.LEGACY).withDequantize(true)))
                     .isInstanceOfSatisfying(FuseboxException.class, e -> {
                         assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
-                        assertThat(e.getMessage()).contains("--dequantize applies to fine-grained FP8");
+                        assertThat(e.getMessage()).contains("dequantizing applies to fine-grained FP8")
+                                .doesNotContain("--");
+                        assertThat(e.remedy()).contains(Remedy.DEQUANTIZE);
                     });
         }
     }

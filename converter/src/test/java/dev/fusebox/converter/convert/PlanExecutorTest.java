@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.TestCheckpoints;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -150,7 +151,10 @@ class PlanExecutorTest {
             Files.writeString(out.resolve("old.txt"), "old");
             assertThatThrownBy(() -> PlanExecutor.execute(c, plan, out, ConvertOptions.DEFAULTS, ProgressListener.NONE,
                     Cancellation.NEVER)).isInstanceOfSatisfying(FuseboxException.class,
-                    e -> assertThat(e.problem()).isEqualTo(Problem.OUTPUT_EXISTS)).hasMessageContaining("--force");
+                    e -> {
+                        assertThat(e.problem()).isEqualTo(Problem.OUTPUT_EXISTS);
+                        assertThat(e.remedy()).contains(Remedy.REPLACE_OUTPUT);
+                    }).hasMessageEndingWith("already exists; choose another output or ask to replace it");
             assertThat(out.resolve("old.txt")).exists();
             PlanExecutor.execute(c, plan, out, new ConvertOptions(ConvertOptions.DEFAULT_MAX_SHARD_BYTES, true),
                     ProgressListener.NONE, Cancellation.NEVER);

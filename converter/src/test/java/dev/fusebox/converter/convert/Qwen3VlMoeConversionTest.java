@@ -187,8 +187,8 @@ class Qwen3VlMoeConversionTest {
                 f32(experts(1, "gate_up_proj"), E, 12, 12));
         for (Optional<Layout> to : List.of(Optional.<Layout>empty(), Optional.of(Layout.V5))) {
             assertRefused(shard, config(12, 6, false), to, Problem.AMBIGUOUS_LAYOUT, experts(0, "gate_up_proj"),
-                    "its shape [3, 12, 12] is the same in the legacy layout", "--to names the layout to write, "
-                            + "not the one it is in, so it cannot decide", "open the whole checkpoint");
+                    "its shape [3, 12, 12] is the same in the legacy layout", "the layout asked for is the one to "
+                            + "write, not the one it is in, so it cannot decide", "open the whole checkpoint");
         }
     }
 

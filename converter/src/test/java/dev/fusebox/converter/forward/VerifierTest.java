@@ -3,6 +3,7 @@ package dev.fusebox.converter.forward;
 import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
@@ -80,7 +81,8 @@ class VerifierTest {
         assertThatThrownBy(() -> new Verifier().verify(tight, ProgressListener.NONE, Cancellation.NEVER))
                 .isInstanceOfSatisfying(FuseboxException.class, e -> {
                     assertThat(e.problem()).isEqualTo(Problem.UNSUPPORTED);
-                    assertThat(e.getMessage()).contains("for all 2 layers", "verify the first 1 with --layers 1");
+                    assertThat(e.getMessage()).contains("for all 2 layers").endsWith("verify the first 1 layer only");
+                    assertThat(e.remedy()).contains(Remedy.LAYERS);
                 });
         VerificationReport r = new Verifier().verify(tight.withLayers(1), ProgressListener.NONE, Cancellation.NEVER);
         assertThat(r.passed()).isTrue();

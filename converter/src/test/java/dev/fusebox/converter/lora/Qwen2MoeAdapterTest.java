@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
+import dev.fusebox.converter.Remedy;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
 import org.junit.jupiter.api.BeforeEach;
@@ -117,7 +118,8 @@ class Qwen2MoeAdapterTest {
         assertThatThrownBy(() -> AdapterFixtures.plan(unbased(v5), Optional.empty(), Optional.empty(),
                 Optional.empty())).isInstanceOfSatisfying(FuseboxException.class, e -> {
                     assertThat(e.problem()).isEqualTo(Problem.NO_RULES);
-                    assertThat(e.getMessage()).contains("pass --base DIR");
+                    assertThat(e.getMessage()).endsWith("; name its base model").doesNotContain("--");
+                    assertThat(e.remedy()).contains(Remedy.BASE_MODEL);
                 });
     }
 
