@@ -123,11 +123,14 @@ public final class DiffView extends VBox {
         TabPane below = new TabPane(new Tab("Per layer", chartArea), new Tab("List", table), adapterTab);
         below.setId("diff-below");
         // An adapter against its base has no values to chart until compared; what it changes is the news.
-        vm.adapterDeltas().addListener((ListChangeListener<AdapterDeltaNorms.ModuleDelta>) c -> {
+        Runnable showDeltas = () -> {
             if (!vm.adapterDeltas().isEmpty()) {
                 below.getSelectionModel().select(adapterTab);
             }
-        });
+        };
+        vm.adapterDeltas().addListener((ListChangeListener<AdapterDeltaNorms.ModuleDelta>) c -> showDeltas.run());
+        // The view may be made after a comparison ran (it is built when its tab first shows).
+        showDeltas.run();
         below.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         SplitPane split = new SplitPane(trees, below);
         split.setOrientation(Orientation.VERTICAL);

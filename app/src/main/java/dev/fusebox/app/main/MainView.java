@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The main window's content: menu bar and toolbar made from the actions, the screens as tabs (a welcome page
@@ -50,11 +51,11 @@ public final class MainView extends BorderPane {
     private final ActionFactory actions;
     private final Map<Screen, Tab> tabs = new EnumMap<>(Screen.class);
     private final TabPane tabPane = new TabPane();
-    private final Map<Screen, Node> screens;
+    private final Map<Screen, Supplier<Node>> screens;
     private final NoticeBar notifications = new NoticeBar();
 
-    /** @param screens the screens' views, in tab order */
-    public MainView(MainViewModel vm, ActionFactory actions, Map<Screen, Node> screens) {
+    /** @param screens what makes each screen's view (once, when its tab first shows), in tab order */
+    public MainView(MainViewModel vm, ActionFactory actions, Map<Screen, Supplier<Node>> screens) {
         this.vm = vm;
         this.actions = actions;
         this.screens = screens;
@@ -164,7 +165,7 @@ public final class MainView extends BorderPane {
         tabPane.setId("screens");
         tabPane.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         screens.forEach((screen, node) -> {
-            Tab tab = new Tab(screen.label(), node);
+            Tab tab = new Tab(screen.label());
             tab.setId(screen.name().toLowerCase(java.util.Locale.ROOT) + "-tab");
             tab.setGraphic(new FontIcon(showAction(screen).icon()));
             tabs.put(screen, tab);
@@ -173,10 +174,12 @@ public final class MainView extends BorderPane {
         tabPane.getSelectionModel().selectedItemProperty().addListener((o, old, tab) ->
                 tabs.forEach((screen, t) -> {
                     if (t == tab) {
+                        fill(screen);
                         vm.screenProperty().set(screen);
                     }
                 }));
         vm.screenProperty().addListener((o, old, screen) -> tabPane.getSelectionModel().select(tabs.get(screen)));
+        fill(vm.screenProperty().get());
         tabPane.getSelectionModel().select(tabs.get(vm.screenProperty().get()));
 
         WelcomeView welcome = new WelcomeView(vm, actions);
@@ -190,6 +193,14 @@ public final class MainView extends BorderPane {
         vm.noticeProperty().addListener((o, old, notice) -> show(notice));
         VBox.setVgrow(stack, Priority.ALWAYS);
         return new VBox(stack, notifications);
+    }
+
+    /** Gives the screen's tab its view, made now if it has none yet. */
+    private void fill(Screen screen) {
+        Tab tab = tabs.get(screen);
+        if (tab.getContent() == null) {
+            tab.setContent(screens.get(screen).get());
+        }
     }
 
     private void show(Notice notice) {

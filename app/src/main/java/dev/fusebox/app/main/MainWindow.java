@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Builds the main window on a stage: binds every action to the view model, makes the screens and the main view,
@@ -39,14 +40,15 @@ public final class MainWindow {
     }
 
     public static MainView show(Stage stage, MainViewModel vm) {
-        MappingView mapping = new MappingView(vm.mapping());
-        Map<Screen, Node> screens = new LinkedHashMap<>();
+        // Only the screen shown is built with the window; the others when their tab first shows.
+        Once<MappingView> mapping = new Once<>(() -> new MappingView(vm.mapping()));
+        Map<Screen, Supplier<Node>> screens = new LinkedHashMap<>();
         ModelView model = new ModelView(vm.trees(), vm.detail());
-        screens.put(Screen.MODEL, model);
-        screens.put(Screen.MAPPING, mapping);
-        screens.put(Screen.CONVERT, new ConvertView(vm.convert(), vm::openAndConvert));
-        screens.put(Screen.VERIFY, new VerifyView(vm.verify()));
-        screens.put(Screen.DIFF, new DiffView(vm.diff()));
+        screens.put(Screen.MODEL, () -> model);
+        screens.put(Screen.MAPPING, mapping::get);
+        screens.put(Screen.CONVERT, new Once<>(() -> new ConvertView(vm.convert(), vm::openAndConvert)));
+        screens.put(Screen.VERIFY, new Once<>(() -> new VerifyView(vm.verify())));
+        screens.put(Screen.DIFF, new Once<>(() -> new DiffView(vm.diff())));
         ActionFactory actions = bindActions(stage, vm, model, mapping);
         MainView view = new MainView(vm, actions, screens);
 
@@ -81,7 +83,8 @@ public final class MainWindow {
         return icons;
     }
 
-    private static ActionFactory bindActions(Stage stage, MainViewModel vm, ModelView model, MappingView mapping) {
+    private static ActionFactory bindActions(Stage stage, MainViewModel vm, ModelView model,
+                                             Supplier<MappingView> mapping) {
         ActionFactory f = new ActionFactory();
         BooleanBinding open = vm.hasWorkspaceProperty();
         f.bind(AppAction.OPEN_FILE, vm::openFile);
@@ -106,7 +109,7 @@ public final class MainWindow {
         // Find acts on the screen shown: the Mapping table's filter there, the trees' search everywhere else.
         f.bind(AppAction.FILTER, () -> {
             if (vm.screenProperty().get() == Screen.MAPPING) {
-                mapping.focusFilter();
+                mapping.get().focusFilter();
             } else {
                 vm.screenProperty().set(Screen.MODEL);
                 model.focusSearch();

@@ -65,10 +65,13 @@ public final class VerifyView extends VBox {
         verdict.graphicProperty().bind(Bindings.createObjectBinding(() -> vm.passedProperty().get() == null ? null
                 : new FontIcon(vm.passedProperty().get() ? MaterialDesignC.CHECK_CIRCLE
                 : MaterialDesignA.ALERT_CIRCLE_OUTLINE), vm.passedProperty()));
-        vm.passedProperty().addListener((o, old, passed) -> {
-            verdict.pseudoClassStateChanged(PASSED, Boolean.TRUE.equals(passed));
-            verdict.pseudoClassStateChanged(FAILED, Boolean.FALSE.equals(passed));
-        });
+        // The view may be made after a verification ran (it is built when its tab first shows).
+        Runnable state = () -> {
+            verdict.pseudoClassStateChanged(PASSED, Boolean.TRUE.equals(vm.passedProperty().get()));
+            verdict.pseudoClassStateChanged(FAILED, Boolean.FALSE.equals(vm.passedProperty().get()));
+        };
+        vm.passedProperty().addListener(o -> state.run());
+        state.run();
         verdict.visibleProperty().bind(vm.verdictProperty().isNotEmpty());
         verdict.managedProperty().bind(verdict.visibleProperty());
         Label details = new Label();

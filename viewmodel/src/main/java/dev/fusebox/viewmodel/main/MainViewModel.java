@@ -214,7 +214,7 @@ public final class MainViewModel {
         trees.show(a.tree(Side.LEGACY).orElse(null), a.caption(Side.LEGACY), a.tree(Side.V5).orElse(null),
                 a.caption(Side.V5), a.links());
         detail.usePlans(plans(a));
-        mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
+        mapping.show(a.mapping(), a.messages());
         convert.show(a);
         verify.show(a);
         diff.reset();

@@ -1,13 +1,8 @@
 package dev.fusebox.viewmodel.mapping;
 
-import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.plan.ConversionPlan;
-import dev.fusebox.converter.plan.PlannedTarget;
+import dev.fusebox.converter.text.Sizes;
 import dev.fusebox.converter.lora.AdapterPlan;
-import dev.fusebox.converter.lora.BlockMatrix;
-import dev.fusebox.converter.lora.TargetLora;
-import dev.fusebox.converter.plan.ComputedRecipe;
-import dev.fusebox.converter.plan.CopyRecipe;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.ReadOnlyObjectProperty;
@@ -62,40 +57,21 @@ public final class MappingViewModel {
      * what happens to each target's rank and alpha.
      */
     public void show(Optional<ConversionPlan> model, Optional<AdapterPlan> adapter, List<PlanMessage> said) {
-        List<MappingRow> all = new ArrayList<>();
-        model.ifPresent(p -> p.targets().forEach(t -> all.add(MappingRow.of(t, "model"))));
-        adapter.ifPresent(a -> a.plan().targets().forEach(t -> all.add(MappingRow.of(t, "adapter",
-                a.lora(t.key()).map(TargetLora::summary).orElse("")))));
-        rows = List.copyOf(all);
-        roles = roles(all);
+        show(MappingTable.of(model, adapter), said);
+    }
+
+    /** Shows a table made beforehand (off the UI thread) and what the planning said. */
+    public void show(MappingTable table, List<PlanMessage> said) {
+        rows = table.rows();
+        roles = table.roles();
         messages.setAll(said);
-        summary.set(describe(model, "Model").orElse("") + describe(adapter.map(AdapterPlan::plan), "Adapter")
-                .map(s -> (model.isPresent() ? "\n" : "") + s).orElse(""));
+        summary.set(table.summary());
         selected.set(null);
         regroup();
     }
 
     public void clear() {
-        show(Optional.empty(), Optional.empty(), List.of());
-        summary.set("");
-    }
-
-    private static Optional<String> describe(Optional<ConversionPlan> plan, String what) {
-        return plan.map(p -> {
-            long copied = p.targets().stream().filter(t -> t.copiedWhole() && !t.renamed()).count();
-            long renamed = p.targets().stream().filter(PlannedTarget::renamed).count();
-            long built = p.targets().size() - copied - renamed;
-            return what + ": " + p.modelType() + ", " + p.from().jsonName() + " → " + p.to().jsonName() + " by the "
-                    + p.rules() + " · " + Sizes.count(p.sourceTensors().size()) + " tensors in, "
-                    + Sizes.count(p.targets().size()) + " out, " + Sizes.bytes(p.targetBytes()) + " · "
-                    + kinds(copied, renamed, built);
-        });
-    }
-
-    /** "46,679 copied, 0 renamed, 58 built by operations". */
-    static String kinds(long copied, long renamed, long built) {
-        return Sizes.count(copied) + " copied, " + Sizes.count(renamed) + " renamed, " + Sizes.count(built)
-                + " built by operations";
+        show(MappingTable.EMPTY, List.of());
     }
 
     /** The diagram of {@code row}, its note saying what happens to the rank and alpha of an adapter's target. */
@@ -103,27 +79,6 @@ public final class MappingViewModel {
         ShapeDiagram d = ShapeDiagram.of(row.target(), roles);
         return row.loraText().isEmpty() ? d : new ShapeDiagram(d.targetKey(), d.shape(), d.blocks(), d.roles(),
                 d.note() + "\n" + row.loraText());
-    }
-
-    /** Every source role in the order first met, so colours stay the same from target to target. */
-    private static List<String> roles(List<MappingRow> rows) {
-        List<String> out = new ArrayList<>();
-        for (MappingRow r : rows) {
-            List<String> keys = switch (r.target().recipe()) {
-                case CopyRecipe c when !r.target().copiedWhole() ->
-                        c.placements().stream().map(p -> p.source().key()).toList();
-                case ComputedRecipe c when c.computation() instanceof BlockMatrix m ->
-                        m.blocks().stream().map(b -> b.source().tensor().key()).toList();
-                default -> List.of();
-            };
-            for (String key : keys) {
-                String role = ShapeDiagram.role(key);
-                if (!out.contains(role)) {
-                    out.add(role);
-                }
-            }
-        }
-        return out;
     }
 
     private void regroup() {

@@ -15,6 +15,7 @@ import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TensorLinks;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.browse.TreeRows;
+import dev.fusebox.viewmodel.mapping.MappingTable;
 import dev.fusebox.viewmodel.mapping.PlanMessage;
 import dev.fusebox.viewmodel.task.Failures;
 
@@ -39,10 +40,11 @@ import java.util.concurrent.CompletionException;
  * @param adapterPlan the plan that converts the adapter (with the model open as its base), when there is one
  * @param messages    the PEFT check of the adapter, then refusals and warnings of the planning, for the mapping
  *                    screen
+ * @param mapping     the mapping screen's rows of both plans
  */
 public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> trees, Map<Side, String> captions,
                        TensorLinks links, Optional<ConversionPlan> modelPlan, Optional<AdapterPlan> adapterPlan,
-                       List<PlanMessage> messages) {
+                       List<PlanMessage> messages, MappingTable mapping) {
 
     public Analysis {
         trees = Map.copyOf(trees);
@@ -72,6 +74,9 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
                 "The adapter", messages)).flatMap(PlannedConversion::adapter);
         adapterPlan.ifPresent(p -> messages.addFirst(PlanMessage.peftCheck(p.peftCheck())));
         Optional<ConversionPlan> adapterTargets = adapterPlan.map(AdapterPlan::plan);
+        // The mapping screen's rows (46 k for a DeepSeek-V3) on the other core, while the other side's tree is built.
+        CompletableFuture<MappingTable> mapping = CompletableFuture.supplyAsync(() -> MappingTable.of(modelPlan,
+                adapterPlan));
         Side planned = modelPlan.or(() -> adapterTargets).map(p -> Side.of(p.from())).orElse(opened);
         if (modelPlan.isPresent() || adapterTargets.isPresent()) {
             opened = planned;
@@ -97,12 +102,12 @@ public record Analysis(Workspace workspace, Side opened, Map<Side, TreeRow> tree
             captions.put(opened.other(), "no conversion: see the Mapping screen");
         }
         return new Analysis(ws, opened, trees, captions, links.isEmpty() ? TensorLinks.NONE : new PlanLinks(links),
-                modelPlan, adapterPlan, messages);
+                modelPlan, adapterPlan, messages, joined(mapping));
     }
 
-    private static TreeRow joined(CompletableFuture<TreeRow> rows) {
+    private static <T> T joined(CompletableFuture<T> future) {
         try {
-            return rows.join();
+            return future.join();
         } catch (CompletionException e) {
             if (e.getCause() instanceof RuntimeException r) {
                 throw r;

@@ -58,7 +58,7 @@ class MappingViewModelTest {
     @Test
     void countsInTheSummaryHaveThousandsSeparators() {
         // DeepSeek-V3's 46,679 tensors copied as they are.
-        assertThat(MappingViewModel.kinds(46679, 0, 1218))
+        assertThat(MappingTable.kinds(46679, 0, 1218))
                 .isEqualTo("46,679 copied, 0 renamed, 1,218 built by operations");
     }
 
