@@ -12,9 +12,10 @@ if [ -z "${JAVA_HOME:-}" ]; then
 fi
 export JAVA_HOME
 cd "$ROOT"
-./mvnw -B -q -pl converter -am test-compile
 CP_FILE=$(mktemp)
-./mvnw -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
+# One reactor run, so the shared test support comes from its own build (each module writes the file; the
+# converter, built last, has the last word).
+./mvnw -B -q -pl converter -am test-compile dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
 DEPS=$(cat "$CP_FILE")
 rm -f "$CP_FILE"
 mkdir -p "$DIR"

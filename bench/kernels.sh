@@ -10,10 +10,11 @@ if [ -z "${JAVA_HOME:-}" ]; then
 fi
 export JAVA_HOME
 cd "$ROOT"
-./mvnw -B -q -pl converter -am test-compile
 CP_FILE=$(mktemp)
 trap 'rm -f "$CP_FILE"' EXIT
-./mvnw -B -q -pl converter dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
+# One reactor run, so the shared test support comes from its own build (each module writes the file; the
+# converter, built last, has the last word).
+./mvnw -B -q -pl converter -am test-compile dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
 "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -cp "converter/target/classes:converter/target/test-classes:$(cat "$CP_FILE")" \
   org.openjdk.jmh.Main KernelBenchmark "$@" 2>&1 | grep -v -x -F 'WARNING: Using incubator modules: jdk.incubator.vector'
 echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,6 +2,7 @@ package dev.fusebox.app;
 
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.diff.DiffNode;
 import dev.fusebox.viewmodel.diff.DiffTrees;
 import javafx.css.PseudoClass;

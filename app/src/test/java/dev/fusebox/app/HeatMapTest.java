@@ -1,6 +1,7 @@
 package dev.fusebox.app;
 
 import dev.fusebox.app.chart.HeatMapChart;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.detail.HeatMapLayout;
 import dev.fusebox.viewmodel.detail.TensorDetailViewModel;

@@ -1,5 +1,6 @@
 package dev.fusebox.app;
 
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.mapping.MappingRow;
 import javafx.scene.control.CheckBox;
 import javafx.scene.control.TreeItem;

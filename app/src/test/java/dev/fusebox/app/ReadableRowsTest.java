@@ -1,5 +1,6 @@
 package dev.fusebox.app;
 
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import javafx.scene.Node;

@@ -1,6 +1,7 @@
 package dev.fusebox.app;
 
 import dev.fusebox.converter.forward.VerificationReport;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.main.Screen;

@@ -3,6 +3,7 @@ package dev.fusebox.app;
 import dev.fusebox.app.main.MainView;
 import dev.fusebox.app.main.MainWindow;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.host.Dialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;

@@ -3,6 +3,7 @@ package dev.fusebox.converter;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.testsupport.Fixtures;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

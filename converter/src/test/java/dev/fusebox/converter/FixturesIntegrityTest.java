@@ -1,5 +1,6 @@
 package dev.fusebox.converter;
 
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

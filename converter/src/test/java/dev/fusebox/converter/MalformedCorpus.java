@@ -7,6 +7,7 @@ import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorEntry;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.params.provider.Arguments;
 
 import java.io.IOException;

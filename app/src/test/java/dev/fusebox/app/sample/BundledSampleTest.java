@@ -1,6 +1,6 @@
 package dev.fusebox.app.sample;
 
-import dev.fusebox.app.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,10 +1,10 @@
 package dev.fusebox.converter.checkpoint;
 
 import dev.fusebox.converter.FakeHfCache;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -2,10 +2,10 @@ package dev.fusebox.converter.checkpoint;
 
 import com.code_intelligence.jazzer.junit.DictionaryFile;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.convert.ConversionRequest;
 import dev.fusebox.converter.convert.Conversions;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 

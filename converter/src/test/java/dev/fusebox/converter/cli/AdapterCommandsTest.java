@@ -2,8 +2,8 @@ package dev.fusebox.converter.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,10 +2,10 @@ package dev.fusebox.converter.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.tensor.FloatCodec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.fusebox.converter.cli;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.MalformedCorpus;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -1,7 +1,7 @@
 package dev.fusebox.converter.cli;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.forward.Verifier;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

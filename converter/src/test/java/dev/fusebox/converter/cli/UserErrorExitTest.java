@@ -1,10 +1,10 @@
 package dev.fusebox.converter.cli;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.TestCheckpoints;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

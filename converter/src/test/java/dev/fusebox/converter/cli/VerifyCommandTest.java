@@ -2,7 +2,6 @@ package dev.fusebox.converter.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.forward.ModelDims;
@@ -10,6 +9,7 @@ import dev.fusebox.converter.forward.SwappedExperts;
 import dev.fusebox.converter.forward.Verifier;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,12 +1,12 @@
 package dev.fusebox.converter.convert;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

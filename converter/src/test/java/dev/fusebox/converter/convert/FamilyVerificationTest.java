@@ -2,7 +2,6 @@ package dev.fusebox.converter.convert;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.forward.ExpertCheckResult;
@@ -17,6 +16,7 @@ import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -1,7 +1,6 @@
 package dev.fusebox.converter.convert;
 
 import dev.fusebox.converter.FakeHfCache;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.HfCache;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -9,6 +8,7 @@ import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

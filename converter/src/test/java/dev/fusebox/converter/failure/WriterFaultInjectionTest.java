@@ -1,9 +1,9 @@
 package dev.fusebox.converter.failure;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.tensor.TensorEntry;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

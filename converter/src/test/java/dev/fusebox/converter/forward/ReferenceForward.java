@@ -2,7 +2,7 @@ package dev.fusebox.converter.forward;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fusebox.converter.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,5 @@
 package dev.fusebox.converter.forward;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.Remedy;
@@ -10,6 +9,7 @@ import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.sample.SamplePreset;
 import dev.fusebox.converter.sample.SampleWriter;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

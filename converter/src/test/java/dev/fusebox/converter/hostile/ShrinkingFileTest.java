@@ -1,6 +1,5 @@
 package dev.fusebox.converter.hostile;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
@@ -11,6 +10,7 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.TensorStatistics;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

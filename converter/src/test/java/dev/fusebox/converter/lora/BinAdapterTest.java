@@ -1,11 +1,11 @@
 package dev.fusebox.converter.lora;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.convert.OutputGuard;
 import dev.fusebox.converter.checkpoint.Layout;
 import dev.fusebox.converter.tensor.Dtype;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

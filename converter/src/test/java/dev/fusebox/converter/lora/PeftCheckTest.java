@@ -1,6 +1,6 @@
 package dev.fusebox.converter.lora;
 
-import dev.fusebox.converter.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.util.Optional;

@@ -1,7 +1,6 @@
 package dev.fusebox.converter.sample;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.MixtralShapes;
 import dev.fusebox.converter.Problem;
@@ -17,6 +16,7 @@ import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.ProgressListener;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,5 @@
 package dev.fusebox.converter.tensor;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.Problem;
 import dev.fusebox.converter.checkpoint.Checkpoint;
@@ -8,6 +7,7 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.progress.Progress;
 import dev.fusebox.converter.progress.ProgressListener;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;

@@ -1,6 +1,5 @@
 package dev.fusebox.converter.torchzip;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.convert.OutputGuard;
@@ -16,6 +15,7 @@ import dev.fusebox.converter.rules.RuleBook;
 import dev.fusebox.converter.safetensors.SafetensorsFile;
 import dev.fusebox.converter.tensor.TensorEntry;
 import dev.fusebox.converter.tensor.TensorFile;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,6 +1,5 @@
 package dev.fusebox.converter.tree;
 
-import dev.fusebox.converter.Fixtures;
 import dev.fusebox.converter.MixtralShapes;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.Layout;
@@ -8,6 +7,7 @@ import dev.fusebox.converter.checkpoint.ModelConfig;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
+import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;

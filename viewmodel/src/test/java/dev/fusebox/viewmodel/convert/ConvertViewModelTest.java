@@ -7,7 +7,7 @@ import dev.fusebox.converter.convert.CheckpointDiff;
 import dev.fusebox.converter.convert.DiffReport;
 import dev.fusebox.converter.progress.Cancellation;
 import dev.fusebox.converter.tensor.Dtype;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.main.CacheSnapshot;
 import dev.fusebox.viewmodel.main.FakeDialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;

@@ -3,7 +3,7 @@ package dev.fusebox.viewmodel.detail;
 import dev.fusebox.converter.FuseboxException;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.tensor.TensorStatistics;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.browse.TreeRows;

@@ -5,7 +5,7 @@ import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.convert.DiffSummary;
 import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.FloatCodec;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.Opened;

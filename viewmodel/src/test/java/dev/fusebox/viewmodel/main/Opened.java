@@ -1,7 +1,7 @@
 package dev.fusebox.viewmodel.main;
 
 import dev.fusebox.converter.rules.RuleBook;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.task.SynchronousTaskRunner;
 
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package dev.fusebox.viewmodel.mapping;
 import dev.fusebox.converter.checkpoint.Checkpoint;
 import dev.fusebox.converter.checkpoint.StoredTensor;
 import dev.fusebox.converter.safetensors.SafetensorsWriter;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package dev.fusebox.viewmodel.mapping;
 
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.main.FakeDialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;

@@ -7,7 +7,7 @@ import dev.fusebox.converter.safetensors.SafetensorsWriter;
 import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.forward.ModelDims;
 import dev.fusebox.converter.forward.VerificationReport;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.main.FakeDialogs;
 import dev.fusebox.viewmodel.main.MainViewModel;
 import dev.fusebox.viewmodel.main.Opened;
