@@ -62,7 +62,11 @@ public final class AdapterDeltaNorms {
         for (var e : deltas.changes().entrySet()) {
             if (!(e.getValue() instanceof AdapterDeltas.Delta d) || d.magnitude().isPresent()) {
                 throw new FuseboxException(Problem.UNSUPPORTED, adapter.location(), e.getKey(), "the adapter's "
-                        + (e.getValue() instanceof AdapterDeltas.Delta ? "DoRA" : "lora_bias") + " changes it, and "
+                        + switch (e.getValue()) {
+                            case AdapterDeltas.Delta x -> "DoRA";
+                            case AdapterDeltas.BiasShift x -> "lora_bias";
+                            case AdapterDeltas.ExpertDeltas x -> "LoRA on stacked experts";
+                        } + " changes it, and "
                         + "Fusebox reports ‖scale · B @ A‖ per weight for plain LoRA only");
             }
         }

@@ -25,8 +25,11 @@ import java.util.Optional;
 record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replacements, List<String> notes) {
 
     /** A change the adapter makes to one base tensor. */
-    sealed interface Change permits Delta, BiasShift {
+    sealed interface Change permits Delta, BiasShift, ExpertDeltas {
         String module();
+
+        /** The LoRA scale it applies ({@code alpha / r}, or {@code alpha / sqrt(r)}). */
+        double scale();
     }
 
     /**
@@ -54,6 +57,22 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
 
     /** A {@code lora_bias}: {@code bias + scale · lora_B.bias}, as PEFT's Linear.merge adds it. */
     record BiasShift(String module, TensorSpec bias, double scale) implements Change {
+    }
+
+    /**
+     * The change to a stacked parameter [E, rows, cols] ({@link StackedParameterDeltas}): each expert's own
+     * [rows, cols] delta, expert e's applying to elements [e·rows·cols, (e + 1)·rows·cols).
+     */
+    record ExpertDeltas(String module, List<Delta> experts, long rows, long cols) implements Change {
+
+        ExpertDeltas {
+            experts = List.copyOf(experts);
+        }
+
+        @Override
+        public double scale() {
+            return experts.getFirst().scale();
+        }
     }
 
     private static final String MAGNITUDE = ".lora_magnitude_vector";
@@ -92,8 +111,17 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
         List<String> notes = new ArrayList<>();
         // Each delta under the module name the adapter's other tensors (magnitudes, biases) use for it.
         Map<String, Delta> byAdapterModule = new LinkedHashMap<>();
-        Map<String, Delta> paramWrappers = new LinkedHashMap<>();
-        if (legacy) {
+        // the changes of LoRA on parameters, by the tensor they change
+        Map<String, Change> paramWrappers = new LinkedHashMap<>();
+        if (StackedParameterDeltas.applies(roles) && base.isPresent()) {
+            StackedParameterDeltas.Result r = StackedParameterDeltas.read(file, config, tensors, roles, base.get());
+            paramWrappers.putAll(r.changes());
+            for (LoraPair p : r.plain()) {
+                String module = legacy ? p.module() : roles.legacyModule(p.module());
+                byAdapterModule.put(p.module(), new Delta(module, MatrixView.whole(p.a()),
+                        MatrixView.whole(p.b()), scale(config, p.module(), p.rank()), false, Optional.empty()));
+            }
+        } else if (legacy) {
             for (LoraPair p : tensors.pairs().values()) {
                 byAdapterModule.put(p.module(), new Delta(p.module(), MatrixView.whole(p.a()),
                         MatrixView.whole(p.b()), scale(config, p.module(), p.rank()), false, Optional.empty()));
@@ -104,7 +132,7 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
                 if (m.source() instanceof V5Reading.PlainModule plain) {
                     byAdapterModule.put(plain.module(), d);
                 } else {
-                    paramWrappers.put(m.legacy(), d);
+                    paramWrappers.put(m.legacy() + ".weight", d);
                 }
             }
         }
@@ -176,9 +204,7 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
             }
             changes.put(d.module() + ".weight", d);
         }
-        for (Delta d : paramWrappers.values()) {
-            changes.put(d.module() + ".weight", d);
-        }
+        changes.putAll(paramWrappers);
         for (Map.Entry<String, TensorSpec> e : biases.entrySet()) {
             Delta d = byAdapterModule.get(e.getKey());
             if (d == null || !loraBias) {
@@ -195,7 +221,7 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
             changes.put(d.module() + ".bias", new BiasShift(d.module(), e.getValue(), d.scale()));
         }
         for (Change c : changes.values()) {
-            double scale = c instanceof Delta d ? d.scale() : ((BiasShift) c).scale();
+            double scale = c.scale();
             if (!Double.isFinite(scale)) {
                 throw new FuseboxException(Problem.INVALID_CONFIG, config.file(), "gives " + c.module() + " the LoRA "
                         + "scale " + scale + " (lora_alpha " + config.loraAlpha() + ", r " + config.r() + "), so "
@@ -228,7 +254,7 @@ record AdapterDeltas(Map<String, Change> changes, Map<String, TensorSpec> replac
      * Gives each delta its DoRA magnitude: with use_dora every plain module and embedding has one (PEFT's
      * ParamWrapper refuses DoRA, so a parameter wrapper cannot), without it none does.
      */
-    private static void withMagnitudes(AdapterConfig config, Map<String, Delta> deltas, Map<String, Delta> wrappers,
+    private static void withMagnitudes(AdapterConfig config, Map<String, Delta> deltas, Map<String, Change> wrappers,
                                        Map<String, TensorSpec> magnitudes, Path file) throws FuseboxException {
         if (!config.useDora()) {
             if (!magnitudes.isEmpty()) {

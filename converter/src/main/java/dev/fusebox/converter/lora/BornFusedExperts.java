@@ -44,6 +44,11 @@ final class BornFusedExperts {
     private BornFusedExperts() {
     }
 
+    /** A born-fused type's experts module's parameters in registration order, when it is one. */
+    static Optional<List<String>> expertsOrder(String modelType) {
+        return Optional.ofNullable(EXPERTS.get(modelType));
+    }
+
     /** A LoRA pair on a stacked [E, d1, d2] parameter. */
     private record Stacked(LoraPair pair, String parameter, long experts, long d1, long d2) {
 

@@ -14,6 +14,7 @@ import dev.fusebox.converter.plan.Placement;
 import dev.fusebox.converter.plan.PlannedTarget;
 import dev.fusebox.converter.plan.Planner;
 import dev.fusebox.converter.rules.RuleBook;
+import dev.fusebox.converter.rules.RuleSet;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
 
@@ -53,11 +54,13 @@ public final class MergePlanner {
         AdapterDeltas deltas = deltas(base, adapter, book);
 
         Layout from = base.layout();
-        Layout target = to.orElse(from == Layout.UNKNOWN ? Layout.UNKNOWN : from.other());
+        // a born-fused base (gpt_oss) is v5 with its 4.x names: merged, it stays as it is
+        boolean bornFused = book.forModelType(base.modelType()).map(RuleSet::bornFused).orElse(false);
+        Layout target = to.orElse(from == Layout.UNKNOWN ? Layout.UNKNOWN : bornFused ? from : from.other());
         ConversionPlan basePlan = target == from || from == Layout.UNKNOWN ? identity(base, from)
                 : Planner.plan(base, book, Optional.of(target));
         Map<String, List<Run>> v5Weights = from == Layout.V5 && target == Layout.V5
-                ? legacyRangesOfV5(base, book) : Map.of();
+                ? bornFused ? wholeTensors(base) : legacyRangesOfV5(base, book) : Map.of();
 
         Set<String> used = new LinkedHashSet<>();
         List<PlannedTarget> targets = new ArrayList<>();
@@ -154,6 +157,16 @@ public final class MergePlanner {
         return out;
     }
 
+    /** Each tensor as the one legacy weight of its own name, whole. */
+    private static Map<String, List<Run>> wholeTensors(Checkpoint base) {
+        Map<String, List<Run>> out = new LinkedHashMap<>();
+        for (TensorSpec s : base.specs()) {
+            long n = s.shape().elementCount();
+            out.put(s.key(), List.of(new Run(s, 0, 0, n, Optional.of(s.key()), 0, s.shape())));
+        }
+        return out;
+    }
+
     /** The target's runs in target order, each with the legacy weight it is when the layouts tell. */
     private static List<Run> runs(PlannedTarget t, Layout from, Layout to, Map<String, List<Run>> v5Weights,
                                   AdapterDeltas deltas, Path file) throws FuseboxException {
@@ -241,6 +254,23 @@ public final class MergePlanner {
                 used.add(r.weight.get());
                 what.add(r.weight.get() + " replaced by " + replacement.get().key());
             }
+            if (change.orElse(null) instanceof AdapterDeltas.ExpertDeltas x) {
+                if (replacement.isPresent() || !r.weightShape.equals(Shape.of(x.experts().size(), x.rows(), x.cols()))) {
+                    throw new FuseboxException(Problem.RAGGED_SHAPES, file, r.weight.orElseThrow(), "it is "
+                            + r.weightShape + ", but the adapter's LoRA for it makes " + x.experts().size()
+                            + " experts' [" + x.rows() + ", " + x.cols() + "]");
+                }
+                used.add(r.weight.get());
+                sources.add(source);
+                x.experts().forEach(d -> {
+                    sources.add(d.a().tensor());
+                    sources.add(d.b().tensor());
+                });
+                what.add("LoRA of " + x.module() + "'s " + x.experts().size() + " experts (rank "
+                        + x.experts().getFirst().rank() + ", scale " + TargetLora.number(x.scale()) + ")");
+                segments.addAll(perExpert(source, r, x));
+                continue;
+            }
             if (change.orElse(null) instanceof AdapterDeltas.Delta d) {
                 checkShape(d, r, file);
                 used.add(r.weight.get());
@@ -269,6 +299,21 @@ public final class MergePlanner {
                 : String.join(", ", what.subList(0, 3)) + " and " + (what.size() - 3) + " more") + " merged in";
         return new PlannedTarget(t.spec(), ops, new ComputedRecipe(ordered, description,
                 new MergedTensor(t.dtype(), segments)));
+    }
+
+    /** A run of a stacked parameter cut where its experts begin, each piece with that expert's delta. */
+    private static List<MergedTensor.Segment> perExpert(TensorSpec source, Run r, AdapterDeltas.ExpertDeltas x) {
+        long size = Math.multiplyExact(x.rows(), x.cols());
+        List<MergedTensor.Segment> out = new ArrayList<>();
+        for (long done = 0; done < r.count; ) {
+            long at = r.weightFrom + done;
+            long n = Math.min(r.count - done, size - at % size);
+            AdapterDeltas.Change expert = x.experts().get(Math.toIntExact(at / size));
+            out.add(new MergedTensor.Segment(source.key(), source.dtype(), r.from + done, n, Optional.of(expert),
+                    at % size));
+            done += n;
+        }
+        return out;
     }
 
     private static void checkShape(AdapterDeltas.Delta d, Run r, Path file) throws FuseboxException {
