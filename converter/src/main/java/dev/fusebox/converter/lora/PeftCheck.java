@@ -108,20 +108,26 @@ final class PeftCheck {
                     + "'); name the base model for a firm answer, since PEFT 0.21 converts some types of a family and "
                     + "not others.");
         }
+        Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
+        // without a pattern for the type PEFT keeps targeting per-expert modules, which v5 has not: no router or
+        // expert LoRA of it is found, but a Linear router v5 keeps the name of
+        boolean routerFound = !reading.routers().isEmpty() && (pattern.isPresent()
+                || LINEAR_ROUTERS.contains(modelType) && reading.routers().getFirst().getKey().module()
+                .equals(reading.routers().getFirst().getValue().pair().module()));
+        boolean plainsFound = reading.plains().size() > renamedAway.size() + dropped.size();
         if (!renamedAway.isEmpty()) {
             String lost = "v5 renames " + renamedAway.size() + " module" + (renamedAway.size() == 1 ? "" : "s")
                     + " the adapter targets (" + String.join(", ", renamedAway.subList(0, Math.min(3,
                     renamedAway.size()))) + (renamedAway.size() > 3 ? ", …" : "") + "): " + PEFT + " keeps "
                     + "target_modules as they are, and they match no such module";
-            boolean othersMatch = !reading.groups().isEmpty() || !reading.routers().isEmpty() || keptModules > 0
-                    || reading.plains().size() > renamedAway.size() + dropped.size();
+            boolean othersMatch = pattern.isPresent() && !reading.groups().isEmpty() || routerFound
+                    || keptModules > 0 || plainsFound;
             if (othersMatch) {
                 wrongs.add(lost + ", so their LoRA would not be applied.");
             } else {
                 refusals.add(lost + ", and finds no target module at all.");
             }
         }
-        Optional<Pattern> pattern = PATTERNS.stream().filter(p -> p.modelTypes.contains(modelType)).findFirst();
         if (pattern.isEmpty()) {
             String why = PEFT + " does not rewrite the config for '" + modelType + "' (its table names "
                     + PATTERNS.stream().mapToInt(p -> p.modelTypes.size()).sum() + " other model types): it keeps "
@@ -142,14 +148,10 @@ final class PeftCheck {
                             + "router's LoRA would not be applied.");
                 }
             }
-            boolean routerFound = !reading.routers().isEmpty() && LINEAR_ROUTERS.contains(modelType)
-                    && reading.routers().getFirst().getKey().module()
-                    .equals(reading.routers().getFirst().getValue().pair().module());
-            boolean others = !reading.plains().isEmpty() || routerFound;
             if (reading.groups().isEmpty()) {
                 return verdict(refusals, wrongs, notes);
             }
-            if (!others) {
+            if (!plainsFound && !routerFound && keptModules == 0) {
                 refusals.add(why + ", and finds no target module at all.");
             } else {
                 wrongs.add(why + ", so the experts' LoRA would not be applied.");

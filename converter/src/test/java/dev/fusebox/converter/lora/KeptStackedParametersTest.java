@@ -1,14 +1,13 @@
 package dev.fusebox.converter.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.fusebox.converter.checkpoint.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,8 +19,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * what PEFT 0.21 on transformers 5.18 did with them (row.json).
  */
 class KeptStackedParametersTest {
-
-    private static final String LAYER = "base_model.model.model.layers.";
 
     @TempDir
     Path tmp;
@@ -38,7 +35,7 @@ class KeptStackedParametersTest {
                 .containsExactly("experts.gate_up_proj", "experts.down_proj");
         Path v5 = tmp.resolve("v5");
         AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
-        assertSameTensors(c.adapter(), v5, List.of(), List.of());
+        RenamedCopy.assertRenamedCopy(c.adapter(), v5, Map.of());
     }
 
     @Test
@@ -58,32 +55,18 @@ class KeptStackedParametersTest {
                 .containsExactly("experts.gate_up_proj", "experts.down_proj");
         Path v5 = tmp.resolve("v5");
         AdapterFixtures.convert(c.adapter(), v5, Optional.of(c.base()), Optional.empty(), Optional.empty());
-        List<String> legacyNames = List.of("0.mlp.linear_gate.", "0.self_attn.linear_gate.",
-                "1.mlp.shared_experts.linear_gate.", "1.self_attn.linear_gate.");
-        List<String> v5Names = List.of("0.mlp.gate_proj.", "0.self_attn.gate_proj.", "1.mlp.shared_experts.gate_proj.",
-                "1.self_attn.gate_proj.");
-        assertSameTensors(c.adapter(), v5, legacyNames, v5Names);
+        String layer = "base_model.model.model.layers.";
+        RenamedCopy.assertRenamedCopy(c.adapter(), v5, Map.of(layer + "0.mlp.linear_gate.", layer + "0.mlp.gate_proj.",
+                layer + "0.self_attn.linear_gate.", layer + "0.self_attn.gate_proj.",
+                layer + "1.mlp.shared_experts.linear_gate.", layer + "1.mlp.shared_experts.gate_proj.",
+                layer + "1.self_attn.linear_gate.", layer + "1.self_attn.gate_proj."));
         // back, the rules restore only the attention gate's name (v5's mlp.gate_proj is also a name transformers
         // loads for hy_v4); the experts' factors come back as they went
         Path back = tmp.resolve("back");
         AdapterFixtures.convert(v5, back, Optional.of(c.base()), Optional.empty(), Optional.empty());
-        assertSameTensors(c.adapter(), back, List.of("0.mlp.linear_gate.", "1.mlp.shared_experts.linear_gate."),
-                List.of("0.mlp.gate_proj.", "1.mlp.shared_experts.gate_proj."));
-    }
-
-    /** Every tensor of {@code from} in {@code to}, byte for byte, under its name with {@code was} made {@code is}. */
-    private static void assertSameTensors(Path from, Path to, List<String> was, List<String> is) throws Exception {
-        try (Checkpoint a = Checkpoint.open(from); Checkpoint b = Checkpoint.open(to)) {
-            assertThat(b.tensors().keySet()).hasSameSizeAs(a.tensors().keySet());
-            for (String key : a.tensors().keySet()) {
-                String renamed = key;
-                for (int i = 0; i < was.size(); i++) {
-                    renamed = renamed.replace(LAYER + was.get(i), LAYER + is.get(i));
-                }
-                assertThat(b.tensor(renamed).orElseThrow().data().toArray(ValueLayout.JAVA_BYTE)).as(renamed)
-                        .isEqualTo(a.tensor(key).orElseThrow().data().toArray(ValueLayout.JAVA_BYTE));
-            }
-        }
+        RenamedCopy.assertRenamedCopy(c.adapter(), back, Map.of(layer + "0.mlp.linear_gate.",
+                layer + "0.mlp.gate_proj.", layer + "1.mlp.shared_experts.linear_gate.",
+                layer + "1.mlp.shared_experts.gate_proj."));
     }
 
     private static List<String> strings(JsonNode array) {
