@@ -9,6 +9,7 @@ import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.browse.TreesViewModel;
 import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.scene.control.skin.TreeTableViewSkin;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.ObservableList;
 import javafx.css.PseudoClass;
@@ -44,6 +45,9 @@ import java.util.Map;
  * fused tensor they concern.
  */
 final class TreePane extends VBox implements LinkedTree<TreeRow> {
+
+    /** The key under which JavaFX's table cell behaviour keeps the selection's anchor cell. */
+    private static final String SELECTION_ANCHOR = "anchor";
 
     private static final PseudoClass ADAPTER = PseudoClass.getPseudoClass("adapter");
     private static final PseudoClass LINKED = PseudoClass.getPseudoClass("linked");
@@ -189,7 +193,16 @@ final class TreePane extends VBox implements LinkedTree<TreeRow> {
     private void install(TreeRow root) {
         items.clear();
         badges.clear();
+        // Any one row reaches its whole tree and its files' entries (171 k rows and 92 k entries for a
+        // DeepSeek-V3-FP8), so nothing of the table may keep an old row: the cell a click made the selection's
+        // anchor (JavaFX's cell behaviour keeps it in the table's properties, past a new root) ...
+        table.getProperties().remove(SELECTION_ANCHOR);
         table.setRoot(root == null ? null : new RowItem(root, true));
+        if (root == null && table.getSkin() != null) {
+            // ... and the skin's cells, which keep the last rows they showed (its measuring cell even past a new
+            // root, and no layout runs while the welcome page covers the table): a new skin lets them go.
+            table.setSkin(new TreeTableViewSkin<>(table));
+        }
     }
 
     /**

@@ -34,22 +34,13 @@ class DoraForwardTest {
     @TempDir
     Path temporary;
 
-    private static double maxAbsDiff(ForwardResult r, double[][] expected) {
-        double max = 0;
-        for (int p = 0; p < expected.length; p++) {
-            float[] row = r.logits(p);
-            for (int v = 0; v < row.length; v++) {
-                max = Math.max(max, Math.abs(row[v] - expected[p][v]));
-            }
-        }
-        return max;
-    }
-
     private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source, Checkpoint adapter,
                                      FamilyReference ref, int sequence) throws Exception {
-        ModelWeights w = ModelWeights.open(tensors, layout, source.config().orElseThrow(), Optional.of(adapter));
-        return new ForwardPass(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
-                Cancellation.NEVER);
+        return FamilyForwardTest.run(tensors, layout, source, Optional.of(adapter), ref, sequence);
+    }
+
+    private static double maxAbsDiff(ForwardResult r, double[][] expected) {
+        return FamilyForwardTest.maxAbsDiff(r, expected);
     }
 
     @Test

@@ -80,15 +80,15 @@ class FamilyForwardTest {
         }
     }
 
-    private static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source,
-                                     Optional<Checkpoint> adapter, FamilyReference ref, int sequence)
+    static ForwardResult run(TensorSource tensors, Layout layout, Checkpoint source,
+                             Optional<Checkpoint> adapter, FamilyReference ref, int sequence)
             throws Exception {
         ModelWeights w = ModelWeights.open(tensors, layout, source.config().orElseThrow(), adapter);
         return new ForwardPass(w).run(ref.inputIds(sequence), w.dims().layers(), ProgressListener.NONE,
                 Cancellation.NEVER);
     }
 
-    private static double maxAbsDiff(ForwardResult r, double[][] expected) {
+    static double maxAbsDiff(ForwardResult r, double[][] expected) {
         double max = 0;
         for (int p = 0; p < expected.length; p++) {
             float[] row = r.logits(p);
