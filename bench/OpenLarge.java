@@ -112,7 +112,7 @@ public class OpenLarge {
             trees.show(a.tree(Side.LEGACY).orElse(null), a.caption(Side.LEGACY), a.tree(Side.V5).orElse(null),
                     a.caption(Side.V5), a.links());
             MappingViewModel mapping = new MappingViewModel(key -> { });
-            mapping.show(a.modelPlan(), a.adapterPlan(), a.messages());
+            mapping.show(a.mapping(), a.messages());
             phase.end();
         }
         return phase.line();
