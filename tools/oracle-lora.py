@@ -765,10 +765,19 @@ def run_type(t, a):
     return [{k: v.replace(here, "") if isinstance(v, str) else v for k, v in row.items()} for row in rows]
 
 
-def save_type(results, t, rows, seconds):
-    """RESULTS/TYPE.json: one type's rows, so that a rerun of some types replaces only theirs."""
+def save_type(results, t, rows, seconds, some_variants):
+    """RESULTS/TYPE.json: one type's rows, so that a rerun of some types replaces only theirs (and a rerun of
+    some variants only those rows of the type, the others kept in their places)."""
     os.makedirs(results, exist_ok=True)
-    with open(os.path.join(results, t + ".json"), "w") as f:
+    path = os.path.join(results, t + ".json")
+    if some_variants and os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        kept = {r["variant"]: r for r in saved["rows"]}
+        kept.update({r["variant"]: r for r in rows})
+        seconds = saved["seconds"]  # the time of the whole type, which a few variants do not give
+        rows = list(kept.values())
+    with open(path, "w") as f:
         json.dump({"type": t, "date": time.strftime("%Y-%m-%d", time.gmtime()), "seconds": round(seconds),
                    "rows": rows}, f, indent=1)
 
@@ -844,7 +853,7 @@ def main():
             type_rows = run_type(t, a)
             rows += type_rows
             if a.results:
-                save_type(a.results, t, type_rows, time.time() - began)
+                save_type(a.results, t, type_rows, time.time() - began, bool(a.variants))
     saved = None
     if a.results:
         rows, saved = load_results(a.results, runnable + without_causal_lm)
