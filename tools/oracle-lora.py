@@ -41,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import warnings
 
@@ -599,6 +600,34 @@ def export(out, base_dir, legacy, row):
         json.dump({k: v.replace(work, "") if isinstance(v, str) else v for k, v in row.items()}, f, indent=1)
 
 
+REFUSALS = [  # the words of a Fusebox refusal, and what the table and the summary call it
+    ("renamed stacked parameter of this family", "LoRA on a renamed stacked parameter, not converted"),
+    ("rename it to the stacked v5 parameter", "LoRA on renamed stacked parameters beside a router LoRA, not converted"),
+    ("born fused", "a born-fused family's adapter (4.x expert factors transposed on v5)"),
+]
+SKIPS = [  # the words of a skipped row's reason, and what the summary calls it
+    ("no merged truth", "`lora_bias` on modules the tiny base has no bias for (no merged truth)"),
+    ("ParamWrapper does not work", "PEFT in the legacy world refuses DoRA on stacked parameters"),
+    ("Trying to wrap an `nn.Parameter`", "PEFT in the legacy world refuses `all-linear` beside `target_parameters` "
+                                        "that name a Linear's weight too (the shared MLP's `input_linear`)"),
+    ("match no module", "PEFT in the legacy world finds none of the target modules (q_proj/v_proj on types whose "
+                        "attention names them otherwise)"),
+    ("not found in the base model", "PEFT in the legacy world finds none of the target modules (q_proj/v_proj on "
+                                    "types whose attention names them otherwise)"),
+]
+
+
+def named(text, names):
+    """The name the first matching entry of names gives text, else its first words."""
+    return next((name for words, name in names if words in text), None)
+
+
+def refusal(detail):
+    """A Fusebox refusal in a few words."""
+    m = re.search(r"cannot convert: ([^(.]*)", detail)
+    return named(detail, REFUSALS) or (m.group(1).strip() if m else detail[:60])
+
+
 def table(rows):
     """The rows as docs/lora.md's table, grouped by model type."""
     out = ["| model type | adapter | made by | PEFT 0.21 alone (max \\|Δlogits\\|) | plan's PEFT check | "
@@ -613,12 +642,7 @@ def table(rows):
         fusebox = {"exact": f"exact ({r['fusebox_detail']})", "nothing": "nothing to convert",
                    "wrong": f"**{r['fusebox_detail']}**"}.get(r["fusebox"], "refuses")
         if r["fusebox"] == "refuses":
-            m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
-            fusebox = "refuses: " + (m.group(1).strip() if m else r["fusebox_detail"][:60])
-            if "renamed stacked parameter" in r["fusebox_detail"]:
-                fusebox = "refuses: LoRA on a renamed stacked parameter, not converted"
-            elif "rename it to the stacked v5 parameter" in r["fusebox_detail"]:
-                fusebox = "refuses: LoRA on renamed stacked parameters beside a router LoRA, not converted"
+            fusebox = "refuses: " + refusal(r["fusebox_detail"])
         out.append(f"| {r['type']} | {r['variant']} | {r['made']} | {peft} | {plan} | {fusebox} | "
                    f"{r.get('back', '-')} |")
     return "\n".join(out) + "\n"
@@ -648,8 +672,7 @@ def summary(rows, saved, without_causal_lm):
     refused = [r for r in done if r["fusebox"] == "refuses"]
     reasons = {}
     for r in refused:
-        m = re.search(r"cannot convert: ([^(.]*)", r["fusebox_detail"])
-        reason = m.group(1).strip() if m else r["fusebox_detail"][:80]
+        reason = refusal(r["fusebox_detail"])
         reasons[reason] = reasons.get(reason, 0) + 1
     failed = [r for r in rows if not r["ok"]]
     dates = sorted({s["date"] for s in saved.values()}) if saved else []
@@ -659,8 +682,8 @@ def summary(rows, saved, without_causal_lm):
         f"{len(types)} model types, {len(rows)} rows, {len(done)} compared, {len(skipped)} skipped; "
         + (f"**{len(failed)} rows failed**: " + ", ".join(f"{r['type']} {r['variant']}" for r in failed) + "."
            if failed else "**every row right**.")
-        + (f" Run {' and '.join(dates)}, {sum(seconds) / 60:.0f} min in all ({min(seconds)}–{max(seconds)} s a type)."
-           if seconds else ""),
+        + (f" Run {' and '.join(dates)}; the types took {min(seconds)}–{max(seconds)} s each, "
+           f"{sum(seconds) / 60:.0f} min together." if seconds else ""),
         "",
         f"PEFT 0.21 alone loads {count('peft', 'exact')} of the {len(done)} legacy adapters exactly, refuses "
         f"{count('peft', 'refuses')} and loads {len(wrong)} wrong, silently (by {span(offs)} in logits, against "
@@ -669,20 +692,22 @@ def summary(rows, saved, without_causal_lm):
         "",
         f"Fusebox converts {len(exact)} exactly (max |Δlogits| {worst:.1e}); {backs.count('bytes')} of them convert "
         f"back byte for byte" + (f", {len(near)} within {max(near):.1e} of their own truth" if near else "")
-        + f"; {count('fusebox', 'nothing')} need no conversion. It refuses {len(refused)}"
+        + (f"; {count('fusebox', 'nothing')} need no conversion" if count('fusebox', 'nothing') else "")
+        + f". It refuses {len(refused)}"
         + (": " + "; ".join(f"{reason} ({n})" for reason, n in sorted(reasons.items(), key=lambda x: -x[1]))
            if reasons else "") + ".",
     ]
     if skipped:
         why = {}
         for r in skipped:
-            why[r["skipped"][:110]] = why.get(r["skipped"][:110], []) + [f"{r['type']} {r['variant']}"]
+            reason = named(r["skipped"], SKIPS) or r["skipped"][:110]
+            why[reason] = why.get(reason, []) + [f"{r['type']} {r['variant']}"]
         lines += ["", f"Skipped ({len(skipped)}): " + "; ".join(
             f"{reason} ({len(cases)})" for reason, cases in sorted(why.items(), key=lambda x: -len(x[1]))) + "."]
     if without_causal_lm:
         lines += ["", "Bundled model types transformers 5.18 has no CausalLM for (not run): "
                   + ", ".join(without_causal_lm) + "."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(textwrap.fill(line, 118, break_long_words=False, break_on_hyphens=False) for line in lines) + "\n"
 
 
 def write_markdown(path, rows, saved, without_causal_lm):
@@ -766,10 +791,19 @@ def run_type(t, a):
     return [{k: v.replace(here, "") if isinstance(v, str) else v for k, v in row.items()} for row in rows]
 
 
-def save_type(results, t, rows, seconds):
-    """RESULTS/TYPE.json: one type's rows, so that a rerun of some types replaces only theirs."""
+def save_type(results, t, rows, seconds, some_variants):
+    """RESULTS/TYPE.json: one type's rows, so that a rerun of some types replaces only theirs (and a rerun of
+    some variants only those rows of the type, the others kept in their places)."""
     os.makedirs(results, exist_ok=True)
-    with open(os.path.join(results, t + ".json"), "w") as f:
+    path = os.path.join(results, t + ".json")
+    if some_variants and os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        kept = {r["variant"]: r for r in saved["rows"]}
+        kept.update({r["variant"]: r for r in rows})
+        seconds = saved["seconds"]  # the time of the whole type, which a few variants do not give
+        rows = list(kept.values())
+    with open(path, "w") as f:
         json.dump({"type": t, "date": time.strftime("%Y-%m-%d", time.gmtime()), "seconds": round(seconds),
                    "rows": rows}, f, indent=1)
 
@@ -845,7 +879,7 @@ def main():
             type_rows = run_type(t, a)
             rows += type_rows
             if a.results:
-                save_type(a.results, t, type_rows, time.time() - began)
+                save_type(a.results, t, type_rows, time.time() - began, bool(a.variants))
     saved = None
     if a.results:
         rows, saved = load_results(a.results, runnable + without_causal_lm)
