@@ -1,5 +1,6 @@
 package dev.fusebox.app;
 
+import dev.fusebox.testsupport.Fixtures;
 import javafx.scene.control.Label;
 import javafx.scene.control.Tab;
 import javafx.scene.control.TreeTableView;

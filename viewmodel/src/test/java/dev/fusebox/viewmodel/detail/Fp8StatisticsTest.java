@@ -1,7 +1,7 @@
 package dev.fusebox.viewmodel.detail;
 
 import dev.fusebox.converter.tensor.TensorStatistics;
-import dev.fusebox.viewmodel.Fixtures;
+import dev.fusebox.testsupport.Fixtures;
 import dev.fusebox.viewmodel.browse.Side;
 import dev.fusebox.viewmodel.browse.TreeRow;
 import dev.fusebox.viewmodel.main.FakeDialogs;
