@@ -5,6 +5,8 @@ module dev.fusebox.converter {
     requires jdk.management;
     // Optional at run time: the launcher and the tests add it; without it the forward pass uses scalar loops.
     requires static jdk.incubator.vector;
+    // @Nullable marks where the engine uses null on purpose; NullAway checks the rest at compile time.
+    requires static transitive org.jspecify;
 
     // What the view models and the app build on: the model of a checkpoint, conversions, plans, LoRA, the
     // forward pass, and the figures as text.

@@ -45,7 +45,7 @@ class MappingTableTest extends WindowTest {
         WaitForAsyncUtils.waitForFxEvents();
         TreeTableView<Object> table = table(robot);
         // What clicking the column's header does.
-        robot.interact(() -> table.getSortOrder().setAll(table.getColumns().getLast()));
+        robot.interact(() -> table.getSortOrder().setAll(java.util.List.of(table.getColumns().getLast())));
         WaitForAsyncUtils.waitForFxEvents();
         assertThat(table.getSortOrder()).extracting(TreeTableColumn::getText).containsExactly("Bytes");
         List<Long> bytes = table.getRoot().getChildren().stream().map(TreeItem::getValue)
@@ -67,7 +67,7 @@ class MappingTableTest extends WindowTest {
         });
         WaitForAsyncUtils.waitForFxEvents();
         TreeTableCell<?, ?> fused = robot.lookup("#mapping-table .tree-table-cell")
-                .match((TreeTableCell<?, ?> c) -> c.getTableColumn() == shape && "[4, 192, 64]".equals(c.getText()))
+                .match((TreeTableCell<?, ?> c) -> shape.equals(c.getTableColumn()) && "[4, 192, 64]".equals(c.getText()))
                 .query();
         assertThat(fused.isTextTruncated()).isTrue();
         assertThat(fused.getTooltip()).isNotNull();

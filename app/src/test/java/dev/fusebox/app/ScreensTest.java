@@ -137,7 +137,7 @@ class ScreensTest extends WindowTest {
         assertThat(positions.getItems()).hasSize(16);
         assertThat(robot.lookup("#verify-checks").queryAs(Label.class).getText())
                 .isEqualTo("Checks run: forward pass and expert check");
-        assertThat(robot.lookup("#experts-table").queryAs(TableView.class).getItems()).hasSize(8);
+        assertThat(robot.lookup("#experts-table").queryAs(TableView.class).getItems().size()).isEqualTo(8);
         assertThat(robot.lookup("#verify-progress").queryAs(ProgressBar.class).getProgress()).isEqualTo(1.0);
     }
 
@@ -232,7 +232,7 @@ class ScreensTest extends WindowTest {
         VerificationReport r = vm.verify().reportProperty().get();
         assertThat(r.tokens()).containsExactly(1, 5, 9);
         assertThat(r.layersRun()).isEqualTo(1);
-        assertThat(robot.lookup("#positions-table").queryAs(TableView.class).getItems()).hasSize(3);
+        assertThat(robot.lookup("#positions-table").queryAs(TableView.class).getItems().size()).isEqualTo(3);
     }
 
     /** Where {@code node} lies in the scene. */

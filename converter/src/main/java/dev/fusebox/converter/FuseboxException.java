@@ -1,5 +1,7 @@
 package dev.fusebox.converter;
 
+import org.jspecify.annotations.Nullable;
+
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -14,29 +16,31 @@ public final class FuseboxException extends Exception {
 
     private final Problem problem;
     // Paths do not serialize; the message keeps the file's name for whoever receives a serialized copy.
-    private final transient Path file;
-    private final String key;
-    private final Remedy remedy;
+    private final transient @Nullable Path file;
+    private final @Nullable String key;
+    private final @Nullable Remedy remedy;
 
-    public FuseboxException(Problem problem, Path file, String key, String detail) {
+    public FuseboxException(Problem problem, @Nullable Path file, @Nullable String key, String detail) {
         this(problem, file, key, detail, null, null);
     }
 
-    public FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause) {
+    public FuseboxException(Problem problem, @Nullable Path file, @Nullable String key, String detail,
+                            @Nullable Throwable cause) {
         this(problem, file, key, detail, cause, null);
     }
 
     /** A problem that {@code remedy} answers; the sentence says what helps in words every face of Fusebox shows. */
-    public FuseboxException(Problem problem, Path file, String detail, Remedy remedy) {
+    public FuseboxException(Problem problem, @Nullable Path file, String detail, Remedy remedy) {
         this(problem, file, null, detail, null, remedy);
     }
 
     /** A problem of one tensor that {@code remedy} answers. */
-    public FuseboxException(Problem problem, Path file, String key, String detail, Remedy remedy) {
+    public FuseboxException(Problem problem, @Nullable Path file, @Nullable String key, String detail, Remedy remedy) {
         this(problem, file, key, detail, null, remedy);
     }
 
-    private FuseboxException(Problem problem, Path file, String key, String detail, Throwable cause, Remedy remedy) {
+    private FuseboxException(Problem problem, @Nullable Path file, @Nullable String key, String detail,
+                             @Nullable Throwable cause, @Nullable Remedy remedy) {
         super(sentence(file, key, detail), cause);
         this.problem = problem;
         this.file = file;
@@ -44,11 +48,11 @@ public final class FuseboxException extends Exception {
         this.remedy = remedy;
     }
 
-    public FuseboxException(Problem problem, Path file, String detail) {
+    public FuseboxException(Problem problem, @Nullable Path file, String detail) {
         this(problem, file, null, detail, null, null);
     }
 
-    public FuseboxException(Problem problem, Path file, String detail, Throwable cause) {
+    public FuseboxException(Problem problem, @Nullable Path file, String detail, @Nullable Throwable cause) {
         this(problem, file, null, detail, cause);
     }
 
@@ -68,7 +72,7 @@ public final class FuseboxException extends Exception {
         return Optional.ofNullable(remedy);
     }
 
-    private static String sentence(Path file, String key, String detail) {
+    private static String sentence(@Nullable Path file, @Nullable String key, String detail) {
         StringBuilder s = new StringBuilder();
         if (file != null) {
             s.append(file).append(": ");

@@ -2,6 +2,7 @@ package dev.fusebox.converter;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.util.HashSet;
@@ -23,7 +24,7 @@ public final class JsonValues {
      * @return the first name an object in the value gives twice, or null when there is none (the parser then
      *         stands in the middle of the value)
      */
-    public static String skip(JsonParser p) throws IOException {
+    public static @Nullable String skip(JsonParser p) throws IOException {
         if (p.currentToken() == JsonToken.START_OBJECT) {
             Set<String> names = new HashSet<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {

@@ -71,7 +71,7 @@ public final class MalformedCorpus {
     private void safetensors() throws IOException {
         for (Arguments a : MalformedSafetensorsTest.corpus().toList()) {
             Object[] args = a.get();
-            Path f = root.resolve("st-" + (counter++) + ".safetensors");
+            Path f = root.resolve("st-" + counter++ + ".safetensors");
             Files.write(f, (byte[]) args[1]);
             cases.add(new Case("safetensors: " + args[0], f, (Problem) args[2], (String) args[3]));
         }
@@ -175,7 +175,7 @@ public final class MalformedCorpus {
         Files.write(bad.resolve("model.safetensors.index.json"), new byte[] {'{', '"', (byte) 0xC0, '"', ':', '1', '}'});
         cases.add(new Case("index: invalid UTF-8", bad, Problem.INVALID_INDEX, "not valid UTF-8"));
         Path dir = modelDir("index: a symlink leading out");
-        Path outside = root.resolve("outside-" + (counter++) + ".safetensors");
+        Path outside = root.resolve("outside-" + counter++ + ".safetensors");
         Files.move(dir.resolve("model.safetensors"), outside);
         Files.createSymbolicLink(dir.resolve("model.safetensors"), outside);
         writeIndex(dir, m -> "model.safetensors");
@@ -281,7 +281,7 @@ public final class MalformedCorpus {
     }
 
     private Path copy(String fixture, String name) throws IOException {
-        Path dir = Files.createDirectories(root.resolve((counter++) + "-" + name.replaceAll("[^A-Za-z0-9]+", "-")));
+        Path dir = Files.createDirectories(root.resolve(counter++ + "-" + name.replaceAll("[^A-Za-z0-9]+", "-")));
         try (var files = Files.list(Fixtures.tiny(fixture))) {
             for (Path f : files.toList()) {
                 Files.copy(f, dir.resolve(f.getFileName().toString()));

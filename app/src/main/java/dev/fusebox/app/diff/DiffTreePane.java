@@ -143,7 +143,7 @@ final class DiffTreePane extends VBox implements LinkedTree<DiffNode> {
     private TreeItem<DiffNode> item(DiffNode node, int depth) {
         TreeItem<DiffNode> item = new TreeItem<>(node);
         items.put(node, item);
-        item.setExpanded(depth < 2 || vm.onlyDifferencesProperty().get() && node.differs() && depth < 8);
+        item.setExpanded(depth < 2 || (vm.onlyDifferencesProperty().get() && node.differs() && depth < 8));
         for (DiffNode c : vm.shownChildren(node)) {
             item.getChildren().add(item(c, depth + 1));
         }

@@ -173,7 +173,7 @@ public final class MainView extends BorderPane {
         });
         tabPane.getSelectionModel().selectedItemProperty().addListener((o, old, tab) ->
                 tabs.forEach((screen, t) -> {
-                    if (t == tab) {
+                    if (t.equals(tab)) {
                         fill(screen);
                         vm.screenProperty().set(screen);
                     }
@@ -203,6 +203,8 @@ public final class MainView extends BorderPane {
         }
     }
 
+    // A later notice with the same text is a new one, shown its own 8 s: only this very notice is dismissed.
+    @SuppressWarnings("ReferenceEquality")
     private void show(Notice notice) {
         if (notice == null) {
             notifications.hide();

@@ -195,7 +195,7 @@ public final class MappingView extends BorderPane {
     /** Rebuilds the rows: one item per group (when grouping) holding its rows, opened. */
     private void fill() {
         TreeItem<Object> root = new TreeItem<>();
-        boolean grouped = vm.groups().size() > 1 || vm.groups().size() == 1 && !vm.groups().getFirst().label().isEmpty();
+        boolean grouped = vm.groups().size() > 1 || (vm.groups().size() == 1 && !vm.groups().getFirst().label().isEmpty());
         for (MappingGroup g : vm.groups()) {
             TreeItem<Object> parent = root;
             if (grouped) {
@@ -213,9 +213,11 @@ public final class MappingView extends BorderPane {
     }
 
     /** Selects and shows the row the view model selected (from elsewhere: a deep link, the trees). */
+    // The table holds the view model's own row objects: the one to show is that very object.
+    @SuppressWarnings("ReferenceEquality")
     private void follow(MappingRow row) {
         TreeItem<Object> selected = table.getSelectionModel().getSelectedItem();
-        if (row == null || selected != null && selected.getValue() == row) {
+        if (row == null || (selected != null && selected.getValue() == row)) {
             return;
         }
         for (TreeItem<Object> group : table.getRoot().getChildren()) {

@@ -138,6 +138,8 @@ final class CheckpointOpener {
     }
 
     /** The checkpoint an index and its opened shards make, once every tensor is where the index says. */
+    // A tensor is where the index says when it was read from the very file opened for that shard: identity.
+    @SuppressWarnings("ReferenceEquality")
     private static Checkpoint indexed(Path location, CheckpointFolder folder, Path indexFile, ModelConfig config,
                                       ShardIndex index, Map<String, Integer> shardOf, List<TensorFile> files,
                                       RuleBook rules, HfCache cache) throws FuseboxException {
@@ -300,6 +302,4 @@ final class CheckpointOpener {
     private static boolean looksLikeAdapter(java.util.Collection<String> keys) {
         return !keys.isEmpty() && keys.stream().allMatch(k -> k.contains("lora_") || k.startsWith("base_model.model."));
     }
-
-    /** What the user named, made absolute. */
 }

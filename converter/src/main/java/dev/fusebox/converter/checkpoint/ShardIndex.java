@@ -40,6 +40,7 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
      * a copy of its 100 000 entries.
      */
     private static final class ReadWeights extends LinkedHashMap<String, String> {
+        private static final long serialVersionUID = 1L;
     }
 
     /** Reads and checks an index; shard paths are resolved against the index's directory. */
@@ -95,7 +96,7 @@ public record ShardIndex(Path file, Map<String, String> weightMap, SequencedSet<
                                 + Limits.MAX_TENSORS + " tensors, more than Fusebox opens in one checkpoint");
                     }
                     weights.put(key, shard);
-                    if (shard != last) {
+                    if (!shard.equals(last)) {
                         shards.add(shard);
                         last = shard;
                     }

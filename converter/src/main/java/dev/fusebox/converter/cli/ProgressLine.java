@@ -24,6 +24,8 @@ final class ProgressLine implements ProgressListener {
     }
 
     /** A progress line when standard error is a terminal, else null (nothing to draw on). */
+    // System.console() is still specified to return null when there is no console (e.g. jdk.console unset).
+    @SuppressWarnings("SystemConsoleNull")
     static ProgressLine onTerminal(PrintWriter err) {
         Console console = System.console();
         return console != null && console.isTerminal() ? new ProgressLine(err) : null;

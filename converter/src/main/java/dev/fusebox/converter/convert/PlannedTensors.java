@@ -145,7 +145,7 @@ public final class PlannedTensors implements TensorSource {
 
     /** A run's part inside the range asked for: target and source offsets from their tensors' first bytes. */
     @FunctionalInterface
-    private interface RunVisitor {
+    interface RunVisitor {
         void run(long target, long source, long length) throws IOException;
     }
 

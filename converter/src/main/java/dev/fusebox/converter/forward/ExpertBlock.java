@@ -10,6 +10,7 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
@@ -209,7 +210,7 @@ final class ExpertBlock {
     }
 
     /** Experts 0 to n-1, each with the same projections; their widths may differ (ernie4_5_vl_moe's vision half). */
-    private static ExpertBlock perExpertBlock(String prefix, TreeMap<Integer, Map<Role, TensorSpec>> experts,
+    private static ExpertBlock perExpertBlock(String prefix, NavigableMap<Integer, Map<Role, TensorSpec>> experts,
                                               Path location) throws FuseboxException {
         Map<Role, TensorSpec> first = experts.firstEntry().getValue();
         int n = experts.lastKey() + 1;
@@ -251,7 +252,7 @@ final class ExpertBlock {
                 throw new FuseboxException(Problem.SHAPE_MISMATCH, location, dn.key(), "is " + dn.shape()
                         + ", which does not fit " + in.key() + " " + in.shape() + " either way round");
             }
-            transposed = plain && swapped ? h > 0 && in.shape().dim(2) != h && in.shape().dim(1) == h : swapped;
+            transposed = (plain && swapped) ? (h > 0 && in.shape().dim(2) != h && in.shape().dim(1) == h) : swapped;
         } else if (in != null) {
             transposed = h > 0 && in.shape().dim(2) != h && in.shape().dim(1) == h;
         } else {

@@ -84,7 +84,7 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
     private static int indexTopK(ModelConfig config, JsonNode raw) throws FuseboxException {
         JsonNode types = raw.get("indexer_types");
         JsonNode pattern = raw.get("index_topk_pattern");
-        boolean firstShared = types != null && types.isArray() && !types.isEmpty()
+        boolean firstShared = (types != null && types.isArray() && !types.isEmpty())
                 ? !types.get(0).asText().equals("full")
                 : pattern != null && (pattern.isTextual() ? !pattern.textValue().startsWith("F")
                 : pattern.isArray() && !pattern.isEmpty() && !pattern.get(0).asText().equals("full"));
@@ -135,6 +135,6 @@ public record LatentAttentionDims(int hidden, int heads, int qLoraRank, int kvLo
 
     private static boolean bool(JsonNode node, String field, boolean fallback) {
         JsonNode v = node.get(field);
-        return v != null && v.isBoolean() ? v.booleanValue() : fallback;
+        return (v != null && v.isBoolean()) ? v.booleanValue() : fallback;
     }
 }

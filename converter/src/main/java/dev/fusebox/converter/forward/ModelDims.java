@@ -480,7 +480,7 @@ public record ModelDims(String modelType, int hidden, int intermediate, int laye
 
     private static boolean bool(JsonNode node, String field, boolean fallback) {
         JsonNode v = node.get(field);
-        return v != null && v.isBoolean() ? v.booleanValue() : fallback;
+        return (v != null && v.isBoolean()) ? v.booleanValue() : fallback;
     }
 
     /** A number field above 0, or 0 when it is absent, null or not above 0. */

@@ -89,7 +89,7 @@ final class BornFusedExperts {
                     + "some parameters and transformers 5's on others");
         }
         if (stacked.isEmpty()) {
-            return copy(adapter, config, tensors, roles, dtype);
+            return copy(adapter, config, roles, dtype);
         }
         Layout from = legacy ? Layout.LEGACY : v5 ? Layout.V5 : to.map(Layout::other).orElseThrow(() ->
                 new FuseboxException(Problem.UNSUPPORTED, file, "cannot tell whether it was made on transformers 4 "
@@ -172,7 +172,7 @@ final class BornFusedExperts {
     }
 
     /** An adapter without LoRA on stacked experts means the same in both layouts: the plan copies it. */
-    private static AdapterPlan copy(Checkpoint adapter, AdapterConfig config, AdapterTensors tensors, LoraRoles roles,
+    private static AdapterPlan copy(Checkpoint adapter, AdapterConfig config, LoraRoles roles,
                                     Optional<Dtype> dtype) throws FuseboxException {
         List<PlannedTarget> targets = new ArrayList<>();
         for (TensorSpec s : adapter.specs()) {

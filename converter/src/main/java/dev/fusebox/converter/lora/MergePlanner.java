@@ -106,10 +106,10 @@ public final class MergePlanner {
                 new FuseboxException(Problem.NO_RULES, base.location(), "has the model type '"
                         + baseModel.modelType() + "', for which Fusebox has no conversion rules")),
                 baseModel.modelType(), false);
-        return AdapterDeltas.of(adapter, Optional.of(baseModel), roles, isLegacy(adapter, tensors, roles));
+        return AdapterDeltas.of(adapter, Optional.of(baseModel), roles, isLegacy(adapter, tensors));
     }
 
-    private static boolean isLegacy(Checkpoint adapter, AdapterTensors tensors, LoraRoles roles)
+    private static boolean isLegacy(Checkpoint adapter, AdapterTensors tensors)
             throws FuseboxException {
         if (!AdapterPlanner.config(adapter).targetParameters().isEmpty()) {
             return false;
@@ -182,7 +182,7 @@ public final class MergePlanner {
             boolean changed = weight.isPresent() && (deltas.changes().containsKey(weight.get())
                     || deltas.replacements().containsKey(weight.get()));
             if (runs.count() != 1) {
-                if (changed || from == Layout.V5 && to == Layout.V5) {
+                if (changed || (from == Layout.V5 && to == Layout.V5)) {
                     throw new FuseboxException(Problem.UNSUPPORTED, file, p.source().key(), "the rules place it in "
                             + t.key() + " by strides, and Fusebox merges LoRA only into weights the rules move whole");
                 }
@@ -333,8 +333,8 @@ public final class MergePlanner {
 
     private static void checkReplacement(TensorSpec replacement, Run r, PlannedTarget t, Path file)
             throws FuseboxException {
-        if (!replacement.shape().equals(r.weightShape) || !replacement.dtype().decodable()
-                && replacement.dtype() != t.dtype()) {
+        if (!replacement.shape().equals(r.weightShape) || (!replacement.dtype().decodable()
+                && replacement.dtype() != t.dtype())) {
             throw new FuseboxException(Problem.RAGGED_SHAPES, file, replacement.key(), "the adapter saves it as "
                     + replacement.dtype().name() + " " + replacement.shape() + ", which does not fit the base's "
                     + r.weight.orElseThrow());

@@ -461,7 +461,7 @@ final class PeftCheck {
 
     private static boolean inBranch(LegacyToV5.Group g, LegacyToV5.Part p, int branch) {
         for (LegacyToV5.Part[] ps : g.experts.values()) {
-            if (ps[branch] == p) {
+            if (p.equals(ps[branch])) {
                 return true;
             }
         }
@@ -472,14 +472,6 @@ final class PeftCheck {
             throws FuseboxException {
         Optional<String> key = PeftPatterns.decidingKey(config.file(), patterns.keySet(), name);
         return key.map(patterns::get).orElse(fallback);
-    }
-
-    private static String known() {
-        List<String> out = new ArrayList<>();
-        for (Pattern p : PATTERNS) {
-            out.add(p.name + "-style models (" + String.join(", ", p.modelTypes) + ")");
-        }
-        return String.join(" and ", out);
     }
 
     private static Map<String, List<Map.Entry<java.util.regex.Pattern, String>>> loadRenamings() {

@@ -556,7 +556,7 @@ public final class Planner {
                         default -> {
                             List<List<Slot>> out = new ArrayList<>();
                             for (List<Slot> group : groups) {
-                                out.add(apply(op, group, c, g, grid));
+                                out.add(apply(op, group, c, grid));
                             }
                             yield out;
                         }
@@ -705,7 +705,7 @@ public final class Planner {
             return rules.outputKey(c.targets().get(slot), g.match, c.targets().get(slot).indexed() ? 0 : -1);
         }
 
-        private List<Slot> apply(Operation op, List<Slot> slots, Converter c, Group g, Optional<BlockScales> grid)
+        private List<Slot> apply(Operation op, List<Slot> slots, Converter c, Optional<BlockScales> grid)
                 throws FuseboxException {
             List<Slot> out = new ArrayList<>();
             if (grid.isPresent()) {

@@ -15,10 +15,12 @@ public sealed interface Operation {
 
     /** MergeModulelist: each slot's list of experts becomes one tensor with a new axis {@code dim}. */
     record Stack(int dim) implements Operation {
+        @Override
         public Operation inverse() {
             return new Unstack(dim);
         }
 
+        @Override
         public String describe() {
             return "stack(dim=" + dim + ")";
         }
@@ -26,10 +28,12 @@ public sealed interface Operation {
 
     /** SplitModulelist: each slot's tensor becomes a list of experts, one per index along {@code dim}. */
     record Unstack(int dim) implements Operation {
+        @Override
         public Operation inverse() {
             return new Stack(dim);
         }
 
+        @Override
         public String describe() {
             return "unstack(dim=" + dim + ")";
         }
@@ -37,10 +41,12 @@ public sealed interface Operation {
 
     /** Concatenate: all slots, in order, joined along {@code dim} into one. */
     record Concat(int dim) implements Operation {
+        @Override
         public Operation inverse() {
             return new Chunk(dim);
         }
 
+        @Override
         public String describe() {
             return "concat(dim=" + dim + ")";
         }
@@ -48,10 +54,12 @@ public sealed interface Operation {
 
     /** Chunk: the one slot split along {@code dim} into equal parts, one per target. */
     record Chunk(int dim) implements Operation {
+        @Override
         public Operation inverse() {
             return new Concat(dim);
         }
 
+        @Override
         public String describe() {
             return "chunk(dim=" + dim + ")";
         }
@@ -59,10 +67,12 @@ public sealed interface Operation {
 
     /** Transpose: axes {@code dim0} and {@code dim1} swapped, in every slot. */
     record Transpose(int dim0, int dim1) implements Operation {
+        @Override
         public Operation inverse() {
             return new Transpose(dim1, dim0);
         }
 
+        @Override
         public String describe() {
             return "transpose(" + dim0 + ", " + dim1 + ")";
         }
@@ -75,10 +85,12 @@ public sealed interface Operation {
      * its own and leave one tensor per group.
      */
     record SplitExperts() implements Operation {
+        @Override
         public Operation inverse() {
             return new JoinExperts();
         }
 
+        @Override
         public String describe() {
             return "split_experts";
         }
@@ -89,10 +101,12 @@ public sealed interface Operation {
      * each source on its own, and the expert lists they leave are joined in source order, renumbered from 0.
      */
     record JoinExperts() implements Operation {
+        @Override
         public Operation inverse() {
             return new SplitExperts();
         }
 
+        @Override
         public String describe() {
             return "join_experts";
         }
@@ -103,10 +117,12 @@ public sealed interface Operation {
      * {@code g0 u0 g1 u1 …} become {@code g0 g1 … u0 u1 …}; with {@code inverse}, read as [2, n/2], the way back.
      */
     record Interleave(int dim, boolean inverted) implements Operation {
+        @Override
         public Operation inverse() {
             return new Interleave(dim, !inverted);
         }
 
+        @Override
         public String describe() {
             return "interleave(dim=" + dim + (inverted ? ", inverse" : "") + ")";
         }

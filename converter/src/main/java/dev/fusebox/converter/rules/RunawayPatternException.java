@@ -6,6 +6,8 @@ package dev.fusebox.converter.rules;
  */
 public final class RunawayPatternException extends IllegalArgumentException {
 
+    private static final long serialVersionUID = 1L;
+
     RunawayPatternException(String message) {
         super(message);
     }

@@ -7,9 +7,7 @@ import java.util.Locale;
 /**
  * The synthetic Mixtrals Fusebox can write. {@code TINY} has the sizes of the reference fixture
  * (fixtures/mixtral-tiny); {@code SEED} those of the product brief (fixtures/mixtral-seed-shape), used by the
- * benchmarks.
- *
- * @param rank  the LoRA rank of the sample adapter; its alpha is twice that
+ * benchmarks. A preset's rank is the LoRA rank of its sample adapter; its alpha is twice that.
  */
 public enum SamplePreset {
     TINY(64, 96, 4, 2, 2, 4, 2, 256, Dtype.F32, 4),

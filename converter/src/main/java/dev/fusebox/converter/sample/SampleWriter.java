@@ -164,14 +164,14 @@ public final class SampleWriter {
             long outDim = t.spec().shape().dim(0);
             long inDim = t.spec().shape().dim(1);
             String prefix = "base_model.model." + module;
-            out.add(SampleTensor.of(spec(prefix + ".lora_A.weight", dtype, r, inDim), 0, 1 / Math.sqrt(inDim)));
+            out.add(SampleTensor.of(spec(prefix + ".lora_A.weight", dtype, r, inDim), 0, 1 / Math.sqrt((double) inDim)));
             out.add(SampleTensor.of(spec(prefix + ".lora_B.weight", dtype, outDim, r), 0, 0.1 / Math.sqrt(r)));
         }
         return out;
     }
 
     private SampleTensor linear(String key, long out, long in) {
-        return SampleTensor.of(spec(key, dtype, out, in), 0, 1 / Math.sqrt(in));
+        return SampleTensor.of(spec(key, dtype, out, in), 0, 1 / Math.sqrt((double) in));
     }
 
     private static TensorSpec spec(String key, Dtype dtype, long... dims) {

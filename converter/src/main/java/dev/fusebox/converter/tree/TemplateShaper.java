@@ -34,7 +34,7 @@ final class TemplateShaper {
     private final ObjectNode config;
     private final boolean otherLayout;
     /** The tied parameters a checkpoint leaves out, by module: their shapes are their sources'. */
-    private final Map<ModuleNode, Map<String, TensorSpec>> tiedAbsent = new IdentityHashMap<>();
+    private final IdentityHashMap<ModuleNode, Map<String, TensorSpec>> tiedAbsent = new IdentityHashMap<>();
     private final Map<String, Part[]> parsedReprs = new HashMap<>();
     private boolean exact = true;
 

@@ -43,7 +43,7 @@ class ShardIndexFuzzTest {
     private static void shard(Path file, String... keys) throws Exception {
         List<TensorSpec> specs = java.util.Arrays.stream(keys).map(k -> new TensorSpec(k, Dtype.F32, Shape.of(2))).toList();
         try (SafetensorsWriter w = SafetensorsWriter.create(file, Map.of(), specs)) {
-            for (TensorSpec s : specs) {
+            for (int i = 0; i < specs.size(); i++) {
                 w.write(ByteBuffer.allocate(8));
             }
             w.commit();

@@ -1,6 +1,7 @@
 package dev.fusebox.converter.cli;
 
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 
 /** The command line as its own process, for tests that kill or interrupt a running command. */
 public final class CliMain {
@@ -9,7 +10,8 @@ public final class CliMain {
     }
 
     public static void main(String[] args) {
-        int code = Cli.run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true), paths -> 2);
+        int code = Cli.run(args, new PrintWriter(System.out, true, StandardCharsets.UTF_8),
+                new PrintWriter(System.err, true, StandardCharsets.UTF_8), paths -> 2);
         System.exit(code);
     }
 }

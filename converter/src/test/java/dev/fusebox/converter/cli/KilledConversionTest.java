@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -52,7 +53,7 @@ class KilledConversionTest {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         try (Stream<Path> files = Files.list(d)) {
             for (Path f : files.sorted().toList()) {
-                md.update(f.getFileName().toString().getBytes());
+                md.update(f.getFileName().toString().getBytes(StandardCharsets.UTF_8));
                 md.update(Files.readAllBytes(f));
             }
         }

@@ -8,6 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,10 +42,10 @@ class MalformedInputCliTest {
         Path d = Files.createDirectories(root.resolve("rules"));
         String family = "{\"family\": \"x\", \"model_types\": [\"x\"], ";
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put("unknown-field.json", (family + "\"renamings\": [{\"from\": \"a\", \"too\": \"b\"}]}").getBytes());
-        files.put("bad-regex.json", (family + "\"renamings\": [{\"from\": \"(\", \"to\": \"b\"}]}").getBytes());
-        files.put("not-json.json", "{\"family\": ".getBytes());
-        files.put("array.json", "[1, 2]".getBytes());
+        files.put("unknown-field.json", (family + "\"renamings\": [{\"from\": \"a\", \"too\": \"b\"}]}").getBytes(StandardCharsets.UTF_8));
+        files.put("bad-regex.json", (family + "\"renamings\": [{\"from\": \"(\", \"to\": \"b\"}]}").getBytes(StandardCharsets.UTF_8));
+        files.put("not-json.json", "{\"family\": ".getBytes(StandardCharsets.UTF_8));
+        files.put("array.json", "[1, 2]".getBytes(StandardCharsets.UTF_8));
         files.put("latin1.json", new byte[] {'{', '"', (byte) 0xE9, '"', ':', '1', '}'});
         files.put("huge.json", new byte[RuleBook.MAX_RULE_FILE_BYTES + 1]);
         List<Arguments> out = new ArrayList<>();

@@ -131,7 +131,7 @@ class ConversionFaultInjectionTest {
     @Test
     void aDiskFailingAtAnyByteWhileTwoThreadsWriteEachShardLeavesNothingEither() throws Exception {
         for (ConvertOptions options : List.of(SHARDED_TWO_LANES, ConvertOptions.DEFAULTS.withTwoLanesFrom(0))) {
-            String name = options == SHARDED_TWO_LANES ? "v5" : "v5.safetensors";
+            String name = options.equals(SHARDED_TWO_LANES) ? "v5" : "v5.safetensors";
             long total = bytesWritten(name, options);
             for (long at : positions(total)) {
                 fs.failWritesAfter(at, "No space left on device");

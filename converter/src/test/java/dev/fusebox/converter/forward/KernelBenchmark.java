@@ -37,6 +37,10 @@ import java.util.concurrent.TimeUnit;
         "-Xmx1g"})
 public class KernelBenchmark {
 
+    /** JMH makes one per fork. */
+    public KernelBenchmark() {
+    }
+
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int ROWS = 3584;
     private static final int COLS = 1024;

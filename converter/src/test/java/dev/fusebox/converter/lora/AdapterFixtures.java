@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -54,7 +55,7 @@ final class AdapterFixtures {
      * The fields of adapter_config.json that decide what PEFT builds, normalised: lists as sets, numbers as doubles,
      * pattern maps without their order (which decides only between overlapping patterns; these tests use none).
      */
-    static TreeMap<String, Object> meaning(JsonNode c) {
+    static SortedMap<String, Object> meaning(JsonNode c) {
         TreeMap<String, Object> m = new TreeMap<>();
         for (String f : List.of("peft_type", "r", "bias", "use_rslora", "use_dora", "fan_in_fan_out",
                 "layers_to_transform", "layers_pattern")) {

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -41,8 +42,10 @@ class BinAdapterTest {
         AdapterFixtures.convert(adapter, out, Optional.empty(), Optional.empty(), Optional.of(Dtype.F64));
         assertThat(Files.mismatch(out.resolve(Checkpoint.ADAPTER_WEIGHTS),
                 Fixtures.tiny("peft-saved-attn_experts").resolve(Checkpoint.ADAPTER_WEIGHTS))).isEqualTo(-1L);
-        assertThat(Files.list(out).map(p -> p.getFileName().toString()))
-                .containsExactlyInAnyOrder(Checkpoint.ADAPTER_WEIGHTS, Checkpoint.ADAPTER_CONFIG, OutputGuard.MARKER);
+        try (Stream<Path> written = Files.list(out)) {
+            assertThat(written.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder(Checkpoint.ADAPTER_WEIGHTS, Checkpoint.ADAPTER_CONFIG, OutputGuard.MARKER);
+        }
     }
 
     @Test

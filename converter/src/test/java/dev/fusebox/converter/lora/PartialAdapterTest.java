@@ -10,9 +10,11 @@ import dev.fusebox.testsupport.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -183,23 +185,30 @@ class PartialAdapterTest {
                 "base_model_name_or_path", Fixtures.tiny("legacy-base").toAbsolutePath().toString()));
     }
 
+    /** How many files tmp holds: a fresh name for the next one. */
+    private long entries() throws IOException {
+        try (Stream<Path> files = Files.list(tmp)) {
+            return files.count();
+        }
+    }
+
     private Path convert(Path adapter, String name) throws Exception {
-        Path out = tmp.resolve(name + "-" + Files.list(tmp).count());
+        Path out = tmp.resolve(name + "-" + entries());
         AdapterFixtures.convert(adapter, out, Optional.empty(), Optional.empty(), Optional.empty());
         return out;
     }
 
     /** The converted adapter merged into the v5 base equals the legacy one merged into the legacy base. */
     private void assertMeansTheSame(Path legacy, Path v5) throws Exception {
-        Path a = tmp.resolve("merged-legacy-" + Files.list(tmp).count());
+        Path a = tmp.resolve("merged-legacy-" + entries());
         MergeFixtureTest.merge(Fixtures.tiny("legacy-base"), legacy, a, Optional.of(Layout.V5));
-        Path b = tmp.resolve("merged-v5-" + Files.list(tmp).count());
+        Path b = tmp.resolve("merged-v5-" + entries());
         MergeFixtureTest.merge(Fixtures.tiny("v5-base.float32.safetensors"), v5, b, Optional.of(Layout.V5));
         MergeFixtureTest.assertWithinRounding(b, a);
     }
 
     private void assertRoundTrip(Path legacy, Path v5) throws Exception {
-        Path back = tmp.resolve("back-" + Files.list(tmp).count());
+        Path back = tmp.resolve("back-" + entries());
         AdapterFixtures.convert(v5, back, Optional.empty(), Optional.empty(), Optional.empty());
         assertThat(Files.mismatch(back.resolve(Checkpoint.ADAPTER_WEIGHTS), legacy.resolve(Checkpoint.ADAPTER_WEIGHTS)))
                 .isEqualTo(-1L);

@@ -52,7 +52,7 @@ class Fp8DequantizationTest {
 
             @Override
             public long remaining() {
-                return 16 - written.size();
+                return 16L - written.size();
             }
         };
         new Fp8Dequantization(weight.shape(), Dtype.BF16, List.of(Placement.whole(weight)), Map.of("w", scale),

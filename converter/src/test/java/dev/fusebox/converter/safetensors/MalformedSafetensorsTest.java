@@ -57,7 +57,7 @@ public class MalformedSafetensorsTest {
                         Problem.HEADER_TOO_LARGE, "100000001"),
                 arguments("header length with the top bit set", concat(lengthPrefix(-8L), new byte[16]),
                         Problem.HEADER_TOO_LARGE, "18446744073709551608"),
-                arguments("header length past the end", concat(lengthPrefix(64), "{}".getBytes()),
+                arguments("header length past the end", concat(lengthPrefix(64), "{}".getBytes(StandardCharsets.UTF_8)),
                         Problem.INVALID_HEADER_LENGTH, "truncated"),
                 arguments("invalid UTF-8", concat(lengthPrefix(4), new byte[] {'{', (byte) 0xC3, 0x28, '}'}),
                         Problem.INVALID_HEADER_UTF8, "UTF-8"),

@@ -51,6 +51,8 @@ final class TorchZipBuilder {
         return this;
     }
 
+    // Every buffer here comes from le(n), a heap buffer of its own: its backing array is exactly its bytes.
+    @SuppressWarnings("ByteBufferBackingArray")
     byte[] bytes() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         long[] offsets = new long[members.size()];

@@ -62,7 +62,7 @@ public final class TreeRow {
         for (TreeRow r = this; r != null; r = r.parent) {
             r.bytes = Math.addExact(r.bytes, child.bytes);
             r.parameters = Math.addExact(r.parameters, child.parameters);
-            r.mixed |= child.mixed || child.dtype != null && r.dtype != null && r.dtype != child.dtype;
+            r.mixed |= child.mixed || (child.dtype != null && r.dtype != null && r.dtype != child.dtype);
             if (r.dtype == null) {
                 r.dtype = child.dtype;
             }

@@ -24,6 +24,8 @@ public final class TreeRows {
     }
 
     /**
+     * The rows of one side's tree.
+     *
      * @param model   the model's tensors (may be empty when only an adapter is open)
      * @param adapter the adapter's tensors, keys with their PEFT prefix (may be empty)
      * @param stored  the tensors that exist in opened files, by key

@@ -12,6 +12,7 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 
@@ -39,8 +40,8 @@ public final class TreesViewModel {
 
     public TreesViewModel() {
         for (Side s : Side.values()) {
-            roots.put(s, new ReadOnlyObjectWrapper<>(this, s.name().toLowerCase() + "Root"));
-            captions.put(s, new ReadOnlyStringWrapper(this, s.name().toLowerCase() + "Caption", ""));
+            roots.put(s, new ReadOnlyObjectWrapper<>(this, s.name().toLowerCase(Locale.ROOT) + "Root"));
+            captions.put(s, new ReadOnlyStringWrapper(this, s.name().toLowerCase(Locale.ROOT) + "Caption", ""));
             tensorRows.put(s, Map.of());
         }
     }

@@ -155,7 +155,7 @@ public final class ConvertViewModel {
     private void describe() {
         Analysis a = analysis.get();
         Optional<ConversionPlan> adapterPlan = a == null ? Optional.empty() : a.adapterPlan().map(AdapterPlan::plan);
-        if (a == null || a.modelPlan().isEmpty() && adapterPlan.isEmpty()) {
+        if (a == null || (a.modelPlan().isEmpty() && adapterPlan.isEmpty())) {
             convertible.set(false);
             description.set(a == null ? "" : "Nothing here can be converted; the Mapping screen says why.");
             return;
@@ -265,7 +265,7 @@ public final class ConvertViewModel {
                 before += plans.get(i).targetBytes();
             }
             return new Outcome(written, skipped, merge);
-        }, this::finished, onFailure::accept);
+        }, this::finished, onFailure);
     }
 
     private void refused(FuseboxException e) {

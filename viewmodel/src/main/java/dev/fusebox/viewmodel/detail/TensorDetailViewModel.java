@@ -162,7 +162,7 @@ public final class TensorDetailViewModel {
         facts.setAll(out);
         Optional<TreeRow> scale = Fp8Scales.of(r);
         Optional<String> unfit = scale.flatMap(s -> BlockScaledFp8.unfit(spec, s.spec().orElseThrow()));
-        boolean decodable = spec.dtype().decodable() || scale.isPresent() && unfit.isEmpty();
+        boolean decodable = spec.dtype().decodable() || (scale.isPresent() && unfit.isEmpty());
         boolean readable = r.stored().isPresent() ? scale.map(s -> s.stored().isPresent()).orElse(true)
                 : through.filter(ThroughPlan::readable).isPresent()
                         && scale.map(s -> through.get().plan().target(s.path()).isPresent()).orElse(true);

@@ -30,6 +30,6 @@ public enum DiffState {
 
     /** The state of a module holding rows in {@code this} and {@code other}. */
     DiffState and(DiffState other) {
-        return other.ordinal() < ordinal() ? other : this;
+        return other.compareTo(this) < 0 ? other : this;
     }
 }

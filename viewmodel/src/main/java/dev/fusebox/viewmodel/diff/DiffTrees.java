@@ -27,6 +27,8 @@ import java.util.Set;
 public record DiffTrees(DiffNode a, DiffNode b) {
 
     /**
+     * The two trees of a diff report.
+     *
      * @param links  which of A's tensors each of B's becomes, asked with {@code bSide}; {@link TensorLinks#NONE}
      *               when B was compared as stored
      * @param mapped whether B was read in A's layout (its keys are not A's)

@@ -20,6 +20,8 @@ public record PanelStrip(int panels, double step, double width, boolean bands, i
     public static final double GAP = 10;
 
     /**
+     * How {@code panels} panels fit into the width available.
+     *
      * @param panels     the length of the first axis
      * @param natural    the width of one panel to scale, at the height available
      * @param available  the width to fill

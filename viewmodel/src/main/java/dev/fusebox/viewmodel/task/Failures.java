@@ -11,7 +11,7 @@ public final class Failures {
     }
 
     public static boolean isCancellation(Throwable t) {
-        return t instanceof FuseboxException fe && fe.problem() == Problem.CANCELLED
+        return (t instanceof FuseboxException fe && fe.problem() == Problem.CANCELLED)
                 || t instanceof InterruptedException;
     }
 

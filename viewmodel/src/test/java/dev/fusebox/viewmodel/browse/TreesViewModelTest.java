@@ -79,7 +79,7 @@ class TreesViewModelTest {
     }
 
     private static TreeRow find(TreeRow r, String path) {
-        if (r.path().equals(path) && !r.isTensor() || r.isTensor() && r.path().equals(path)) {
+        if ((r.path().equals(path) && !r.isTensor()) || (r.isTensor() && r.path().equals(path))) {
             return r;
         }
         for (TreeRow c : r.children()) {
