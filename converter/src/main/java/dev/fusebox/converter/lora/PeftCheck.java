@@ -112,15 +112,15 @@ final class PeftCheck {
         // without a pattern for the type PEFT keeps targeting per-expert modules, which v5 has not: no router or
         // expert LoRA of it is found, but a Linear router v5 keeps the name of
         boolean routerFound = !reading.routers().isEmpty() && (pattern.isPresent()
-                || LINEAR_ROUTERS.contains(modelType) && reading.routers().getFirst().getKey().module()
-                .equals(reading.routers().getFirst().getValue().pair().module()));
+                || (LINEAR_ROUTERS.contains(modelType) && reading.routers().getFirst().getKey().module()
+                .equals(reading.routers().getFirst().getValue().pair().module())));
         boolean plainsFound = reading.plains().size() > renamedAway.size() + dropped.size();
         if (!renamedAway.isEmpty()) {
             String lost = "v5 renames " + renamedAway.size() + " module" + (renamedAway.size() == 1 ? "" : "s")
                     + " the adapter targets (" + String.join(", ", renamedAway.subList(0, Math.min(3,
                     renamedAway.size()))) + (renamedAway.size() > 3 ? ", …" : "") + "): " + PEFT + " keeps "
                     + "target_modules as they are, and they match no such module";
-            boolean othersMatch = pattern.isPresent() && !reading.groups().isEmpty() || routerFound
+            boolean othersMatch = (pattern.isPresent() && !reading.groups().isEmpty()) || routerFound
                     || keptModules > 0 || plainsFound;
             if (othersMatch) {
                 wrongs.add(lost + ", so their LoRA would not be applied.");
