@@ -10,6 +10,7 @@ import dev.fusebox.converter.Problem;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -170,47 +171,27 @@ final class RuleFileReader {
             throw error(file, origin, where + " is not a JSON object such as {\"op\": \"stack\", \"dim\": 0}");
         }
         String op = string(file, origin, node, "op", true, where);
-        return switch (op) {
-            case "stack" -> {
-                refuseUnknown(file, origin, node, Set.of("op", "dim"), where);
-                yield new Operation.Stack(dim(file, origin, node, "dim", where));
+        Operation.Syntax syntax = Operation.named(op).orElseThrow(() -> error(file, origin, where
+                + " names the operation '" + op + "'; known: "
+                + String.join(", ", Operation.known().stream().map(Operation.Syntax::name).toList())));
+        Set<String> known = new HashSet<>(syntax.fields());
+        known.add("op");
+        refuseUnknown(file, origin, node, known, where);
+        return syntax.factory().make(new Operation.Fields() {
+            @Override
+            public int dim(String name) throws FuseboxException {
+                return RuleFileReader.dim(file, origin, node, name, where);
             }
-            case "unstack" -> {
-                refuseUnknown(file, origin, node, Set.of("op", "dim"), where);
-                yield new Operation.Unstack(dim(file, origin, node, "dim", where));
-            }
-            case "concat" -> {
-                refuseUnknown(file, origin, node, Set.of("op", "dim"), where);
-                yield new Operation.Concat(dim(file, origin, node, "dim", where));
-            }
-            case "chunk" -> {
-                refuseUnknown(file, origin, node, Set.of("op", "dim"), where);
-                yield new Operation.Chunk(dim(file, origin, node, "dim", where));
-            }
-            case "transpose" -> {
-                refuseUnknown(file, origin, node, Set.of("op", "dim0", "dim1"), where);
-                yield new Operation.Transpose(dim(file, origin, node, "dim0", where),
-                        dim(file, origin, node, "dim1", where));
-            }
-            case "interleave" -> {
-                refuseUnknown(file, origin, node, Set.of("op", "dim", "inverse"), where);
-                JsonNode inv = node.get("inverse");
-                if (inv != null && !inv.isBoolean()) {
-                    throw error(file, origin, where + ".inverse is not true or false");
+
+            @Override
+            public boolean flag(String name) throws FuseboxException {
+                JsonNode v = node.get(name);
+                if (v != null && !v.isBoolean()) {
+                    throw error(file, origin, where + "." + name + " is not true or false");
                 }
-                yield new Operation.Interleave(dim(file, origin, node, "dim", where), inv != null && inv.booleanValue());
+                return v != null && v.booleanValue();
             }
-            case "split_experts" -> {
-                refuseUnknown(file, origin, node, Set.of("op"), where);
-                yield new Operation.SplitExperts();
-            }
-            case "join_experts" -> {
-                refuseUnknown(file, origin, node, Set.of("op"), where);
-                yield new Operation.JoinExperts();
-            }
-            default -> throw error(file, origin, where + " names the operation '" + op
-                    + "'; known: stack, unstack, concat, chunk, transpose, interleave, split_experts, join_experts");
-        };
+        });
     }
 
     /** A {@code v5_shape}: a list of axes, each a whole number or a string that {@link ConfigShape.Axis} reads. */
