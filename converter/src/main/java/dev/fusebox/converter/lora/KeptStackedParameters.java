@@ -48,7 +48,7 @@ final class KeptStackedParameters {
         Map<String, LoraPair> rest = new LinkedHashMap<>();
         Set<String> entries = new LinkedHashSet<>();
         for (LoraPair pair : tensors.pairs().values()) {
-            String holder = pair.module().replace(".base_layer", "");
+            String holder = NestedWrapper.of(pair.module()).holder();
             List<String> naming = new ArrayList<>();
             // a stacked [E, out, in] parameter's A has r rows per expert; a Linear's weight wrapped the same way r
             boolean stacked = pair.rank() > PeftPatterns.rank(config, holder);
@@ -83,7 +83,7 @@ final class KeptStackedParameters {
         List<PlannedTarget> targets = new ArrayList<>();
         Map<String, TargetLora> lora = new LinkedHashMap<>();
         for (LoraPair pair : split.kept().pairs().values()) {
-            String name = pair.module().replace(".base_layer", "");
+            String name = NestedWrapper.of(pair.module()).holder();
             int rank = PeftPatterns.rank(config, name);
             double alpha = PeftPatterns.alpha(config, name);
             TargetLora t = new TargetLora(List.of(pair.module()), List.of(rank), List.of(alpha), rank, alpha,

@@ -6,6 +6,7 @@ import dev.fusebox.converter.tensor.Dtype;
 import dev.fusebox.converter.tensor.Shape;
 import dev.fusebox.converter.tensor.TensorSpec;
 import dev.fusebox.converter.tensor.FloatCodec;
+import dev.fusebox.converter.tensor.ScaleGrid;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -51,13 +52,7 @@ record Fp8Dequantization(Shape shape, Dtype output, List<Placement> placements, 
             }
             TensorSpec weight = p.source();
             float[] scale = readScales(sources, scales.get(weight.key()));
-            Shape s = weight.shape();
-            int r = s.rank();
-            long rowsPerMatrix = s.dim(r - 2);
-            long cols = s.dim(r - 1);
-            Shape grid = block.scaleShape(s);
-            long gridRows = grid.dim(r - 2);
-            long gridCols = grid.dim(r - 1);
+            ScaleGrid grid = ScaleGrid.of(weight.shape(), block.rows(), block.columns());
             long done = 0;
             while (done < runs.runBytes()) {
                 int n = (int) Math.min(CHUNK, runs.runBytes() - done);
@@ -67,12 +62,7 @@ record Fp8Dequantization(Shape shape, Dtype output, List<Placement> placements, 
                 in.flip();
                 out.clear();
                 for (int i = 0; i < n; i++) {
-                    long e = first + i;
-                    long col = e % cols;
-                    long row = (e / cols) % rowsPerMatrix;
-                    long matrix = e / cols / rowsPerMatrix;
-                    long at = (matrix * gridRows + row / block.rows()) * gridCols + col / block.columns();
-                    float v = FloatCodec.e4m3ToFloat(in.get(i)) * scale[(int) at];
+                    float v = FloatCodec.e4m3ToFloat(in.get(i)) * scale[grid.scaleOf(first + i)];
                     switch (output) {
                         case BF16 -> out.putShort(Float.isNaN(v) ? TORCH_BF16_NAN : FloatCodec.floatToBf16(v));
                         case F16 -> out.putShort(Float.floatToFloat16(v));

@@ -21,18 +21,14 @@ public final class BlockScaledFp8 implements FloatValues {
     private static final int CHUNK = 1 << 16;
 
     private final ByteRanges weight;
-    private final Shape shape;
     /** Every scale, in the grid's row-major order. */
     private final float[] scales;
-    private final long blockRows;
-    private final long blockCols;
+    private final ScaleGrid grid;
 
-    private BlockScaledFp8(ByteRanges weight, Shape shape, float[] scales, long blockRows, long blockCols) {
+    private BlockScaledFp8(ByteRanges weight, float[] scales, ScaleGrid grid) {
         this.weight = weight;
-        this.shape = shape;
         this.scales = scales;
-        this.blockRows = blockRows;
-        this.blockCols = blockCols;
+        this.grid = grid;
     }
 
     /**
@@ -54,7 +50,8 @@ public final class BlockScaledFp8 implements FloatValues {
         float[] scales = new float[Math.toIntExact(s.elementCount())];
         MemorySegment.copy(scaleBytes, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0,
                 scales, 0, scales.length);
-        return new BlockScaledFp8(weight, w, scales, w.dim(r - 2) / s.dim(r - 2), w.dim(r - 1) / s.dim(r - 1));
+        return new BlockScaledFp8(weight, scales, ScaleGrid.of(w, w.dim(r - 2) / s.dim(r - 2),
+                w.dim(r - 1) / s.dim(r - 1)));
     }
 
     /** Why {@code scale} is not the block scale of F8_E4M3 {@code weight} that dequantizes it; empty when it is. */
@@ -82,20 +79,11 @@ public final class BlockScaledFp8 implements FloatValues {
 
     @Override
     public void read(long first, float[] dst, int n) throws FuseboxException {
-        int r = shape.rank();
-        long rows = shape.dim(r - 2);
-        long cols = shape.dim(r - 1);
-        long gridRows = rows / blockRows;
-        long gridCols = cols / blockCols;
         for (int done = 0; done < n; ) {
             int m = Math.min(CHUNK, n - done);
             MemorySegment bytes = weight.read(first + done, m);
             for (int i = 0; i < m; i++) {
-                long e = first + done + i;
-                long col = e % cols;
-                long row = (e / cols) % rows;
-                long matrix = e / cols / rows;
-                float scale = scales[(int) ((matrix * gridRows + row / blockRows) * gridCols + col / blockCols)];
+                float scale = scales[grid.scaleOf(first + done + i)];
                 dst[done + i] = FloatCodec.e4m3ToFloat(bytes.get(ValueLayout.JAVA_BYTE, i)) * scale;
             }
             done += m;
@@ -104,6 +92,6 @@ public final class BlockScaledFp8 implements FloatValues {
 
     /** "[32, 16]": the block's rows and columns. */
     public String block() {
-        return "[" + blockRows + ", " + blockCols + "]";
+        return "[" + grid.blockRows() + ", " + grid.blockCols() + "]";
     }
 }
