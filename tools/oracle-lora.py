@@ -376,8 +376,9 @@ def resolve_all_linear(base):
 
 def targeted_parameters(base, entries):
     """{module: [parameter keys]} that PEFT's target_parameters entries wrap (a key equal to an entry or ending in
-    "." + it), each module's in the entries' order, the first innermost (the parameters' definition order, gate/up
-    before down, which is how PEFT nests ParamWrappers on one module)."""
+    "." + it), each module's in the entries' order, the first innermost. PEFT nests its ParamWrappers in the order
+    the module registers its parameters (see wrapped_parameter), so this holds where the entries list them in that
+    order, as every by-hand variant does (gate/up before down)."""
     out = {}
     for entry in entries:
         for key in base:
